@@ -1,0 +1,246 @@
+// Package batch is what a bulk mailbox update is: rows, results, statuses,
+// error kinds, and the engine that validates and applies rows through a
+// rate-limited worker pool. It imports no other package of this module;
+// readers, report writers and the Enswitch client adapt to it.
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Param is one API parameter of a row, as it will be sent.
+type Param struct {
+	Name  string
+	Value string
+}
+
+// Row is one input row of changes.
+type Row struct {
+	// Num is the row number used in errors and in the report: CSV data
+	// records count from 1 (the header is row 0); JSONL uses the 1-based
+	// line number.
+	Num int
+	// Line is the physical line on which the record starts.
+	Line int
+	// Mailbox and Customer identify the mailbox; Customer is "" when the
+	// row does not name one (the server then uses the auth user's).
+	Mailbox  string
+	Customer string
+	// Params are the parameters to send, mailbox and customer included,
+	// in schema order. A kept value (empty cell, absent key) is not here.
+	Params []Param
+	// Hash is a digest of the row's meaning (its params), used by resume
+	// to tell whether a row changed between runs.
+	Hash string
+	// Err is set when local checks refused the row; the row is then
+	// reported invalid and never sent.
+	Err *RowError
+}
+
+// Key is the identity of the mailbox a row changes. Rows with the same key
+// are sent in file order and never concurrently.
+func (r *Row) Key() string { return r.Customer + "\x00" + r.Mailbox }
+
+// Fields returns the names of the parameters the row changes (mailbox and
+// customer, which only identify it, are left out). Never the values: PINs
+// must not reach reports.
+func (r *Row) Fields() []string {
+	out := make([]string, 0, len(r.Params))
+	for _, p := range r.Params {
+		if p.Name == "mailbox" || p.Name == "customer" {
+			continue
+		}
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// RowError is a local check failure of one row.
+type RowError struct {
+	File    string
+	Row     int
+	Line    int
+	Column  string // column or JSON key; "" when the row as a whole is wrong
+	Message string
+}
+
+func (e *RowError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "row %d", e.Row)
+	if e.Line != 0 && e.Line != e.Row+1 {
+		fmt.Fprintf(&b, " (line %d)", e.Line)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, ", column %s", e.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// Source yields rows in file order. Next returns io.EOF after the last row.
+// Any other error is file-level: the run stops before sending anything when
+// it happens during the first pass.
+type Source interface {
+	Next() (Row, error)
+}
+
+// Status is the outcome of one row.
+type Status string
+
+// Statuses, as written in reports.
+const (
+	StatusOK      Status = "ok"      // applied
+	StatusValid   Status = "valid"   // passed validation in a validate-only run
+	StatusInvalid Status = "invalid" // 400 or a local check
+	StatusFailed  Status = "failed"  // 404 or another non-retryable refusal
+	StatusError   Status = "error"   // retries exhausted
+	StatusSkipped Status = "skipped" // never attempted: aborted, interrupted, all-or-nothing, budget
+)
+
+// Statuses lists every status in report order.
+var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped}
+
+// Done reports whether a row with this status needs no more work on resume.
+// error and skipped rows are redone: the server never gave a definite answer.
+func (s Status) Done() bool {
+	switch s {
+	case StatusOK, StatusValid, StatusInvalid, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// Phase is the step in which a row's result was decided.
+type Phase string
+
+// Phases, as written in reports.
+const (
+	PhaseLocal    Phase = "local"
+	PhaseValidate Phase = "validate"
+	PhaseApply    Phase = "apply"
+	PhaseNone     Phase = "" // skipped rows
+)
+
+// Result is the final outcome of one row.
+type Result struct {
+	Row      int
+	Line     int
+	Mailbox  string
+	Customer string
+	Status   Status
+	Phase    Phase
+	Code     string
+	Key      string
+	Message  string
+	Attempts int
+	Duration time.Duration
+	Fields   []string
+	Hash     string
+}
+
+// Kind classifies an error from the server or the transport.
+type Kind int
+
+// Kinds of errors. The enswitch package holds the one table from response
+// codes to kinds.
+const (
+	KindOther        Kind = iota
+	KindInvalid           // 400: the row is wrong; never retried
+	KindNotFound          // 404: the mailbox is missing or not visible
+	KindForbidden         // 402/403: the role or rate plan forbids it
+	KindUnauthorized      // 401: credentials refused; the run aborts
+	KindTransient         // transport fault, 5xx, unknown code: retried
+	// KindFatal is a fault no retry can fix and that will hit every row:
+	// a redirect (credentials are not re-sent to another URL), a TLS
+	// certificate that does not verify. The run aborts.
+	KindFatal
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindInvalid:
+		return "invalid"
+	case KindNotFound:
+		return "not found"
+	case KindForbidden:
+		return "forbidden"
+	case KindUnauthorized:
+		return "unauthorized"
+	case KindTransient:
+		return "transient"
+	case KindFatal:
+		return "fatal"
+	}
+	return "other"
+}
+
+// Error is an error with a kind, a server code and message. Transport
+// faults have no Code but a Message that says what happened.
+type Error struct {
+	Kind    Kind
+	Code    string // server code ("400") or HTTP status for transport faults ("503")
+	Key     string // parameter named by a 400
+	Message string
+	// Throttle marks a 429 or 503: the server asks for less load. The
+	// engine slows the whole pool instead of burning this row's retries.
+	Throttle   bool
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.String())
+	if e.Code != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Code)
+	}
+	if e.Key != "" {
+		b.WriteString(" [")
+		b.WriteString(e.Key)
+		b.WriteString("]")
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.Err != nil && (e.Message == "" || !strings.Contains(e.Message, e.Err.Error())) {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of err, KindOther when it carries none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindOther
+}
+
+// Response is the server's answer to a successful call: 201 for a passed
+// validation, 204 for an applied change.
+type Response struct {
+	Code    string
+	Key     string
+	Message string
+}
+
+// Sender sends one mailboxes/update call. validate=true asks the server to
+// check only (validation=1). A refusal or fault is returned as an *Error.
+type Sender interface {
+	Update(ctx context.Context, params []Param, validate bool) (Response, error)
+}

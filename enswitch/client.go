@@ -1,0 +1,485 @@
+// Package enswitch is a client of the Enswitch JSON API: request encoding,
+// envelope decoding, the table from response codes to error kinds, and the
+// schema of mailbox fields shared by the reader and the simulator.
+package enswitch
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// maxBody bounds how much of a response is read.
+const maxBody = 4 << 20
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the server's root, e.g. https://switch.example.com; the
+	// client appends /api/json/FUNCTION/.
+	BaseURL  string
+	Username string
+	// Password is sent in the POST body only and never appears in errors.
+	Password string
+	// HTTPClient carries timeouts, TLS settings and the connection pool;
+	// NewHTTPClient makes a suitable one. Redirects must not be followed.
+	HTTPClient *http.Client
+}
+
+// Client calls Enswitch API functions. It is safe for concurrent use.
+type Client struct {
+	base     *url.URL
+	username string
+	password string
+	hc       *http.Client
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("enswitch: no server URL")
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("enswitch: server URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("enswitch: server URL %q: scheme must be http or https", cfg.BaseURL)
+	}
+	if u.User != nil {
+		return nil, errors.New("enswitch: server URL must not carry credentials")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("enswitch: server URL %q must not have a query or fragment", cfg.BaseURL)
+	}
+	if cfg.Username == "" {
+		return nil, errors.New("enswitch: no username")
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = NewHTTPClient(HTTPOptions{})
+	}
+	return &Client{base: u, username: cfg.Username, password: cfg.Password, hc: hc}, nil
+}
+
+// HTTPOptions configures NewHTTPClient.
+type HTTPOptions struct {
+	// Workers sizes the connection pool (idle connections kept per host).
+	Workers int
+	// Timeout bounds one whole request, body included. 0 means 30s.
+	Timeout time.Duration
+	// CAFile, when set, is a PEM bundle that replaces the system roots.
+	CAPool *x509.CertPool
+	// Insecure skips certificate verification. The caller must warn.
+	Insecure bool
+}
+
+// NewHTTPClient returns an http.Client for Enswitch calls: bounded
+// timeouts, a pool sized to the worker count, TLS verified unless told
+// otherwise, and redirects never followed (the POST body carries the
+// password; it must not be replayed to another URL).
+func NewHTTPClient(o HTTPOptions) *http.Client {
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	dialer := &net.Dialer{Timeout: min(o.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		MaxIdleConns:          o.Workers * 2,
+		MaxIdleConnsPerHost:   o.Workers,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   min(o.Timeout, 10*time.Second),
+		ResponseHeaderTimeout: o.Timeout,
+		ForceAttemptHTTP2:     true,
+		TLSClientConfig: &tls.Config{
+			MinVersion:         tls.VersionTLS12,
+			RootCAs:            o.CAPool,
+			InsecureSkipVerify: o.Insecure, //nolint:gosec // operator's explicit --insecure, warned loudly
+		},
+	}
+	return &http.Client{
+		Transport: tr,
+		Timeout:   o.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Entry is one entry of a response envelope.
+type Entry struct {
+	Code    string `json:"code"`
+	Key     string `json:"key"`
+	Message string `json:"message"`
+}
+
+// Envelope is a decoded response: every entry, and data for get/list.
+type Envelope struct {
+	Responses []Entry
+	Data      json.RawMessage
+}
+
+// code accepts a JSON string or number.
+type code string
+
+func (c *code) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = code(strings.TrimSpace(s))
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("code is neither string nor number: %s", snippet(b, ""))
+	}
+	*c = code(n.String())
+	return nil
+}
+
+type wireEntry struct {
+	Code    code            `json:"code"`
+	Key     json.RawMessage `json:"key"`
+	Message json.RawMessage `json:"message"`
+}
+
+type wireEnvelope struct {
+	Responses json.RawMessage `json:"responses"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// DecodeEnvelope decodes a response body. responses may be an array or a
+// single object; code a string or a number.
+func DecodeEnvelope(body []byte) (*Envelope, error) {
+	var w wireEnvelope
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("decode envelope: %w", err)
+	}
+	raw := bytes.TrimSpace(w.Responses)
+	var entries []wireEntry
+	switch {
+	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
+		return nil, errors.New("decode envelope: no responses")
+	case raw[0] == '[':
+		if err := json.Unmarshal(raw, &entries); err != nil {
+			return nil, fmt.Errorf("decode envelope: responses: %w", err)
+		}
+	case raw[0] == '{':
+		var e wireEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, fmt.Errorf("decode envelope: responses: %w", err)
+		}
+		entries = []wireEntry{e}
+	default:
+		return nil, errors.New("decode envelope: responses is neither an array nor an object")
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("decode envelope: empty responses")
+	}
+	env := &Envelope{Data: w.Data}
+	for _, e := range entries {
+		if e.Code == "" {
+			return nil, errors.New("decode envelope: response without a code")
+		}
+		env.Responses = append(env.Responses, Entry{Code: string(e.Code), Key: looseString(e.Key), Message: looseString(e.Message)})
+	}
+	return env, nil
+}
+
+// looseString reads a JSON string, or the text of any other value (servers
+// have been seen to send numbers or null as keys).
+func looseString(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// Err returns the envelope's outcome as an error, nil when every entry is a
+// success. With several failing entries, the most serious kind wins and
+// every entry's message is kept.
+func (e *Envelope) Err() error {
+	var worst *batch.Error
+	var msgs []string
+	for _, r := range e.Responses {
+		if IsSuccess(r.Code) {
+			continue
+		}
+		k := KindOf(r.Code)
+		cur := &batch.Error{Kind: k, Code: r.Code, Key: r.Key, Message: r.Message}
+		if r.Code == CodeRateLimited {
+			cur.Throttle = true
+		}
+		if worst == nil || severity(k) > severity(worst.Kind) {
+			worst = cur
+		}
+		m := r.Code
+		if r.Key != "" {
+			m += " " + r.Key
+		}
+		if r.Message != "" {
+			m += ": " + r.Message
+		}
+		msgs = append(msgs, m)
+	}
+	if worst == nil {
+		return nil
+	}
+	if len(msgs) > 1 {
+		worst.Message = strings.Join(msgs, "; ")
+	}
+	return worst
+}
+
+func severity(k batch.Kind) int {
+	switch k {
+	case batch.KindUnauthorized:
+		return 5
+	case batch.KindForbidden:
+		return 4
+	case batch.KindInvalid:
+		return 3
+	case batch.KindNotFound:
+		return 2
+	case batch.KindTransient:
+		return 1
+	}
+	return 0
+}
+
+// Call posts one API function with params (credentials are added here) and
+// returns the decoded envelope. A non-success code is returned as an
+// *batch.Error together with the envelope.
+func (c *Client) Call(ctx context.Context, function string, params []batch.Param) (*Envelope, error) {
+	form := make(url.Values, len(params)+2)
+	form.Set("auth_username", c.username)
+	form.Set("auth_password", c.password)
+	for _, p := range params {
+		form.Add(p.Name, p.Value)
+	}
+	endpoint := c.base.JoinPath("api", "json", function) // JoinPath cleans; keep the trailing slash the API documents
+	u := endpoint.String() + "/"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, &batch.Error{Kind: batch.KindFatal, Message: "build request", Err: err}
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		loc := resp.Header.Get("Location")
+		return nil, &batch.Error{Kind: batch.KindFatal, Code: strconv.Itoa(resp.StatusCode),
+			Message: fmt.Sprintf("server redirected to %q; not followed (credentials are never re-sent): put the final URL in --url", c.redact(loc))}
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := &batch.Error{Kind: batch.KindTransient, Code: strconv.Itoa(resp.StatusCode),
+			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(body, c.password))}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			e.Throttle = true
+			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return nil, e
+	}
+	if readErr != nil {
+		return nil, &batch.Error{Kind: batch.KindTransient, Message: "read response: " + c.redact(readErr.Error())}
+	}
+	env, err := DecodeEnvelope(body)
+	if err != nil {
+		return nil, &batch.Error{Kind: batch.KindTransient, Code: "200",
+			Message: fmt.Sprintf("%s (body: %s)", c.redact(err.Error()), snippet(body, c.password))}
+	}
+	if err := env.Err(); err != nil {
+		var be *batch.Error
+		if errors.As(err, &be) && be.Throttle {
+			be.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return env, err
+	}
+	return env, nil
+}
+
+// transportError turns a failed round trip into a Transient error (or
+// Fatal for TLS verification) whose text never holds the password.
+func (c *Client) transportError(ctx context.Context, err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err // the url.Error repeats the URL; ours carries no secret, but keep it short
+	}
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
+		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use --ca-file with the server's CA): " + c.redact(err.Error())}
+	}
+	msg := c.redact(err.Error())
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		msg = "timeout: " + msg
+	}
+	return &batch.Error{Kind: batch.KindTransient, Message: msg, Err: ctxOnly(err)}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// ctxOnly keeps context errors reachable with errors.Is (the engine tells a
+// cancelled run from a slow server that way) without keeping other wrapped
+// errors whose text we have already redacted.
+func ctxOnly(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func (c *Client) redact(s string) string {
+	if c.password != "" {
+		s = strings.ReplaceAll(s, c.password, "[REDACTED]")
+		s = strings.ReplaceAll(s, url.QueryEscape(c.password), "[REDACTED]")
+	}
+	return s
+}
+
+// snippet returns the first bytes of a body, printable, on one line, with
+// the password (plain or form-encoded) removed in case a server echoes it.
+func snippet(b []byte, password string) string {
+	const n = 120
+	s := string(b)
+	if password != "" {
+		s = strings.ReplaceAll(s, password, "[REDACTED]")
+		s = strings.ReplaceAll(s, url.QueryEscape(password), "[REDACTED]")
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	if s == "" {
+		return "(empty body)"
+	}
+	return strconv.Quote(s)
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// Update calls mailboxes/update with the row's params; validate=true adds
+// validation=1. It implements batch.Sender.
+func (c *Client) Update(ctx context.Context, params []batch.Param, validate bool) (batch.Response, error) {
+	ps := params
+	if validate {
+		ps = make([]batch.Param, 0, len(params)+1)
+		ps = append(ps, params...)
+		ps = append(ps, batch.Param{Name: "validation", Value: "1"})
+	}
+	env, err := c.Call(ctx, "mailboxes/update", ps)
+	if err != nil {
+		return batch.Response{}, err
+	}
+	r := env.Responses[0]
+	want := CodeUpdated
+	if validate {
+		want = CodeValid
+	}
+	for _, e := range env.Responses {
+		if e.Code == want {
+			r = e
+		}
+	}
+	return batch.Response{Code: r.Code, Key: r.Key, Message: r.Message}, nil
+}
+
+// Mailbox is a mailbox's fields as the server reports them, by name.
+type Mailbox map[string]string
+
+// Get calls mailboxes/get. customer may be "" for the auth user's.
+func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, error) {
+	ps := []batch.Param{{Name: "mailbox", Value: mailbox}}
+	if customer != "" {
+		ps = append(ps, batch.Param{Name: "customer", Value: customer})
+	}
+	env, err := c.Call(ctx, "mailboxes/get", ps)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(env.Data, &m); err != nil {
+		return nil, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/get data: " + err.Error()}
+	}
+	return toMailbox(m), nil
+}
+
+// List calls mailboxes/list for a customer ("" for the auth user's).
+func (c *Client) List(ctx context.Context, customer string) ([]Mailbox, error) {
+	var ps []batch.Param
+	if customer != "" {
+		ps = append(ps, batch.Param{Name: "customer", Value: customer})
+	}
+	env, err := c.Call(ctx, "mailboxes/list", ps)
+	if err != nil {
+		return nil, err
+	}
+	var rows []map[string]json.RawMessage
+	if err := json.Unmarshal(env.Data, &rows); err != nil {
+		return nil, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/list data: " + err.Error()}
+	}
+	out := make([]Mailbox, len(rows))
+	for i, r := range rows {
+		out[i] = toMailbox(r)
+	}
+	return out, nil
+}
+
+func toMailbox(m map[string]json.RawMessage) Mailbox {
+	out := make(Mailbox, len(m))
+	for k, v := range m {
+		out[k] = looseString(v)
+	}
+	return out
+}

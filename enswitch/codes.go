@@ -1,0 +1,44 @@
+package enswitch
+
+import "github.com/ensbulk/ensbulk/batch"
+
+// Response codes of the Enswitch JSON API, as the server writes them.
+const (
+	CodeOK           = "200"
+	CodeValid        = "201" // input passed validation (validation=1 only)
+	CodeUpdated      = "204"
+	CodeInvalid      = "400"
+	CodeUnauthorized = "401"
+	CodeRole         = "402"
+	CodePlan         = "403"
+	CodeNotFound     = "404"
+	CodeRateLimited  = "429"
+)
+
+// codeKinds is the one table from response codes to error kinds. The
+// simulator answers with the same codes. A code that is not here is a
+// transport-level surprise: Transient, retried.
+var codeKinds = map[string]batch.Kind{
+	CodeInvalid:      batch.KindInvalid,
+	CodeUnauthorized: batch.KindUnauthorized,
+	CodeRole:         batch.KindForbidden,
+	CodePlan:         batch.KindForbidden,
+	CodeNotFound:     batch.KindNotFound,
+}
+
+// IsSuccess reports whether code means the call did what was asked.
+func IsSuccess(code string) bool {
+	switch code {
+	case CodeOK, CodeValid, CodeUpdated, "202":
+		return true
+	}
+	return false
+}
+
+// KindOf returns the error kind for a non-success response code.
+func KindOf(code string) batch.Kind {
+	if k, ok := codeKinds[code]; ok {
+		return k
+	}
+	return batch.KindTransient
+}

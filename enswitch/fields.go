@@ -1,0 +1,183 @@
+package enswitch
+
+import "sort"
+
+// FieldType is how a mailbox parameter's value is written.
+type FieldType int
+
+// Field types.
+const (
+	// String is free text; "" has a meaning given by the field (often
+	// "none").
+	String FieldType = iota
+	// Bool01 accepts exactly "0" or "1".
+	Bool01
+	// Integer is a plain decimal id: no sign games, no leading zeros.
+	Integer
+	// Enum is a string from a set the server judges (sets differ between
+	// server versions, so clients do not check them).
+	Enum
+)
+
+func (t FieldType) String() string {
+	switch t {
+	case Bool01:
+		return "0/1"
+	case Integer:
+		return "integer"
+	case Enum:
+		return "enum"
+	}
+	return "string"
+}
+
+// Field describes one parameter of mailboxes/update.
+type Field struct {
+	Name string
+	Type FieldType
+	// Values are the values documented by the vendor for an Enum (the
+	// simulator enforces them; clients leave them to the server).
+	Values []string
+	// NewerValues are Enum values only newer server versions accept.
+	NewerValues []string
+	// EmptyMeans says what "" does for this field, "" when it is not allowed.
+	EmptyMeans string
+	Required   bool
+}
+
+// Fields is the schema of mailboxes/update, in the order parameters are
+// sent and reported. It is the one place the reader and the simulator take
+// field names and types from.
+var fields = []Field{
+	{Name: "mailbox", Type: String, Required: true},
+	{Name: "customer", Type: Integer},
+	{Name: "callerid", Type: String, EmptyMeans: "unknown caller ID"},
+	{Name: "description", Type: String, EmptyMeans: "no description"},
+	{Name: "dtype", Type: Enum, EmptyMeans: "no destination"},
+	{Name: "dnumber", Type: String, EmptyMeans: "no destination"},
+	{Name: "envelope", Type: Bool01},
+	{Name: "notify_dnumber", Type: String, EmptyMeans: "no notification calls"},
+	{Name: "notify_email", Type: Enum, Values: []string{"owner", "owner_wav", ""}, EmptyMeans: "no notification email"},
+	{Name: "notify_for", Type: Enum, Values: []string{"voicemail", "fax", "voicemail_fax", ""}, NewerValues: []string{"all", "text"}, EmptyMeans: "nothing"},
+	{Name: "notify_ltype", Type: Enum, Values: []string{"voicemailbox", "voicemailboxpin", "voicemaillogin"}},
+	{Name: "notify_message", Type: Enum, Values: []string{"owner", ""}, EmptyMeans: "no message notification"},
+	{Name: "notify_only", Type: Bool01},
+	{Name: "owner", Type: Integer},
+	{Name: "pager", Type: String, EmptyMeans: "no secondary email"},
+	{Name: "pager_attach", Type: Bool01},
+	{Name: "panel", Type: Bool01},
+	{Name: "pin", Type: String, EmptyMeans: "keep the current PIN"},
+	{Name: "play", Type: Enum, Values: []string{"oldest", "newest"}},
+	{Name: "saycid", Type: Bool01},
+	{Name: "sayduration", Type: Bool01},
+	{Name: "temporary_active", Type: Bool01},
+	{Name: "timezone", Type: String},
+}
+
+// Reserved are parameters that must never come from a data file:
+// credentials, and the validation switch the engine owns.
+var reserved = []string{"auth_username", "auth_password", "validation"}
+
+// Schema returns the mailbox fields in send order. The slice is a copy.
+func Schema() []Field {
+	out := make([]Field, len(fields))
+	copy(out, fields)
+	return out
+}
+
+// Lookup returns the field with this exact name.
+func Lookup(name string) (Field, bool) {
+	for _, f := range fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// Index returns the position of the field in send order, -1 if unknown.
+func Index(name string) int {
+	for i, f := range fields {
+		if f.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// IsReserved reports whether name is a parameter that data may not set.
+func IsReserved(name string) bool {
+	for _, r := range reserved {
+		if r == name {
+			return true
+		}
+	}
+	return false
+}
+
+// FieldNames returns every field name in send order.
+func FieldNames() []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// Closest returns the field name nearest to name (case-insensitive edit
+// distance), for "did you mean" messages; "" when nothing is close.
+func Closest(name string) string {
+	type cand struct {
+		name string
+		d    int
+	}
+	lower := toLower(name)
+	var cs []cand
+	for _, f := range fields {
+		d := distance(lower, f.Name)
+		cs = append(cs, cand{f.Name, d})
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	if len(cs) == 0 {
+		return ""
+	}
+	limit := len(name)/2 + 1
+	if limit < 3 {
+		limit = 3
+	}
+	if cs[0].d > limit {
+		return ""
+	}
+	return cs[0].name
+}
+
+func toLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// distance is the Levenshtein distance between a and b (bytes).
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
