@@ -1,0 +1,298 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// SyncPolicy says when the journal is fsynced.
+type SyncPolicy string
+
+// Sync policies.
+const (
+	// SyncBatch fsyncs once per group of results the engine hands over
+	// together (group commit): every row the server acknowledged is on
+	// disk before a later row of the same mailbox is sent. The default.
+	SyncBatch SyncPolicy = "batch"
+	// SyncNone only writes to the OS: safe against a killed process, not
+	// against a power cut. For benchmarks and tests.
+	SyncNone SyncPolicy = "none"
+)
+
+// Meta is the sidecar of a report: what a resume must check before it
+// trusts the report's rows.
+type Meta struct {
+	Version     int       `json:"version"`
+	Input       string    `json:"input"`
+	InputSHA256 string    `json:"input_sha256"`
+	InputFormat string    `json:"input_format"`
+	EmptyToken  string    `json:"empty_token"`
+	Delimiter   string    `json:"delimiter"`
+	Mode        string    `json:"mode"` // run or validate
+	Rows        int       `json:"rows"`
+	Started     time.Time `json:"started"`
+	Format      Format    `json:"report_format"`
+}
+
+// MetaPath is the sidecar's path for a report.
+func MetaPath(report string) string { return report + ".meta.json" }
+
+// WriteMeta writes the sidecar atomically.
+func WriteMeta(report string, m Meta) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(MetaPath(report), append(b, '\n'), 0o600)
+}
+
+// ReadMeta reads the sidecar of a report.
+func ReadMeta(report string) (Meta, error) {
+	var m Meta
+	b, err := os.ReadFile(MetaPath(report))
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("%s: %w", MetaPath(report), err)
+	}
+	return m, nil
+}
+
+// Journal is the report as the run writes it: one record appended per
+// finished row, in the order rows finish, flushed and fsynced by group.
+// It implements batch.Sink. Finalize rewrites it in row order.
+type Journal struct {
+	path   string
+	f      *os.File
+	bw     *bufio.Writer
+	enc    *Encoder
+	policy SyncPolicy
+	dirty  bool
+	syncs  int
+}
+
+// OpenJournal opens the report at path for appending, creating it with a
+// header when it is new or empty. It fails, before anything is sent, when
+// the report cannot be written. A torn last record (a crash mid-write) is
+// cut off first so the next append starts on a clean line.
+func OpenJournal(path string, f Format, policy SyncPolicy) (*Journal, error) {
+	if policy == "" {
+		policy = SyncBatch
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("report %s: directory %s does not exist", path, dir)
+		}
+	}
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	size, err := cutTorn(file)
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("report %s: %w", path, err)
+	}
+	if _, err := file.Seek(0, io.SeekEnd); err != nil {
+		file.Close()
+		return nil, err
+	}
+	j := &Journal{path: path, f: file, bw: bufio.NewWriterSize(file, 64<<10), policy: policy}
+	j.enc, err = NewEncoder(j.bw, f, size == 0)
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	if err := j.bw.Flush(); err != nil {
+		file.Close()
+		return nil, fmt.Errorf("report %s: %w", path, err)
+	}
+	if err := file.Sync(); err != nil {
+		file.Close()
+		return nil, fmt.Errorf("report %s: %w", path, err)
+	}
+	return j, nil
+}
+
+// cutTorn truncates a file after its last newline and returns the new
+// size.
+func cutTorn(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := st.Size()
+	if size == 0 {
+		return 0, nil
+	}
+	const chunk = 4096
+	buf := make([]byte, chunk)
+	end := size
+	for end > 0 {
+		start := max(end-chunk, 0)
+		n, err := f.ReadAt(buf[:end-start], start)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		for i := n - 1; i >= 0; i-- {
+			if buf[i] == '\n' {
+				keep := start + int64(i) + 1
+				if keep != size {
+					if err := f.Truncate(keep); err != nil {
+						return 0, err
+					}
+				}
+				return keep, nil
+			}
+		}
+		end = start
+	}
+	// No newline at all: not even a whole header. Start afresh.
+	if err := f.Truncate(0); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// Write appends a result (buffered until Flush).
+func (j *Journal) Write(r batch.Result) error {
+	j.dirty = true
+	return j.enc.Encode(FromResult(r))
+}
+
+// Flush writes buffered records to the file and, per policy, fsyncs it.
+func (j *Journal) Flush() error {
+	if !j.dirty {
+		return nil
+	}
+	if err := j.bw.Flush(); err != nil {
+		return fmt.Errorf("report %s: %w", j.path, err)
+	}
+	if j.policy == SyncBatch {
+		if err := j.f.Sync(); err != nil {
+			return fmt.Errorf("report %s: fsync: %w", j.path, err)
+		}
+		j.syncs++
+	}
+	j.dirty = false
+	return nil
+}
+
+// Syncs counts fsyncs so far.
+func (j *Journal) Syncs() int { return j.syncs }
+
+// Close flushes and closes the journal.
+func (j *Journal) Close() error {
+	err := j.Flush()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Latest reads a report and returns the last record of every row (a
+// resumed run appends newer records for rows it redid). A torn last line
+// is ignored: it was never acknowledged as written.
+func Latest(path string) (map[int]Record, Format, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	d := NewDecoder(f, path)
+	out := map[int]Record{}
+	for {
+		rec, err := d.Next()
+		if err == io.EOF || errors.Is(err, ErrTorn) {
+			break
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		out[rec.Row] = rec
+	}
+	return out, d.Format(), nil
+}
+
+// Finalize rewrites the report at path in row order, one line per row
+// (the latest record of each), atomically: a temporary file, fsync,
+// rename, fsync of the directory.
+func Finalize(path string, f Format) error {
+	latest, _, err := Latest(path)
+	if err != nil {
+		return err
+	}
+	rows := make([]int, 0, len(latest))
+	for n := range latest {
+		rows = append(rows, n)
+	}
+	sort.Ints(rows)
+	return writeAtomic(path, func(w io.Writer) error {
+		enc, err := NewEncoder(w, f, true)
+		if err != nil {
+			return err
+		}
+		for _, n := range rows {
+			if err := enc.Encode(latest[n]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WriteFileAtomic writes data to path atomically.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+func writeAtomic(path string, fill func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	if err := fill(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

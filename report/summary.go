@@ -1,0 +1,89 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// Counts summarises a report: rows by status and by code and message.
+type Counts struct {
+	Rows     int
+	ByStatus map[batch.Status]int
+	Errors   []batch.ErrorCount // not ok/valid, most frequent first
+}
+
+// Count reads the latest record of every row of a report.
+func Count(path string) (*Counts, error) {
+	latest, _, err := Latest(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &Counts{ByStatus: map[batch.Status]int{}}
+	type key struct{ st, code, msg string }
+	errs := map[key]int{}
+	for _, r := range latest {
+		c.Rows++
+		c.ByStatus[batch.Status(r.Status)]++
+		if r.Status != string(batch.StatusOK) && r.Status != string(batch.StatusValid) {
+			errs[key{r.Status, r.Code, r.Message}]++
+		}
+	}
+	for k, n := range errs {
+		c.Errors = append(c.Errors, batch.ErrorCount{Status: batch.Status(k.st), Code: k.code, Message: k.msg, Count: n})
+	}
+	SortErrors(c.Errors)
+	return c, nil
+}
+
+// SortErrors orders error counts, most frequent first.
+func SortErrors(es []batch.ErrorCount) {
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].Count != es[j].Count {
+			return es[i].Count > es[j].Count
+		}
+		if es[i].Status != es[j].Status {
+			return es[i].Status < es[j].Status
+		}
+		return es[i].Message < es[j].Message
+	})
+}
+
+// WriteStatusTable prints rows by status, every status shown.
+func WriteStatusTable(w io.Writer, by map[batch.Status]int) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	total := 0
+	for _, st := range batch.Statuses {
+		total += by[st]
+	}
+	for _, st := range batch.Statuses {
+		fmt.Fprintf(tw, "  %d\t%s\t\n", by[st], st)
+	}
+	fmt.Fprintf(tw, "  %d\t%s\t\n", total, "rows")
+	tw.Flush()
+}
+
+// WriteErrorTable prints the top n error counts.
+func WriteErrorTable(w io.Writer, es []batch.ErrorCount, n int) {
+	if len(es) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  count\tstatus\tcode\tmessage\n")
+	for i, e := range es {
+		if i == n {
+			fmt.Fprintf(tw, "  ...\t%d more\t\t\n", len(es)-n)
+			break
+		}
+		code := e.Code
+		if code == "" {
+			code = "-"
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", e.Count, e.Status, code, firstN(strings.TrimSpace(e.Message), 100))
+	}
+	tw.Flush()
+}
