@@ -1,0 +1,165 @@
+package reader
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// guard watches the raw bytes on their way to the parsers for what the
+// parsers cannot see or would pay for in memory:
+//
+//   - a carriage return not followed by a line feed. encoding/csv only
+//     ends lines at \n, so an old Mac file (\r line ends) reads as one
+//     endless header, and a stray \r elsewhere glues two lines together.
+//   - a CSV record that never ends. encoding/csv has no size limit: a quote
+//     left open on line 2 of a 2 GB file makes it buffer the whole file as
+//     one field. The guard follows the quoting (a quote opens a quoted field
+//     only at the start of a field; "" inside it is an escaped quote) to know
+//     where records end, and stops at MaxRecordBytes.
+//
+// Both are file errors: the guard returns the bytes before the fault, then
+// the *FileError for every later Read, and the parsers pass it up.
+type guard struct {
+	r   io.Reader
+	csv bool
+	max int
+
+	line      int // line of the next byte, from 1
+	pendingCR bool
+	err       error
+
+	// CSV quoting state.
+	delimCode, delimMask uint32 // the delimiter's UTF-8 bytes, packed
+	tail                 uint32 // the last bytes seen, packed the same way
+	off                  int    // bytes seen, for the byte order mark
+	fieldStart           bool
+	inQuotes             bool
+	quoteSeen            bool // a quote inside a quoted field: escape or end?
+	recBytes             int
+	recLine              int
+}
+
+func newGuard(r io.Reader, isCSV bool, delim rune) *guard {
+	g := &guard{r: r, csv: isCSV, max: MaxRecordBytes, line: 1, fieldStart: true, recLine: 1}
+	var buf [utf8.UTFMax]byte
+	n := utf8.EncodeRune(buf[:], delim)
+	for _, b := range buf[:n] {
+		g.delimCode = g.delimCode<<8 | uint32(b)
+	}
+	g.delimMask = 1<<(8*uint(n)) - 1
+	if n == 4 {
+		g.delimMask = 0xFFFFFFFF
+	}
+	return g
+}
+
+func (g *guard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	if n > 0 {
+		if k, ferr := g.scan(p[:n]); ferr != nil {
+			g.err = ferr
+			return k, ferr
+		}
+	}
+	if err == io.EOF && g.pendingCR {
+		// A \r as the very last byte is a cut-off CRLF, not a line end
+		// style; encoding/csv drops it too.
+		g.pendingCR = false
+	}
+	if err != nil && err != io.EOF {
+		// Keep reporting the same failure; the parsers may read again.
+		g.err = err
+	}
+	return n, err
+}
+
+// scan checks p and returns, on a fault, how many bytes of p may still be
+// passed on, and the error.
+func (g *guard) scan(p []byte) (int, error) {
+	if !g.csv {
+		// JSONL only needs the line end check; do it with fast searches.
+		start := 0
+		if g.pendingCR {
+			g.pendingCR = false
+			if p[0] != '\n' {
+				return 0, g.loneCR()
+			}
+		}
+		for {
+			i := bytes.IndexByte(p[start:], '\r')
+			if i < 0 {
+				g.line += bytes.Count(p[start:], nl)
+				return len(p), nil
+			}
+			i += start
+			g.line += bytes.Count(p[start:i], nl)
+			if i+1 == len(p) {
+				g.pendingCR = true
+				return len(p), nil
+			}
+			if p[i+1] != '\n' {
+				return i, g.loneCR()
+			}
+			start = i + 1
+		}
+	}
+	for i, b := range p {
+		if g.pendingCR {
+			g.pendingCR = false
+			if b != '\n' {
+				return i, g.loneCR()
+			}
+		}
+		g.recBytes++
+		if g.recBytes > g.max {
+			return i, g.tooLong()
+		}
+		if g.quoteSeen {
+			g.quoteSeen = false
+			if b != '"' {
+				g.inQuotes = false // that quote closed the field
+			}
+			// else: "" is an escaped quote; still inside the field.
+		} else if g.inQuotes {
+			if b == '"' {
+				g.quoteSeen = true
+			}
+		} else if b == '"' && g.fieldStart {
+			g.inQuotes = true
+		}
+		if !g.inQuotes && b == '\n' {
+			g.recBytes = 0
+			g.recLine = g.line + 1
+		}
+		g.tail = g.tail<<8 | uint32(b)
+		g.off++
+		// A byte order mark is not part of the first field.
+		g.fieldStart = b == '\n' || g.tail&g.delimMask == g.delimCode ||
+			(g.off <= 3 && g.fieldStart && b == "\xEF\xBB\xBF"[g.off-1])
+		switch b {
+		case '\n':
+			g.line++
+		case '\r':
+			g.pendingCR = true
+		}
+	}
+	return len(p), nil
+}
+
+var nl = []byte{'\n'}
+
+func (g *guard) loneCR() error {
+	return &FileError{Line: g.line, Message: "a carriage return (\\r) is not followed by a line feed (\\n): old Mac line ends or a stray \\r; save the file with LF or CRLF line ends"}
+}
+
+func (g *guard) tooLong() error {
+	if g.inQuotes {
+		return &FileError{Line: g.recLine, Message: fmt.Sprintf("the record starting here is still inside a quoted value after %d bytes: a closing quote (\") is missing", g.max)}
+	}
+	return &FileError{Line: g.recLine, Message: fmt.Sprintf("the line is longer than %d bytes: is this really a CSV file?", g.max)}
+}

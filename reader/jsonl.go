@@ -1,0 +1,262 @@
+package reader
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/enswitch"
+)
+
+const jsonExample = `{"mailbox":"1001","pin":"1234"}`
+
+// nextJSONL returns the row of the next non-blank line. The row number is
+// the line number.
+func (r *Reader) nextJSONL() (batch.Row, error) {
+	for {
+		line, size, err := r.readLine()
+		if err == io.EOF {
+			return batch.Row{}, io.EOF
+		}
+		if err != nil {
+			return batch.Row{}, r.fileErr(r.line+1, "", err)
+		}
+		r.line++
+		line = bytes.TrimSuffix(line, nl)
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if size > MaxRecordBytes+2 || len(line) > MaxRecordBytes {
+			r.begin()
+			row := batch.Row{Num: r.line, Line: r.line}
+			r.fail(&row, "", fmt.Sprintf("the line is %d bytes long, over the limit of %d: one line must be one mailbox's changes", size, MaxRecordBytes))
+			r.finish(&row)
+			return row, nil
+		}
+		if len(bytes.Trim(line, " \t")) == 0 {
+			continue
+		}
+		row := batch.Row{Num: r.line, Line: r.line}
+		r.parseObject(&row, line)
+		r.finish(&row)
+		return row, nil
+	}
+}
+
+// readLine returns the next line with its \n and the line's full size. A
+// line over MaxRecordBytes is not kept whole: the caller only needs to know
+// it was too long, and the reader must not grow with it. The returned slice
+// is valid until the next call.
+func (r *Reader) readLine() ([]byte, int, error) {
+	r.lineBuf = r.lineBuf[:0]
+	size := 0
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		size += len(chunk)
+		if size <= MaxRecordBytes+2 {
+			if err == nil && len(r.lineBuf) == 0 {
+				return chunk, size, nil // the usual case: no copy
+			}
+			r.lineBuf = append(r.lineBuf, chunk...)
+		}
+		switch err {
+		case nil:
+			return r.lineBuf, size, nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			if size == 0 {
+				return nil, 0, io.EOF
+			}
+			return r.lineBuf, size, nil
+		default:
+			return nil, size, err
+		}
+	}
+}
+
+// parseObject checks one line: valid UTF-8, valid JSON, an object, and then
+// every key and value.
+func (r *Reader) parseObject(row *batch.Row, line []byte) {
+	r.begin()
+	if !utf8.Valid(line) {
+		r.fail(row, "", fmt.Sprintf("the line is not valid UTF-8 (bad byte at byte %d): save the file as UTF-8", firstInvalid(string(line))+1))
+		return
+	}
+	if !json.Valid(line) {
+		var v any
+		err := json.Unmarshal(line, &v)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			r.fail(row, "", fmt.Sprintf("invalid JSON at byte %d: %s; each line must be one JSON object such as %s", se.Offset, se.Error(), jsonExample))
+		} else {
+			r.fail(row, "", fmt.Sprintf("invalid JSON; each line must be one JSON object such as %s", jsonExample))
+		}
+		return
+	}
+	switch c := bytes.TrimLeft(line, " \t\r\n")[0]; c {
+	case '{':
+	case '[':
+		r.fail(row, "", "the line is a JSON array, not an object: each line must be one object such as "+jsonExample)
+		return
+	default:
+		r.fail(row, "", "the line is a single JSON value, not an object: each line must be one object such as "+jsonExample)
+		return
+	}
+
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // '{'
+		r.fail(row, "", "invalid JSON: "+err.Error())
+		return
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			r.fail(row, "", "invalid JSON: "+err.Error())
+			return
+		}
+		key, _ := t.(string)
+		v, err := dec.Token()
+		if err != nil {
+			r.fail(row, "", "invalid JSON: "+err.Error())
+			return
+		}
+		composite := ""
+		if d, ok := v.(json.Delim); ok {
+			if err := skipComposite(dec); err != nil {
+				r.fail(row, "", "invalid JSON: "+err.Error())
+				return
+			}
+			composite = "an object"
+			if d == '[' {
+				composite = "an array"
+			}
+		}
+		fi := enswitch.Index(key)
+		switch {
+		case fi < 0 && enswitch.IsReserved(key):
+			r.fail(row, key, reservedMessage("key", key))
+			continue
+		case fi < 0:
+			r.fail(row, key, unknownMessage("key", key))
+			continue
+		case r.seen[fi]:
+			r.fail(row, key, fmt.Sprintf("key %q appears twice in the object: give it once", key))
+			continue
+		}
+		r.seen[fi] = true
+		if fi != r.mailboxIdx {
+			r.tally.declare(fi)
+		}
+		if composite != "" {
+			r.fail(row, key, fmt.Sprintf("%s must be a single value, not %s", key, composite))
+			continue
+		}
+		r.jsonValue(row, fi, v)
+	}
+	if !r.seen[r.mailboxIdx] {
+		r.keep(row, r.mailboxIdx, "the key is missing")
+	}
+}
+
+// jsonValue turns a JSON scalar into the string to check, by the rules in
+// the package comment.
+func (r *Reader) jsonValue(row *batch.Row, fi int, v any) {
+	f := &r.fields[fi]
+	switch v := v.(type) {
+	case nil:
+		r.keep(row, fi, "the value is null")
+	case string:
+		if v == "" {
+			r.clear(row, fi, `""`)
+		} else {
+			r.value(row, fi, v)
+		}
+	case bool:
+		if f.Type != enswitch.Bool01 {
+			r.fail(row, f.Name, fmt.Sprintf("%s must be %s, not %t", f.Name, jsonAccepted(f), v))
+			return
+		}
+		if v {
+			r.value(row, fi, "1")
+		} else {
+			r.value(row, fi, "0")
+		}
+	case json.Number:
+		s := string(v)
+		switch {
+		case fi == r.mailboxIdx:
+			if !digits(s) {
+				row.Mailbox = s
+				r.fail(row, f.Name, fmt.Sprintf("mailbox must be a string or a whole number (digits only), got %s", show(s)))
+				return
+			}
+		case f.Type == enswitch.Integer:
+			if !plainInteger(s) {
+				if fi == r.customerIdx {
+					row.Customer = s
+				}
+				r.fail(row, f.Name, fmt.Sprintf("%s must be %s: digits only, no sign, decimal point or exponent; got %s", f.Name, accepted(f), s))
+				return
+			}
+		case f.Type == enswitch.Bool01:
+			if s != "0" && s != "1" {
+				r.fail(row, f.Name, fmt.Sprintf("%s must be 0 or 1, got %s", f.Name, show(s)))
+				return
+			}
+		default:
+			what := fmt.Sprintf("got %s", show(s))
+			if fi == r.pinIdx {
+				what = "got a number"
+			}
+			r.fail(row, f.Name, fmt.Sprintf("%s must be a JSON string (in quotes), not a number, so that leading zeros and formatting survive; %s", f.Name, what))
+			return
+		}
+		r.value(row, fi, s)
+	}
+}
+
+func jsonAccepted(f *enswitch.Field) string {
+	switch f.Type {
+	case enswitch.Integer:
+		return "a whole number or a string of digits"
+	case enswitch.Bool01:
+		return "0, 1, true or false"
+	}
+	return "a JSON string"
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// skipComposite consumes the rest of an object or array whose opening
+// delimiter was just read.
+func skipComposite(dec *json.Decoder) error {
+	for depth := 1; depth > 0; {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := t.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,344 @@
+// Package reader turns a CSV or JSONL file of mailbox changes into a stream
+// of batch rows, checked locally before anything is sent.
+//
+// The file is streamed: memory depends on the longest record, never on the
+// number of rows. A problem with the file as a whole (header, encoding, line
+// ends, an unreadable stream) is a *FileError; a problem with one row is a
+// *batch.RowError in that row's Err, and reading goes on.
+//
+// Decisions an operator may want to know (README material):
+//
+//   - Standard input ("-") is read as CSV unless a format is given.
+//   - Names are exact: "PIN" is not "pin". The CSV header is checked at once
+//     (unknown, reserved, duplicate or empty column, no mailbox column are
+//     file errors); JSONL has no header, so the same problems are row errors.
+//   - CSV: an empty cell keeps the current value (the parameter is not sent);
+//     the empty token (default "<empty>") sends "". A record whose cells are
+//     all empty (what spreadsheets write for blank rows) is skipped, but it
+//     still uses up its row number so numbers match the spreadsheet.
+//   - JSONL: an absent key or null keeps, "" sends "". Values are JSON
+//     strings; mailbox and the integer fields (customer, owner) may also be
+//     JSON integers (1001 is read as "1001"); 0/1 fields also take the
+//     numbers 0 and 1 and true/false (as 1/0). Any other number (1.0, -1,
+//     1e3) or a number for a text field (a PIN written as 42 would lose its
+//     leading zeros) is refused.
+//   - An empty pin (<empty> or "") keeps the PIN: a PIN cannot be cleared.
+//     It is counted as such (Tally.PinsKeptEmpty) and never sent.
+//   - Surrounding spaces or tabs are refused in every value except
+//     description; a value may not hold control characters other than tab,
+//     so a line break inside a quoted CSV value is a row error.
+//   - A carriage return not followed by a line feed (old Mac line ends) is a
+//     file error, as is a CSV record over MaxRecordBytes (usually a quote
+//     left open, which would otherwise swallow the rest of the file).
+//     A JSONL line over MaxRecordBytes is a row error.
+package reader
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"crypto/sha256"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/enswitch"
+)
+
+// Format is the syntax of an input file.
+type Format string
+
+// Input formats.
+const (
+	CSV   Format = "csv"
+	JSONL Format = "jsonl"
+)
+
+// DefaultEmptyToken is the CSV cell value that sends "" (sets a field to
+// empty), as opposed to an empty cell, which keeps the current value.
+const DefaultEmptyToken = "<empty>"
+
+// MaxRecordBytes bounds one CSV record or one JSONL line. It is what keeps
+// memory flat when a file is not what it claims to be (a quote left open,
+// a binary file).
+const MaxRecordBytes = 1 << 20
+
+// DetectFormat returns the format named by override ("csv", "jsonl" or
+// "ndjson", any case) or, when override is "", the one implied by the
+// extension of path. Standard input ("-") defaults to CSV.
+func DetectFormat(path, override string) (Format, error) {
+	if override != "" {
+		switch strings.ToLower(override) {
+		case "csv":
+			return CSV, nil
+		case "jsonl", "ndjson":
+			return JSONL, nil
+		}
+		return "", fmt.Errorf("unknown format %q: use csv or jsonl", override)
+	}
+	if path == "-" {
+		return CSV, nil
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return CSV, nil
+	case ".jsonl", ".ndjson":
+		return JSONL, nil
+	}
+	return "", fmt.Errorf("cannot tell the format of %s from its name (.csv, .jsonl or .ndjson): pass --format csv or --format jsonl", path)
+}
+
+// Options configure a Reader.
+type Options struct {
+	// Name is the file name used in errors; "-" is shown as "stdin".
+	Name string
+	// Format is CSV when empty.
+	Format Format
+	// EmptyToken is the CSV cell that sends ""; "" means DefaultEmptyToken.
+	EmptyToken string
+	// Delimiter separates CSV fields; 0 means ','.
+	Delimiter rune
+}
+
+// FileError is a problem with the file as a whole: nothing in it should be
+// sent.
+type FileError struct {
+	File    string
+	Line    int    // 0 when no line applies (the file cannot be opened)
+	Column  string // column or key, "" when none applies
+	Message string
+	// Err is the underlying error (an I/O error), nil for content problems.
+	Err error
+}
+
+func (e *FileError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteString(": ")
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, "column %q: ", e.Column)
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Reader yields the rows of one input file. It implements batch.Source.
+// It is not safe for concurrent use.
+type Reader struct {
+	name       string
+	format     Format
+	emptyToken string
+	delim      rune
+
+	guard *guard
+	br    *bufio.Reader
+
+	fields                  []enswitch.Field
+	mailboxIdx, customerIdx int
+	pinIdx, descriptionIdx  int
+
+	// CSV
+	csv        *csv.Reader
+	header     []string // names as written, one per column
+	colField   []int    // schema index of each column
+	mailboxCol int      // column of mailbox
+	lineOffset int      // lines consumed before the csv.Reader saw the input (sep=)
+	num        int
+
+	// JSONL
+	line    int
+	lineBuf []byte
+
+	// per row scratch, reused
+	slots   []slot
+	seen    []bool
+	pinKept bool
+	hash    hash.Hash
+	hashBuf []byte
+	sum     []byte
+
+	tally *Tally
+	err   error // sticky: io.EOF or a *FileError
+}
+
+// slot is the state of one schema field while a row is being built.
+type slot struct {
+	set bool
+	val string
+}
+
+// Open opens path ("-" is standard input) and returns a Reader over it and
+// the Closer to call when done. An empty opts.Format is taken from
+// DetectFormat; an empty opts.Name from path.
+func Open(path string, opts Options) (*Reader, io.Closer, error) {
+	if opts.Format == "" {
+		f, err := DetectFormat(path, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.Format = f
+	}
+	if opts.Name == "" {
+		opts.Name = path
+	}
+	if path == "-" {
+		r, err := New(os.Stdin, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		// Closing our stdin is not ours to do.
+		return r, io.NopCloser(nil), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, &FileError{File: displayName(opts.Name), Message: "cannot open: " + errText(err), Err: err}
+	}
+	r, err := New(f, opts)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return r, f, nil
+}
+
+// New returns a Reader over r. For CSV it reads and checks the header at
+// once: a bad header is returned here as a *FileError. Bad options are
+// reported as plain errors.
+func New(r io.Reader, opts Options) (*Reader, error) {
+	rd := &Reader{
+		name:       displayName(opts.Name),
+		format:     opts.Format,
+		emptyToken: opts.EmptyToken,
+		delim:      opts.Delimiter,
+		fields:     enswitch.Schema(),
+		hash:       sha256.New(),
+		tally:      NewTally(),
+	}
+	if rd.format == "" {
+		rd.format = CSV
+	}
+	if rd.format != CSV && rd.format != JSONL {
+		return nil, fmt.Errorf("unknown format %q: use csv or jsonl", opts.Format)
+	}
+	if rd.emptyToken == "" {
+		rd.emptyToken = DefaultEmptyToken
+	}
+	if rd.delim == 0 {
+		rd.delim = ','
+	}
+	if !validDelim(rd.delim) {
+		return nil, fmt.Errorf("invalid delimiter %q: use one character other than a quote, a line break or NUL", rd.delim)
+	}
+	if rd.format == JSONL && rd.delim != ',' {
+		return nil, errors.New("a delimiter applies to CSV input only, not JSONL")
+	}
+	rd.mailboxIdx = enswitch.Index("mailbox")
+	rd.customerIdx = enswitch.Index("customer")
+	rd.pinIdx = enswitch.Index("pin")
+	rd.descriptionIdx = enswitch.Index("description")
+	rd.slots = make([]slot, len(rd.fields))
+	rd.seen = make([]bool, len(rd.fields))
+
+	rd.guard = newGuard(r, rd.format == CSV, rd.delim)
+	// 64 KiB so that a normal JSONL line needs one ReadSlice; csv.NewReader
+	// reuses a *bufio.Reader of at least 4 KiB instead of wrapping it again.
+	rd.br = bufio.NewReaderSize(rd.guard, 64<<10)
+	if err := rd.sniff(); err != nil {
+		return nil, err
+	}
+	if rd.format == CSV {
+		if err := rd.startCSV(); err != nil {
+			return nil, err
+		}
+	}
+	return rd, nil
+}
+
+// Next returns the next row, io.EOF after the last one, or a *FileError.
+// A row that fails local checks is returned with Err set and a nil error.
+func (r *Reader) Next() (batch.Row, error) {
+	if r.err != nil {
+		return batch.Row{}, r.err
+	}
+	var row batch.Row
+	var err error
+	if r.format == CSV {
+		row, err = r.nextCSV()
+	} else {
+		row, err = r.nextJSONL()
+	}
+	if err != nil {
+		r.err = err
+		return batch.Row{}, err
+	}
+	return row, nil
+}
+
+// Tally returns the counts of every row read so far. Unlike a Tally fed
+// with Add, it knows the CSV header's columns (so a column that only keeps
+// is listed) and the pins kept because they were given empty.
+func (r *Reader) Tally() *Tally { return r.tally }
+
+// sniff refuses encodings that are not UTF-8 text and drops a UTF-8 byte
+// order mark, before either parser sees the input.
+func (r *Reader) sniff() error {
+	head, err := r.br.Peek(4)
+	if err != nil && err != io.EOF {
+		return r.fileErr(1, "", err)
+	}
+	switch {
+	case len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF):
+		return &FileError{File: r.name, Line: 1, Message: "the file is UTF-16 encoded: save it as UTF-8 (in Excel: \"CSV UTF-8\")"}
+	case len(head) >= 4 && string(head) == "PK\x03\x04":
+		return &FileError{File: r.name, Line: 1, Message: "the file is a zip archive (an Excel .xlsx workbook?), not text: export it as CSV UTF-8"}
+	case len(head) >= 3 && string(head[:3]) == "\xEF\xBB\xBF":
+		r.br.Discard(3)
+	}
+	return nil
+}
+
+// fileErr turns an error met while reading into a *FileError.
+func (r *Reader) fileErr(line int, column string, err error) error {
+	var fe *FileError
+	if errors.As(err, &fe) {
+		if fe.File == "" {
+			fe.File = r.name
+		}
+		return fe
+	}
+	return &FileError{File: r.name, Line: line, Column: column, Message: "read: " + errText(err), Err: err}
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
+}
+
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// validDelim is encoding/csv's rule, checked up front so that a bad
+// delimiter is a usage error rather than a failure on the first read.
+func validDelim(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+}
