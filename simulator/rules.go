@@ -1,0 +1,226 @@
+package simulator
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // time zones are checked the same on machines without a zoneinfo database
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ensbulk/ensbulk/enswitch"
+)
+
+// DefaultDTypes are the dtype values a server accepts unless
+// Config.DTypes says otherwise.
+var DefaultDTypes = []string{"", "mailbox", "phone", "queue", "voicemail", "ivr"}
+
+// maxString bounds free-text values, as a database column would.
+const maxString = 255
+
+// rules are the value rules of one server configuration.
+type rules struct {
+	// enums holds the accepted values of each Enum field; a field with a
+	// nil set accepts any string (dtype in stored state).
+	enums map[string][]string
+	// newer holds values only a newer server accepts, to say so.
+	newer map[string][]string
+}
+
+// requestRules are the rules a server applies to mailboxes/update.
+func requestRules(newerServer bool, dtypes []string) *rules {
+	r := &rules{enums: map[string][]string{}, newer: map[string][]string{}}
+	for _, f := range enswitch.Schema() {
+		if f.Type != enswitch.Enum {
+			continue
+		}
+		vals := append([]string(nil), f.Values...)
+		if newerServer {
+			vals = append(vals, f.NewerValues...)
+		} else if len(f.NewerValues) > 0 {
+			r.newer[f.Name] = f.NewerValues
+		}
+		r.enums[f.Name] = vals
+	}
+	r.enums["dtype"] = append([]string{}, dtypes...)
+	return r
+}
+
+// storedRules are the looser rules for values in a state file: newer
+// enum values are fine and dtype is free.
+func storedRules() *rules {
+	r := requestRules(true, nil)
+	r.enums["dtype"] = nil
+	return r
+}
+
+// check returns what is wrong with v as a value of f, "" when nothing.
+// Messages never quote a PIN.
+func (r *rules) check(f enswitch.Field, v string) string {
+	switch f.Name {
+	case "mailbox":
+		if v == "" {
+			return "required"
+		}
+		return checkText(v, 64)
+	case "pin":
+		if v == "" {
+			return ""
+		}
+		if len(v) < 4 || len(v) > 10 || !allDigits(v) {
+			return `must be 4 to 10 digits ("" keeps the current PIN)`
+		}
+		return ""
+	case "pager":
+		if v == "" {
+			return ""
+		}
+		if msg := checkText(v, maxString); msg != "" {
+			return msg
+		}
+		if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" {
+			return fmt.Sprintf(`must be an email address or "", got %s`, quote(v))
+		}
+		return ""
+	case "timezone":
+		if !validZone(v) {
+			return fmt.Sprintf("unknown time zone %s (want an IANA name such as Europe/London)", quote(v))
+		}
+		return ""
+	}
+	switch f.Type {
+	case enswitch.Bool01:
+		if v != "0" && v != "1" {
+			return fmt.Sprintf("must be 0 or 1, got %s", quote(v))
+		}
+	case enswitch.Integer:
+		if !plainInt(v) {
+			return fmt.Sprintf("must be a decimal integer without sign or leading zeros, got %s", quote(v))
+		}
+	case enswitch.Enum:
+		set, ok := r.enums[f.Name]
+		if !ok || set == nil {
+			return checkText(v, maxString)
+		}
+		for _, a := range set {
+			if v == a {
+				return ""
+			}
+		}
+		for _, a := range r.newer[f.Name] {
+			if v == a {
+				return fmt.Sprintf("%s is only accepted by newer servers; this one takes %s", quote(v), quoteList(set))
+			}
+		}
+		return fmt.Sprintf("must be one of %s, got %s", quoteList(set), quote(v))
+	default:
+		return checkText(v, maxString)
+	}
+	return ""
+}
+
+// checkText checks free text: UTF-8, no control characters, bounded.
+func checkText(v string, max int) string {
+	if !utf8.ValidString(v) {
+		return "not valid UTF-8"
+	}
+	if utf8.RuneCountInString(v) > max {
+		return fmt.Sprintf("longer than %d characters", max)
+	}
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return "contains control characters"
+	}
+	return ""
+}
+
+// plainInt reports whether v is a plain decimal integer that fits an int:
+// no sign, no leading zeros, no spaces.
+func plainInt(v string) bool {
+	if v == "" || len(v) > 18 || !allDigits(v) {
+		return false
+	}
+	return v == "0" || v[0] != '0'
+}
+
+// zones caches time zone lookups: LoadLocation reads the embedded zip.
+var zones sync.Map // name -> bool
+
+func validZone(name string) bool {
+	if name == "" || name == "Local" || strings.ContainsAny(name, " \\") || !utf8.ValidString(name) {
+		return false
+	}
+	if ok, hit := zones.Load(name); hit {
+		return ok.(bool)
+	}
+	_, err := time.LoadLocation(name)
+	zones.Store(name, err == nil)
+	return err == nil
+}
+
+// quote quotes a value for a message, shortened.
+func quote(v string) string {
+	if utf8.RuneCountInString(v) > 40 {
+		v = string([]rune(v)[:40]) + "…"
+	}
+	return strconv.Quote(v)
+}
+
+func quoteList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+// params are a request's parameters in arrival order, repeats kept.
+type params struct {
+	names  []string // first-appearance order
+	values map[string][]string
+}
+
+func (p *params) add(k, v string) {
+	if p.values == nil {
+		p.values = map[string][]string{}
+	}
+	if _, seen := p.values[k]; !seen {
+		p.names = append(p.names, k)
+	}
+	p.values[k] = append(p.values[k], v)
+}
+
+// one returns the value of a parameter sent exactly once.
+func (p *params) one(k string) (string, bool) {
+	vs := p.values[k]
+	if len(vs) != 1 {
+		return "", false
+	}
+	return vs[0], true
+}
+
+func (p *params) has(k string) bool { return len(p.values[k]) > 0 }
+
+// parseForm adds the pairs of a query string or form body. Both & and ;
+// separate pairs, as CGI servers have always accepted (net/url refuses ;).
+func (p *params) parseForm(s string) error {
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '&' || r == ';' }) {
+		k, v, _ := strings.Cut(part, "=")
+		ku, err := url.QueryUnescape(k)
+		if err != nil {
+			return fmt.Errorf("malformed parameter name: %w", err)
+		}
+		vu, err := url.QueryUnescape(v)
+		if err != nil {
+			return fmt.Errorf("malformed value of %s: %w", quote(ku), err)
+		}
+		if ku == "" {
+			continue
+		}
+		p.add(ku, vu)
+	}
+	return nil
+}

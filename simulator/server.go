@@ -1,0 +1,690 @@
+// Package simulator is an http.Handler that plays an Enswitch server for
+// the demo, the tests, the benchmarks and an operator's rehearsal of a
+// migration: users with roles, customers in a hierarchy, mailboxes with
+// every field of enswitch.Schema(), the JSON API functions
+// mailboxes/update (with validation=1), mailboxes/get and mailboxes/list,
+// and faults switchable at runtime.
+//
+// Every call is checked in the order of the real server: 401 (credentials)
+// → 402 (role: readonly users may not update) → 403 (the target
+// customer's rate plan forbids mailbox updates) → 400 (every invalid
+// parameter, one response entry each, key = parameter name) → 404 (mailbox
+// or customer missing or not visible to the user).
+//
+// The demo world (Generate) has customers 1 "Switch Operator" (root), 10
+// "Acme Voice" (reseller, parent 1), 100 "Northwind Dental", 101 "Blue
+// Fjord Hotels" and 102 "Legacy Plan Ltd" (parent 10; its rate plan
+// forbids mailbox updates), and users
+//
+//	admin     / admin-demo-pass     administrator  customer 1
+//	acme      / acme-demo-pass      reseller       customer 10
+//	northwind / northwind-demo-pass user           customer 100
+//	frontdesk / frontdesk-demo-pass residential    customer 101
+//	auditor   / auditor-demo-pass   readonly       customer 10
+//
+// Besides /api/json/..., the handler serves /__stats (Stats as JSON),
+// /__state (the mailboxes in the state file format, PINs masked, users
+// left out) and /__audit (the audit log). Faults never touch those.
+package simulator
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ensbulk/ensbulk/enswitch"
+)
+
+// Codes the server answers with: the enswitch package's table.
+const (
+	codeOK           = enswitch.CodeOK
+	codeValid        = enswitch.CodeValid
+	codeUpdated      = enswitch.CodeUpdated
+	codeInvalid      = enswitch.CodeInvalid
+	codeUnauthorized = enswitch.CodeUnauthorized
+	codeRole         = enswitch.CodeRole
+	codePlan         = enswitch.CodePlan
+	codeNotFound     = enswitch.CodeNotFound
+)
+
+// API functions served.
+const (
+	fnUpdate = "mailboxes/update"
+	fnGet    = "mailboxes/get"
+	fnList   = "mailboxes/list"
+)
+
+// maxRequestBody bounds a request body.
+const maxRequestBody = 1 << 20
+
+// Config configures a Server.
+type Config struct {
+	// State is the world to serve; it is copied. nil means
+	// Generate(Mailboxes, Seed).
+	State *State
+	// Mailboxes is how many mailboxes to generate when State is nil;
+	// 0 means DefaultMailboxes.
+	Mailboxes int
+	// Seed drives Generate (when State is nil) and the fault draws.
+	Seed int64
+	// NewerServer plays a newer Enswitch version, whose notify_for also
+	// takes "all" and "text".
+	NewerServer bool
+	// DTypes are the accepted dtype values; nil means DefaultDTypes.
+	DTypes []string
+	// NumericCodes writes response codes as JSON numbers (204) instead of
+	// strings ("204"), as some servers do.
+	NumericCodes bool
+	// ObjectResponses writes "responses" as a single object instead of an
+	// array when there is exactly one entry, as some servers do.
+	ObjectResponses bool
+	// Faults are the faults in force from the start; see SetFaults.
+	Faults Faults
+	// AuditLimit is how many audit entries are kept (the most recent);
+	// 0 means 100000.
+	AuditLimit int
+}
+
+// Server is a simulated Enswitch server. It is an http.Handler and safe
+// for concurrent use.
+type Server struct {
+	cfg    Config
+	rules  *rules
+	schema []enswitch.Field
+
+	// Customers and users never change after New: read without locks.
+	customers map[int]Customer
+	custOrder []Customer
+	users     map[string]User
+	userOrder []User
+
+	mu    sync.Mutex // guards boxes, audit and seq
+	boxes map[boxKey][]string
+	lists map[int][]string // each customer's mailbox names, sorted; the API creates and deletes none
+	audit []AuditEntry
+	seq   int
+
+	fmu    sync.Mutex // guards faults, rng and the token bucket
+	faults Faults
+	rng    *rng
+	tokens float64
+	last   time.Time
+
+	smu   sync.Mutex // guards stats
+	stats Stats
+
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns a server for cfg.
+func New(cfg Config) (*Server, error) {
+	st := cfg.State.Clone()
+	if st == nil {
+		n := cfg.Mailboxes
+		if n <= 0 {
+			n = DefaultMailboxes
+		}
+		st = Generate(n, cfg.Seed)
+	}
+	if err := st.normalize(); err != nil {
+		return nil, fmt.Errorf("simulator: state: %w", err)
+	}
+	if cfg.DTypes == nil {
+		cfg.DTypes = DefaultDTypes
+	}
+	cfg.DTypes = slices.Clone(cfg.DTypes)
+	if cfg.AuditLimit <= 0 {
+		cfg.AuditLimit = 100000
+	}
+	s := &Server{
+		cfg:       cfg,
+		rules:     requestRules(cfg.NewerServer, cfg.DTypes),
+		schema:    enswitch.Schema(),
+		customers: map[int]Customer{},
+		custOrder: slices.Clone(st.Customers),
+		users:     map[string]User{},
+		userOrder: slices.Clone(st.Users),
+		boxes:     map[boxKey][]string{},
+		lists:     map[int][]string{},
+		rng:       newRNG(cfg.Seed),
+		stats:     newStats(),
+		closing:   make(chan struct{}),
+	}
+	for _, c := range st.Customers {
+		s.customers[c.ID] = c
+	}
+	for _, u := range st.Users {
+		s.users[u.Username] = u
+	}
+	for _, m := range st.Mailboxes {
+		cid, _ := strconv.Atoi(m["customer"])
+		vals := make([]string, len(s.schema))
+		for i, f := range s.schema {
+			vals[i] = m[f.Name]
+		}
+		s.boxes[boxKey{cid, m["mailbox"]}] = vals
+		s.lists[cid] = append(s.lists[cid], m["mailbox"])
+	}
+	for _, l := range s.lists {
+		slices.SortFunc(l, lessMailbox)
+	}
+	if err := s.SetFaults(cfg.Faults); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close ends every request held by the hang fault and makes later hangs
+// return at once, so that an http.Server's Shutdown does not wait on
+// them. The handler keeps serving.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	return nil
+}
+
+// ServeHTTP serves the API under /api/json/ and the operator endpoints
+// /__stats, /__state and /__audit.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimSuffix(r.URL.Path, "/") {
+	case "/__stats":
+		s.serveDebug(w, r, func() any { return s.Stats() })
+		return
+	case "/__state":
+		s.serveDebug(w, r, func() any { return s.maskedState() })
+		return
+	case "/__audit":
+		s.serveDebug(w, r, func() any { return s.Audit() })
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.serveAPI(w, r)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+func (s *Server) serveDebug(w http.ResponseWriter, r *http.Request, v func() any) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	b, err := json.MarshalIndent(v(), "", "  ")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// apiFunction returns the function a path names ("mailboxes/update" for
+// /api/json/mailboxes/update/, trailing slash optional), "" if none.
+func apiFunction(path string) string {
+	rest, ok := strings.CutPrefix(path, "/api/json/")
+	if !ok {
+		return ""
+	}
+	switch fn := strings.TrimSuffix(rest, "/"); fn {
+	case fnUpdate, fnGet, fnList:
+		return fn
+	}
+	return ""
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	fn := apiFunction(r.URL.Path)
+	label := fn
+	if label == "" {
+		label = "unknown"
+	}
+	inflight := s.enter(label)
+	defer s.leave()
+	d := s.decide(time.Now())
+
+	// Faults that a front proxy would apply, before the application sees
+	// the request.
+	switch {
+	case d.f.RedirectTo != "":
+		s.countFault(FaultRedirect)
+		s.countStatus(http.StatusPermanentRedirect)
+		http.Redirect(w, r, strings.TrimRight(d.f.RedirectTo, "/")+r.URL.Path, http.StatusPermanentRedirect)
+		return
+	case d.limited:
+		s.countFault(FaultRateLimit)
+		w.Header().Set("Retry-After", retryAfter(d.f.RetryAfter))
+		s.errorPage(w, http.StatusTooManyRequests, "Too Many Requests", "Request rate limit exceeded; slow down.", nil)
+		return
+	case d.f.MaxConcurrent > 0 && inflight > int64(d.f.MaxConcurrent):
+		s.countFault(FaultOverload)
+		w.Header().Set("Retry-After", retryAfter(d.f.RetryAfter))
+		s.errorPage(w, http.StatusServiceUnavailable, "Service Unavailable", "Too many concurrent requests.", nil)
+		return
+	}
+	if d.delay > 0 {
+		s.countFault(FaultLatency)
+		if !s.wait(r.Context(), d.delay) {
+			return
+		}
+	}
+	switch d.kind {
+	case FaultError:
+		s.countFault(FaultError)
+		var echo []byte
+		if d.f.EchoBody {
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+			echo = append([]byte(r.Method+" "+r.URL.RequestURI()+"\n\n"), body...)
+		}
+		s.errorPage(w, d.status, http.StatusText(d.status), "The server encountered an internal error and could not complete your request.", echo)
+		return
+	case FaultReset:
+		s.countFault(FaultReset)
+		resetConn(w)
+		return
+	case FaultHang:
+		s.countFault(FaultHang)
+		if !s.wait(r.Context(), d.f.HangFor) {
+			return
+		}
+	}
+
+	if fn == "" {
+		s.countStatus(http.StatusNotFound)
+		http.Error(w, "unknown API function", http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		s.countStatus(http.StatusMethodNotAllowed)
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	p, status, err := readParams(w, r)
+	var rep reply
+	switch {
+	case status != 0:
+		s.countStatus(status)
+		http.Error(w, err.Error(), status)
+		return
+	case err != nil:
+		rep = reply{entries: []entry{{codeInvalid, "", err.Error()}}}
+	default:
+		rep = s.call(fn, p, d.kind == FaultLost)
+	}
+	body := s.encode(rep)
+	if d.kind == FaultLost && rep.applied {
+		s.countFault(FaultLost)
+		resetConn(w)
+		return
+	}
+	if d.kind == FaultTruncate {
+		s.countFault(FaultTruncate)
+		body = body[:len(body)/2]
+	}
+	s.countCode(rep.entries[0].code)
+	s.countStatus(http.StatusOK)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// readParams reads the query string and, for POST, the form body. A
+// non-zero status is an HTTP-level refusal; an error alone is a malformed
+// form, answered 400 in the envelope.
+func readParams(w http.ResponseWriter, r *http.Request) (*params, int, error) {
+	p := &params{}
+	if err := p.parseForm(r.URL.RawQuery); err != nil {
+		return nil, 0, err
+	}
+	if r.Method != http.MethodPost {
+		return p, 0, nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported content type %q: send application/x-www-form-urlencoded", ct)
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, errors.New("request body too large")
+		}
+		return nil, http.StatusBadRequest, errors.New("cannot read request body")
+	}
+	if err := p.parseForm(string(body)); err != nil {
+		return nil, 0, err
+	}
+	return p, 0, nil
+}
+
+// entry is one entry of a response envelope.
+type entry struct {
+	code, key, message string
+}
+
+// reply is the outcome of one API call.
+type reply struct {
+	entries []entry
+	data    any
+	applied bool // an update changed the state
+}
+
+func fail(code, key, message string) reply {
+	return reply{entries: []entry{{code, key, message}}}
+}
+
+// encode writes the envelope as configured: codes as strings or numbers,
+// responses as an array or (one entry) an object.
+func (s *Server) encode(rep reply) []byte {
+	type wireEntry struct {
+		Code    any    `json:"code"`
+		Key     string `json:"key"`
+		Message string `json:"message"`
+	}
+	es := make([]wireEntry, len(rep.entries))
+	for i, e := range rep.entries {
+		var c any = e.code
+		if s.cfg.NumericCodes {
+			c = json.Number(e.code)
+		}
+		es[i] = wireEntry{c, e.key, e.message}
+	}
+	var responses any = es
+	if s.cfg.ObjectResponses && len(es) == 1 {
+		responses = es[0]
+	}
+	b, err := json.Marshal(struct {
+		Responses any `json:"responses"`
+		Data      any `json:"data,omitempty"`
+	}{responses, rep.data})
+	if err != nil {
+		// Only strings and string maps go in: cannot happen.
+		panic(fmt.Sprintf("simulator: encode envelope: %v", err))
+	}
+	return b
+}
+
+// call runs one API function through the check order.
+func (s *Server) call(fn string, p *params, lose bool) reply {
+	u, ok := s.authenticate(p)
+	if !ok {
+		return fail(codeUnauthorized, "", "Authentication failed: unknown user or wrong password")
+	}
+	if fn == fnUpdate && u.Role == RoleReadonly {
+		return fail(codeRole, "", fmt.Sprintf("Your role (%s) does not allow mailbox updates", u.Role))
+	}
+	cid, cidOK := u.Customer, true
+	if v, sent := p.one("customer"); sent {
+		cid, cidOK = atoi(v)
+	} else if p.has("customer") {
+		cidOK = false // sent twice: the 400 check says so
+	}
+	if fn == fnUpdate && cidOK && s.visible(u, cid) && s.customers[cid].MailboxUpdatesForbidden {
+		c := s.customers[cid]
+		return fail(codePlan, "", fmt.Sprintf("The rate plan of customer %d (%s) does not allow mailbox updates", c.ID, c.RatePlan))
+	}
+	if bad := s.checkParams(fn, p); len(bad) > 0 {
+		return reply{entries: bad}
+	}
+	if !s.visible(u, cid) {
+		return fail(codeNotFound, "customer", fmt.Sprintf("Customer %d not found", cid))
+	}
+	switch fn {
+	case fnGet:
+		mb, _ := p.one("mailbox")
+		m, ok := s.Mailbox(cid, mb)
+		if !ok {
+			return fail(codeNotFound, "mailbox", fmt.Sprintf("Mailbox %s not found", quote(mb)))
+		}
+		maskPIN(m)
+		return reply{entries: []entry{{codeOK, "", "OK"}}, data: m}
+	case fnList:
+		return reply{entries: []entry{{codeOK, "", "OK"}}, data: s.list(cid)}
+	}
+	return s.update(u, cid, p, lose)
+}
+
+// update applies (or with validation=1 only checks) a valid update. The
+// lookup and every change happen under one lock: a concurrent get sees the
+// mailbox before or after, never half-changed.
+func (s *Server) update(u User, cid int, p *params, lose bool) reply {
+	mb, _ := p.one("mailbox")
+	validate := false
+	if v, _ := p.one("validation"); v == "1" {
+		validate = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vals, ok := s.boxes[boxKey{cid, mb}]
+	if !ok {
+		return fail(codeNotFound, "mailbox", fmt.Sprintf("Mailbox %s not found", quote(mb)))
+	}
+	if validate {
+		s.countOutcome(false)
+		return reply{entries: []entry{{codeValid, "", "Input is valid"}}}
+	}
+	audit := map[string]string{}
+	for i, f := range s.schema {
+		if f.Name == "mailbox" || f.Name == "customer" {
+			continue
+		}
+		v, sent := p.one(f.Name)
+		if !sent {
+			continue
+		}
+		audit[f.Name] = v
+		if f.Name == "pin" {
+			if v == "" {
+				continue // "" keeps the PIN
+			}
+			audit[f.Name] = "***"
+		}
+		vals[i] = v
+	}
+	s.seq++
+	s.audit = append(s.audit, AuditEntry{Seq: s.seq, Time: time.Now(), User: u.Username,
+		Customer: cid, Mailbox: mb, Params: audit, Lost: lose})
+	if n := len(s.audit) - s.cfg.AuditLimit; n > 0 {
+		s.audit = slices.Delete(s.audit, 0, n)
+	}
+	s.countOutcome(true)
+	return reply{entries: []entry{{codeUpdated, "", "OK"}}, applied: true}
+}
+
+func (s *Server) authenticate(p *params) (User, bool) {
+	name, ok1 := p.one("auth_username")
+	pass, ok2 := p.one("auth_password")
+	u, ok3 := s.users[name]
+	if !ok1 || !ok2 || !ok3 || subtle.ConstantTimeCompare([]byte(u.Password), []byte(pass)) != 1 {
+		return User{}, false
+	}
+	return u, true
+}
+
+// visible reports whether u may act on customer cid: its own, or for
+// administrators, resellers and readonly users any descendant.
+func (s *Server) visible(u User, cid int) bool {
+	c, ok := s.customers[cid]
+	if !ok {
+		return false
+	}
+	if cid == u.Customer {
+		return true
+	}
+	if !u.Role.reachesDescendants() {
+		return false
+	}
+	for p := c.Parent; p != 0; p = s.customers[p].Parent {
+		if p == u.Customer {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed lists the parameters each function takes besides credentials.
+func allowed(fn, name string) bool {
+	switch name {
+	case "auth_username", "auth_password":
+		return true
+	case "mailbox", "customer":
+		return fn == fnUpdate || fn == fnGet || name == "customer"
+	case "validation":
+		return fn == fnUpdate
+	}
+	return fn == fnUpdate && enswitch.Index(name) >= 0
+}
+
+// checkParams returns a 400 entry for every problem: unknown parameters
+// in the order sent, then repeated, missing and invalid ones in schema
+// order.
+func (s *Server) checkParams(fn string, p *params) []entry {
+	var bad []entry
+	for _, name := range p.names {
+		if allowed(fn, name) {
+			continue
+		}
+		msg := "Unknown parameter"
+		if c := enswitch.Closest(name); c != "" && allowed(fn, c) {
+			msg += fmt.Sprintf(" (did you mean %s?)", c)
+		}
+		bad = append(bad, entry{codeInvalid, name, msg})
+	}
+	names := append(enswitch.FieldNames(), "validation")
+	for _, name := range names {
+		if !allowed(fn, name) {
+			continue
+		}
+		vs := p.values[name]
+		switch {
+		case len(vs) > 1:
+			bad = append(bad, entry{codeInvalid, name, fmt.Sprintf("Sent %d times; send it once", len(vs))})
+		case len(vs) == 0:
+			if name == "mailbox" {
+				bad = append(bad, entry{codeInvalid, name, "Required"})
+			}
+		case name == "validation":
+			if vs[0] != "0" && vs[0] != "1" {
+				bad = append(bad, entry{codeInvalid, name, fmt.Sprintf("Must be 0 or 1, got %s", quote(vs[0]))})
+			}
+		default:
+			f, _ := enswitch.Lookup(name)
+			if msg := s.rules.check(f, vs[0]); msg != "" {
+				bad = append(bad, entry{codeInvalid, name, capitalize(msg)})
+			}
+		}
+	}
+	return bad
+}
+
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+func atoi(v string) (int, bool) {
+	if !plainInt(v) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
+}
+
+// Mailbox returns a copy of one mailbox's fields, the real PIN included
+// (for tests; the HTTP endpoints mask it), and whether it exists.
+func (s *Server) Mailbox(customer int, mailbox string) (Mailbox, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	vals, ok := s.boxes[boxKey{customer, mailbox}]
+	if !ok {
+		return nil, false
+	}
+	return s.toMailbox(vals), true
+}
+
+func (s *Server) toMailbox(vals []string) Mailbox {
+	m := make(Mailbox, len(vals))
+	for i, f := range s.schema {
+		m[f.Name] = vals[i]
+	}
+	return m
+}
+
+// list returns a customer's mailboxes, PINs masked, in mailbox order.
+func (s *Server) list(cid int) []Mailbox {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Mailbox, 0, len(s.lists[cid]))
+	for _, mb := range s.lists[cid] {
+		m := s.toMailbox(s.boxes[boxKey{cid, mb}])
+		maskPIN(m)
+		out = append(out, m)
+	}
+	return out
+}
+
+// maskPIN hides a set PIN: the API and the operator endpoints never show
+// one.
+func maskPIN(m Mailbox) {
+	if m["pin"] != "" {
+		m["pin"] = "****"
+	}
+}
+
+// State returns a copy of the whole world as it is now, real PINs and
+// passwords included, in the state file format.
+func (s *Server) State() *State {
+	st := &State{Customers: slices.Clone(s.custOrder), Users: slices.Clone(s.userOrder)}
+	cids := make([]int, 0, len(s.custOrder))
+	for _, c := range s.custOrder {
+		cids = append(cids, c.ID)
+	}
+	slices.Sort(cids)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.Mailboxes = make([]Mailbox, 0, len(s.boxes))
+	for _, cid := range cids {
+		for _, mb := range s.lists[cid] {
+			st.Mailboxes = append(st.Mailboxes, s.toMailbox(s.boxes[boxKey{cid, mb}]))
+		}
+	}
+	return st
+}
+
+// maskedState is what /__state shows: no users, no PINs.
+func (s *Server) maskedState() *State {
+	st := s.State()
+	st.Users = nil
+	for _, m := range st.Mailboxes {
+		maskPIN(m)
+	}
+	return st
+}
+
+// DumpState writes the current world as indented JSON in the format
+// LoadState reads, real PINs and passwords included: a rehearsal can be
+// saved and resumed. Treat the file as a secret.
+func (s *Server) DumpState(w io.Writer) error {
+	return writeState(w, s.State())
+}
+
+// Users returns the users, in state order, passwords included (for
+// printing the demo logins).
+func (s *Server) Users() []User {
+	return slices.Clone(s.userOrder)
+}

@@ -1,0 +1,349 @@
+package simulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ensbulk/ensbulk/enswitch"
+)
+
+// Role is what a user may do. administrator, reseller and readonly users
+// act on their own customer and every descendant; user and residential
+// users on their own customer only. readonly users may get and list but
+// not update (402).
+type Role string
+
+// Roles known to the simulator.
+const (
+	RoleAdministrator Role = "administrator"
+	RoleReseller      Role = "reseller"
+	RoleResidential   Role = "residential"
+	RoleUser          Role = "user"
+	RoleReadonly      Role = "readonly"
+)
+
+func (r Role) valid() bool {
+	switch r {
+	case RoleAdministrator, RoleReseller, RoleResidential, RoleUser, RoleReadonly:
+		return true
+	}
+	return false
+}
+
+// reachesDescendants reports whether the role acts on descendant customers.
+func (r Role) reachesDescendants() bool {
+	return r == RoleAdministrator || r == RoleReseller || r == RoleReadonly
+}
+
+// User is an API user.
+type User struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Role     Role   `json:"role"`
+	// Customer is the user's own customer; the default target of calls
+	// that name none.
+	Customer int `json:"customer"`
+}
+
+// Customer is one node of the customer hierarchy.
+type Customer struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+	// Parent is the parent customer's ID, 0 for the root.
+	Parent int `json:"parent,omitempty"`
+	// RatePlan names the customer's rate plan (informational).
+	RatePlan string `json:"rate_plan,omitempty"`
+	// MailboxUpdatesForbidden marks a rate plan that does not allow
+	// mailboxes/update: such calls get 403.
+	MailboxUpdatesForbidden bool `json:"mailbox_updates_forbidden,omitempty"`
+}
+
+// Mailbox is a mailbox's fields by name, every value a string as the API
+// writes them: all the fields of enswitch.Schema(), "mailbox" and
+// "customer" included. It encodes to JSON in schema order.
+type Mailbox map[string]string
+
+// MarshalJSON writes the fields in schema order (then any others sorted),
+// so dumps read like the API reference and diff cleanly.
+func (m Mailbox) MarshalJSON() ([]byte, error) {
+	if m == nil {
+		return []byte("null"), nil
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	n := 0
+	write := func(k, v string) error {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		n++
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return err
+		}
+		vb, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(vb)
+		return nil
+	}
+	for _, name := range enswitch.FieldNames() {
+		if v, ok := m[name]; ok {
+			if err := write(name, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var extra []string
+	for k := range m {
+		if enswitch.Index(k) < 0 {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	for _, k := range extra {
+		if err := write(k, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads an object of strings; numbers are taken as their
+// decimal text, so hand-written state files may say "customer": 100.
+func (m *Mailbox) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		*m = nil
+		return nil
+	}
+	out := make(Mailbox, len(raw))
+	for k, v := range raw {
+		v = bytes.TrimSpace(v)
+		switch {
+		case len(v) > 0 && v[0] == '"':
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("field %s: %w", k, err)
+			}
+			out[k] = s
+		case len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9'):
+			var n json.Number
+			if err := json.Unmarshal(v, &n); err != nil {
+				return fmt.Errorf("field %s: %w", k, err)
+			}
+			out[k] = n.String()
+		default:
+			return fmt.Errorf("field %s: want a string or a number, got %s", k, v)
+		}
+	}
+	*m = out
+	return nil
+}
+
+// State is a whole simulated world: the format of state files (LoadState,
+// DumpState) and of /__state.
+type State struct {
+	Customers []Customer `json:"customers"`
+	// Users is left out of /__state (it holds passwords).
+	Users     []User    `json:"users,omitempty"`
+	Mailboxes []Mailbox `json:"mailboxes"`
+}
+
+// Clone returns a deep copy of st.
+func (st *State) Clone() *State {
+	if st == nil {
+		return nil
+	}
+	out := &State{
+		Customers: slices.Clone(st.Customers),
+		Users:     slices.Clone(st.Users),
+		Mailboxes: make([]Mailbox, len(st.Mailboxes)),
+	}
+	for i, m := range st.Mailboxes {
+		c := make(Mailbox, len(m))
+		for k, v := range m {
+			c[k] = v
+		}
+		out.Mailboxes[i] = c
+	}
+	return out
+}
+
+// LoadState reads a state file (the JSON that DumpState writes) and checks
+// it: unique ids and names, a customer tree without cycles, valid roles,
+// and every mailbox value valid. Mailbox fields that are absent take their
+// defaults, so a hand-written file may list only what matters to it.
+func LoadState(r io.Reader) (*State, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var st State
+	if err := dec.Decode(&st); err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("load state: trailing data after the state object")
+	}
+	if err := st.normalize(); err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	return &st, nil
+}
+
+// writeState writes st as indented JSON.
+func writeState(w io.Writer, st *State) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(st)
+}
+
+// fieldDefaults are the values of mailbox fields a state file leaves out.
+var fieldDefaults = map[string]string{
+	"envelope":         "0",
+	"notify_only":      "0",
+	"owner":            "0",
+	"pager_attach":     "0",
+	"panel":            "0",
+	"saycid":           "0",
+	"sayduration":      "0",
+	"temporary_active": "0",
+	"notify_ltype":     "voicemailbox",
+	"play":             "oldest",
+	"timezone":         "Europe/London",
+}
+
+// normalize fills defaults in place and checks the whole state. Stored
+// values are checked by type and shape; enum sets include the newer
+// server's values and dtype is free, so that one state file serves every
+// server configuration.
+func (st *State) normalize() error {
+	custs := make(map[int]*Customer, len(st.Customers))
+	for i := range st.Customers {
+		c := &st.Customers[i]
+		if c.ID <= 0 {
+			return fmt.Errorf("customer %d (%q): id must be a positive integer", c.ID, c.Name)
+		}
+		if _, dup := custs[c.ID]; dup {
+			return fmt.Errorf("customer %d: listed twice", c.ID)
+		}
+		custs[c.ID] = c
+	}
+	for _, c := range st.Customers {
+		if c.Parent == 0 {
+			continue
+		}
+		if _, ok := custs[c.Parent]; !ok {
+			return fmt.Errorf("customer %d: parent %d does not exist", c.ID, c.Parent)
+		}
+		seen := map[int]bool{c.ID: true}
+		for p := c.Parent; p != 0; p = custs[p].Parent {
+			if seen[p] {
+				return fmt.Errorf("customer %d: the parent chain loops", c.ID)
+			}
+			seen[p] = true
+		}
+	}
+	users := map[string]bool{}
+	for _, u := range st.Users {
+		switch {
+		case u.Username == "":
+			return errors.New("a user has no username")
+		case users[u.Username]:
+			return fmt.Errorf("user %q: listed twice", u.Username)
+		case u.Password == "":
+			return fmt.Errorf("user %q: no password", u.Username)
+		case !u.Role.valid():
+			return fmt.Errorf("user %q: unknown role %q (want administrator, reseller, residential, user or readonly)", u.Username, u.Role)
+		case custs[u.Customer] == nil:
+			return fmt.Errorf("user %q: customer %d does not exist", u.Username, u.Customer)
+		}
+		users[u.Username] = true
+	}
+	rules := storedRules()
+	boxes := map[boxKey]bool{}
+	for i, m := range st.Mailboxes {
+		if m == nil {
+			return fmt.Errorf("mailbox %d: null", i+1)
+		}
+		where := fmt.Sprintf("mailbox %d (%s, customer %s)", i+1, strconv.Quote(m["mailbox"]), m["customer"])
+		for k := range m {
+			if enswitch.Index(k) < 0 {
+				msg := fmt.Sprintf("%s: unknown field %q", where, k)
+				if c := enswitch.Closest(k); c != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", c)
+				}
+				return errors.New(msg)
+			}
+		}
+		for _, f := range enswitch.Schema() {
+			v, ok := m[f.Name]
+			if !ok {
+				if f.Name == "mailbox" || f.Name == "customer" {
+					return fmt.Errorf("%s: %s is required", where, f.Name)
+				}
+				v = fieldDefaults[f.Name]
+				m[f.Name] = v
+			}
+			if msg := rules.check(f, v); msg != "" {
+				return fmt.Errorf("%s: %s: %s", where, f.Name, msg)
+			}
+		}
+		cid, _ := strconv.Atoi(m["customer"])
+		if custs[cid] == nil {
+			return fmt.Errorf("%s: customer %d does not exist", where, cid)
+		}
+		k := boxKey{cid, m["mailbox"]}
+		if boxes[k] {
+			return fmt.Errorf("%s: listed twice", where)
+		}
+		boxes[k] = true
+	}
+	return nil
+}
+
+// boxKey identifies a mailbox.
+type boxKey struct {
+	customer int
+	mailbox  string
+}
+
+// lessMailbox orders mailbox names naturally: numbers by value, then text.
+func lessMailbox(a, b string) int {
+	ad, bd := allDigits(a), allDigits(b)
+	switch {
+	case ad && bd:
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+	case ad:
+		return -1
+	case bd:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
