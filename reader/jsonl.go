@@ -83,7 +83,8 @@ func (r *Reader) readLine() ([]byte, int, error) {
 func (r *Reader) parseObject(row *batch.Row, line []byte) {
 	r.begin()
 	if !utf8.Valid(line) {
-		r.fail(row, "", fmt.Sprintf("the line is not valid UTF-8 (bad byte at byte %d): save the file as UTF-8", firstInvalid(string(line))+1))
+		i := firstInvalid(string(line))
+		r.fail(row, "", fmt.Sprintf("the line is not valid UTF-8 (bad byte 0x%02X at byte %d): save the file as UTF-8", line[i], i+1))
 		return
 	}
 	if !json.Valid(line) {

@@ -42,6 +42,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -126,7 +127,9 @@ func (e *FileError) Error() string {
 	if e.Line > 0 {
 		fmt.Fprintf(&b, "line %d: ", e.Line)
 	}
-	if e.Column != "" {
+	// Messages name their column themselves, so that Message alone still
+	// makes sense; the prefix is only for those that do not.
+	if e.Column != "" && !strings.Contains(e.Message, strconv.Quote(e.Column)) {
 		fmt.Fprintf(&b, "column %q: ", e.Column)
 	}
 	b.WriteString(e.Message)
