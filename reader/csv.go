@@ -171,14 +171,17 @@ func (r *Reader) nextCSV() (batch.Row, error) {
 		if err == io.EOF {
 			return batch.Row{}, io.EOF
 		}
-		var pe *csv.ParseError
-		if err != nil && !errors.As(err, &pe) {
-			return batch.Row{}, r.fileErr(r.lastLine(), "", err)
-		}
-		r.num++
-		if pe != nil {
+		if err != nil {
+			// Declared here: errors.As makes pe escape, and the happy
+			// path should not pay an allocation per row for it.
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return batch.Row{}, r.fileErr(r.lastLine(), "", err)
+			}
+			r.num++
 			return r.quoteError(rec, pe)
 		}
+		r.num++
 		line, _ := r.csv.FieldPos(0)
 		line += r.lineOffset
 		if allEmpty(rec) {
