@@ -189,19 +189,13 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 		return nil, err
 	}
 
-	stopCtx, stop := context.WithCancelCause(context.Background())
+	// A signal (ctx) stops dispatching at once; requests already sent
+	// finish on their own timeout because they run under reqCtx.
+	stopCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	e.parent = ctx
 	e.stopCtx = stopCtx
 	e.stop = stop
-	// A signal (ctx) stops dispatching; requests already sent finish on
-	// their own timeout because they run under reqCtx, not ctx.
-	go func() {
-		select {
-		case <-ctx.Done():
-			stop(&StopError{Kind: StopInterrupted, Reason: "interrupted", Err: context.Cause(ctx)})
-		case <-stopCtx.Done():
-		}
-	}()
 	e.reqCtx = context.WithoutCancel(ctx)
 
 	err := e.phase(open, PhaseValidate)
@@ -251,6 +245,7 @@ type engine struct {
 	gov     *governor
 	sum     *Summary
 	start   time.Time
+	parent  context.Context
 	stopCtx context.Context
 	stop    context.CancelCauseFunc
 	reqCtx  context.Context
@@ -280,11 +275,16 @@ type engine struct {
 }
 
 func (e *engine) stopCause() *StopError {
+	cause := context.Cause(e.stopCtx)
+	if cause == nil {
+		return nil
+	}
 	var se *StopError
-	if errors.As(context.Cause(e.stopCtx), &se) {
+	if errors.As(cause, &se) && se.Kind != 0 {
 		return se
 	}
-	return nil
+	// Stopped by the caller's context: a signal.
+	return &StopError{Kind: StopInterrupted, Reason: "interrupted", Err: context.Cause(e.parent)}
 }
 
 func (e *engine) abort(kind StopKind, reason string) {

@@ -113,7 +113,11 @@ func (g *governor) throttle(retryAfter time.Duration) {
 	g.lastRaise = now
 	cur := g.current
 	if cur == 0 { // unlimited so far: start from the observed pace
-		cur = float64(max(g.lastCount, g.inWindow, 2))
+		cur = float64(g.lastCount)
+		if el := now.Sub(g.window); el > 10*time.Millisecond {
+			cur = max(cur, float64(g.inWindow)/el.Seconds())
+		}
+		cur = max(cur, 2)
 		g.ceiling = cur
 	}
 	next := max(cur/2, minRate)

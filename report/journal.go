@@ -296,3 +296,10 @@ func writeAtomic(path string, fill func(io.Writer) error) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// WriteRecord appends a record carried over from another report (rows a
+// retry does not redo keep their earlier outcome).
+func (j *Journal) WriteRecord(r Record) error {
+	j.dirty = true
+	return j.enc.Encode(r)
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set by -ldflags "-X main.version=..."; otherwise the module
+// build info is used.
+var version = ""
+
+func run(ctx context.Context, args []string, env *Env) error {
+	root := newRoot(ctx, env)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+func newRoot(ctx context.Context, env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ensbulk",
+		Short: "Bulk changes to Enswitch voicemail mailboxes, validated first, applied safely",
+		Long: `ensbulk reads a CSV or JSONL file of mailbox changes, has the Enswitch server
+validate every row (validation=1, changes nothing), applies the valid rows
+through a rate-limited worker pool, and writes a per-row report.
+
+Connection: --url or ENSWITCH_URL, --user or ENSWITCH_USER, and the password
+from ENSWITCH_PASSWORD, --password-file, or a prompt on a terminal (there is
+no password flag: argv is visible to every user of the machine).
+
+Exit codes: 0 all rows ok; 1 some rows not ok; 2 usage or input error,
+nothing sent; 3 aborted or interrupted; 4 another run holds the report's
+lock; 5 stopped by a budget or window (resume with --resume); 6 internal
+error (e.g. the report could not be written).`,
+		Example: `  ensbulk demo                              # try it on the embedded simulator
+  ensbulk validate --offline changes.csv    # local checks only, no network
+  ensbulk run changes.csv --rate 5          # validate, then apply
+  ensbulk summary changes.report.csv`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr("%v (see '%s --help')", err, c.CommandPath())
+	})
+	root.AddCommand(
+		newRunCmd(env, false),
+		newRunCmd(env, true),
+		newSummaryCmd(env),
+		newSimCmd(env),
+		newDemoCmd(env),
+		newVersionCmd(env),
+	)
+	for _, c := range root.Commands() {
+		c.SilenceUsage = true
+		c.SilenceErrors = true
+		c.Args = wrapArgs(c.Args)
+	}
+	return root
+}
+
+// wrapArgs makes argument-count errors usage errors (exit 2).
+func wrapArgs(a cobra.PositionalArgs) cobra.PositionalArgs {
+	if a == nil {
+		return nil
+	}
+	return func(c *cobra.Command, args []string) error {
+		if err := a(c, args); err != nil {
+			return usageErr("%v (see '%s --help')", err, c.CommandPath())
+		}
+		return nil
+	}
+}
+
+func newVersionCmd(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprintln(env.Stdout, "ensbulk", buildVersion())
+			return nil
+		},
+	}
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v = strings.TrimSuffix(v+" "+s.Value[:12], " ")
+			}
+		}
+		if v != "" {
+			return v
+		}
+	}
+	return "(devel)"
+}
+
+// durationFlag formats a duration for help text.
+func durationFlag(d time.Duration) string { return d.String() }

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/report"
+)
+
+func newSummaryCmd(env *Env) *cobra.Command {
+	var top int
+	c := &cobra.Command{
+		Use:   "summary REPORT",
+		Short: "Print a report's counts by status and by code and message",
+		Example: `  ensbulk summary changes.report.csv
+  ensbulk summary changes.report.jsonl --top 20`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := args[0]
+			c, err := report.Count(path)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			w := env.Stdout
+			fmt.Fprintf(w, "%s: %d rows\n", path, c.Rows)
+			report.WriteStatusTable(w, c.ByStatus)
+			if len(c.Errors) > 0 {
+				fmt.Fprintln(w, "by status, code and message:")
+				report.WriteErrorTable(w, c.Errors, top)
+			}
+			notOK := c.Rows - c.ByStatus[batch.StatusOK] - c.ByStatus[batch.StatusValid]
+			if notOK > 0 {
+				input := "INPUT"
+				if m, err := report.ReadMeta(path); err == nil && m.Input != "" && m.Input != "-" {
+					input = m.Input
+				}
+				fmt.Fprintf(w, "to rerun the %d rows that are not ok (after fixing them):\n  ensbulk run %s --retry-failed %s\n", notOK, input, path)
+			}
+			return nil
+		},
+	}
+	c.Flags().IntVar(&top, "top", 10, "how many distinct problems to list")
+	return c
+}

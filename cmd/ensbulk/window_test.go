@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+func TestWindowState(t *testing.T) {
+	oslo, err := time.LoadLocation("Europe/Oslo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(h, m int) time.Time { return time.Date(2026, 3, 10, h, m, 0, 0, oslo) }
+	tests := []struct {
+		name       string
+		spec       string
+		now        time.Time
+		wantInside bool
+		wantChange time.Duration
+	}{
+		{"before", "01:00-05:00 Europe/Oslo", at(0, 30), false, 30 * time.Minute},
+		{"at start", "01:00-05:00 Europe/Oslo", at(1, 0), true, 4 * time.Hour},
+		{"inside", "01:00-05:00 Europe/Oslo", at(4, 59), true, time.Minute},
+		{"at end", "01:00-05:00 Europe/Oslo", at(5, 0), false, 20 * time.Hour},
+		{"evening", "01:00-05:00 Europe/Oslo", at(23, 0), false, 2 * time.Hour},
+		{"across midnight, evening", "22:00-04:00 Europe/Oslo", at(23, 0), true, 5 * time.Hour},
+		{"across midnight, morning", "22:00-04:00 Europe/Oslo", at(3, 0), true, time.Hour},
+		{"across midnight, day", "22:00-04:00 Europe/Oslo", at(12, 0), false, 10 * time.Hour},
+		{"other zone", "01:00-05:00 UTC", at(2, 30), true, 3*time.Hour + 30*time.Minute}, // 01:30 UTC
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := parseWindow(tt.spec, time.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inside, change := w.state(tt.now)
+			if inside != tt.wantInside || change != tt.wantChange {
+				t.Errorf("state(%s) = %v, %s; want %v, %s", tt.now.Format("15:04"), inside, change, tt.wantInside, tt.wantChange)
+			}
+		})
+	}
+}
+
+func TestParseWindowErrors(t *testing.T) {
+	for _, spec := range []string{"1-5", "01:00", "01:00-05:00 Mars/Olympus", "05:00-05:00", "25:00-01:00", "01:00-02:00 UTC extra"} {
+		t.Run(spec, func(t *testing.T) {
+			if _, err := parseWindow(spec, time.Now); err == nil {
+				t.Errorf("parseWindow(%q) accepted", spec)
+			}
+		})
+	}
+}
+
+// TestWindowGate drives the gate with an injected clock and sleep: no test
+// sleeps for real.
+func TestWindowGate(t *testing.T) {
+	utc := time.UTC
+	clock := time.Date(2026, 3, 10, 0, 0, 0, 0, utc)
+	w, err := parseWindow("01:00-05:00 UTC", func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slept []time.Duration
+	w.sleep = func(_ context.Context, d time.Duration) error {
+		slept = append(slept, d)
+		clock = clock.Add(d)
+		return nil
+	}
+	ctx := context.Background()
+	started := clock
+
+	t.Run("outside with --window-exit stops resumably", func(t *testing.T) {
+		err := w.gate(ctx, started, true)
+		var se *batch.StopError
+		if !errors.As(err, &se) || se.Kind != batch.StopBudget {
+			t.Fatalf("gate = %v, want a budget stop", err)
+		}
+		if len(slept) != 0 {
+			t.Errorf("slept %v, want no sleep", slept)
+		}
+	})
+	t.Run("outside waits for the window", func(t *testing.T) {
+		if err := w.gate(ctx, started, false); err != nil {
+			t.Fatalf("gate = %v", err)
+		}
+		if len(slept) != 1 || slept[0] != time.Hour {
+			t.Errorf("slept %v, want [1h]", slept)
+		}
+	})
+	t.Run("inside goes", func(t *testing.T) {
+		clock = time.Date(2026, 3, 10, 3, 0, 0, 0, utc)
+		if err := w.gate(ctx, started, false); err != nil {
+			t.Fatalf("gate = %v", err)
+		}
+	})
+	t.Run("end of the window stops like a budget", func(t *testing.T) {
+		clock = time.Date(2026, 3, 10, 5, 0, 0, 0, utc)
+		err := w.gate(ctx, started, false)
+		var se *batch.StopError
+		if !errors.As(err, &se) || se.Kind != batch.StopBudget {
+			t.Fatalf("gate = %v, want a budget stop", err)
+		}
+	})
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		w2, _ := parseWindow("01:00-05:00 UTC", func() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, utc) })
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := w2.gate(cctx, time.Date(2026, 3, 10, 12, 0, 0, 0, utc), false); err == nil {
+			t.Fatal("gate returned nil on a cancelled context")
+		}
+	})
+}
