@@ -11,10 +11,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +46,7 @@ type Client struct {
 	base     *url.URL
 	username string
 	password string
+	secrets  []string // the password's forms, for redaction
 	hc       *http.Client
 }
 
@@ -58,6 +62,9 @@ func New(cfg Config) (*Client, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("enswitch: server URL %q: scheme must be http or https", cfg.BaseURL)
 	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("enswitch: server URL %q has no host", cfg.BaseURL)
+	}
 	if u.User != nil {
 		return nil, errors.New("enswitch: server URL must not carry credentials")
 	}
@@ -71,7 +78,7 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = NewHTTPClient(HTTPOptions{})
 	}
-	return &Client{base: u, username: cfg.Username, password: cfg.Password, hc: hc}, nil
+	return &Client{base: u, username: cfg.Username, password: cfg.Password, secrets: secretForms(cfg.Password), hc: hc}, nil
 }
 
 // HTTPOptions configures NewHTTPClient.
@@ -153,6 +160,9 @@ func (c *code) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("code is neither string nor number: %s", snippet(b, ""))
 	}
 	*c = code(n.String())
+	if f, err := n.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1e9 {
+		*c = code(strconv.FormatInt(int64(f), 10)) // 204.0 is 204
+	}
 	return nil
 }
 
@@ -279,6 +289,12 @@ func (c *Client) Call(ctx context.Context, function string, params []batch.Param
 	form.Set("auth_username", c.username)
 	form.Set("auth_password", c.password)
 	for _, p := range params {
+		if p.Name == "auth_username" || p.Name == "auth_password" {
+			// A second copy would make the server see two credentials;
+			// they come from Config only.
+			return nil, &batch.Error{Kind: batch.KindInvalid, Key: p.Name,
+				Message: "credentials are not accepted as parameters"}
+		}
 		form.Add(p.Name, p.Value)
 	}
 	endpoint := c.base.JoinPath("api", "json", function) // JoinPath cleans; keep the trailing slash the API documents
@@ -317,6 +333,12 @@ func (c *Client) Call(ctx context.Context, function string, params []batch.Param
 		return nil, &batch.Error{Kind: batch.KindTransient, Code: "200",
 			Message: fmt.Sprintf("%s (body: %s)", c.redact(err.Error()), snippet(body, c.password))}
 	}
+	// A server may quote the request in a message (some echo the
+	// offending value); those texts reach reports and logs.
+	for i := range env.Responses {
+		env.Responses[i].Key = c.redact(env.Responses[i].Key)
+		env.Responses[i].Message = c.redact(env.Responses[i].Message)
+	}
 	if err := env.Err(); err != nil {
 		var be *batch.Error
 		if errors.As(err, &be) && be.Throttle {
@@ -341,10 +363,10 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use --ca-file with the server's CA): " + c.redact(err.Error())}
 	}
 	msg := c.redact(err.Error())
-	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+	if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) {
 		msg = "timeout: " + msg
 	}
-	return &batch.Error{Kind: batch.KindTransient, Message: msg, Err: ctxOnly(err)}
+	return &batch.Error{Kind: batch.KindTransient, Message: msg, Err: ctxOnly(ctx, err)}
 }
 
 func isTimeout(err error) bool {
@@ -352,36 +374,64 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// ctxOnly keeps context errors reachable with errors.Is (the engine tells a
-// cancelled run from a slow server that way) without keeping other wrapped
-// errors whose text we have already redacted.
-func ctxOnly(err error) error {
+// ctxOnly keeps the caller's context error reachable with errors.Is (the
+// engine tells a cancelled run from a slow server that way) without keeping
+// other wrapped errors whose text we have already redacted. Only when the
+// caller's ctx is done: http.Client.Timeout errors also match
+// context.DeadlineExceeded, and a slow server must not look like the end
+// of the caller's deadline.
+func ctxOnly(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return nil
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		return context.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return context.DeadlineExceeded
 	}
-	return nil
+	return ctx.Err()
 }
 
-func (c *Client) redact(s string) string {
-	if c.password != "" {
-		s = strings.ReplaceAll(s, c.password, "[REDACTED]")
-		s = strings.ReplaceAll(s, url.QueryEscape(c.password), "[REDACTED]")
+func (c *Client) redact(s string) string { return redactForms(s, c.secrets) }
+
+// redact removes the password from s in every form a server might echo it
+// in: plain, form- or path-encoded, HTML- or JSON-escaped.
+func redact(s, password string) string { return redactForms(s, secretForms(password)) }
+
+func redactForms(s string, forms []string) string {
+	for _, form := range forms {
+		s = strings.ReplaceAll(s, form, "[REDACTED]")
 	}
 	return s
 }
 
+// secretForms returns the encodings of a password to redact; none for "".
+func secretForms(p string) []string {
+	if p == "" {
+		return nil
+	}
+	forms := []string{p, url.QueryEscape(p), url.PathEscape(p), html.EscapeString(p)}
+	if b, err := json.Marshal(p); err == nil {
+		forms = append(forms, string(b[1:len(b)-1]))
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(p) == nil {
+		q := strings.TrimSuffix(b.String(), "\n")
+		forms = append(forms, q[1:len(q)-1])
+	}
+	// Longest first, so a form that contains another is replaced whole.
+	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	return forms
+}
+
 // snippet returns the first bytes of a body, printable, on one line, with
-// the password (plain or form-encoded) removed in case a server echoes it.
+// the password (in any form redact knows) removed in case a server echoes it.
 func snippet(b []byte, password string) string {
 	const n = 120
-	s := string(b)
-	if password != "" {
-		s = strings.ReplaceAll(s, password, "[REDACTED]")
-		s = strings.ReplaceAll(s, url.QueryEscape(password), "[REDACTED]")
-	}
+	s := redact(string(b), password)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
 		s = s[:n] + "..."
@@ -449,7 +499,10 @@ func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, er
 		return nil, err
 	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(env.Data, &m); err != nil {
+	if err := json.Unmarshal(env.Data, &m); err != nil || m == nil {
+		if err == nil {
+			err = errors.New("no data")
+		}
 		return nil, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/get data: " + err.Error()}
 	}
 	return toMailbox(m), nil
@@ -466,7 +519,10 @@ func (c *Client) List(ctx context.Context, customer string) ([]Mailbox, error) {
 		return nil, err
 	}
 	var rows []map[string]json.RawMessage
-	if err := json.Unmarshal(env.Data, &rows); err != nil {
+	if err := json.Unmarshal(env.Data, &rows); err != nil || rows == nil {
+		if err == nil {
+			err = errors.New("no data")
+		}
 		return nil, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/list data: " + err.Error()}
 	}
 	out := make([]Mailbox, len(rows))
