@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -81,6 +82,13 @@ func (r *Reader) value(row *batch.Row, fi int, v string) {
 // check returns why v is refused for the field, "" when it is fine. Values
 // of pin are never quoted back: PINs do not go into reports.
 func (r *Reader) check(fi int, f *enswitch.Field, v string) string {
+	if printableASCII(v) {
+		// The usual case, decided in one pass over the bytes.
+		if fi != r.descriptionIdx && (v[0] == ' ' || v[len(v)-1] == ' ') {
+			return r.spaceMessage(fi, f, v)
+		}
+		return typeMessage(f, v)
+	}
 	if !utf8.ValidString(v) {
 		i := firstInvalid(v)
 		return fmt.Sprintf("%s is not valid UTF-8 (bad byte 0x%02X at byte %d): save the file as UTF-8", f.Name, v[i], i+1)
@@ -98,12 +106,31 @@ func (r *Reader) check(fi int, f *enswitch.Field, v string) string {
 		first, _ := utf8.DecodeRuneInString(v)
 		last, _ := utf8.DecodeLastRuneInString(v)
 		if unicode.IsSpace(first) || unicode.IsSpace(last) {
-			if fi == r.pinIdx {
-				return "pin has spaces before or after it: remove them"
-			}
-			return fmt.Sprintf("%s has spaces before or after it: remove them (got %s)", f.Name, show(v))
+			return r.spaceMessage(fi, f, v)
 		}
 	}
+	return typeMessage(f, v)
+}
+
+func (r *Reader) spaceMessage(fi int, f *enswitch.Field, v string) string {
+	if fi == r.pinIdx {
+		return "pin has spaces before or after it: remove them"
+	}
+	return fmt.Sprintf("%s has spaces before or after it: remove them (got %s)", f.Name, show(v))
+}
+
+// printableASCII reports whether v is non-empty and all printable ASCII.
+func printableASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7E {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// typeMessage checks the value against the field's type.
+func typeMessage(f *enswitch.Field, v string) string {
 	switch f.Type {
 	case enswitch.Bool01:
 		if v != "0" && v != "1" {
@@ -251,10 +278,8 @@ func (r *Reader) rowHash(row *batch.Row) string {
 		b = append(b, 0)
 	}
 	r.hashBuf = b
-	r.hash.Reset()
-	r.hash.Write(b)
-	r.sum = r.hash.Sum(r.sum[:0])
+	sum := sha256.Sum256(b)
 	var out [32]byte
-	hex.Encode(out[:], r.sum[:16])
+	hex.Encode(out[:], sum[:16])
 	return string(out[:])
 }

@@ -108,47 +108,98 @@ func (g *guard) scan(p []byte) (int, error) {
 			start = i + 1
 		}
 	}
-	for i, b := range p {
-		if g.pendingCR {
-			g.pendingCR = false
-			if b != '\n' {
-				return i, g.loneCR()
+	for i := 0; i < len(p); {
+		// Bytes other than a quote, \r and (outside quotes) \n change
+		// nothing but the counts: skip them with IndexByte, which is
+		// vectorised, and step through the rest one at a time.
+		if !g.pendingCR && !g.quoteSeen && g.off >= 3 {
+			k := g.plain(p[i:])
+			if k > 0 {
+				g.recBytes += k
+				if g.recBytes > g.max {
+					return i, g.tooLong()
+				}
+				span := p[i : i+k]
+				if g.inQuotes {
+					g.line += bytes.Count(span, nl)
+				}
+				for _, b := range span[max(0, k-4):] {
+					g.tail = g.tail<<8 | uint32(b)
+				}
+				g.off += k
+				g.fieldStart = g.tail&g.delimMask == g.delimCode
+				i += k
+				continue
 			}
 		}
-		g.recBytes++
-		if g.recBytes > g.max {
-			return i, g.tooLong()
+		if err := g.step(p[i]); err != nil {
+			return i, err
 		}
-		if g.quoteSeen {
-			g.quoteSeen = false
-			if b != '"' {
-				g.inQuotes = false // that quote closed the field
-			}
-			// else: "" is an escaped quote; still inside the field.
-		} else if g.inQuotes {
-			if b == '"' {
-				g.quoteSeen = true
-			}
-		} else if b == '"' && g.fieldStart {
-			g.inQuotes = true
-		}
-		if !g.inQuotes && b == '\n' {
-			g.recBytes = 0
-			g.recLine = g.line + 1
-		}
-		g.tail = g.tail<<8 | uint32(b)
-		g.off++
-		// A byte order mark is not part of the first field.
-		g.fieldStart = b == '\n' || g.tail&g.delimMask == g.delimCode ||
-			(g.off <= 3 && g.fieldStart && b == "\xEF\xBB\xBF"[g.off-1])
-		switch b {
-		case '\n':
-			g.line++
-		case '\r':
-			g.pendingCR = true
-		}
+		i++
 	}
 	return len(p), nil
+}
+
+// plain returns how many bytes at the start of p need no step: up to the
+// next quote or \r, or \n outside a quoted value.
+func (g *guard) plain(p []byte) int {
+	end := len(p)
+	if !g.inQuotes {
+		if j := bytes.IndexByte(p, '\n'); j >= 0 {
+			end = j
+		}
+	}
+	seg := p[:end]
+	if j := bytes.IndexByte(seg, '"'); j >= 0 {
+		seg = seg[:j]
+	}
+	if j := bytes.IndexByte(seg, '\r'); j >= 0 {
+		seg = seg[:j]
+	}
+	return len(seg)
+}
+
+// step takes one byte through the quoting state machine.
+func (g *guard) step(b byte) error {
+	if g.pendingCR {
+		g.pendingCR = false
+		if b != '\n' {
+			return g.loneCR()
+		}
+	}
+	g.recBytes++
+	if g.recBytes > g.max {
+		return g.tooLong()
+	}
+	if g.quoteSeen {
+		g.quoteSeen = false
+		if b != '"' {
+			g.inQuotes = false // that quote closed the field
+		}
+		// else: "" is an escaped quote; still inside the field.
+	} else if g.inQuotes {
+		if b == '"' {
+			g.quoteSeen = true
+		}
+	} else if b == '"' && g.fieldStart {
+		g.inQuotes = true
+	}
+	if !g.inQuotes && b == '\n' {
+		g.recBytes = 0
+		g.recLine = g.line + 1
+	}
+	g.tail = g.tail<<8 | uint32(b)
+	g.off++
+	// A byte order mark is not part of the first field.
+	g.fieldStart = b == '\n' || g.tail&g.delimMask == g.delimCode ||
+		(g.off <= 3 && g.fieldStart && b == "\xEF\xBB\xBF"[g.off-1])
+	switch b {
+	case '\n':
+		g.line++
+	case '\r':
+		g.pendingCR = true
+	}
+	return nil
 }
 
 var nl = []byte{'\n'}

@@ -38,15 +38,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"crypto/sha256"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
@@ -169,9 +166,7 @@ type Reader struct {
 	slots   []slot
 	seen    []bool
 	pinKept bool
-	hash    hash.Hash
 	hashBuf []byte
-	sum     []byte
 
 	tally *Tally
 	err   error // sticky: io.EOF or a *FileError
@@ -227,7 +222,6 @@ func New(r io.Reader, opts Options) (*Reader, error) {
 		emptyToken: opts.EmptyToken,
 		delim:      opts.Delimiter,
 		fields:     enswitch.Schema(),
-		hash:       sha256.New(),
 		tally:      NewTally(),
 	}
 	if rd.format == "" {

@@ -47,8 +47,15 @@ func (t *Tally) Add(row batch.Row) {
 		t.Invalid++
 		return
 	}
+	j := 0 // params are in schema order: walk the schema alongside
 	for _, p := range row.Params {
-		i := enswitch.Index(p.Name)
+		for j < len(t.fields) && t.fields[j].Name != p.Name {
+			j++
+		}
+		i := j
+		if j == len(t.fields) {
+			i, j = enswitch.Index(p.Name), 0 // not in order after all
+		}
 		if i < 0 || p.Name == "mailbox" {
 			continue
 		}
