@@ -55,16 +55,15 @@ func SortErrors(es []batch.ErrorCount) {
 
 // WriteStatusTable prints rows by status, every status shown.
 func WriteStatusTable(w io.Writer, by map[batch.Status]int) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	total := 0
 	for _, st := range batch.Statuses {
 		total += by[st]
 	}
+	width := len(fmt.Sprint(total))
 	for _, st := range batch.Statuses {
-		fmt.Fprintf(tw, "  %d\t%s\t\n", by[st], st)
+		fmt.Fprintf(w, "  %*d  %s\n", width, by[st], st)
 	}
-	fmt.Fprintf(tw, "  %d\t%s\t\n", total, "rows")
-	tw.Flush()
+	fmt.Fprintf(w, "  %*d  %s\n", width, total, "rows in all")
 }
 
 // WriteErrorTable prints the top n error counts.

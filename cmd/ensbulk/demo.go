@@ -153,7 +153,7 @@ func runDemo(ctx context.Context, env *Env, jsonl bool, workers int, rate float6
 	if mismatched > 0 {
 		fmt.Fprintf(out, " (%d reported ok but missing!)", mismatched)
 	}
-	fmt.Fprintf(out, "; its counters: http://%s/__stats while it runs.\n", ln.Addr())
+	fmt.Fprintln(out, ".")
 	fmt.Fprintf(out, "next: ensbulk summary %s\n", reportPath)
 	if mismatched > 0 {
 		return fmt.Errorf("demo: %d rows reported ok are not in the simulator", mismatched)

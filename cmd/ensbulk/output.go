@@ -157,7 +157,7 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 		sum.Requests, sum.Retries, sum.Throttles, sum.AchievedRate, target, sum.Throttled.Round(time.Millisecond))
 	if len(c.Errors) > 0 {
 		fmt.Fprintln(w, "top problems:")
-		report.WriteErrorTable(w, c.Errors, 5)
+		report.WriteErrorTable(w, c.Errors, 10)
 	}
 	fmt.Fprintf(w, "report: %s\n", reportPath)
 	switch code {

@@ -74,7 +74,9 @@ rewritten in row order at the end.`,
   ensbulk run changes.csv --resume                      # after a crash or Ctrl-C
   ensbulk run changes.csv --retry-failed changes.report.csv
   ensbulk run changes.csv --resume --max-duration 2h --summary-json /var/log/ensbulk.json`,
-		Args: cobra.ExactArgs(1),
+		Args:          cobra.ExactArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
 	if validate {
 		c.Use = "validate FILE"

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/reader"
+	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/samples"
+	"github.com/ensbulk/ensbulk/simulator"
+)
+
+// Shared test harness for cmd/ensbulk: a real simulator on 127.0.0.1
+// (httptest), run() driven with an injected Env, and the real binary
+// built once for the tests that need a process (signals, SIGKILL, argv).
+
+// binary is the ensbulk binary built by TestMain ("" until built).
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ensbulk-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	binary = filepath.Join(dir, "ensbulk")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build ensbulk: %v\n%s", err, out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testSim is a simulator served over loopback.
+type testSim struct {
+	*simulator.Server
+	URL string
+}
+
+func startSim(t testing.TB, cfg simulator.Config) *testSim {
+	t.Helper()
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sim) // listens on 127.0.0.1
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+		sim.Close()
+	})
+	return &testSim{Server: sim, URL: ts.URL}
+}
+
+// cli is one invocation of run() with its captured output.
+type cli struct {
+	stdout, stderr string
+	code           int
+	err            error
+}
+
+// runCLI calls run() as main would, with env as the environment.
+func runCLI(t testing.TB, ctx context.Context, env map[string]string, args ...string) cli {
+	t.Helper()
+	var out, errb syncBuffer
+	e := &Env{
+		Stdin:  strings.NewReader(""),
+		Stdout: &out, Stderr: &errb,
+		Getenv:        func(k string) string { return env[k] },
+		StdinTerminal: func() bool { return false },
+	}
+	err := run(ctx, args, e)
+	code := exitCode(err, e.Stderr)
+	return cli{stdout: out.String(), stderr: errb.String(), code: code, err: err}
+}
+
+// simEnv is the environment for the demo admin on a simulator.
+func simEnv(s *testSim) map[string]string {
+	return map[string]string{"ENSWITCH_URL": s.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// sample copies a file of samples/ into a fresh directory.
+func sample(t testing.TB, name string) string {
+	t.Helper()
+	b, err := samples.FS.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, name, string(b))
+}
+
+func writeFile(t testing.TB, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type boxKey struct {
+	customer int
+	mailbox  string
+}
+
+// expectState returns what the simulator must hold after a run: the
+// initial world with the params of every row the report says ok applied
+// in file order.
+func expectState(t testing.TB, initial *simulator.State, input, reportPath string) map[boxKey]map[string]string {
+	t.Helper()
+	want := map[boxKey]map[string]string{}
+	for _, m := range initial.Mailboxes {
+		c, _ := strconv.Atoi(m["customer"])
+		cp := map[string]string{}
+		for k, v := range m {
+			cp[k] = v
+		}
+		want[boxKey{c, m["mailbox"]}] = cp
+	}
+	latest, _, err := report.Latest(reportPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	format, err := reader.DetectFormat(input, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, c, err := reader.Open(input, reader.Options{Format: format})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if latest[row.Num].Status != string(batch.StatusOK) {
+			continue
+		}
+		cust, _ := strconv.Atoi(row.Customer)
+		box := want[boxKey{cust, row.Mailbox}]
+		if box == nil {
+			t.Fatalf("row %d reported ok for mailbox %s/%s that the simulator never had", row.Num, row.Customer, row.Mailbox)
+		}
+		for _, p := range row.Params {
+			box[p.Name] = p.Value
+		}
+	}
+	return want
+}
+
+// checkState compares the simulator's mailboxes with want.
+func checkState(t testing.TB, sim *testSim, want map[boxKey]map[string]string) {
+	t.Helper()
+	bad := 0
+	for k, w := range want {
+		got, ok := sim.Mailbox(k.customer, k.mailbox)
+		if !ok {
+			t.Errorf("mailbox %v missing from the simulator", k)
+			continue
+		}
+		for f, v := range w {
+			if got[f] != v {
+				if bad++; bad <= 10 {
+					t.Errorf("mailbox %v %s = %q, want %q", k, f, got[f], v)
+				}
+			}
+		}
+	}
+}
+
+// latest reads a report's records by row.
+func latest(t testing.TB, path string) map[int]report.Record {
+	t.Helper()
+	l, _, err := report.Latest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// countLines counts the records of a report file (header excluded).
+func countRecords(t testing.TB, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := strings.Count(string(b), "\n")
+	if strings.HasPrefix(string(b), "row,") {
+		n--
+	}
+	return n
+}
