@@ -15,9 +15,11 @@ import (
 	"github.com/ensbulk/ensbulk/enswitch"
 )
 
-// DefaultDTypes are the dtype values a server accepts unless
+// DefaultDTypes returns the dtype values a server accepts unless
 // Config.DTypes says otherwise.
-var DefaultDTypes = []string{"", "mailbox", "phone", "queue", "voicemail", "ivr"}
+func DefaultDTypes() []string {
+	return []string{"", "mailbox", "phone", "queue", "voicemail", "ivr"}
+}
 
 // maxString bounds free-text values, as a database column would.
 const maxString = 255

@@ -79,7 +79,7 @@ type Config struct {
 	// NewerServer plays a newer Enswitch version, whose notify_for also
 	// takes "all" and "text".
 	NewerServer bool
-	// DTypes are the accepted dtype values; nil means DefaultDTypes.
+	// DTypes are the accepted dtype values; nil means DefaultDTypes().
 	DTypes []string
 	// NumericCodes writes response codes as JSON numbers (204) instead of
 	// strings ("204"), as some servers do.
@@ -140,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("simulator: state: %w", err)
 	}
 	if cfg.DTypes == nil {
-		cfg.DTypes = DefaultDTypes
+		cfg.DTypes = DefaultDTypes()
 	}
 	cfg.DTypes = slices.Clone(cfg.DTypes)
 	if cfg.AuditLimit <= 0 {
