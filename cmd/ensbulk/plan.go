@@ -58,6 +58,18 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*ru
 	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
 		return nil, usageErr("report %s: %v", reportPath, statErr)
 	}
+	if exists && o.resume {
+		// A run killed after creating its report but before any row
+		// finished leaves nothing to resume: start afresh.
+		if l, _, err := report.Latest(reportPath); err == nil && len(l) == 0 {
+			if _, merr := report.ReadMeta(reportPath); merr != nil {
+				if err := os.Remove(reportPath); err != nil {
+					return nil, usageErr("report %s: %v", reportPath, err)
+				}
+				exists = false
+			}
+		}
+	}
 	switch {
 	case o.resume && exists:
 		return p, p.planResume(in, o, reportPath, rf)

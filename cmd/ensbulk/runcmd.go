@@ -313,6 +313,12 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 	if err != nil {
 		return err
 	}
+	if !plan.resuming {
+		// The sidecar goes first: a report without one cannot be resumed.
+		if err := report.WriteMeta(reportPath, plan.meta); err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("report sidecar: %w", err)}
+		}
+	}
 	journal, err := report.OpenJournal(reportPath, rf, report.SyncPolicy(o.fsync))
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -325,11 +331,6 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 	}()
 	if err := plan.seed(journal); err != nil {
 		return err
-	}
-	if !plan.resuming {
-		if err := report.WriteMeta(reportPath, plan.meta); err != nil {
-			return fmt.Errorf("report sidecar: %w", err)
-		}
 	}
 
 	prog := newProgress(errw, env.StderrTerminal, o, log)
