@@ -3,11 +3,14 @@ package reader
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode"
 	"unicode/utf8"
 
@@ -72,27 +75,42 @@ func FuzzJSONL(f *testing.F) {
 }
 
 func fuzzRead(t *testing.T, data []byte, opts Options) {
-	r, err := New(bytes.NewReader(data), opts)
+	rows, err := fuzzRows(t, bytes.NewReader(data), len(data), opts)
 	if err != nil {
 		checkFileError(t, err, opts.Name)
-		return
 	}
 	prev := 0
-	// Every row uses up at least one byte, so more rows than bytes means
-	// the reader is looping.
-	for n := 0; n <= len(data)+1; n++ {
-		row, err := r.Next()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			checkFileError(t, err, opts.Name)
-			return
-		}
+	for _, row := range rows {
 		checkRowInvariants(t, row, opts, prev)
 		prev = row.Num
 	}
-	t.Fatalf("more rows than input bytes (%d): the reader is looping", len(data))
+	// Where reads happen to cut the input must not matter.
+	rows1, err1 := fuzzRows(t, iotest.OneByteReader(bytes.NewReader(data)), len(data), opts)
+	if fmt.Sprint(err1) != fmt.Sprint(err) || !reflect.DeepEqual(rows1, rows) {
+		t.Fatalf("read one byte at a time: got %d rows, %v; read at once: %d rows, %v", len(rows1), err1, len(rows), err)
+	}
+}
+
+func fuzzRows(t *testing.T, src io.Reader, size int, opts Options) ([]batch.Row, error) {
+	r, err := New(src, opts)
+	if err != nil {
+		return nil, err
+	}
+	var rows []batch.Row
+	// Every row uses up at least one byte, so more rows than bytes means
+	// the reader is looping.
+	for n := 0; n <= size+1; n++ {
+		row, err := r.Next()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, row)
+	}
+	t.Fatalf("more rows than input bytes (%d): the reader is looping", size)
+	return nil, nil
 }
 
 func checkFileError(t *testing.T, err error, name string) {

@@ -21,6 +21,11 @@ import (
 //
 // Both are file errors: the guard returns the bytes before the fault, then
 // the *FileError for every later Read, and the parsers pass it up.
+//
+// After a quoting error encoding/csv drops the rest of the line, which the
+// guard cannot know; a quote opened in that dropped rest keeps the guard
+// "in quotes" until the next quote. The worst this does is refuse, as a
+// file error naming that line, a file whose quotes are already wrong.
 type guard struct {
 	r   io.Reader
 	csv bool
