@@ -273,6 +273,11 @@ func (st *State) normalize() error {
 		users[u.Username] = true
 	}
 	rules := storedRules()
+	schema := enswitch.Schema()
+	known := make(map[string]bool, len(schema))
+	for _, f := range schema {
+		known[f.Name] = true
+	}
 	boxes := map[boxKey]bool{}
 	for i, m := range st.Mailboxes {
 		if m == nil {
@@ -280,7 +285,7 @@ func (st *State) normalize() error {
 		}
 		where := fmt.Sprintf("mailbox %d (%s, customer %s)", i+1, strconv.Quote(m["mailbox"]), m["customer"])
 		for k := range m {
-			if enswitch.Index(k) < 0 {
+			if !known[k] {
 				msg := fmt.Sprintf("%s: unknown field %q", where, k)
 				if c := enswitch.Closest(k); c != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", c)
@@ -288,7 +293,7 @@ func (st *State) normalize() error {
 				return errors.New(msg)
 			}
 		}
-		for _, f := range enswitch.Schema() {
+		for _, f := range schema {
 			v, ok := m[f.Name]
 			if !ok {
 				if f.Name == "mailbox" || f.Name == "customer" {
