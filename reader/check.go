@@ -187,15 +187,23 @@ func accepted(f *enswitch.Field) string {
 
 // show quotes a value for a message, cut short when long.
 func show(v string) string {
-	const max = 40
-	if len(v) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(v[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%q...", v[:cut])
+	if c := cut(v); c != v {
+		return fmt.Sprintf("%q...", c[:len(c)-3])
 	}
 	return fmt.Sprintf("%q", v)
+}
+
+// cut shortens v to about 40 bytes for a message, marking the cut with "...".
+func cut(v string) string {
+	const max = 40
+	if len(v) <= max {
+		return v
+	}
+	n := max
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return v[:n] + "..."
 }
 
 func firstInvalid(s string) int {

@@ -39,7 +39,7 @@ func (r *Reader) startCSV() error {
 		if errors.As(err, &pe) {
 			return &FileError{File: r.name, Line: pe.Line + r.lineOffset, Message: "the header cannot be read: " + pe.Err.Error()}
 		}
-		return r.fileErr(1+r.lineOffset, "", err)
+		return r.fileErr(err)
 	}
 	line, _ := cr.FieldPos(0)
 	return r.checkHeader(rec, line+r.lineOffset)
@@ -176,7 +176,7 @@ func (r *Reader) nextCSV() (batch.Row, error) {
 			// path should not pay an allocation per row for it.
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return batch.Row{}, r.fileErr(r.lastLine(), "", err)
+				return batch.Row{}, r.fileErr(err)
 			}
 			r.num++
 			return r.quoteError(rec, pe)
@@ -245,14 +245,6 @@ func (r *Reader) quoteError(rec []string, pe *csv.ParseError) (batch.Row, error)
 	r.fail(&row, column, msg)
 	r.finish(&row)
 	return row, nil
-}
-
-// lastLine is the best line to blame for an I/O error.
-func (r *Reader) lastLine() int {
-	if r.guard != nil {
-		return r.guard.line
-	}
-	return 0
 }
 
 func allEmpty(rec []string) bool {

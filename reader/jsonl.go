@@ -24,7 +24,7 @@ func (r *Reader) nextJSONL() (batch.Row, error) {
 			return batch.Row{}, io.EOF
 		}
 		if err != nil {
-			return batch.Row{}, r.fileErr(r.line+1, "", err)
+			return batch.Row{}, r.fileErr(err)
 		}
 		r.line++
 		line = bytes.TrimSuffix(line, nl)
@@ -201,7 +201,7 @@ func (r *Reader) jsonValue(row *batch.Row, fi int, v any) {
 				if fi == r.customerIdx {
 					row.Customer = s
 				}
-				r.fail(row, f.Name, fmt.Sprintf("%s must be %s: digits only, no sign, decimal point or exponent; got %s", f.Name, accepted(f), s))
+				r.fail(row, f.Name, fmt.Sprintf("%s must be %s: digits only, no sign, decimal point or exponent; got %s", f.Name, accepted(f), cut(s)))
 				return
 			}
 		case f.Type == enswitch.Bool01:

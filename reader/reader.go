@@ -294,7 +294,7 @@ func (r *Reader) Tally() *Tally { return r.tally }
 func (r *Reader) sniff() error {
 	head, err := r.br.Peek(4)
 	if err != nil && err != io.EOF {
-		return r.fileErr(1, "", err)
+		return r.fileErr(err)
 	}
 	switch {
 	case len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF):
@@ -307,8 +307,10 @@ func (r *Reader) sniff() error {
 	return nil
 }
 
-// fileErr turns an error met while reading into a *FileError.
-func (r *Reader) fileErr(line int, column string, err error) error {
+// fileErr turns an error met while reading into a *FileError. The guard's
+// errors know their line. An I/O error does not: input is read ahead, so
+// it is placed after the last row returned instead.
+func (r *Reader) fileErr(err error) error {
 	var fe *FileError
 	if errors.As(err, &fe) {
 		if fe.File == "" {
@@ -316,7 +318,15 @@ func (r *Reader) fileErr(line int, column string, err error) error {
 		}
 		return fe
 	}
-	return &FileError{File: r.name, Line: line, Column: column, Message: "read: " + errText(err), Err: err}
+	last := r.num
+	if r.format == JSONL {
+		last = r.line
+	}
+	msg := "read failed: " + errText(err)
+	if last > 0 {
+		msg = fmt.Sprintf("read failed after row %d: %s", last, errText(err))
+	}
+	return &FileError{File: r.name, Message: msg, Err: err}
 }
 
 func displayName(name string) string {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
 )
@@ -240,6 +241,9 @@ func TestReadErrorIsFileError(t *testing.T) {
 			if len(rows) != 2 || !errors.As(err, &fe) || !errors.Is(err, boom) {
 				t.Fatalf("got %d rows, %v; want 2 rows then a *FileError wrapping the read error", len(rows), err)
 			}
+			if want := "f: read failed after row 2: disk on fire"; err.Error() != want {
+				t.Errorf("got %q, want %q", err.Error(), want)
+			}
 			if _, again := r.Next(); again != err {
 				t.Errorf("Next after a file error gave %v, want the same error again", again)
 			}
@@ -452,5 +456,21 @@ func TestAllocsPerRow(t *testing.T) {
 	})
 	if per := perFile / rows; per > 3.2 {
 		t.Errorf("got %.2f allocations per row, want at most 3.2", per)
+	}
+}
+
+// TestLongValuesAreCutInMessages: a message quotes at most about 40 bytes
+// of a bad value, whatever its size.
+func TestLongValuesAreCutInMessages(t *testing.T) {
+	long := strings.Repeat("9", 5000)
+	rows, err := readString(t, `{"mailbox":"1","owner":`+long+`,"envelope":"`+strings.Repeat("é", 100)+`"}`+"\n", Options{Format: JSONL})
+	if err != nil || len(rows) != 1 || rows[0].Err == nil {
+		t.Fatalf("got %+v, %v; want one refused row", rows, err)
+	}
+	if msg := rows[0].Err.Message; len(msg) > 300 || !strings.Contains(msg, "...") {
+		t.Errorf("got a %d-byte message %q, want it short with the value cut", len(msg), msg)
+	}
+	if got := show(strings.Repeat("é", 100)); !utf8.ValidString(got) || len(got) > 50 {
+		t.Errorf("show cut a long value to %q, want valid UTF-8 of about 40 bytes", got)
 	}
 }
