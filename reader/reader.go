@@ -180,12 +180,12 @@ type slot struct {
 
 // Open opens path ("-" is standard input) and returns a Reader over it and
 // the Closer to call when done. An empty opts.Format is taken from
-// DetectFormat; an empty opts.Name from path.
+// DetectFormat; an empty opts.Name from path. Errors are *FileError.
 func Open(path string, opts Options) (*Reader, io.Closer, error) {
 	if opts.Format == "" {
 		f, err := DetectFormat(path, "")
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, &FileError{File: displayName(path), Message: err.Error()}
 		}
 		opts.Format = f
 	}
@@ -213,8 +213,9 @@ func Open(path string, opts Options) (*Reader, io.Closer, error) {
 }
 
 // New returns a Reader over r. For CSV it reads and checks the header at
-// once: a bad header is returned here as a *FileError. Bad options are
-// reported as plain errors.
+// once. Every error it returns is a *FileError, bad options included (they
+// concern how to read this file), so that a caller maps one type to "input
+// error, nothing sent".
 func New(r io.Reader, opts Options) (*Reader, error) {
 	rd := &Reader{
 		name:       displayName(opts.Name),
@@ -228,7 +229,7 @@ func New(r io.Reader, opts Options) (*Reader, error) {
 		rd.format = CSV
 	}
 	if rd.format != CSV && rd.format != JSONL {
-		return nil, fmt.Errorf("unknown format %q: use csv or jsonl", opts.Format)
+		return nil, rd.usage(fmt.Sprintf("unknown format %q: use csv or jsonl", opts.Format))
 	}
 	if rd.emptyToken == "" {
 		rd.emptyToken = DefaultEmptyToken
@@ -237,10 +238,10 @@ func New(r io.Reader, opts Options) (*Reader, error) {
 		rd.delim = ','
 	}
 	if !validDelim(rd.delim) {
-		return nil, fmt.Errorf("invalid delimiter %q: use one character other than a quote, a line break or NUL", rd.delim)
+		return nil, rd.usage(fmt.Sprintf("invalid delimiter %q: use one character other than a quote, a line break or NUL", rd.delim))
 	}
 	if rd.format == JSONL && rd.delim != ',' {
-		return nil, errors.New("a delimiter applies to CSV input only, not JSONL")
+		return nil, rd.usage("a delimiter other than ',' applies to CSV input only, not JSONL")
 	}
 	rd.mailboxIdx = enswitch.Index("mailbox")
 	rd.customerIdx = enswitch.Index("customer")
@@ -305,6 +306,11 @@ func (r *Reader) sniff() error {
 		r.br.Discard(3)
 	}
 	return nil
+}
+
+// usage is a *FileError for options that do not fit the input.
+func (r *Reader) usage(msg string) error {
+	return &FileError{File: r.name, Message: msg}
 }
 
 // fileErr turns an error met while reading into a *FileError. The guard's

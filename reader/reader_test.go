@@ -134,9 +134,11 @@ func TestNewRefusesBadOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Name = "in"
 			_, err := New(strings.NewReader("mailbox\n1\n"), tt.opts)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			var fe *FileError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.want) || fe.File != "in" {
+				t.Fatalf("got %v, want a *FileError for file in containing %q", err, tt.want)
 			}
 		})
 	}
@@ -179,8 +181,9 @@ func TestOpen(t *testing.T) {
 	})
 	t.Run("unknown extension", func(t *testing.T) {
 		_, _, err := Open(filepath.Join(dir, "changes.txt"), Options{})
-		if err == nil || !strings.Contains(err.Error(), "--format") {
-			t.Fatalf("got %v, want a hint to pass --format", err)
+		var fe *FileError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "--format") {
+			t.Fatalf("got %v, want a *FileError with a hint to pass --format", err)
 		}
 	})
 	t.Run("stdin", func(t *testing.T) {
