@@ -256,3 +256,26 @@ func TestSummaryCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateOffline(t *testing.T) {
+	in := sample(t, "changes.csv")
+	// No connection settings at all: --offline needs none and sends nothing.
+	res := runCLI(t, context.Background(), nil, "validate", "--offline", in)
+	if res.code != exitRows {
+		t.Fatalf("exit %d, want %d (row 55 is invalid)\n%s%s", res.code, exitRows, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"row 55, column envelope", "pager", "clear", "local checks only"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	// pager: 5 rows clear it with <empty>.
+	for _, line := range strings.Split(res.stdout, "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "pager" && f[3] != "5" {
+			t.Errorf("pager clear = %s, want 5 (%q)", f[3], line)
+		}
+	}
+	if _, err := os.Stat(strings.TrimSuffix(in, ".csv") + ".report.csv"); err == nil {
+		t.Error("--offline wrote a report")
+	}
+}
