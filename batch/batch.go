@@ -75,7 +75,7 @@ func (e *RowError) Error() string {
 		b.WriteString(": ")
 	}
 	fmt.Fprintf(&b, "row %d", e.Row)
-	if e.Line != 0 && e.Line != e.Row+1 {
+	if e.Line != 0 && e.Line != e.Row && e.Line != e.Row+1 {
 		fmt.Fprintf(&b, " (line %d)", e.Line)
 	}
 	if e.Column != "" {

@@ -141,10 +141,7 @@ func Closest(name string) string {
 	if len(cs) == 0 {
 		return ""
 	}
-	limit := len(name)/2 + 1
-	if limit < 3 {
-		limit = 3
-	}
+	limit := max(2, len(name)/3)
 	if cs[0].d > limit {
 		return ""
 	}

@@ -21,7 +21,12 @@ func runOffline(env *Env, in *input) error {
 		return err
 	}
 	defer c.Close()
+	// The reader's own tally also counts what rows cannot carry (pins
+	// given empty, so kept; columns only ever kept).
 	t := reader.NewTally()
+	if rr, ok := src.(*reader.Reader); ok {
+		t = rr.Tally()
+	}
 	invalid, rows := 0, 0
 	for {
 		r, err := src.Next()
@@ -32,7 +37,9 @@ func runOffline(env *Env, in *input) error {
 			return &exitError{code: exitUsage, err: err}
 		}
 		rows++
-		t.Add(r)
+		if _, ok := src.(*reader.Reader); !ok {
+			t.Add(r)
+		}
 		if r.Err != nil {
 			invalid++
 			if invalid <= 200 {
