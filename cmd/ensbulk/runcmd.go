@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ type runOptions struct {
 	progress      string
 	progressEvery time.Duration
 	fsync         string
+	cpuprofile    string // hidden: for ensbulk-bench
 
 	maxDuration time.Duration
 	maxRows     int
@@ -126,6 +128,8 @@ per column, how many rows set, keep and clear it.`
 	f.DurationVar(&o.progressEvery, "progress-interval", 5*time.Second, "how often a JSON progress line is written")
 	f.StringVar(&o.fsync, "fsync", "batch", "report durability: batch (fsync each group of results) or none (for benchmarks)")
 	_ = f.MarkHidden("fsync")
+	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file (for ensbulk-bench)")
+	_ = f.MarkHidden("cpuprofile")
 	return c
 }
 
@@ -262,6 +266,17 @@ func (in *input) opener() batch.Opener {
 func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 	if err := o.check(); err != nil {
 		return err
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return usageErr("--cpuprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return usageErr("--cpuprofile: %v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	in, cleanup, err := openInput(env, o, path)
 	defer cleanup()
