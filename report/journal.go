@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
@@ -84,16 +86,25 @@ type Journal struct {
 // OpenJournal opens the report at path for appending, creating it with a
 // header when it is new or empty. It fails, before anything is sent, when
 // the report cannot be written. A torn last record (a crash mid-write) is
-// cut off first so the next append starts on a clean line.
+// cut off first so the next append starts on a clean line, and temporary
+// files left by a rewrite that a crash interrupted are removed (the
+// caller holds the report's lock: no other run is writing them).
 func OpenJournal(path string, f Format, policy SyncPolicy) (*Journal, error) {
 	if policy == "" {
 		policy = SyncBatch
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("report %s: directory %s does not exist", path, dir)
 		}
+		return nil, fmt.Errorf("report %s: %w", path, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("report %s: %s is not a directory", path, dir)
 	}
+	removeStaleTemps(path)
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -121,7 +132,38 @@ func OpenJournal(path string, f Format, policy SyncPolicy) (*Journal, error) {
 		file.Close()
 		return nil, fmt.Errorf("report %s: %w", path, err)
 	}
+	if created && policy == SyncBatch {
+		// The new file's name must survive a power cut too, or every
+		// record fsynced into it is lost with it.
+		if err := syncDir(dir); err != nil {
+			file.Close()
+			return nil, fmt.Errorf("report %s: %w", path, err)
+		}
+	}
 	return j, nil
+}
+
+// removeStaleTemps removes the temporary files of writeAtomic for the
+// report and its sidecar, left behind when a run was killed mid-rewrite.
+func removeStaleTemps(path string) {
+	for _, name := range []string{path, MetaPath(path)} {
+		matches, _ := filepath.Glob(filepath.Join(filepath.Dir(name), "."+globEscape(filepath.Base(name))+".tmp*"))
+		for _, m := range matches {
+			os.Remove(m)
+		}
+	}
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // cutTorn truncates a file after its last newline and returns the new
@@ -228,13 +270,33 @@ func Latest(path string) (map[int]Record, Format, error) {
 // (the latest record of each), atomically: a temporary file, fsync,
 // rename, fsync of the directory.
 func Finalize(path string, f Format) error {
+	return rewrite(path, f, nil)
+}
+
+// Rewrite rewrites the report at path like Finalize, in its own format,
+// keeping only the rows for which keep is true (a resume with --force of
+// an input that lost rows).
+func Rewrite(path string, keep func(Record) bool) error {
+	_, f, err := Latest(path)
+	if err != nil {
+		return err
+	}
+	if f == "" {
+		f = CSV
+	}
+	return rewrite(path, f, keep)
+}
+
+func rewrite(path string, f Format, keep func(Record) bool) error {
 	latest, _, err := Latest(path)
 	if err != nil {
 		return err
 	}
 	rows := make([]int, 0, len(latest))
-	for n := range latest {
-		rows = append(rows, n)
+	for n, r := range latest {
+		if keep == nil || keep(r) {
+			rows = append(rows, n)
+		}
 	}
 	sort.Ints(rows)
 	return writeAtomic(path, func(w io.Writer) error {
@@ -289,6 +351,12 @@ func writeAtomic(path string, fill func(io.Writer) error) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a directory, making the names created or renamed in it
+// durable.
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

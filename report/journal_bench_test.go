@@ -1,0 +1,50 @@
+package report
+
+import (
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// BenchmarkJournalWriteFlush measures one record written and flushed, as
+// the engine does when results arrive one at a time (the worst case for
+// group commit: a group of one). With SyncBatch every Flush is an fsync;
+// the difference to SyncNone is the price of durability on this disk.
+//
+//	go test -run '^$' -bench JournalWriteFlush -benchtime 2000x ./report
+func BenchmarkJournalWriteFlush(b *testing.B) {
+	for _, policy := range []SyncPolicy{SyncBatch, SyncNone} {
+		for _, group := range []int{1, 8} {
+			b.Run(string(policy)+"/group"+strconv.Itoa(group), func(b *testing.B) {
+				j, err := OpenJournal(filepath.Join(b.TempDir(), "r.report.csv"), CSV, policy)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer j.Close()
+				res := batch.Result{Row: 1, Mailbox: "1001", Customer: "100", Status: batch.StatusOK,
+					Phase: batch.PhaseApply, Code: "204", Message: "OK", Attempts: 1,
+					Duration: 12 * time.Millisecond, Fields: []string{"description", "timezone"},
+					Hash: "9f86d081884c7d659a2feaa0c55ad015"}
+				b.ResetTimer()
+				for i := range b.N {
+					res.Row = i + 1
+					if err := j.Write(res); err != nil {
+						b.Fatal(err)
+					}
+					if (i+1)%group == 0 {
+						if err := j.Flush(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				if err := j.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(j.Syncs())/float64(b.N), "fsyncs/record")
+			})
+		}
+	}
+}
