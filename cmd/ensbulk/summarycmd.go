@@ -32,11 +32,8 @@ func newSummaryCmd(env *Env) *cobra.Command {
 			}
 			notOK := c.Rows - c.ByStatus[batch.StatusOK] - c.ByStatus[batch.StatusValid]
 			if notOK > 0 {
-				input := "INPUT"
-				if m, err := report.ReadMeta(path); err == nil && m.Input != "" && m.Input != "-" {
-					input = m.Input
-				}
-				fmt.Fprintf(w, "to rerun the %d rows that are not ok (after fixing them):\n  ensbulk run %s --retry-failed %s\n", notOK, input, path)
+				m, err := report.ReadMeta(path)
+				fmt.Fprint(w, retryAdvice(path, m, err == nil, notOK))
 			}
 			return nil
 		},
