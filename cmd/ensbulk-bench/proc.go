@@ -27,8 +27,10 @@ func buildEnsbulk(ctx context.Context, dir string) (string, error) {
 
 // procResult is one finished ensbulk process.
 type procResult struct {
+	start  time.Time
 	wall   time.Duration
 	maxRSS int64 // bytes; 0 when the platform does not say
+	cpu    time.Duration
 	code   int
 	stdout string
 	stderr string
@@ -66,10 +68,11 @@ func runEnsbulk(ctx context.Context, bin, url string, timeout time.Duration, arg
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	err := cmd.Run()
-	res := procResult{wall: time.Since(start), stdout: stdout.String(), stderr: stderr.String()}
+	res := procResult{start: start, wall: time.Since(start), stdout: stdout.String(), stderr: stderr.String()}
 	if cmd.ProcessState != nil {
 		res.code = cmd.ProcessState.ExitCode()
 		res.maxRSS = maxRSS(cmd.ProcessState)
+		res.cpu = cpuTime(cmd.ProcessState)
 	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("ensbulk %s: not done after %s", strings.Join(args, " "), timeout)

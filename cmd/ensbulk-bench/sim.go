@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ensbulk/ensbulk/reader"
@@ -49,6 +50,9 @@ type simServer struct {
 	url string
 	srv *http.Server
 	rec *arrivals
+	// first and last API arrival (UnixNano): how much of a process's
+	// life went into sending requests.
+	first, last atomic.Int64
 }
 
 // startSim serves a fresh simulator for rows synthetic rows. rec, when not
@@ -68,18 +72,35 @@ func startSim(rows int, faults simulator.Faults, rec *arrivals) (*simServer, err
 	if err != nil {
 		return nil, err
 	}
+	s := &simServer{Server: sim, url: "http://" + ln.Addr().String(), rec: rec}
 	var h http.Handler = sim
 	if rec != nil {
 		h = rec.wrap(sim)
 	}
-	srv := &http.Server{
-		Handler:           h,
+	s.srv = &http.Server{
+		Handler:           s.spanOf(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       time.Minute,
 		ErrorLog:          log.New(io.Discard, "", 0), // resets at shutdown are expected
 	}
-	go func() { _ = srv.Serve(ln) }()
-	return &simServer{Server: sim, url: "http://" + ln.Addr().String(), srv: srv, rec: rec}, nil
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *simServer) spanOf(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			now := time.Now().UnixNano()
+			s.first.CompareAndSwap(0, now)
+			s.last.Store(now)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// span returns when the first and the last API request arrived.
+func (s *simServer) span() (first, last time.Time) {
+	return time.Unix(0, s.first.Load()), time.Unix(0, s.last.Load())
 }
 
 func (s *simServer) close() {
