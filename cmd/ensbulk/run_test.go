@@ -279,3 +279,40 @@ func TestValidateOffline(t *testing.T) {
 		t.Error("--offline wrote a report")
 	}
 }
+
+// Flags may come before or after the file; a JSONL report holds the same
+// rows as the CSV one.
+func TestJSONLReportAndFlagOrder(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	in := sample(t, "changes.csv")
+	res := runCLI(t, context.Background(), simEnv(sim), "run", "--report-format", "jsonl", "--rate", "0", in, "--workers", "4")
+	if res.code != exitRows {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	rep := strings.TrimSuffix(in, ".csv") + ".report.jsonl"
+	b, err := os.ReadFile(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 58 {
+		t.Fatalf("JSONL report has %d lines, want 58", len(lines))
+	}
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first["row"].(float64) != 1 || first["status"] != "ok" || first["mailbox"] != "1001" {
+		t.Errorf("first record = %v", first)
+	}
+	if strings.Contains(string(b), "349563") { // row 1's PIN in the sample
+		t.Error("a PIN value reached the report")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	res := runCLI(t, context.Background(), nil, "version")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "ensbulk ") {
+		t.Errorf("version: exit %d, %q", res.code, res.stdout)
+	}
+}
