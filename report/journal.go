@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +41,6 @@ type Meta struct {
 	EmptyToken  string    `json:"empty_token"`
 	Delimiter   string    `json:"delimiter"`
 	Mode        string    `json:"mode"` // run or validate
-	Rows        int       `json:"rows"`
 	Started     time.Time `json:"started"`
 	Format      Format    `json:"report_format"`
 }
@@ -50,11 +50,14 @@ func MetaPath(report string) string { return report + ".meta.json" }
 
 // WriteMeta writes the sidecar atomically.
 func WriteMeta(report string, m Meta) error {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // "<empty>", not "\u003cempty\u003e"
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
 		return err
 	}
-	return WriteFileAtomic(MetaPath(report), append(b, '\n'), 0o600)
+	return WriteFileAtomic(MetaPath(report), b.Bytes(), 0o600)
 }
 
 // ReadMeta reads the sidecar of a report.

@@ -162,7 +162,9 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	fmt.Fprintf(w, "report: %s\n", reportPath)
 	switch code {
 	case exitRows:
-		fmt.Fprintf(w, "next: fix the rows above, then: ensbulk run %s --retry-failed %s\n", in.path, reportPath)
+		rf, _ := report.ParseFormat(o.reportFormat)
+		fmt.Fprintf(w, "next: fix the rows above, then: %s\n", retryCommand(reportPath, report.Meta{Input: in.path,
+			InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}))
 	case exitAborted, exitStopped:
 		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
 			fmt.Fprintf(w, "next: ensbulk %s %s --resume", verb, in.path)

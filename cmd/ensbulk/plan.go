@@ -191,9 +191,6 @@ func metaDiffs(meta report.Meta, in *input, o *runOptions) []string {
 }
 
 func (p *runPlan) planRetry(in *input, o *runOptions) error {
-	if m, err := report.ReadMeta(o.retryFailed); err == nil && m.Mode == "validate" {
-		return usageErr("--retry-failed %s: it is the report of a validate run, which applied nothing; run without --retry-failed", o.retryFailed)
-	}
 	latest, _, err := report.Latest(o.retryFailed)
 	if err != nil {
 		return usageErr("--retry-failed: %v", err)
@@ -357,37 +354,40 @@ func joinAnd(s []string) string {
 }
 
 // retryAdvice is what the summary of a report with notOK rows that are
-// not ok tells the operator to run next. The command carries the options
-// that change how the input is read (a semicolon file retried without
-// --delimiter would be refused), and its words are quoted for a shell.
+// not ok tells the operator to run next.
 func retryAdvice(reportPath string, meta report.Meta, haveMeta bool, notOK int) string {
-	if haveMeta && meta.Mode == "validate" {
-		return fmt.Sprintf("the %d rows that are not valid: fix them, then validate or run the input again with a new --report PATH (a validate report cannot be retried)\n", notOK)
+	if !haveMeta {
+		meta = report.Meta{}
 	}
+	return fmt.Sprintf("to rerun the %d rows that are not ok (after fixing them):\n  %s\n", notOK, retryCommand(reportPath, meta))
+}
+
+// retryCommand is the command line that reruns the rows of a report that
+// are not ok. It carries the options that change how the input is read
+// (a semicolon file retried without --delimiter would be refused), and
+// its words are quoted for a shell.
+func retryCommand(reportPath string, meta report.Meta) string {
 	input := "INPUT"
-	if haveMeta && meta.Input != "" && meta.Input != "-" {
+	if meta.Input != "" && meta.Input != "-" {
 		input = meta.Input
 	}
 	words := []string{"ensbulk", "run", shellQuote(input)}
-	if haveMeta {
-		byExt, err := reader.DetectFormat(meta.Input, "")
-		if meta.InputFormat != "" && (err != nil || string(byExt) != meta.InputFormat) {
-			words = append(words, "--format", shellQuote(meta.InputFormat))
+	if byExt, err := reader.DetectFormat(input, ""); meta.InputFormat != "" && (err != nil || string(byExt) != meta.InputFormat) {
+		words = append(words, "--format", shellQuote(meta.InputFormat))
+	}
+	if meta.InputFormat == string(reader.CSV) {
+		if d, err := parseDelimiter(meta.Delimiter); err == nil && d != ',' {
+			words = append(words, "--delimiter", shellQuote(meta.Delimiter))
 		}
-		if meta.InputFormat == string(reader.CSV) {
-			if d, err := parseDelimiter(meta.Delimiter); err == nil && d != ',' {
-				words = append(words, "--delimiter", shellQuote(meta.Delimiter))
-			}
-			if meta.EmptyToken != "" && meta.EmptyToken != reader.DefaultEmptyToken {
-				words = append(words, "--empty-token", shellQuote(meta.EmptyToken))
-			}
-		}
-		if meta.Format != "" && meta.Format != report.CSV {
-			words = append(words, "--report-format", string(meta.Format))
+		if meta.EmptyToken != "" && meta.EmptyToken != reader.DefaultEmptyToken {
+			words = append(words, "--empty-token", shellQuote(meta.EmptyToken))
 		}
 	}
+	if meta.Format != "" && meta.Format != report.CSV {
+		words = append(words, "--report-format", string(meta.Format))
+	}
 	words = append(words, "--retry-failed", shellQuote(reportPath))
-	return fmt.Sprintf("to rerun the %d rows that are not ok (after fixing them):\n  %s\n", notOK, strings.Join(words, " "))
+	return strings.Join(words, " ")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
