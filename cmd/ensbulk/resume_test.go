@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/simulator"
+)
+
+// smallInput is rows rows over 3 mailboxes, every description naming
+// its row (the audit then tells which rows were applied).
+func smallInput(rows int) string {
+	var b strings.Builder
+	b.WriteString("mailbox,customer,description,timezone\n")
+	for n := 1; n <= rows; n++ {
+		fmt.Fprintf(&b, "%d,100,crash row %d,Europe/London\n", 1001+2*(n%3), n)
+	}
+	return b.String()
+}
+
+// appliedRows lists the rows applied since audit entry from.
+func appliedRows(t testing.TB, sim *testSim, from int) []int {
+	t.Helper()
+	var out []int
+	for _, a := range sim.Audit()[from:] {
+		out = append(out, auditRow(t, a))
+	}
+	return out
+}
+
+func copyFile(t testing.TB, from, to string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 0 {
+		n = len(b)
+	}
+	if err := os.WriteFile(to, b[:n], 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A report cut by a crash anywhere inside its last record: the resume
+// redoes that record's row, and only it; a report cut just after it
+// sends nothing. Every earlier row was acknowledged and is not sent again.
+// CSV is cut at every offset; JSONL records are longer, and are cut at
+// every offset by the report package's test, here at a spread of them.
+func TestResumeAfterTornRecordAtEveryOffset(t *testing.T) {
+	for _, rf := range []string{"csv", "jsonl"} {
+		t.Run(rf, func(t *testing.T) {
+			const rows = 7
+			sim := startSim(t, simulator.Config{Seed: 1})
+			in := writeFile(t, "torn.csv", smallInput(rows))
+			full := filepath.Join(t.TempDir(), "full.report."+rf)
+			if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--report", full, "--report-format", rf, "--rate", "0", "--progress", "none"); res.code != exitOK {
+				t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
+			}
+			b, err := os.ReadFile(full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := bytes.LastIndexByte(b[:len(b)-1], '\n') + 1
+			step := 1
+			if rf == "jsonl" {
+				step = 7
+			}
+			var cuts []int
+			for cut := start; cut < len(b)-2; cut += step {
+				cuts = append(cuts, cut)
+			}
+			for _, cut := range append(cuts, len(b)-2, len(b)-1, len(b)) {
+				rep := filepath.Join(t.TempDir(), "r.report."+rf)
+				copyFile(t, full, rep, cut)
+				copyFile(t, report.MetaPath(full), report.MetaPath(rep), -1)
+				sim.ResetStats()
+				from := len(sim.Audit())
+				res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--report", rep, "--report-format", rf, "--rate", "0", "--progress", "none")
+				if res.code != exitOK {
+					t.Fatalf("cut at %d: exit %d\n%s", cut, res.code, res.stderr)
+				}
+				wantReq, wantApplied := int64(2), fmt.Sprint([]int{rows}) // validate + apply of the torn row
+				if cut == len(b) {
+					wantReq, wantApplied = 0, "[]"
+				}
+				if got := sim.Stats().Requests; got != wantReq {
+					t.Errorf("cut at %d/%d: %d requests, want %d", cut, len(b), got, wantReq)
+				}
+				if got := fmt.Sprint(appliedRows(t, sim, from)); got != wantApplied {
+					t.Errorf("cut at %d/%d: applied rows %s, want %s", cut, len(b), got, wantApplied)
+				}
+				recs := reportRows(t, rep)
+				if len(recs) != rows || recs[rows-1].Row != rows || recs[rows-1].Status != "ok" {
+					t.Fatalf("cut at %d: report %+v", cut, recs)
+				}
+			}
+		})
+	}
+}
+
+// The journal of a crashed run holds rows in the order they finished;
+// the resume sends only the rows it lacks, and a later row of a mailbox
+// whose earlier row is missing goes after it.
+func TestResumeSendsOnlyUnfinishedRows(t *testing.T) {
+	const rows = 9 // rows n, n+3, n+6 share a mailbox
+	sim := startSim(t, simulator.Config{Seed: 1})
+	in := writeFile(t, "part.csv", smallInput(rows))
+	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--progress", "none"); res.code != exitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	// As if killed when rows 1, 3, 2 and 6 were durable, in that order:
+	// row 4 (after 1) and 5 (after 2) were in flight, 7-9 waiting.
+	all := latest(t, rep)
+	os.Remove(rep)
+	j, err := report.OpenJournal(rep, report.CSV, report.SyncBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 3, 2, 6} {
+		if err := j.WriteRecord(all[n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetStats()
+	from := len(sim.Audit())
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--rate", "0", "--workers", "1", "--progress", "none"); res.code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
+	}
+	applied := appliedRows(t, sim, from)
+	at := map[int]int{}
+	for i, n := range applied {
+		at[n] = i
+	}
+	sorted := append([]int(nil), applied...)
+	sort.Ints(sorted)
+	if got, want := fmt.Sprint(sorted), "[4 5 7 8 9]"; got != want {
+		t.Errorf("resume applied rows %v, want %s", applied, want)
+	}
+	if at[7] < at[4] || at[8] < at[5] {
+		t.Errorf("resume applied rows in the order %v: a row before the earlier row of its mailbox", applied)
+	}
+	if got := sim.Stats().Requests; got != 10 {
+		t.Errorf("%d requests, want 10 (5 rows validated and applied)", got)
+	}
+	if n := countRecords(t, rep); n != rows {
+		t.Errorf("report has %d lines, want %d", n, rows)
+	}
+}
+
+// A finished run resumed sends nothing, exits 0 and leaves the report as
+// it was.
+func TestResumeOfFinishedRunSendsNothing(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	in := writeFile(t, "done.csv", smallInput(6))
+	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0"); res.code != exitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	before, _ := os.ReadFile(rep)
+	sim.ResetStats()
+	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--rate", "0")
+	if res.code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
+	}
+	if n := sim.Stats().Requests; n != 0 {
+		t.Errorf("resume of a finished run sent %d requests", n)
+	}
+	if after, _ := os.ReadFile(rep); !bytes.Equal(before, after) {
+		t.Errorf("report changed:\n%s\nthen:\n%s", after, before)
+	}
+}
+
+// A resume is refused, with nothing sent, when the input or an option
+// that changes its meaning differs from what the sidecar recorded, or
+// when the report is another kind of run's. --force redoes what changed.
+func TestResumeRefusesChangedInput(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	const rows = 6
+	in := writeFile(t, "chg.csv", smallInput(rows))
+	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0"); res.code != exitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	edited := strings.Replace(smallInput(rows), "crash row 2,Europe/London\n", "crash row 2,Europe/Oslo\n", 1)
+	if err := os.WriteFile(in, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(t *testing.T, args []string, want ...string) {
+		t.Helper()
+		sim.ResetStats()
+		res := runCLI(t, context.Background(), simEnv(sim), args...)
+		if res.code != exitUsage {
+			t.Fatalf("exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+		}
+		for _, w := range want {
+			if !strings.Contains(res.stderr, w) {
+				t.Errorf("stderr does not say %q:\n%s", w, res.stderr)
+			}
+		}
+		if n := sim.Stats().Requests; n != 0 {
+			t.Errorf("%d requests sent", n)
+		}
+	}
+	t.Run("content", func(t *testing.T) {
+		refused(t, []string{"run", in, "--resume"}, "input file's content", "row 2 now differs", "--force")
+	})
+	t.Run("empty token", func(t *testing.T) {
+		refused(t, []string{"run", in, "--resume", "--empty-token", "<none>"}, `--empty-token ("<empty>" then, "<none>" now)`)
+	})
+	t.Run("validate report resumed as run", func(t *testing.T) {
+		other := writeFile(t, "v.csv", smallInput(3))
+		if res := runCLI(t, context.Background(), simEnv(sim), "validate", other, "--rate", "0"); res.code != exitOK {
+			t.Fatalf("validate: exit %d\n%s", res.code, res.stderr)
+		}
+		refused(t, []string{"run", other, "--resume"}, `report of a "validate" run`)
+		refused(t, []string{"run", other, "--resume", "--force"}, `report of a "validate" run`)
+	})
+	t.Run("force", func(t *testing.T) {
+		sim.ResetStats()
+		from := len(sim.Audit())
+		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--force", "--rate", "0", "--workers", "1")
+		if res.code != exitOK {
+			t.Fatalf("exit %d\n%s", res.code, res.stderr)
+		}
+		// Row 2 changed; row 5 is the later row of its mailbox.
+		if got, want := fmt.Sprint(appliedRows(t, sim, from)), "[2 5]"; got != want {
+			t.Errorf("--force applied rows %s, want %s", got, want)
+		}
+		if m, _ := sim.Mailbox(100, "1005"); m["description"] != "crash row 5" {
+			t.Errorf("mailbox 1005 description %q, want the last row's", m["description"])
+		}
+		// The sidecar now describes the edited input: resuming again is
+		// not refused, and has nothing to do.
+		sim.ResetStats()
+		if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume"); res.code != exitOK {
+			t.Fatalf("resume after --force: exit %d\n%s", res.code, res.stderr)
+		}
+		if n := sim.Stats().Requests; n != 0 {
+			t.Errorf("resume after --force sent %d requests", n)
+		}
+	})
+	t.Run("force with rows removed", func(t *testing.T) {
+		if err := os.WriteFile(in, []byte(strings.Join(strings.SplitAfter(edited, "\n")[:rows], "")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, []string{"run", in, "--resume"}, "row 6 of the report is no longer in the input")
+		sim.ResetStats()
+		if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--force"); res.code != exitOK {
+			t.Fatalf("exit %d\n%s", res.code, res.stderr)
+		}
+		if n := sim.Stats().Requests; n != 0 {
+			t.Errorf("%d requests: no remaining row changed", n)
+		}
+		if n := countRecords(t, rep); n != rows-1 {
+			t.Errorf("report has %d lines, want one per input row (%d)", n, rows-1)
+		}
+	})
+}
+
+// A run that cannot write its report stops before sending anything.
+func TestUnwritableReportSendsNothing(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	in := writeFile(t, "w.csv", smallInput(3))
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Mode bits do not stop root (the tests may run as root): these
+	// paths cannot be written by anyone.
+	for name, rep := range map[string]string{
+		"missing directory": filepath.Join(dir, "nope", "r.report.csv"),
+		"parent is a file":  filepath.Join(file, "r.report.csv"),
+		"report is a dir":   dir,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sim.ResetStats()
+			res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--report", rep)
+			if res.code != exitUsage {
+				t.Errorf("exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+			}
+			if !strings.Contains(res.stderr, rep) {
+				t.Errorf("stderr does not name the report:\n%s", res.stderr)
+			}
+			if n := sim.Stats().Requests; n != 0 {
+				t.Errorf("%d requests sent", n)
+			}
+		})
+	}
+}
