@@ -741,34 +741,45 @@ func (e *engine) backoff(tries int, retryAfter time.Duration) bool {
 // that mailbox's queue until the writer has made the earlier row's result
 // durable (release), so a crash never leaves a later row applied and an
 // earlier one unrecorded.
+//
+// Ready rows travel on a channel and the pending bound is a semaphore, not
+// a sync.Cond: a Cond's Broadcast would wake every idle worker (and the
+// dispatcher) for each row added or released, and with 64 workers that
+// herd cost more CPU than the engine's real work. Both channels hold
+// at most limit items, and a row is ready only while it is pending, so
+// neither add nor release ever blocks on ready.
 type scheduler struct {
-	mu       sync.Mutex
-	cond     *sync.Cond
-	ready    []*Row
-	waiting  map[string][]*Row // busy mailbox -> rows queued behind it
-	pending  int               // rows added and not yet released
-	limit    int
-	closed   bool
-	released chan struct{}
+	ready chan *Row     // rows to send, in the order they became ready
+	slots chan struct{} // one token per pending row: memory stays flat
+
+	mu      sync.Mutex
+	waiting map[string][]*Row // busy mailbox -> rows queued behind it
+	pending int               // rows added and not yet released
+	closed  bool              // no more rows will be added
+	done    bool              // ready is closed
 }
 
 func newScheduler(limit int) *scheduler {
-	s := &scheduler{waiting: map[string][]*Row{}, limit: limit}
-	s.cond = sync.NewCond(&s.mu)
-	return s
+	return &scheduler{
+		ready:   make(chan *Row, limit),
+		slots:   make(chan struct{}, limit),
+		waiting: map[string][]*Row{},
+	}
 }
 
 // add queues a row; it blocks while too many rows are pending (memory
 // stays flat). False when ctx stopped the run.
 func (s *scheduler) add(r *Row, ctx context.Context) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for s.pending >= s.limit && ctx.Err() == nil {
-		s.waitCtx(ctx)
-	}
 	if ctx.Err() != nil {
 		return false
 	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.pending++
 	k := r.Key()
 	if q, busy := s.waiting[k]; busy {
@@ -776,30 +787,24 @@ func (s *scheduler) add(r *Row, ctx context.Context) bool {
 		return true
 	}
 	s.waiting[k] = nil
-	s.ready = append(s.ready, r)
-	s.cond.Broadcast()
+	s.ready <- r
 	return true
 }
 
 // take returns the next row to send, nil when there are none left or the
 // run stopped.
 func (s *scheduler) take(ctx context.Context) *Row {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for {
-		if ctx.Err() != nil {
-			return nil
+	if ctx.Err() != nil {
+		return nil
+	}
+	select {
+	case r, ok := <-s.ready:
+		if !ok || ctx.Err() != nil {
+			return nil // stopped: a row taken now is left for the sweep
 		}
-		if len(s.ready) > 0 {
-			r := s.ready[0]
-			s.ready[0] = nil
-			s.ready = s.ready[1:]
-			return r
-		}
-		if s.closed && s.pending == 0 {
-			return nil
-		}
-		s.waitCtx(ctx)
+		return r
+	case <-ctx.Done():
+		return nil
 	}
 }
 
@@ -808,9 +813,10 @@ func (s *scheduler) release(r *Row) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending--
+	<-s.slots
 	k := r.Key()
 	if q := s.waiting[k]; len(q) > 0 {
-		s.ready = append(s.ready, q[0])
+		s.ready <- q[0]
 		if len(q) == 1 {
 			s.waiting[k] = nil
 		} else {
@@ -819,25 +825,23 @@ func (s *scheduler) release(r *Row) {
 	} else {
 		delete(s.waiting, k)
 	}
-	s.cond.Broadcast()
+	s.finish()
 }
 
+// close says no more rows will be added.
 func (s *scheduler) close() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.closed = true
-	s.cond.Broadcast()
-	s.mu.Unlock()
+	s.finish()
 }
 
-// waitCtx waits on the condition, waking when ctx is done too (mu held).
-func (s *scheduler) waitCtx(ctx context.Context) {
-	stop := context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		s.cond.Broadcast()
-		s.mu.Unlock()
-	})
-	s.cond.Wait()
-	stop()
+// finish lets the workers go once the last row is released (mu held).
+func (s *scheduler) finish() {
+	if s.closed && s.pending == 0 && !s.done {
+		s.done = true
+		close(s.ready)
+	}
 }
 
 // bitset is a growable set of row numbers.
