@@ -17,13 +17,15 @@ import (
 // rawBodies reads the file the way ensbulk does and encodes, before any
 // clock starts, the POST bodies ensbulk sends for it: the validation of
 // every row, then its application. Encoded as enswitch.Client.Call does
-// (url.Values sorts the keys), so the bytes on the wire are the same.
+// (credentials, the row's params in order, validation last), so the bytes
+// on the wire are the same.
 func rawBodies(path string) (validate, apply []string, err error) {
 	r, c, err := reader.Open(path, reader.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer c.Close()
+	auth := "auth_password=" + url.QueryEscape(simPassword) + "&auth_username=" + url.QueryEscape(simUser)
 	for {
 		row, err := r.Next()
 		if err == io.EOF {
@@ -35,15 +37,13 @@ func rawBodies(path string) (validate, apply []string, err error) {
 		if row.Err != nil {
 			return nil, nil, fmt.Errorf("synthetic row %d refused: %v", row.Num, row.Err)
 		}
-		form := make(url.Values, len(row.Params)+3)
-		form.Set("auth_username", simUser)
-		form.Set("auth_password", simPassword)
+		var b strings.Builder
+		b.WriteString(auth)
 		for _, p := range row.Params {
-			form.Add(p.Name, p.Value)
+			b.WriteString("&" + url.QueryEscape(p.Name) + "=" + url.QueryEscape(p.Value))
 		}
-		apply = append(apply, form.Encode())
-		form.Set("validation", "1")
-		validate = append(validate, form.Encode())
+		apply = append(apply, b.String())
+		validate = append(validate, b.String()+"&validation=1")
 	}
 }
 
