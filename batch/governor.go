@@ -4,13 +4,20 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// governor paces every request of a run: one shared token bucket (burst 1,
-// so never a burst above the rate), slowed down when the server says it is
+// governor paces every request of a run: one shared pace (burst 1, so
+// never a burst above the rate), slowed down when the server says it is
 // overloaded (429/503, Retry-After) and recovered gradually.
+//
+// The pace is kept as the time of the next free slot rather than in a
+// rate.Limiter: a Limiter counts the debt of waiting reservations in
+// requests, so raising its limit while workers wait lets a new reservation
+// land on an old one's time (two requests at once). Against a server whose
+// limit allows no burst that is a 429, a pause of the whole pool, a raise,
+// and again: the run crawled at a twentieth of the server's limit. Slots
+// handed out never move and are never closer than the pace in force when
+// they were taken.
 //
 // The pace is AIMD-like: a throttle response halves the current rate (at
 // most once per cooldown, so a wave of 429s from requests already in
@@ -23,7 +30,8 @@ type governor struct {
 	now    func() time.Time
 
 	mu           sync.Mutex
-	lim          *rate.Limiter // nil while unlimited
+	interval     time.Duration // between slots; 0 while unlimited
+	next         time.Time     // the next free slot
 	current      float64       // current pace; 0 = unlimited
 	ceiling      float64       // with no target: pace at which throttling began
 	pauseUntil   time.Time
@@ -45,10 +53,8 @@ const (
 )
 
 func newGovernor(target float64, now func() time.Time) *governor {
-	g := &governor{target: target, current: target, now: now}
-	if target > 0 {
-		g.lim = rate.NewLimiter(rate.Limit(target), 1)
-	}
+	g := &governor{target: target, now: now}
+	g.setRate(target)
 	return g
 }
 
@@ -70,19 +76,30 @@ func (g *governor) wait(ctx context.Context) error {
 		}
 	}
 	g.mu.Lock()
-	lim := g.lim
 	g.count()
-	g.mu.Unlock()
-	if lim == nil {
-		return ctx.Err()
-	}
-	if err := lim.Wait(ctx); err != nil {
-		if c := context.Cause(ctx); c != nil {
-			return c
+	var d time.Duration
+	if g.interval > 0 {
+		// Real time, as the timers: g.now may be a test's clock.
+		now := time.Now()
+		slot := g.next
+		if slot.Before(now) {
+			slot = now
 		}
-		return err
+		g.next = slot.Add(g.interval)
+		d = slot.Sub(now)
 	}
-	return nil
+	g.mu.Unlock()
+	if d <= 0 {
+		return context.Cause(ctx)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
 }
 
 // count records one request in the one-second window (mu held).
@@ -156,15 +173,11 @@ func (g *governor) success() {
 // setRate applies a pace (mu held); 0 removes the limit.
 func (g *governor) setRate(r float64) {
 	g.current = r
-	if r == 0 {
-		g.lim = nil
+	if r <= 0 {
+		g.interval = 0
 		return
 	}
-	if g.lim == nil {
-		g.lim = rate.NewLimiter(rate.Limit(r), 1)
-		return
-	}
-	g.lim.SetLimit(rate.Limit(r))
+	g.interval = time.Duration(float64(time.Second) / r)
 }
 
 // throttledFor returns the total time spent below the target pace.
