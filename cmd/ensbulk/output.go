@@ -160,21 +160,17 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 		report.WriteErrorTable(w, c.Errors, 10)
 	}
 	fmt.Fprintf(w, "report: %s\n", reportPath)
+	rf, _ := report.ParseFormat(o.reportFormat)
+	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}
 	switch code {
 	case exitRows:
-		rf, _ := report.ParseFormat(o.reportFormat)
-		fmt.Fprintf(w, "next: fix the rows above, then: %s\n", retryCommand(reportPath, report.Meta{Input: in.path,
-			InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}))
+		fmt.Fprintf(w, "next: fix the rows above, then: %s\n", retryCommand(reportPath, meta))
 	case exitAborted, exitStopped:
 		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
-			fmt.Fprintf(w, "next: ensbulk %s %s --resume", verb, in.path)
+			fmt.Fprintf(w, "next: %s\n", resumeCommand(verb, reportPath, meta))
 		} else {
-			fmt.Fprintf(w, "next: fix the cause, then: ensbulk %s %s --resume", verb, in.path)
+			fmt.Fprintf(w, "next: fix the cause, then: %s\n", resumeCommand(verb, reportPath, meta))
 		}
-		if o.report != "" {
-			fmt.Fprintf(w, " --report %s", o.report)
-		}
-		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "exit %d\n", code)
 }

@@ -363,15 +363,33 @@ func retryAdvice(reportPath string, meta report.Meta, haveMeta bool, notOK int) 
 }
 
 // retryCommand is the command line that reruns the rows of a report that
-// are not ok. It carries the options that change how the input is read
-// (a semicolon file retried without --delimiter would be refused), and
-// its words are quoted for a shell.
+// are not ok.
 func retryCommand(reportPath string, meta report.Meta) string {
+	return commandLine("run", meta, "--retry-failed", shellQuote(reportPath))
+}
+
+// resumeCommand is the command line that continues the run of a report;
+// it names the report unless it is the input's default (a retry's report,
+// changes.retry1.report.csv, is not: resuming without it would resume
+// the report retried).
+func resumeCommand(verb, reportPath string, meta report.Meta) string {
+	tail := []string{"--resume"}
+	if meta.Input == "" || meta.Input == "-" || reportPath != report.DefaultPath(meta.Input, formatOr(meta.Format)) {
+		tail = append(tail, "--report", shellQuote(reportPath))
+	}
+	return commandLine(verb, meta, tail...)
+}
+
+// commandLine is "ensbulk VERB INPUT" with the options that change how
+// the input is read (a semicolon file read again without --delimiter is
+// refused) and the report's format, then tail; words are quoted for a
+// shell.
+func commandLine(verb string, meta report.Meta, tail ...string) string {
 	input := "INPUT"
 	if meta.Input != "" && meta.Input != "-" {
 		input = meta.Input
 	}
-	words := []string{"ensbulk", "run", shellQuote(input)}
+	words := []string{"ensbulk", verb, shellQuote(input)}
 	if byExt, err := reader.DetectFormat(input, ""); meta.InputFormat != "" && (err != nil || string(byExt) != meta.InputFormat) {
 		words = append(words, "--format", shellQuote(meta.InputFormat))
 	}
@@ -386,8 +404,14 @@ func retryCommand(reportPath string, meta report.Meta) string {
 	if meta.Format != "" && meta.Format != report.CSV {
 		words = append(words, "--report-format", string(meta.Format))
 	}
-	words = append(words, "--retry-failed", shellQuote(reportPath))
-	return strings.Join(words, " ")
+	return strings.Join(append(words, tail...), " ")
+}
+
+func formatOr(f report.Format) report.Format {
+	if f == "" {
+		return report.CSV
+	}
+	return f
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

@@ -276,3 +276,40 @@ func unquoteWords(t *testing.T, s string) []string {
 	}
 	return out
 }
+
+// A retry stopped half-way is resumed with the command it prints, which
+// names the retry's own report (resuming the default report would resume
+// the one retried), and finishes it.
+func TestRetryStoppedResumesItsOwnReport(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	in := sample(t, "changes.csv")
+	old := strings.TrimSuffix(in, ".csv") + ".report.csv"
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0"); res.code != exitRows {
+		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
+	}
+	oldReport := readFile(t, old)
+	fixSample(t, in)
+	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--retry-failed", old, "--rate", "0", "--workers", "1", "--max-rows", "2")
+	if res.code != exitStopped {
+		t.Fatalf("retry with --max-rows: exit %d, want %d\n%s", res.code, exitStopped, res.stderr)
+	}
+	rep := strings.TrimSuffix(in, ".csv") + ".retry1.report.csv"
+	want := "ensbulk run " + in + " --resume --report " + rep
+	if !strings.Contains(res.stderr, "next: "+want+"\n") {
+		t.Fatalf("the stopped retry does not print %q:\n%s", want, res.stderr)
+	}
+	sim.ResetStats()
+	res = runCLI(t, context.Background(), simEnv(sim), append(unquoteWords(t, strings.TrimPrefix(want, "ensbulk ")), "--rate", "0")...)
+	if res.code != exitOK {
+		t.Fatalf("the printed command: exit %d\n%s", res.code, res.stderr)
+	}
+	if n := sim.Stats().Requests; n != 8 {
+		t.Errorf("the resumed retry sent %d requests, want 8 (the 4 rows left, validated and applied)", n)
+	}
+	if n := countRecords(t, rep); n != 58 {
+		t.Errorf("retry report has %d lines, want 58", n)
+	}
+	if !bytes.Equal(readFile(t, old), oldReport) {
+		t.Error("the retried report changed")
+	}
+}
