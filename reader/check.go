@@ -245,7 +245,7 @@ func (r *Reader) finish(row *batch.Row) {
 		}
 	}
 	if n > 0 {
-		row.Params = make([]batch.Param, 0, n)
+		row.Params = r.newParams(n)
 		for i, s := range r.slots {
 			if s.set {
 				row.Params = append(row.Params, batch.Param{Name: r.fields[i].Name, Value: s.val})
@@ -286,7 +286,14 @@ func (r *Reader) rowHash(row *batch.Row) string {
 		b = append(b, 0)
 	}
 	r.hashBuf = b
-	sum := sha256.Sum256(b)
+	// One digest, reset per row: cheaper than sha256.Sum256's setup.
+	if r.fast.sha == nil {
+		r.fast.sha = sha256.New()
+	}
+	h := r.fast.sha
+	h.Reset()
+	h.Write(b)
+	sum := h.Sum(r.fast.sum[:0])
 	var out [32]byte
 	hex.Encode(out[:], sum[:16])
 	return string(out[:])

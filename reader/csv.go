@@ -42,6 +42,7 @@ func (r *Reader) startCSV() error {
 		return r.fileErr(err)
 	}
 	line, _ := cr.FieldPos(0)
+	r.noteCSVRecord(rec)
 	return r.checkHeader(rec, line+r.lineOffset)
 }
 
@@ -167,7 +168,7 @@ func delimFlag(d rune) string {
 // nextCSV reads records until one is a row (all-empty records are skipped).
 func (r *Reader) nextCSV() (batch.Row, error) {
 	for {
-		rec, err := r.csv.Read()
+		rec, line, err := r.readRecord()
 		if err == io.EOF {
 			return batch.Row{}, io.EOF
 		}
@@ -182,8 +183,6 @@ func (r *Reader) nextCSV() (batch.Row, error) {
 			return r.quoteError(rec, pe)
 		}
 		r.num++
-		line, _ := r.csv.FieldPos(0)
-		line += r.lineOffset
 		if allEmpty(rec) {
 			continue
 		}

@@ -155,7 +155,8 @@ type Reader struct {
 	header     []string // names as written, one per column
 	colField   []int    // schema index of each column
 	mailboxCol int      // column of mailbox
-	lineOffset int      // lines consumed before the csv.Reader saw the input (sep=)
+	lineOffset int      // lines the csv.Reader did not see (sep=, lines the fast path read)
+	fast       fastState
 	num        int
 
 	// JSONL
