@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
 )
@@ -334,4 +335,28 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func TestFirstNKeepsRunesWhole(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdef", 3, "abc..."},
+		{"æøå", 3, "æ..."}, // 2-byte runes: byte 3 is inside ø
+		{"æøå", 4, "æø..."},
+	} {
+		if got := firstN(tc.s, tc.n); got != tc.want {
+			t.Errorf("firstN(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestLongMessageStaysValidUTF8(t *testing.T) {
+	r := FromResult(batch.Result{Row: 1, Status: batch.StatusInvalid, Message: "x" + strings.Repeat("ø", 400)})
+	if !utf8.ValidString(r.Message) || !strings.HasSuffix(r.Message, "...") {
+		t.Errorf("message %q", r.Message)
+	}
 }

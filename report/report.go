@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
 )
@@ -74,7 +75,8 @@ type Record struct {
 // FromResult makes the record of a result; messages are kept on one line
 // so that every record is exactly one physical line (a report cut by a
 // crash is then cut between records or inside the last one, never
-// ambiguously).
+// ambiguously), and valid UTF-8 (batch.Trim may cut a long one inside a
+// character).
 func FromResult(r batch.Result) Record {
 	f := r.Fields
 	if f == nil {
@@ -82,7 +84,7 @@ func FromResult(r batch.Result) Record {
 	}
 	return Record{
 		Row: r.Row, Mailbox: oneLine(r.Mailbox), Customer: oneLine(r.Customer), Status: string(r.Status),
-		Phase: string(r.Phase), Code: oneLine(r.Code), Key: oneLine(r.Key), Message: batch.Trim(r.Message),
+		Phase: string(r.Phase), Code: oneLine(r.Code), Key: oneLine(r.Key), Message: strings.ToValidUTF8(batch.Trim(r.Message), ""),
 		Attempts: r.Attempts, DurationMS: r.Duration.Milliseconds(), Fields: f, Line: r.Line, Hash: r.Hash,
 	}
 }
@@ -271,11 +273,16 @@ func parseCSV(line []byte) (Record, error) {
 	return rec, nil
 }
 
+// firstN shortens s to at most n bytes, on a rune boundary, marking the
+// cut.
 func firstN(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // Duration returns the record's duration.
