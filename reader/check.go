@@ -23,7 +23,11 @@ const maxIntegerDigits = 18
 
 // begin resets the per-row scratch.
 func (r *Reader) begin() {
-	clear(r.slots)
+	// Only the flags: clearing the values too would be a write barrier
+	// per field per row while the GC runs. A value is read only when set.
+	for i := range r.slots {
+		r.slots[i].set = false
+	}
 	clear(r.seen)
 	r.pinKept = false
 }
@@ -252,7 +256,9 @@ func (r *Reader) finish(row *batch.Row) {
 			}
 		}
 	}
-	row.Hash = r.rowHash(row)
+	if !r.noHash {
+		row.Hash = r.rowHash(row)
+	}
 	r.tally.Add(*row)
 	if r.pinKept && row.Err == nil {
 		r.tally.PinsKeptEmpty++

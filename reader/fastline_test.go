@@ -105,3 +105,28 @@ func readRows(t *testing.T, src io.Reader, opts Options) ([]batch.Row, error) {
 	t.Fatal("reader is looping")
 	return nil, nil
 }
+
+// TestNoHash: the same rows, without their digests.
+func TestNoHash(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteSyntheticCSV(&b, 50); err != nil {
+		t.Fatal(err)
+	}
+	with, err := readRows(t, bytes.NewReader(b.Bytes()), Options{Name: "s.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := readRows(t, bytes.NewReader(b.Bytes()), Options{Name: "s.csv", NoHash: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range with {
+		if without[i].Hash != "" {
+			t.Fatalf("row %d: hash %q with NoHash", without[i].Num, without[i].Hash)
+		}
+		with[i].Hash = ""
+	}
+	if !reflect.DeepEqual(with, without) {
+		t.Errorf("rows differ beyond the hash")
+	}
+}
