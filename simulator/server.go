@@ -28,6 +28,7 @@
 package simulator
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -272,6 +273,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusServiceUnavailable, "Service Unavailable", "Too many concurrent requests.", nil)
 		return
 	}
+	if d.delay > 0 || d.kind == FaultHang {
+		// The http.Server notices that a client went away (r.Context
+		// ends) only once the request body has been read to its end: a
+		// hang "until the client gives up" held its handler forever after
+		// a client timed out, and httptest.Server.Close waited on it.
+		bufferBody(r)
+	}
 	if d.delay > 0 {
 		s.countFault(FaultLatency)
 		if !s.wait(r.Context(), d.delay) {
@@ -338,6 +346,26 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
+
+// bufferBody reads the request body (up to one byte more than readParams
+// accepts) and puts it back for later readers.
+func bufferBody(r *http.Request) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	var rd io.Reader = bytes.NewReader(b)
+	if err != nil {
+		rd = io.MultiReader(rd, errReader{err})
+	}
+	r.Body = bufferedBody{rd, r.Body}
+}
+
+type bufferedBody struct {
+	io.Reader
+	io.Closer
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // readParams reads the query string and, for POST, the form body. A
 // non-zero status is an HTTP-level refusal; an error alone is a malformed
