@@ -270,6 +270,7 @@ type engine struct {
 	mu             sync.Mutex
 	consecForbid   int
 	consecFailures int
+	throttleSeq    int64 // requests sent when the last 429/503 came back
 
 	errs map[errKey]int
 }
@@ -612,7 +613,7 @@ func (e *engine) process(row *Row, ph Phase) item {
 		if attempts > 1 {
 			e.retries.Add(1)
 		}
-		e.requests.Add(1)
+		seq := e.requests.Add(1)
 		rctx, cancel := context.WithTimeout(e.reqCtx, e.opts.Timeout)
 		resp, err := e.sender.Update(rctx, row.Params, validate)
 		cancel()
@@ -659,6 +660,9 @@ func (e *engine) process(row *Row, ph Phase) item {
 			e.gov.throttle(be.RetryAfter)
 			throttles++
 			tries-- // a throttle slows the pool; it does not use up the row's tries
+			if e.throttleFailed(seq) {
+				return item{row: row, final: true, res: e.result(row, StatusError, ph, be.Code, be.Key, be.Message, attempts, d)}
+			}
 			if throttles <= e.opts.MaxThrottles {
 				continue
 			}
@@ -713,6 +717,25 @@ func (e *engine) transportFailed() bool {
 		return true
 	}
 	return false
+}
+
+// throttleFailed counts a 429/503 toward the circuit like any transport
+// failure, unless the request went out before the previous throttle
+// answer came back: the answers to requests already in flight are one
+// wave, one piece of evidence (64 workers against a rate limit must not
+// open the circuit at the first wave). Without it a server answering
+// nothing but 503, a maintenance page, never opened the circuit: the run
+// crawled on at the slowest pace with 50 tries per row. seq is the
+// request's number; true when the circuit opens.
+func (e *engine) throttleFailed(seq int64) bool {
+	e.mu.Lock()
+	wave := seq <= e.throttleSeq
+	e.throttleSeq = e.requests.Load()
+	e.mu.Unlock()
+	if wave {
+		return false
+	}
+	return e.transportFailed()
 }
 
 // backoff sleeps before retry number tries (full jitter, at least
