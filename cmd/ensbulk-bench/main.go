@@ -77,9 +77,9 @@ type sizes struct {
 
 func fullSizes() sizes {
 	return sizes{
-		workers: 64, tputRows: 20000, tputReps: 3,
+		workers: 64, tputRows: 20000, tputReps: 5,
 		rate: 200, rateFor: 30 * time.Second,
-		latency: 50 * time.Millisecond, latWorker: []int{16, 64}, latFor: 10 * time.Second,
+		latency: 50 * time.Millisecond, latWorker: []int{16, 64}, latFor: 20 * time.Second,
 		inputRows: []int{1_000_000, 100_000}, inputReps: 3,
 		runLimit: 2 * time.Minute,
 	}
@@ -198,6 +198,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rows = append(rows, r...)
 	}
 	slices.SortStableFunc(rows, func(a, b tableRow) int { return strings.Compare(a.id, b.id) })
+	m.loadEnd = loadAverage()
 	writeTable(stdout, m, o.quick, time.Since(started), rows)
 	return nil
 }
@@ -235,11 +236,12 @@ type tableRow struct {
 
 // machineInfo is the header of the table.
 type machineInfo struct {
-	cpu   string
-	cores int
-	goVer string
-	osArc string
-	load  string
+	cpu     string
+	cores   int
+	goVer   string
+	osArc   string
+	load    string // load averages at the start and the end: others' work skews timings
+	loadEnd string
 }
 
 func machine() machineInfo {
@@ -252,12 +254,20 @@ func machine() machineInfo {
 			}
 		}
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			m.load = strings.Join(f[:3], " ")
-		}
-	}
+	m.load = loadAverage()
 	return m
+}
+
+// loadAverage is /proc/loadavg's 1, 5 and 15 minute averages, "" if unknown.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(b)); len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
 }
 
 func writeTable(w io.Writer, m machineInfo, quick bool, took time.Duration, rows []tableRow) {
@@ -268,7 +278,7 @@ func writeTable(w io.Writer, m machineInfo, quick bool, took time.Duration, rows
 	fmt.Fprintf(w, "### ensbulk benchmarks (%s)\n\n", mode)
 	fmt.Fprintf(w, "Machine: %s, %d cores, %s, %s", m.cpu, m.cores, m.osArc, m.goVer)
 	if m.load != "" {
-		fmt.Fprintf(w, "; load average at start %s", m.load)
+		fmt.Fprintf(w, "; load average %s at the start, %s at the end", m.load, m.loadEnd)
 	}
 	fmt.Fprintf(w, ". Simulator and ensbulk on 127.0.0.1, same machine. Took %s.\n\n", took.Round(time.Second))
 	fmt.Fprintln(w, "| Measurement | Figure | Goal | Met? |")

@@ -246,18 +246,23 @@ func (b *bench) latencyBound(ctx context.Context) ([]tableRow, error) {
 		args = append(args, b.profileArgs(name)...)
 		res, err := b.runAgainst(ctx, sim, rows, args...)
 		reqs := sim.Stats().Requests
+		first, last := sim.span()
 		sim.close()
 		if err != nil {
 			return nil, err
 		}
 		got := float64(reqs) / res.wall.Seconds()
 		ratio := got / ideal
+		// While sending: from the first request's arrival to the last
+		// one's answer (one latency after it arrived).
+		busy := float64(reqs) / (last.Sub(first) + lat).Seconds() / ideal
 		out = append(out, tableRow{
 			id:          fmt.Sprintf("3%c", 'a'+i),
 			measurement: fmt.Sprintf("Latency-bound: simulator latency %s, %d workers, no rate cap: achieved ÷ (workers ÷ latency)", lat, w),
-			figure:      fmt.Sprintf("%.3f (%s of %s req/s; %s rows × 2 requests in %s, process start to exit)", ratio, thousands(int(got)), thousands(int(ideal)), thousands(rows), res.wall.Round(time.Millisecond)),
-			goal:        "≥ 0.95",
-			met:         ratio >= 0.95,
+			figure: fmt.Sprintf("%.3f (%s of %s req/s; %s rows × 2 requests in %s, process start to exit; %.3f from first request to last answer)",
+				ratio, thousands(int(got)), thousands(int(ideal)), thousands(rows), res.wall.Round(time.Millisecond), busy),
+			goal: "≥ 0.95",
+			met:  ratio >= 0.95,
 		})
 	}
 	return out, nil
