@@ -20,7 +20,7 @@ import (
 type Options struct {
 	Workers     int           // concurrent requests; default 4
 	Rate        float64       // requests per second across both phases; 0 = no limit
-	MaxAttempts int           // tries per row and phase for transport faults; default 5
+	MaxAttempts int           // tries per row and phase for transport faults; default 8
 	Timeout     time.Duration // per request; default 30s
 	BackoffBase time.Duration // first retry delay ceiling; default 250ms
 	BackoffMax  time.Duration // retry delay ceiling; default 15s
@@ -62,7 +62,7 @@ func (o *Options) defaults() {
 		o.Workers = 4
 	}
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 5
+		o.MaxAttempts = 8
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
