@@ -3,12 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
+
+// TestMain lets the test binary serve as the helper that starts ensbulk
+// (spawn.go), as the command does.
+func TestMain(m *testing.M) {
+	if bin := os.Getenv(spawnEnv); bin != "" {
+		os.Exit(spawnMain(bin, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
 
 // TestQuick runs the -quick path end to end (build, simulator, raw client,
 // every measurement) so the benchmark code cannot rot. No timing is

@@ -36,6 +36,9 @@ import (
 )
 
 func main() {
+	if bin := os.Getenv(spawnEnv); bin != "" {
+		os.Exit(spawnMain(bin, os.Args[1:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,10 +30,13 @@ type procResult struct {
 	start  time.Time
 	wall   time.Duration
 	maxRSS int64 // bytes; 0 when the platform does not say
-	cpu    time.Duration
-	code   int
-	stdout string
-	stderr string
+	// rssFloor is the helper's resident size: a child's maxrss cannot
+	// be told apart below it.
+	rssFloor int64
+	cpu      time.Duration
+	code     int
+	stdout   string
+	stderr   string
 }
 
 // tail is the end of the process's stderr, for error messages.
@@ -45,42 +48,58 @@ func (p procResult) tail() string {
 	return s
 }
 
-// runEnsbulk runs the binary with args against url (empty: no server) and
-// waits for it, at most timeout. The clock runs from just before the
-// process starts until it has exited: a full run, startup included.
+// runEnsbulk runs the binary with args against url (empty: no server),
+// through the helper (spawn.go), and waits for it, at most timeout. The
+// clock runs from just before the process starts until it has exited: a
+// full run, startup included.
 func runEnsbulk(ctx context.Context, bin, url string, timeout time.Duration, args ...string) (procResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return procResult{}, fmt.Errorf("find this program to start ensbulk through it: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	env := make([]string, 0, len(os.Environ())+3)
+	// Killing the helper kills ensbulk with it (childAttr).
+	cmd := exec.CommandContext(ctx, self, args...)
+	env := make([]string, 0, len(os.Environ())+4)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ENSWITCH_") {
+		if !strings.HasPrefix(kv, "ENSWITCH_") && !strings.HasPrefix(kv, spawnEnv+"=") {
 			env = append(env, kv)
 		}
 	}
 	if url != "" {
 		env = append(env, "ENSWITCH_URL="+url, "ENSWITCH_USER="+simUser, "ENSWITCH_PASSWORD="+simPassword)
 	}
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
+	cmd.Env = append(env, spawnEnv+"="+bin)
+	var stdout, stderr, report bytes.Buffer
 	cmd.Stdout = &limitedBuffer{b: &stdout, max: 1 << 20}
 	cmd.Stderr = &limitedBuffer{b: &stderr, max: 1 << 20}
-	cmd.WaitDelay = 5 * time.Second
-	start := time.Now()
-	err := cmd.Run()
-	res := procResult{start: start, wall: time.Since(start), stdout: stdout.String(), stderr: stderr.String()}
-	if cmd.ProcessState != nil {
-		res.code = cmd.ProcessState.ExitCode()
-		res.maxRSS = maxRSS(cmd.ProcessState)
-		res.cpu = cpuTime(cmd.ProcessState)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return procResult{}, err
 	}
+	defer pr.Close()
+	cmd.ExtraFiles = []*os.File{pw} // descriptor 3 in the helper
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		pw.Close()
+		return procResult{}, err
+	}
+	pw.Close()
+	_, _ = report.ReadFrom(pr) // until the helper exits
+	err = cmd.Wait()
+	res := procResult{stdout: stdout.String(), stderr: stderr.String()}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("ensbulk %s: not done after %s", strings.Join(args, " "), timeout)
 	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return res, err
+	var rep spawnReport
+	if jerr := json.Unmarshal(report.Bytes(), &rep); jerr != nil {
+		return res, fmt.Errorf("ensbulk %s: no report from the helper (%v, %v)", strings.Join(args, " "), err, jerr)
 	}
+	if rep.Err != "" {
+		return res, fmt.Errorf("ensbulk %s: %s", strings.Join(args, " "), rep.Err)
+	}
+	res.start, res.wall, res.cpu, res.maxRSS, res.rssFloor, res.code = rep.Start, rep.Wall, rep.CPU, rep.MaxRSS, rep.Floor, rep.Code
 	return res, nil
 }
 

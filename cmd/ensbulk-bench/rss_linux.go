@@ -2,25 +2,13 @@ package main
 
 import (
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
-// resetPeakRSS prepares for measuring a child's peak RSS and returns this
-// process's resident size now (bytes), a floor under any child's figure.
-//
-// os/exec starts children with vfork: until exec the child runs in this
-// process's memory, and Linux carries that memory's high-water mark into
-// the child's maxrss. So a child of a bench that once held a large file
-// would report the bench's peak, not its own. Shrinking the heap and
-// resetting the high-water mark (clear_refs 5, Linux 4.0+) leaves only
-// this process's current, small, resident size as the floor.
-func resetPeakRSS() int64 {
-	runtime.GC()
-	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+// ownRSS is this process's resident size now, in bytes; 0 if unknown.
+func ownRSS() int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
@@ -32,4 +20,10 @@ func resetPeakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// childAttr makes the helper's child die with it: a bench killed at its
+// time limit leaves no ensbulk behind.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

@@ -2,6 +2,10 @@
 
 package main
 
-// resetPeakRSS does nothing where children do not inherit the parent's
-// high-water mark (or where it cannot be reset).
-func resetPeakRSS() int64 { return 0 }
+import "syscall"
+
+// ownRSS is not known here.
+func ownRSS() int64 { return 0 }
+
+// childAttr has no parent-death signal to set here.
+func childAttr() *syscall.SysProcAttr { return nil }
