@@ -259,7 +259,7 @@ func (r *Reader) finish(row *batch.Row) {
 	if !r.noHash {
 		row.Hash = r.rowHash(row)
 	}
-	r.tally.Add(*row)
+	r.tally.addSlots(row, r.slots, r.mailboxIdx)
 	if r.pinKept && row.Err == nil {
 		r.tally.PinsKeptEmpty++
 	}

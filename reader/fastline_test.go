@@ -10,6 +10,7 @@ import (
 	"testing/iotest"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/enswitch"
 )
 
 // TestFastPathAgrees reads files whose lines the fast path takes or must
@@ -128,5 +129,41 @@ func TestNoHash(t *testing.T) {
 	}
 	if !reflect.DeepEqual(with, without) {
 		t.Errorf("rows differ beyond the hash")
+	}
+}
+
+// TestReaderTallyAgrees: the reader's own tally (built from its slots)
+// counts as Tally.Add over the rows it returned.
+func TestReaderTallyAgrees(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteSyntheticCSV(&b, 300); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("1,2,x,2,owner,<empty>,12,Europe/Oslo\n") // an invalid row too
+	r, err := New(&b, Options{Name: "s.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := NewTally()
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.Add(row)
+	}
+	got := r.Tally()
+	if got.Rows != want.Rows || got.Invalid != want.Invalid || want.Invalid != 1 {
+		t.Errorf("rows %d, invalid %d; Add counts rows %d, invalid %d", got.Rows, got.Invalid, want.Rows, want.Invalid)
+	}
+	for _, name := range enswitch.FieldNames() {
+		gs, gk, gc := got.Counts(name)
+		ws, wk, wc := want.Counts(name)
+		if gs != ws || gk != wk || gc != wc {
+			t.Errorf("%s: set/keep/clear %d/%d/%d, Add counts %d/%d/%d", name, gs, gk, gc, ws, wk, wc)
+		}
 	}
 }

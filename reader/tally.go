@@ -68,6 +68,28 @@ func (t *Tally) Add(row batch.Row) {
 	}
 }
 
+// addSlots is Add for a row the reader has just built from slots (in
+// schema order, as t.fields): the same counts without looking up each
+// param's name.
+func (t *Tally) addSlots(row *batch.Row, slots []slot, mailbox int) {
+	t.Rows++
+	if row.Err != nil {
+		t.Invalid++
+		return
+	}
+	for i, s := range slots {
+		if !s.set || i == mailbox {
+			continue
+		}
+		t.declared[i] = true
+		if s.val == "" {
+			t.clear[i]++
+		} else {
+			t.set[i]++
+		}
+	}
+}
+
 // declare lists a column even if no row sends it.
 func (t *Tally) declare(field int) { t.declared[field] = true }
 
