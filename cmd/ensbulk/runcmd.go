@@ -234,12 +234,15 @@ func openInput(env *Env, o *runOptions, path string) (*input, func(), error) {
 	if st.IsDir() {
 		return nil, cleanup, usageErr("input %s is a directory", path)
 	}
+	in.size, in.mtime = st.Size(), st.ModTime()
+	if o.offline {
+		return in, cleanup, nil // no report to tie to the input: skip reading it twice
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, cleanup, &exitError{code: exitUsage, err: fmt.Errorf("input %s: %w", path, err)}
 	}
 	in.sha256 = hex.EncodeToString(h.Sum(nil))
-	in.size, in.mtime = st.Size(), st.ModTime()
 	return in, cleanup, nil
 }
 
