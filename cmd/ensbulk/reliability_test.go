@@ -75,21 +75,24 @@ func TestFailingServerOpensCircuitThenResumeFinishes(t *testing.T) {
 			rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
 
 			flipped := make(chan int64, 1)
+			finished := make(chan struct{})
 			if tt.midRun {
 				// Once 50 rows are applied, every request fails.
 				go func() {
-					deadline := time.Now().Add(30 * time.Second)
-					for time.Now().Before(deadline) {
+					defer close(flipped)
+					for {
+						select {
+						case <-finished:
+							return
+						case <-time.After(time.Millisecond):
+						}
 						if st := sim.Stats(); st.Applied >= 50 {
-							if err := sim.SetFaults(failing); err != nil {
-								panic(err)
+							if sim.SetFaults(failing) == nil {
+								flipped <- st.Applied
 							}
-							flipped <- st.Applied
 							return
 						}
-						time.Sleep(time.Millisecond)
 					}
-					close(flipped)
 				}()
 			}
 			// A hang detector, not a timing assertion: without a circuit
@@ -100,6 +103,7 @@ func TestFailingServerOpensCircuitThenResumeFinishes(t *testing.T) {
 			// an unlimited start the engine guesses a pace of 2/s and the
 			// circuit then takes half a minute to open.
 			res := runCLI(t, ctx, simEnv(sim), "run", in, "--rate", "200", "--workers", fmt.Sprint(workers), "--progress", "none")
+			close(finished)
 			if res.code != exitAborted || !strings.Contains(res.stderr, "circuit open") {
 				t.Fatalf("exit %d, want %d and a message that the circuit opened\nstderr:\n%s", res.code, exitAborted, tail(res.stderr, 30))
 			}
@@ -332,10 +336,10 @@ func TestNoGoroutineLeakAfterRun(t *testing.T) {
 			defer cancel()
 			if tt.interrupt {
 				go func() {
-					for sim.Stats().InFlight < 4 {
+					defer cancel() // at the latest after 10s: the check then fails on the exit code
+					for deadline := time.Now().Add(10 * time.Second); sim.Stats().InFlight < 4 && time.Now().Before(deadline); {
 						time.Sleep(5 * time.Millisecond)
 					}
-					cancel()
 				}()
 			}
 			res := runCLI(t, ctx, env, "run", in, "--rate", "0", "--workers", "4", "--timeout", "1s", "--progress", "none")
