@@ -490,7 +490,11 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use --ca-file with the server's CA): " + c.redact(err.Error())}
 	}
 	msg := c.redact(err.Error())
-	if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) {
+	// The caller's deadline is a timeout too: the engine sets one per
+	// request, and whichever of it and http.Client.Timeout fires first,
+	// the report must say "timeout", not "context deadline exceeded".
+	// Only a cancelled caller (a signal) is not one.
+	if !errors.Is(ctx.Err(), context.Canceled) && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) {
 		msg = "timeout: " + msg
 	}
 	return &batch.Error{Kind: batch.KindTransient, Message: msg, Err: ctxOnly(ctx, err)}
