@@ -342,7 +342,7 @@ func TestNoGoroutineLeakAfterRun(t *testing.T) {
 					}
 				}()
 			}
-			res := runCLI(t, ctx, env, "run", in, "--rate", "0", "--workers", "4", "--timeout", "1s", "--progress", "none")
+			res := runCLI(t, ctx, env, "run", in, "--rate", "0", "--workers", "8", "--timeout", "1s", "--progress", "none")
 			if res.code != tt.want {
 				t.Fatalf("exit %d, want %d\n%s", res.code, tt.want, tail(res.stderr, 20))
 			}
