@@ -34,7 +34,7 @@ func (b *bench) throughput(ctx context.Context, wantRatio, wantDurability bool) 
 			return nil, err
 		}
 	}
-	var raw, batch, none float64
+	var raw, batch, none, batchSpan float64
 	for rep := range b.sz.tputReps {
 		if wantRatio {
 			r, err := b.rawOnce(ctx, rows, validate, apply)
@@ -43,13 +43,13 @@ func (b *bench) throughput(ctx context.Context, wantRatio, wantDurability bool) 
 			}
 			raw = max(raw, r)
 		}
-		r, err := b.runOnce(ctx, fmt.Sprintf("batch-%d", rep), path, rows)
+		r, span, err := b.runOnce(ctx, fmt.Sprintf("batch-%d", rep), path, rows)
 		if err != nil {
 			return nil, err
 		}
-		batch = max(batch, r)
+		batch, batchSpan = max(batch, r), max(batchSpan, span)
 		if wantDurability {
-			r, err := b.runOnce(ctx, fmt.Sprintf("none-%d", rep), path, rows, "--fsync", "none")
+			r, _, err := b.runOnce(ctx, fmt.Sprintf("none-%d", rep), path, rows, "--fsync", "none")
 			if err != nil {
 				return nil, err
 			}
@@ -63,9 +63,10 @@ func (b *bench) throughput(ctx context.Context, wantRatio, wantDurability bool) 
 		out = append(out, tableRow{
 			id:          "1",
 			measurement: fmt.Sprintf("Throughput: full `run` (validate + apply, %d workers, no rate cap, journal fsync batch) ÷ raw Go HTTP client, same server, bodies and concurrency", w),
-			figure:      fmt.Sprintf("%.2f (ensbulk %s req/s, raw %s req/s; %s)", ratio, thousands(int(batch)), thousands(int(raw)), how),
-			goal:        "≥ 0.80",
-			met:         ratio >= 0.80,
+			figure: fmt.Sprintf("%.2f (ensbulk %s req/s, raw %s req/s; %.2f counting only from ensbulk's first request to its last; %s)",
+				ratio, thousands(int(batch)), thousands(int(raw)), batchSpan/raw, how),
+			goal: "≥ 0.80",
+			met:  ratio >= 0.80,
 		})
 	}
 	if wantDurability {
@@ -102,11 +103,13 @@ func (b *bench) rawOnce(ctx context.Context, rows int, validate, apply []string)
 }
 
 // runOnce runs `ensbulk run` on path against a fresh simulator with the
-// throughput settings and returns its requests per second.
-func (b *bench) runOnce(ctx context.Context, name, path string, rows int, extra ...string) (float64, error) {
+// throughput settings and returns its requests per second, over the whole
+// process and between its first and last request (without the reading
+// before and the report's finalizing after).
+func (b *bench) runOnce(ctx context.Context, name, path string, rows int, extra ...string) (rate, span float64, err error) {
 	sim, err := startSim(rows, simulator.Faults{}, nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer sim.close()
 	b.logf("ensbulk run %s: %d rows, %d workers", name, rows, b.sz.workers)
@@ -116,9 +119,11 @@ func (b *bench) runOnce(ctx context.Context, name, path string, rows int, extra 
 	args = append(args, b.profileArgs("tput-"+name)...)
 	res, err := b.runAgainst(ctx, sim, rows, args...)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(sim.Stats().Requests) / res.wall.Seconds(), nil
+	n := float64(sim.Stats().Requests)
+	first, last := sim.span()
+	return n / res.wall.Seconds(), (n - 1) / last.Sub(first).Seconds(), nil
 }
 
 // runAgainst runs ensbulk against sim, checks that every one of rows was
