@@ -38,7 +38,7 @@ bench:
 	$(GO) run ./cmd/ensbulk-bench
 
 soak:
-	$(GO) test -race -count=1 -timeout 30m -run 'Soak' -soak ./cmd/ensbulk
+	$(GO) test -race -count=1 -timeout 30m -run 'Soak' ./cmd/ensbulk -soak
 
 lint: fmtcheck vet
 
