@@ -112,3 +112,22 @@ func TestWorstWindow(t *testing.T) {
 		})
 	}
 }
+
+func TestRounding(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want float64
+	}{
+		{"down", down(0.94969, 3), 0.949},
+		{"down exact", down(0.95, 2), 0.95},
+		{"up", up(5.01, 1), 5.1},
+		{"up float noise", up((202.0/200-1)*100, 1), 1.0},
+		{"away negative", away(-0.0101, 2), -0.02},
+		{"away positive", away(0.0001, 2), 0.01},
+	}
+	for _, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+}
