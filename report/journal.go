@@ -220,6 +220,9 @@ func (j *Journal) Flush() error {
 	if !j.dirty {
 		return nil
 	}
+	if err := j.enc.Flush(); err != nil {
+		return fmt.Errorf("report %s: %w", j.path, err)
+	}
 	if err := j.bw.Flush(); err != nil {
 		return fmt.Errorf("report %s: %w", j.path, err)
 	}
@@ -273,7 +276,18 @@ func Latest(path string) (map[int]Record, Format, error) {
 // (the latest record of each), atomically: a temporary file, fsync,
 // rename, fsync of the directory.
 func Finalize(path string, f Format) error {
-	return rewrite(path, f, nil)
+	_, err := rewrite(path, f, nil)
+	return err
+}
+
+// FinalizeCount is Finalize that also counts the final report, so the end
+// of a run reads its report once, not twice.
+func FinalizeCount(path string, f Format) (*Counts, error) {
+	latest, err := rewrite(path, f, nil)
+	if err != nil {
+		return nil, err
+	}
+	return count(latest), nil
 }
 
 // Rewrite rewrites the report at path like Finalize, in its own format,
@@ -287,13 +301,16 @@ func Rewrite(path string, keep func(Record) bool) error {
 	if f == "" {
 		f = CSV
 	}
-	return rewrite(path, f, keep)
+	_, err = rewrite(path, f, keep)
+	return err
 }
 
-func rewrite(path string, f Format, keep func(Record) bool) error {
+// rewrite writes the kept rows' latest records in row order and returns
+// those records.
+func rewrite(path string, f Format, keep func(Record) bool) (map[int]Record, error) {
 	latest, _, err := Latest(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rows := make([]int, 0, len(latest))
 	for n, r := range latest {
@@ -302,7 +319,7 @@ func rewrite(path string, f Format, keep func(Record) bool) error {
 		}
 	}
 	sort.Ints(rows)
-	return writeAtomic(path, func(w io.Writer) error {
+	err = writeAtomic(path, func(w io.Writer) error {
 		enc, err := NewEncoder(w, f, true)
 		if err != nil {
 			return err
@@ -312,8 +329,19 @@ func rewrite(path string, f Format, keep func(Record) bool) error {
 				return err
 			}
 		}
-		return nil
+		return enc.Flush()
 	})
+	if err != nil {
+		return nil, err
+	}
+	if keep != nil {
+		for n, r := range latest {
+			if !keep(r) {
+				delete(latest, n)
+			}
+		}
+	}
+	return latest, nil
 }
 
 // WriteFileAtomic writes data to path atomically.

@@ -271,6 +271,9 @@ func TestRecordRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if err := enc.Flush(); err != nil {
+				t.Fatal(err)
+			}
 			text := b.String()
 			if lines := strings.Count(text, "\n"); lines != len(rs)+boolInt(f == CSV) {
 				t.Errorf("%d lines, want one per record:\n%s", lines, text)

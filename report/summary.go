@@ -23,6 +23,10 @@ func Count(path string) (*Counts, error) {
 	if err != nil {
 		return nil, err
 	}
+	return count(latest), nil
+}
+
+func count(latest map[int]Record) *Counts {
 	c := &Counts{ByStatus: map[batch.Status]int{}}
 	type key struct{ st, code, msg string }
 	errs := map[key]int{}
@@ -37,7 +41,7 @@ func Count(path string) (*Counts, error) {
 		c.Errors = append(c.Errors, batch.ErrorCount{Status: batch.Status(k.st), Code: k.code, Message: k.msg, Count: n})
 	}
 	SortErrors(c.Errors)
-	return c, nil
+	return c
 }
 
 // SortErrors orders error counts, most frequent first.

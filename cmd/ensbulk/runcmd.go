@@ -391,13 +391,10 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 	}
 	err = closeJournal()
 	closeJournal = nil
+	var counts *report.Counts
 	if err == nil {
-		err = report.Finalize(reportPath, rf)
+		counts, err = report.FinalizeCount(reportPath, rf)
 	}
-	if err != nil {
-		return &exitError{code: exitInternal, err: fmt.Errorf("report %s: %w", reportPath, err)}
-	}
-	counts, err := report.Count(reportPath)
 	if err != nil {
 		return &exitError{code: exitInternal, err: fmt.Errorf("report %s: %w", reportPath, err)}
 	}
