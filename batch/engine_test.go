@@ -31,8 +31,8 @@ func opener(rows []Row) Opener {
 	return func() (Source, io.Closer, error) { return &sliceSource{rows: rows}, io.NopCloser(nil), nil }
 }
 
+// memSink is driven by the engine's one writer goroutine: no lock needed.
 type memSink struct {
-	mu      sync.Mutex
 	results []Result
 	flushes int
 }

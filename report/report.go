@@ -174,13 +174,12 @@ func unsafe(s string) string {
 }
 
 // Decoder reads records of either format. A last line without its newline
-// (a write cut by a crash) is not a record: ReadAll drops it.
+// (a write cut by a crash) is not a record: Next returns ErrTorn for it.
 type Decoder struct {
-	br     *bufio.Reader
-	f      Format
-	line   int
-	header bool
-	name   string
+	br   *bufio.Reader
+	f    Format
+	line int
+	name string
 }
 
 // NewDecoder reads records from r; the format is told by the first line.

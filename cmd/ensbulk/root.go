@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -107,6 +106,3 @@ func buildVersion() string {
 	}
 	return "(devel)"
 }
-
-// durationFlag formats a duration for help text.
-func durationFlag(d time.Duration) string { return d.String() }
