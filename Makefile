@@ -40,7 +40,9 @@ bench:
 soak:
 	$(GO) test -race -count=1 -timeout 30m -run 'Soak' ./cmd/ensbulk -soak
 
+# staticcheck comes from the Go module proxy at a pinned version.
 lint: fmtcheck vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 clean:
 	rm -rf bin
