@@ -438,3 +438,20 @@ func TestGovernorSlowsAndRecovers(t *testing.T) {
 		t.Errorf("throttled for %s, want 5s", got)
 	}
 }
+
+func TestGovernorUnlimitedThrottleEarly(t *testing.T) {
+	now := time.Unix(100, 0)
+	g := newGovernor(0, func() time.Time { return now })
+	for range 8 { // 8 requests in the first 2ms of the run
+		g.mu.Lock()
+		g.count()
+		g.mu.Unlock()
+	}
+	now = now.Add(2 * time.Millisecond)
+	g.throttle(0)
+	// 8 requests over (at least) 10ms is 800/s; halved: 400/s, not the
+	// floor of 1/s a 2/s guess would give.
+	if g.current != 400 {
+		t.Errorf("pace after an early throttle = %g/s, want 400", g.current)
+	}
+}

@@ -131,10 +131,12 @@ func (g *governor) throttle(retryAfter time.Duration) {
 	cur := g.current
 	if cur == 0 { // unlimited so far: start from the observed pace
 		cur = float64(g.lastCount)
-		if el := now.Sub(g.window); el > 10*time.Millisecond {
-			cur = max(cur, float64(g.inWindow)/el.Seconds())
-		}
-		cur = max(cur, 2)
+		// A throttle in the first milliseconds of a window still has a
+		// pace to go by: the requests so far over at least 10ms (a floor
+		// of 2/s here made a dead server take half a minute to open the
+		// circuit of a --rate 0 run).
+		el := max(now.Sub(g.window), 10*time.Millisecond)
+		cur = max(cur, float64(g.inWindow)/el.Seconds(), 2)
 		g.ceiling = cur
 	}
 	next := max(cur/2, minRate)
