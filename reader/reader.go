@@ -301,9 +301,13 @@ func (r *Reader) Tally() *Tally { return r.tally }
 // order mark, before either parser sees the input.
 func (r *Reader) sniff() error {
 	head, err := r.br.Peek(4)
-	if err != nil && err != io.EOF {
+	var fe *FileError
+	if err != nil && err != io.EOF && !errors.As(err, &fe) {
 		return r.fileErr(err)
 	}
+	// A fault the guard found within the first bytes is not reported here:
+	// the guard reports it again on the next read, after the rows before
+	// it, as it would if the input had come in smaller reads.
 	switch {
 	case len(head) >= 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF):
 		return &FileError{File: r.name, Line: 1, Message: "the file is UTF-16 encoded: save it as UTF-8 (in Excel: \"CSV UTF-8\")"}
