@@ -3,7 +3,6 @@ package reader
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -98,16 +97,7 @@ func readAll(t testing.TB, e *catalogEntry) (rows []batch.Row, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		row, err := r.Next()
-		if err == io.EOF {
-			return rows, nil
-		}
-		if err != nil {
-			return rows, err
-		}
-		rows = append(rows, row)
-	}
+	return drain(r)
 }
 
 func TestCatalog(t *testing.T) {
