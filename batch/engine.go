@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -881,13 +880,4 @@ func (b *bitset) set(i int) {
 func (b bitset) has(i int) bool {
 	w := i / 64
 	return w < len(b) && b[w]&(1<<(uint(i)%64)) != 0
-}
-
-// Trim shortens a message to one line for reports and logs.
-func Trim(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
 }

@@ -75,8 +75,7 @@ type Record struct {
 // FromResult makes the record of a result; messages are kept on one line
 // so that every record is exactly one physical line (a report cut by a
 // crash is then cut between records or inside the last one, never
-// ambiguously), and valid UTF-8 (batch.Trim may cut a long one inside a
-// character).
+// ambiguously), and short.
 func FromResult(r batch.Result) Record {
 	f := r.Fields
 	if f == nil {
@@ -84,7 +83,7 @@ func FromResult(r batch.Result) Record {
 	}
 	return Record{
 		Row: r.Row, Mailbox: oneLine(r.Mailbox), Customer: oneLine(r.Customer), Status: string(r.Status),
-		Phase: string(r.Phase), Code: oneLine(r.Code), Key: oneLine(r.Key), Message: strings.ToValidUTF8(batch.Trim(r.Message), ""),
+		Phase: string(r.Phase), Code: oneLine(r.Code), Key: oneLine(r.Key), Message: trimMessage(r.Message),
 		Attempts: r.Attempts, DurationMS: r.Duration.Milliseconds(), Fields: f, Line: r.Line, Hash: r.Hash,
 	}
 }
@@ -278,6 +277,12 @@ func parseCSV(line []byte) (Record, error) {
 	}
 	rec.Hash = f[12]
 	return rec, nil
+}
+
+// trimMessage puts a message on one line of at most 300 bytes, valid
+// UTF-8, cut on a rune boundary.
+func trimMessage(s string) string {
+	return firstN(strings.ToValidUTF8(strings.Join(strings.Fields(s), " "), ""), 300)
 }
 
 // firstN shortens s to at most n bytes, on a rune boundary, marking the
