@@ -14,6 +14,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/reader"
+	"github.com/ensbulk/ensbulk/report/resume"
 	"golang.org/x/term"
 )
 
@@ -93,6 +94,7 @@ func exitCode(err error, stderr io.Writer) int {
 		ee *exitError
 		se *batch.StopError
 		fe *reader.FileError
+		re *resume.RefusedError
 	)
 	code := exitInternal
 	switch {
@@ -105,7 +107,7 @@ func exitCode(err error, stderr io.Writer) int {
 		if se.Kind == batch.StopBudget {
 			code = exitStopped
 		}
-	case errors.As(err, &fe):
+	case errors.As(err, &fe), errors.As(err, &re):
 		code = exitUsage
 	}
 	fmt.Fprintf(stderr, "ensbulk: %v\n", err)

@@ -335,9 +335,9 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	if !plan.resuming {
+	if !plan.Resuming {
 		// The sidecar goes first: a report without one cannot be resumed.
-		if err := report.WriteMeta(reportPath, plan.meta); err != nil {
+		if err := report.WriteMeta(reportPath, plan.Meta); err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("report sidecar: %w", err)}
 		}
 	}
@@ -351,7 +351,7 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 			_ = closeJournal()
 		}
 	}()
-	if err := plan.seed(journal); err != nil {
+	if err := plan.Seed(journal); err != nil {
 		return err
 	}
 
@@ -359,15 +359,15 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 	bopts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
-		Todo: plan.todo, MaxRows: o.maxRows,
+		Todo: plan.Todo, MaxRows: o.maxRows,
 		Logger: log, OnProgress: prog.update, Now: o.now,
 	}
 	started := o.now()
 	bopts.Gate = gate(o, win, started)
 	log.Info("run starting", zap.String("input", in.name), zap.String("report", reportPath),
 		zap.String("url", conn.url), zap.String("user", conn.user), zap.Int("workers", o.workers),
-		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", plan.resuming),
-		zap.Int("resumed_rows_done", plan.done))
+		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", plan.Resuming),
+		zap.Int("resumed_rows_done", plan.Done))
 
 	sum, runErr := batch.Run(ctx, in.opener(), conn.client, journal, bopts)
 	prog.finish()
@@ -376,7 +376,7 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 		// A file-level error: nothing was sent. Leave no empty report behind.
 		closeJournal()
 		closeJournal = nil
-		if !plan.resuming && plan.seeded == 0 {
+		if !plan.Resuming && plan.Seeded == 0 {
 			os.Remove(reportPath)
 			os.Remove(report.MetaPath(reportPath))
 		}

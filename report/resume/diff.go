@@ -1,0 +1,195 @@
+package resume
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/report"
+)
+
+// resume plans the continuation of cfg.Report. A row is redone unless its
+// outcome is final and its content unchanged; a changed input is refused
+// unless cfg.Force, which then makes the report describe the input now.
+func (p *Plan) resume(cfg Config) error {
+	path := cfg.Report
+	meta, err := report.ReadMeta(path)
+	if err != nil {
+		return refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), err)
+	}
+	// What the report is cannot be forced: another mode or encoding.
+	if meta.Mode != cfg.Meta.Mode {
+		return refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
+	}
+	if meta.Format != "" && meta.Format != cfg.Meta.Format {
+		return refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
+	}
+	latest, _, err := report.Latest(path)
+	if err != nil {
+		return refuse("cannot resume: %v", err)
+	}
+	var changed []int // finished rows whose content or mailbox differs now
+	gone, err := p.diff(cfg.Open, latest, func(r *batch.Row, rec report.Record) (bool, error) {
+		if rec.Hash != r.Hash || !sameBox(r, rec) {
+			changed = append(changed, r.Num)
+			return true, nil
+		}
+		return !batch.Status(rec.Status).Done(), nil
+	}, nil)
+	if err != nil {
+		return err
+	}
+
+	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
+	if len(changed) > 0 {
+		diffs = append(diffs, fmt.Sprintf("%s now %s from %s record in the report", rowList(changed), plural(len(changed), "differs", "differ"), plural(len(changed), "its", "their")))
+	}
+	if len(gone) > 0 {
+		diffs = append(diffs, fmt.Sprintf("%s of the report %s no longer in the input", rowList(gone), plural(len(gone), "is", "are")))
+	}
+	if len(diffs) > 0 && !cfg.Force {
+		return refuse("cannot resume %s: the input changed since the report was started: %s; pass --force to redo every changed row (and the later rows of their mailboxes), or --report PATH to start a new report", path, joinAnd(diffs))
+	}
+	p.Meta = meta
+	p.Resuming = true
+	if len(diffs) == 0 {
+		return nil
+	}
+	// --force: the report now describes this input. Rows the input lost
+	// leave it (the final report has one line per input row), and the
+	// sidecar names the new input, so a later --resume after a crash of
+	// this run is not refused again.
+	if len(gone) > 0 {
+		if err := report.Rewrite(path, func(r report.Record) bool { _, lost := slices.BinarySearch(gone, r.Row); return !lost }); err != nil {
+			return fmt.Errorf("report %s: %w", path, err)
+		}
+	}
+	p.Meta.InputSHA256, p.Meta.InputFormat = cfg.Meta.InputSHA256, cfg.Meta.InputFormat
+	p.Meta.EmptyToken, p.Meta.Delimiter = cfg.Meta.EmptyToken, cfg.Meta.Delimiter
+	if err := report.WriteMeta(path, p.Meta); err != nil {
+		return fmt.Errorf("report sidecar: %w", err)
+	}
+	return nil
+}
+
+// retry plans a rerun of the rows of cfg.RetryFailed that are not ok.
+// Rows it does not rerun keep their earlier record in the new report, so
+// it has one line per input row.
+//
+// Every row number must still hold the mailbox (and customer) it held in
+// the report: a row added or removed above shifts the numbers, and an ok
+// record would then be carried over to another mailbox's row. The one
+// exception is a row refused because of its mailbox or customer (404,
+// 402/403, or a 400 naming one of them): naming the right mailbox is how
+// such a row is fixed.
+func (p *Plan) retry(cfg Config) error {
+	old := cfg.RetryFailed
+	latest, _, err := report.Latest(old)
+	if err != nil {
+		return refuse("--retry-failed: %v", err)
+	}
+	gone, err := p.diff(cfg.Open, latest, func(r *batch.Row, rec report.Record) (bool, error) {
+		if !sameBox(r, rec) && !identityFix(rec) {
+			return false, refuse("--retry-failed %s: row %d is mailbox %s in the input but %s in the report: the input does not match the report (were rows added, removed or reordered?)", old, r.Num, boxName(r.Mailbox, r.Customer), boxName(rec.Mailbox, rec.Customer))
+		}
+		return rec.Status != string(batch.StatusOK), nil
+	}, func(r *batch.Row, rec report.Record) {
+		rec.Line = r.Line
+		p.seeds = append(p.seeds, rec)
+	})
+	if err != nil {
+		return err
+	}
+	if len(gone) > 0 {
+		return refuse("--retry-failed %s: %s of the report %s not in the input: the input does not match the report", old, rowList(gone), plural(len(gone), "is", "are"))
+	}
+	return nil
+}
+
+// diff reads the input once and decides, in file order, which rows this
+// run redoes: a row the report does not hold, a row for which redo says
+// so, and every later row of a mailbox with a redone row, so that a
+// mailbox's rows are applied in file order again. redo sees every row the
+// report holds, also those already redone for their mailbox, so that it
+// can check each one; keep is called, when set, for the rows not redone.
+// diff returns, sorted, the rows of the report the input no longer has.
+// It takes latest apart: every row of the input is deleted from it.
+func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, redo func(*batch.Row, report.Record) (bool, error), keep func(*batch.Row, report.Record)) ([]int, error) {
+	src, c, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	p.todo = map[int]bool{}
+	dirty := map[string]bool{}
+	for r, err := range batch.Rows(src) {
+		if err != nil {
+			return nil, &RefusedError{Err: fmt.Errorf("%w (nothing was sent)", err)}
+		}
+		rec, held := latest[r.Num]
+		delete(latest, r.Num)
+		do := !held
+		if held {
+			if do, err = redo(&r, rec); err != nil {
+				return nil, err
+			}
+		}
+		if do || dirty[r.Key()] {
+			dirty[r.Key()] = true
+			p.todo[r.Num] = true
+			continue
+		}
+		p.Done++
+		if keep != nil {
+			keep(&r, rec)
+		}
+	}
+	slices.SortFunc(p.seeds, func(a, b report.Record) int { return a.Row - b.Row })
+	gone := make([]int, 0, len(latest))
+	for n := range latest {
+		gone = append(gone, n)
+	}
+	slices.Sort(gone)
+	return gone, nil
+}
+
+func sameBox(r *batch.Row, rec report.Record) bool {
+	return rec.Mailbox == r.Mailbox && rec.Customer == r.Customer
+}
+
+// identityFix reports whether a record failed because of the mailbox or
+// customer it names, so that a fixed input may name another.
+func identityFix(rec report.Record) bool {
+	switch batch.Status(rec.Status) {
+	case batch.StatusFailed:
+		return true
+	case batch.StatusInvalid:
+		return rec.Key == "mailbox" || rec.Key == "customer"
+	}
+	return false
+}
+
+// metaDiffs names what differs between the input as the sidecar recorded
+// it (then) and the input now: its bytes, and the options that change
+// what the bytes mean (delimiter and empty token only for CSV).
+func metaDiffs(then, now report.Meta, d Dialect) []string {
+	var diffs []string
+	if then.InputSHA256 != now.InputSHA256 {
+		diffs = append(diffs, fmt.Sprintf("the input file's content (sha256 %.12s… then, %.12s… now)", then.InputSHA256, now.InputSHA256))
+	}
+	if then.InputFormat != now.InputFormat {
+		diffs = append(diffs, fmt.Sprintf("--format (%s then, %s now)", then.InputFormat, now.InputFormat))
+	}
+	if now.InputFormat != d.CSV {
+		return diffs
+	}
+	if then.EmptyToken != now.EmptyToken {
+		diffs = append(diffs, fmt.Sprintf("--empty-token (%q then, %q now)", then.EmptyToken, now.EmptyToken))
+	}
+	a, err1 := d.ParseDelimiter(then.Delimiter)
+	b, err2 := d.ParseDelimiter(now.Delimiter)
+	if err1 != nil || err2 != nil || a != b {
+		diffs = append(diffs, fmt.Sprintf("--delimiter (%q then, %q now)", then.Delimiter, now.Delimiter))
+	}
+	return diffs
+}

@@ -1,0 +1,182 @@
+// Package resume decides what a run does with the report it is given:
+// start afresh, continue the report of an interrupted run (--resume), or
+// rerun the rows an earlier report holds as not ok (--retry-failed). It
+// compares the report and its sidecar with the input as it is now, row by
+// row, and refuses, before anything is sent, a report that no longer
+// describes the input. It also writes the command lines a summary
+// suggests next.
+//
+// It knows the report (package report) and rows (package batch), not how
+// an input's bytes become rows: the command passes an Opener and a
+// Dialect.
+package resume
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/report"
+)
+
+// RefusedError says the run is refused before anything is sent: the
+// report, its sidecar or the input do not allow what was asked, and the
+// message says what to pass instead. The command exits with its usage
+// code.
+type RefusedError struct {
+	Err error
+}
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause, so errors.Is finds ErrReportExists.
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// ErrReportExists is wrapped by the RefusedError of a run that would
+// overwrite an existing report (neither --resume nor --retry-failed with
+// another report).
+var ErrReportExists = errors.New("already exists")
+
+func refuse(format string, args ...any) error {
+	return &RefusedError{Err: fmt.Errorf(format, args...)}
+}
+
+// Config is what Decide needs to know of the run.
+type Config struct {
+	// Report is the path of the report this run writes.
+	Report string
+	// Meta is the sidecar this run writes when it starts afresh. Its Mode
+	// and Format are what a report must be to be resumed; its input
+	// fields are compared with the resumed report's.
+	Meta report.Meta
+	// Resume continues Report; Force accepts an input that changed since.
+	Resume, Force bool
+	// RetryFailed is the earlier report whose rows that are not ok this
+	// run reruns; "" for none.
+	RetryFailed string
+	// Open reads the input from its start. Its errors are returned as
+	// they are; an error of a row is a RefusedError.
+	Open batch.Opener
+	// Dialect says which options change how the input is read.
+	Dialect Dialect
+}
+
+// Dialect is what this package needs to know of how the command reads an
+// input, without importing the reader: which format has a delimiter and an
+// empty token, and the defaults of those options, so that a spelling of
+// the same option is not taken for a change and a suggested command line
+// names only the options that matter.
+type Dialect struct {
+	// CSV is the input format whose delimiter and empty token change what
+	// its bytes mean.
+	CSV string
+	// FormatOf is the input format a file's name implies, "" when none.
+	FormatOf func(name string) string
+	// ParseDelimiter reads a delimiter option; two spellings of one
+	// delimiter parse to the same rune.
+	ParseDelimiter func(string) (rune, error)
+	// DefaultDelimiter and DefaultEmptyToken are what the command uses
+	// when the options are not given.
+	DefaultDelimiter  rune
+	DefaultEmptyToken string
+}
+
+// Plan is what a run does: which rows it handles and which earlier
+// records it carries over into its report.
+type Plan struct {
+	// Meta is the sidecar of the report: Config.Meta for a new report,
+	// the resumed report's own (updated for the input with --force)
+	// otherwise.
+	Meta report.Meta
+	// Resuming is true when the run appends to an existing report, whose
+	// sidecar is then already written.
+	Resuming bool
+	// Done counts the rows an earlier run finished that this run does not
+	// redo.
+	Done int
+	// Seeded counts the records Seed carried over.
+	Seeded int
+
+	todo  map[int]bool // nil: every row
+	seeds []report.Record
+}
+
+// Todo tells the engine whether this run handles a row.
+func (p *Plan) Todo(r *batch.Row) bool {
+	if p.todo == nil {
+		return true
+	}
+	return p.todo[r.Num]
+}
+
+// Seed writes into the new report of a retry the earlier records of the
+// rows it does not rerun, so that report has one line per input row.
+func (p *Plan) Seed(j *report.Journal) error {
+	for _, r := range p.seeds {
+		if err := j.WriteRecord(r); err != nil {
+			return err
+		}
+	}
+	p.Seeded = len(p.seeds)
+	p.seeds = nil
+	return j.Flush()
+}
+
+// Decide plans a run. A report that exists is continued with Resume and
+// refused otherwise; with RetryFailed the run writes a new report seeded
+// from the earlier one. It reads the input through Open once when there
+// is a report to compare it with.
+func Decide(cfg Config) (*Plan, error) {
+	p := &Plan{Meta: cfg.Meta}
+	path := cfg.Report
+	if cfg.RetryFailed != "" && sameFile(path, cfg.RetryFailed) {
+		return nil, refuse("--report %s is the report being retried: a retry writes a new report and leaves %s as it is; pass another --report PATH", path, cfg.RetryFailed)
+	}
+	st, statErr := os.Stat(path)
+	exists := statErr == nil
+	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
+		return nil, refuse("report %s: %v", path, statErr)
+	}
+	if exists && !st.Mode().IsRegular() {
+		return nil, refuse("report %s is not a regular file", path)
+	}
+	if exists && cfg.Resume {
+		// A run killed after creating its report but before any row
+		// finished leaves nothing to resume: start afresh.
+		if l, _, err := report.Latest(path); err == nil && len(l) == 0 {
+			if _, merr := report.ReadMeta(path); merr != nil {
+				if err := os.Remove(path); err != nil {
+					return nil, refuse("report %s: %v", path, err)
+				}
+				exists = false
+			}
+		}
+	}
+	var err error
+	switch {
+	case cfg.Resume && exists:
+		err = p.resume(cfg)
+	case exists:
+		err = refuse("report %s %w: pass --resume to continue that run, or --report PATH to start a new report", path, ErrReportExists)
+	case cfg.RetryFailed != "":
+		err = p.retry(cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func sameFile(a, b string) bool {
+	ea, err1 := filepath.Abs(a)
+	eb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && ea == eb {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
