@@ -1,0 +1,140 @@
+package resume
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/report"
+)
+
+// finished is the final report of a run of input(): row 2 was refused
+// (404), row 5 is invalid, the others ok.
+func finished() []report.Record {
+	r2 := rec(2, "b", batch.StatusFailed, "h2")
+	r2.Code = "404"
+	r5 := rec(5, "c", batch.StatusInvalid, "h5")
+	r5.Key = "pin"
+	return []report.Record{
+		rec(1, "a", batch.StatusOK, "h1"), r2, rec(3, "a", batch.StatusOK, "h3"),
+		rec(4, "b", batch.StatusOK, "h4"), r5, rec(6, "d", batch.StatusOK, "h6"),
+	}
+}
+
+func TestDecideRetry(t *testing.T) {
+	fixedBox := input()
+	fixedBox[1].Mailbox = "b2" // row 2 failed for its mailbox: naming another is the fix
+	shifted := append([]batch.Row{row(1, "x", "hx")}, input()...)
+	for i := 1; i < len(shifted); i++ {
+		shifted[i].Num, shifted[i].Line = i+1, i+2
+	}
+	renamedOK := input()
+	renamedOK[0].Mailbox = "z"
+	tests := []struct {
+		name      string
+		rows      []batch.Row
+		wantTodo  []int
+		wantSeeds []int
+		wantRefus string
+	}{
+		{name: "reruns rows not ok and later rows of their mailboxes", rows: input(), wantTodo: []int{2, 4, 5}, wantSeeds: []int{1, 3, 6}},
+		{name: "a row refused for its mailbox may name another", rows: fixedBox, wantTodo: []int{2, 5}, wantSeeds: []int{1, 3, 4, 6}},
+		{name: "an ok row naming another mailbox is refused", rows: renamedOK, wantRefus: `row 1 is mailbox "z" in the input but "a" in the report`},
+		{name: "shifted rows are refused", rows: shifted, wantRefus: "were rows added, removed or reordered?"},
+		{name: "rows of the report missing from the input are refused", rows: input()[:4], wantRefus: "rows 5 and 6 of the report are not in the input"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			old := filepath.Join(dir, "in.report.csv")
+			m := sidecar()
+			writeReport(t, old, &m, finished()...)
+			before, err := os.ReadFile(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "in.retry1.report.csv")
+			p, err := Decide(Config{Report: path, Meta: sidecar(), RetryFailed: old, Open: opener(tt.rows, nil), Dialect: testDialect})
+			if tt.wantRefus != "" {
+				var re *RefusedError
+				if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.wantRefus) {
+					t.Fatalf("Decide: got %v, want a *RefusedError containing %q", err, tt.wantRefus)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if p.Resuming {
+				t.Errorf("Resuming: got true, want false (a retry writes a new report)")
+			}
+			if got := todoRows(p, tt.rows); !slices.Equal(got, tt.wantTodo) {
+				t.Errorf("rows handled: got %v, want %v", got, tt.wantTodo)
+			}
+			if p.Done != len(tt.wantSeeds) {
+				t.Errorf("Done: got %d, want %d", p.Done, len(tt.wantSeeds))
+			}
+
+			j, err := report.OpenJournal(path, report.CSV, report.SyncNone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Seed(j); err != nil {
+				t.Fatalf("Seed: %v", err)
+			}
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if p.Seeded != len(tt.wantSeeds) {
+				t.Errorf("Seeded: got %d, want %d", p.Seeded, len(tt.wantSeeds))
+			}
+			seeded := latestRows(t, path)
+			want := finished()
+			for _, n := range tt.wantSeeds {
+				if got := seeded[n]; !equalRecord(got, want[n-1]) {
+					t.Errorf("seeded row %d: got %+v, want %+v", n, got, want[n-1])
+				}
+			}
+			if len(seeded) != len(tt.wantSeeds) {
+				t.Errorf("seeded rows: got %d, want %d", len(seeded), len(tt.wantSeeds))
+			}
+			if after, _ := os.ReadFile(old); string(after) != string(before) {
+				t.Errorf("retried report changed: got %q, want %q", after, before)
+			}
+		})
+	}
+}
+
+func TestDecideRetryKeepsLineOfInput(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "in.report.csv")
+	writeReport(t, old, nil, finished()...)
+	rows := input()
+	rows[0].Line = 40 // a multi-line cell above moved row 1 down
+	p, err := Decide(Config{Report: filepath.Join(dir, "new.csv"), Meta: sidecar(), RetryFailed: old, Open: opener(rows, nil), Dialect: testDialect})
+	if err != nil {
+		t.Fatalf("Decide: %v", err)
+	}
+	if got, want := p.seeds[0].Line, 40; got != want {
+		t.Errorf("line of seeded row 1: got %d, want %d", got, want)
+	}
+}
+
+func TestDecideRetryRefusesItsOwnReport(t *testing.T) {
+	old := filepath.Join(t.TempDir(), "in.report.csv")
+	writeReport(t, old, nil, finished()...)
+	_, err := Decide(Config{Report: old, Meta: sidecar(), RetryFailed: old, Open: opener(input(), nil), Dialect: testDialect})
+	var re *RefusedError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "is the report being retried") {
+		t.Errorf("Decide: got %v, want a *RefusedError saying the report is the one retried", err)
+	}
+}
+
+func equalRecord(a, b report.Record) bool {
+	return a.Row == b.Row && a.Mailbox == b.Mailbox && a.Status == b.Status && a.Code == b.Code &&
+		a.Key == b.Key && a.Line == b.Line && a.Hash == b.Hash && slices.Equal(a.Fields, b.Fields)
+}
