@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // CSV is read with encoding/csv, not gocsv. gocsv maps records onto
@@ -102,10 +102,10 @@ func (r *Reader) checkHeader(rec []string, line int) error {
 				hint = fmt.Sprintf(" (a %s at the end of the header line?)", delimName(r.delim))
 			}
 			return fail("", fmt.Sprintf("header cell %d is empty: every column needs a parameter name%s", i+1, hint))
-		case enswitch.IsReserved(name):
+		case schema.IsReserved(name):
 			return fail(name, reservedMessage("column", name))
 		}
-		fi := enswitch.Index(name)
+		fi := schema.Index(name)
 		if fi < 0 {
 			msg := unknownMessage("column", name)
 			if d, ok := otherDelimiter(name, r.delim); ok {
@@ -140,7 +140,7 @@ func otherDelimiter(s string, current rune) (rune, bool) {
 			continue
 		}
 		for _, part := range strings.Split(s, string(d)) {
-			if enswitch.Index(strings.TrimSpace(part)) >= 0 {
+			if schema.Index(strings.TrimSpace(part)) >= 0 {
 				return d, true
 			}
 		}
