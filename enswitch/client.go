@@ -347,7 +347,7 @@ func (e *Envelope) Err() error {
 		if IsSuccess(r.Code) {
 			continue
 		}
-		k := KindOf(r.Code)
+		k := CodeKind(r.Code)
 		cur := &batch.Error{Kind: k, Code: r.Code, Key: r.Key, Message: r.Message}
 		if r.Code == CodeRateLimited {
 			cur.Throttle = true

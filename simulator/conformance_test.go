@@ -277,7 +277,7 @@ func TestConformance(t *testing.T) {
 				}
 				wantKind := batch.KindOther
 				if !enswitch.IsSuccess(tc.want[0].code) {
-					wantKind = enswitch.KindOf(tc.want[0].code)
+					wantKind = enswitch.CodeKind(tc.want[0].code)
 				}
 				if got := batch.KindOf(err); got != wantKind || (err == nil) != (wantKind == batch.KindOther) {
 					t.Errorf("Call error = %v (kind %v), want kind %v", err, got, wantKind)
