@@ -78,7 +78,9 @@ var fields = []Field{
 	{Name: "saycid", Type: Bool01},
 	{Name: "sayduration", Type: Bool01},
 	{Name: "temporary_active", Type: Bool01},
-	{Name: "timezone", Type: String},
+	// The vendor documents timezone only as "Time zone.", nothing about
+	// "": it is sent, and the server judges it.
+	{Name: "timezone", Type: String, EmptyMeans: "not documented: the server decides"},
 }
 
 // reserved are parameters that must never come from a data file:
