@@ -12,12 +12,13 @@ import (
 	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
-// CSV is read with encoding/csv, not gocsv. gocsv maps records onto
-// structs: it drops unknown columns without a word, converts "010" to 8 and
-// "1.9" to 1 for int fields, turns an empty cell into 0, and loses the line
-// on which a record starts. Every one of those is a check this package must
-// make itself, so it needs the raw strings, the header as written and
-// csv.Reader.FieldPos; a struct mapping would only be in the way.
+// CSV is read with encoding/csv, not gocsv. gocsv would take our own
+// *csv.Reader (and FieldPos would still give each record's line), but it
+// decodes a record into struct fields, and two things here need the cells
+// as written. A cell has three states, not two: empty keeps the current
+// value, the empty token clears it, anything else is a value. And a
+// csv.ParseError (a stray quote) marks that one row invalid and reading goes
+// on with the next line, where gocsv returns the error and stops.
 
 // startCSV handles an Excel "sep=" line, then reads and checks the header.
 func (r *Reader) startCSV() error {

@@ -78,8 +78,8 @@ var fields = []Field{
 	{Name: "saycid", Type: Bool01},
 	{Name: "sayduration", Type: Bool01},
 	{Name: "temporary_active", Type: Bool01},
-	// The vendor documents timezone only as "Time zone.", nothing about
-	// "": it is sent, and the server judges it.
+	// What "" does to a timezone is not documented, so it is not refused
+	// here: it is sent, and the server judges it like any other zone.
 	{Name: "timezone", Type: String, EmptyMeans: "not documented: the server decides"},
 }
 
