@@ -2,31 +2,44 @@ package ensbulk_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // TestDependencies keeps the architecture of STYLE.md: batch imports no
-// package of ours; the adapters (reader, report, enswitch) import batch and
-// never each other (reader may use enswitch's field schema, simulator uses
-// enswitch's codes and schema); only cmd wires everything.
+// package of ours; enswitch/schema, the list of mailbox fields, is a leaf
+// that imports only the standard library; the adapters (reader, report,
+// enswitch) import batch and never each other (the reader takes field names
+// from enswitch/schema, not from the HTTP client; the simulator uses
+// enswitch's codes and the schema); only cmd wires everything.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/ensbulk/ensbulk/"
 	allowed := map[string][]string{
-		"batch":     {},
-		"enswitch":  {"batch"},
-		"reader":    {"batch", "enswitch"},
-		"report":    {"batch"},
-		"simulator": {"enswitch", "batch"},
-		"samples":   {},
+		"batch":           {},
+		"enswitch/schema": {},
+		"enswitch":        {"batch", "enswitch/schema"},
+		"reader":          {"batch", "enswitch/schema"},
+		"report":          {"batch"},
+		"simulator":       {"enswitch", "enswitch/schema", "batch"},
+		"samples":         {},
+	}
+	// Packages a package must not reach, even indirectly. What comes in
+	// through batch is counted as batch's dependency, not the importer's.
+	forbidden := map[string][]string{
+		"enswitch/schema": {"net/http"},
+		"reader":          {"net/http"},
 	}
 	for pkg, ok := range allowed {
 		t.Run(pkg, func(t *testing.T) {
-			out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+pkg).Output()
-			if err != nil {
-				t.Fatalf("go list %s: %v", pkg, err)
+			if len(forbidden[pkg]) > 0 {
+				for _, dep := range depsBesideBatch(t, pkg) {
+					if slices.Contains(forbidden[pkg], dep) {
+						t.Errorf("%s depends on %s", pkg, dep)
+					}
+				}
 			}
-			for _, dep := range strings.Fields(string(out)) {
+			for _, dep := range listDeps(t, "./"+pkg) {
 				if !strings.HasPrefix(dep, mod) {
 					continue
 				}
@@ -34,7 +47,7 @@ func TestDependencies(t *testing.T) {
 				if name == pkg {
 					continue
 				}
-				if !contains(ok, name) {
+				if !slices.Contains(ok, name) {
 					t.Errorf("%s imports %s; allowed: %v", pkg, name, ok)
 				}
 			}
@@ -42,11 +55,33 @@ func TestDependencies(t *testing.T) {
 	}
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
+// listDeps returns the import paths the packages depend on, themselves
+// included.
+func listDeps(t *testing.T, pkgs ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list", "-deps", "-f", "{{.ImportPath}}"}, pkgs...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", pkgs, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// depsBesideBatch returns what pkg depends on through its imports other
+// than batch.
+func depsBesideBatch(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./"+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	var imports []string
+	for _, imp := range strings.Fields(string(out)) {
+		if imp != "github.com/ensbulk/ensbulk/batch" {
+			imports = append(imports, imp)
 		}
 	}
-	return false
+	if len(imports) == 0 {
+		return nil
+	}
+	return listDeps(t, imports...)
 }

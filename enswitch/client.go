@@ -1,6 +1,6 @@
 // Package enswitch is a client of the Enswitch JSON API: request encoding,
-// envelope decoding, the table from response codes to error kinds, and the
-// schema of mailbox fields shared by the reader and the simulator.
+// envelope decoding and the table from response codes to error kinds. The
+// mailbox fields are in the leaf package enswitch/schema.
 package enswitch
 
 import (
@@ -347,7 +347,7 @@ func (e *Envelope) Err() error {
 		if IsSuccess(r.Code) {
 			continue
 		}
-		k := KindOf(r.Code)
+		k := CodeKind(r.Code)
 		cur := &batch.Error{Kind: k, Code: r.Code, Key: r.Key, Message: r.Message}
 		if r.Code == CodeRateLimited {
 			cur.Throttle = true

@@ -35,8 +35,8 @@ func IsSuccess(code string) bool {
 	return false
 }
 
-// KindOf returns the error kind for a non-success response code.
-func KindOf(code string) batch.Kind {
+// CodeKind returns the error kind for a non-success response code.
+func CodeKind(code string) batch.Kind {
 	if k, ok := codeKinds[code]; ok {
 		return k
 	}

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // The local checks, shared by both formats. A row is built in r.slots (one
@@ -17,9 +17,6 @@ import (
 // column or key order) and the first problem found becomes row.Err; the
 // remaining values are still looked at so that Mailbox and Customer are
 // known for the report.
-
-// maxIntegerDigits keeps ids within int64 on any server.
-const maxIntegerDigits = 18
 
 // begin resets the per-row scratch.
 func (r *Reader) begin() {
@@ -85,7 +82,7 @@ func (r *Reader) value(row *batch.Row, fi int, v string) {
 
 // check returns why v is refused for the field, "" when it is fine. Values
 // of pin are never quoted back: PINs do not go into reports.
-func (r *Reader) check(fi int, f *enswitch.Field, v string) string {
+func (r *Reader) check(fi int, f *schema.Field, v string) string {
 	if printableASCII(v) {
 		// The usual case, decided in one pass over the bytes.
 		if fi != r.descriptionIdx && (v[0] == ' ' || v[len(v)-1] == ' ') {
@@ -116,7 +113,7 @@ func (r *Reader) check(fi int, f *enswitch.Field, v string) string {
 	return typeMessage(f, v)
 }
 
-func (r *Reader) spaceMessage(fi int, f *enswitch.Field, v string) string {
+func (r *Reader) spaceMessage(fi int, f *schema.Field, v string) string {
 	if fi == r.pinIdx {
 		return "pin has spaces before or after it: remove them"
 	}
@@ -134,45 +131,31 @@ func printableASCII(v string) bool {
 }
 
 // typeMessage checks the value against the field's type.
-func typeMessage(f *enswitch.Field, v string) string {
+func typeMessage(f *schema.Field, v string) string {
 	switch f.Type {
-	case enswitch.Bool01:
+	case schema.Bool01:
 		if v != "0" && v != "1" {
 			return fmt.Sprintf("%s must be 0 or 1, got %s", f.Name, show(v))
 		}
-	case enswitch.Integer:
-		if !plainInteger(v) {
+	case schema.Integer:
+		if !schema.PlainInteger(v) {
 			return fmt.Sprintf("%s must be %s: digits only, no sign, decimal point or leading zero; got %s", f.Name, accepted(f), show(v))
 		}
 	}
 	return ""
 }
 
-// plainInteger reports whether s is a decimal id written the one plain way:
-// "0" or digits without a leading zero, at most maxIntegerDigits of them.
-func plainInteger(s string) bool {
-	if s == "" || len(s) > maxIntegerDigits || (s[0] == '0' && len(s) > 1) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // accepted says what a field takes, for messages.
-func accepted(f *enswitch.Field) string {
+func accepted(f *schema.Field) string {
 	switch f.Type {
-	case enswitch.Bool01:
+	case schema.Bool01:
 		return "0 or 1"
-	case enswitch.Integer:
+	case schema.Integer:
 		if f.Name == "owner" {
 			return "a whole number such as 42 (0 = none)"
 		}
 		return "a whole number such as 42"
-	case enswitch.Enum:
+	case schema.Enum:
 		var vs []string
 		for _, v := range f.Values {
 			if v != "" {
@@ -227,10 +210,10 @@ func reservedMessage(kind, name string) string {
 
 func unknownMessage(kind, name string) string {
 	msg := fmt.Sprintf("unknown %s %q", kind, name)
-	c := enswitch.Closest(name)
+	c := schema.Closest(name)
 	switch {
 	case c == "":
-		return msg + "; valid names: " + strings.Join(enswitch.FieldNames(), ", ")
+		return msg + "; valid names: " + strings.Join(schema.Names(), ", ")
 	case strings.TrimSpace(name) == c:
 		return msg + ": names must not have spaces around them; did you mean " + c + "?"
 	case strings.EqualFold(name, c):

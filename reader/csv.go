@@ -9,15 +9,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
-// CSV is read with encoding/csv, not gocsv. gocsv maps records onto
-// structs: it drops unknown columns without a word, converts "010" to 8 and
-// "1.9" to 1 for int fields, turns an empty cell into 0, and loses the line
-// on which a record starts. Every one of those is a check this package must
-// make itself, so it needs the raw strings, the header as written and
-// csv.Reader.FieldPos; a struct mapping would only be in the way.
+// CSV is read with encoding/csv, not gocsv. gocsv would take our own
+// *csv.Reader (and FieldPos would still give each record's line), but it
+// decodes a record into struct fields, and two things here need the cells
+// as written. A cell has three states, not two: empty keeps the current
+// value, the empty token clears it, anything else is a value. And a
+// csv.ParseError (a stray quote) marks that one row invalid and reading goes
+// on with the next line, where gocsv returns the error and stops.
 
 // startCSV handles an Excel "sep=" line, then reads and checks the header.
 func (r *Reader) startCSV() error {
@@ -102,10 +103,10 @@ func (r *Reader) checkHeader(rec []string, line int) error {
 				hint = fmt.Sprintf(" (a %s at the end of the header line?)", delimName(r.delim))
 			}
 			return fail("", fmt.Sprintf("header cell %d is empty: every column needs a parameter name%s", i+1, hint))
-		case enswitch.IsReserved(name):
+		case schema.IsReserved(name):
 			return fail(name, reservedMessage("column", name))
 		}
-		fi := enswitch.Index(name)
+		fi := schema.Index(name)
 		if fi < 0 {
 			msg := unknownMessage("column", name)
 			if d, ok := otherDelimiter(name, r.delim); ok {
@@ -140,7 +141,7 @@ func otherDelimiter(s string, current rune) (rune, bool) {
 			continue
 		}
 		for _, part := range strings.Split(s, string(d)) {
-			if enswitch.Index(strings.TrimSpace(part)) >= 0 {
+			if schema.Index(strings.TrimSpace(part)) >= 0 {
 				return d, true
 			}
 		}

@@ -10,7 +10,7 @@ import (
 	"testing/iotest"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // TestFastPathAgrees reads files whose lines the fast path takes or must
@@ -159,7 +159,7 @@ func TestReaderTallyAgrees(t *testing.T) {
 	if got.Rows != want.Rows || got.Invalid != want.Invalid || want.Invalid != 1 {
 		t.Errorf("rows %d, invalid %d; Add counts rows %d, invalid %d", got.Rows, got.Invalid, want.Rows, want.Invalid)
 	}
-	for _, name := range enswitch.FieldNames() {
+	for _, name := range schema.Names() {
 		gs, gk, gc := got.Counts(name)
 		ws, wk, wc := want.Counts(name)
 		if gs != ws || gk != wk || gc != wc {

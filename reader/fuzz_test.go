@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // The fuzz targets feed arbitrary bytes to the reader. They never check
@@ -153,15 +153,15 @@ func checkRowInvariants(t *testing.T, row batch.Row, opts Options, prev int) {
 	customer := ""
 	last := -1
 	for _, p := range row.Params {
-		i := enswitch.Index(p.Name)
-		if i < 0 || enswitch.IsReserved(p.Name) {
+		i := schema.Index(p.Name)
+		if i < 0 || schema.IsReserved(p.Name) {
 			t.Fatalf("row %d: param %q is not a field that data may set", row.Num, p.Name)
 		}
 		if i <= last {
 			t.Fatalf("row %d: params %q are not in schema order without repeats", row.Num, row.Params)
 		}
 		last = i
-		f, _ := enswitch.Lookup(p.Name)
+		f, _ := schema.Lookup(p.Name)
 		v := p.Value
 		if !utf8.ValidString(v) {
 			t.Fatalf("row %d: %s = %q is not valid UTF-8", row.Num, p.Name, v)
@@ -186,9 +186,9 @@ func checkRowInvariants(t *testing.T, row batch.Row, opts Options, prev int) {
 			t.Fatalf("row %d: pin sent as \"\": a PIN can never be cleared", row.Num)
 		case v == "" && f.EmptyMeans == "":
 			t.Fatalf("row %d: %s sent as \"\" but has no empty value", row.Num, p.Name)
-		case f.Type == enswitch.Bool01 && v != "0" && v != "1":
+		case f.Type == schema.Bool01 && v != "0" && v != "1":
 			t.Fatalf("row %d: %s = %q, want 0 or 1", row.Num, p.Name, v)
-		case f.Type == enswitch.Integer && !plainDecimal(v):
+		case f.Type == schema.Integer && !plainDecimal(v):
 			t.Fatalf("row %d: %s = %q, want plain decimal", row.Num, p.Name, v)
 		}
 		if p.Name == "customer" {
@@ -200,7 +200,7 @@ func checkRowInvariants(t *testing.T, row batch.Row, opts Options, prev int) {
 	}
 }
 
-// plainDecimal restates the integer rule independently of plainInteger.
+// plainDecimal restates the integer rule independently of schema.PlainInteger.
 func plainDecimal(s string) bool {
 	if s == "0" {
 		return true

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 const jsonExample = `{"mailbox":"1001","pin":"1234"}`
@@ -137,9 +137,9 @@ func (r *Reader) parseObject(row *batch.Row, line []byte) {
 				composite = "an array"
 			}
 		}
-		fi := enswitch.Index(key)
+		fi := schema.Index(key)
 		switch {
-		case fi < 0 && enswitch.IsReserved(key):
+		case fi < 0 && schema.IsReserved(key):
 			r.fail(row, key, reservedMessage("key", key))
 			continue
 		case fi < 0:
@@ -178,7 +178,7 @@ func (r *Reader) jsonValue(row *batch.Row, fi int, v any) {
 			r.value(row, fi, v)
 		}
 	case bool:
-		if f.Type != enswitch.Bool01 {
+		if f.Type != schema.Bool01 {
 			r.fail(row, f.Name, fmt.Sprintf("%s must be %s, not %t", f.Name, jsonAccepted(f), v))
 			return
 		}
@@ -191,20 +191,20 @@ func (r *Reader) jsonValue(row *batch.Row, fi int, v any) {
 		s := string(v)
 		switch {
 		case fi == r.mailboxIdx:
-			if !digits(s) {
+			if !schema.Digits(s) {
 				row.Mailbox = s
 				r.fail(row, f.Name, fmt.Sprintf("mailbox must be a string or a whole number (digits only), got %s", show(s)))
 				return
 			}
-		case f.Type == enswitch.Integer:
-			if !plainInteger(s) {
+		case f.Type == schema.Integer:
+			if !schema.PlainInteger(s) {
 				if fi == r.customerIdx {
 					row.Customer = s
 				}
 				r.fail(row, f.Name, fmt.Sprintf("%s must be %s: digits only, no sign, decimal point or exponent; got %s", f.Name, accepted(f), cut(s)))
 				return
 			}
-		case f.Type == enswitch.Bool01:
+		case f.Type == schema.Bool01:
 			if s != "0" && s != "1" {
 				r.fail(row, f.Name, fmt.Sprintf("%s must be 0 or 1, got %s", f.Name, show(s)))
 				return
@@ -221,26 +221,14 @@ func (r *Reader) jsonValue(row *batch.Row, fi int, v any) {
 	}
 }
 
-func jsonAccepted(f *enswitch.Field) string {
+func jsonAccepted(f *schema.Field) string {
 	switch f.Type {
-	case enswitch.Integer:
+	case schema.Integer:
 		return "a whole number or a string of digits"
-	case enswitch.Bool01:
+	case schema.Bool01:
 		return "0, 1, true or false"
 	}
 	return "a JSON string"
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // skipComposite consumes the rest of an object or array whose opening

@@ -46,7 +46,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // Format is the syntax of an input file.
@@ -151,7 +151,7 @@ type Reader struct {
 	guard *guard
 	br    *bufio.Reader
 
-	fields                  []enswitch.Field
+	fields                  []schema.Field
 	mailboxIdx, customerIdx int
 	pinIdx, descriptionIdx  int
 
@@ -229,7 +229,7 @@ func New(r io.Reader, opts Options) (*Reader, error) {
 		emptyToken: opts.EmptyToken,
 		delim:      opts.Delimiter,
 		noHash:     opts.NoHash,
-		fields:     enswitch.Schema(),
+		fields:     schema.Fields(),
 		tally:      NewTally(),
 	}
 	if rd.format == "" {
@@ -250,10 +250,10 @@ func New(r io.Reader, opts Options) (*Reader, error) {
 	if rd.format == JSONL && rd.delim != ',' {
 		return nil, rd.usage("a delimiter other than ',' applies to CSV input only, not JSONL")
 	}
-	rd.mailboxIdx = enswitch.Index("mailbox")
-	rd.customerIdx = enswitch.Index("customer")
-	rd.pinIdx = enswitch.Index("pin")
-	rd.descriptionIdx = enswitch.Index("description")
+	rd.mailboxIdx = schema.Index("mailbox")
+	rd.customerIdx = schema.Index("customer")
+	rd.pinIdx = schema.Index("pin")
+	rd.descriptionIdx = schema.Index("description")
 	rd.slots = make([]slot, len(rd.fields))
 	rd.seen = make([]bool, len(rd.fields))
 

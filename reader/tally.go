@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // Tally counts what a file asks for, per column: how many valid rows set
@@ -23,7 +23,7 @@ type Tally struct {
 	// Reader (Reader.Tally) can know this; rows do not carry it.
 	PinsKeptEmpty int
 
-	fields   []enswitch.Field
+	fields   []schema.Field
 	set      []int
 	clear    []int
 	declared []bool // the column appears (a row sent it, or the header has it)
@@ -31,7 +31,7 @@ type Tally struct {
 
 // NewTally returns an empty Tally.
 func NewTally() *Tally {
-	fs := enswitch.Schema()
+	fs := schema.Fields()
 	return &Tally{
 		fields:   fs,
 		set:      make([]int, len(fs)),
@@ -54,7 +54,7 @@ func (t *Tally) Add(row batch.Row) {
 		}
 		i := j
 		if j == len(t.fields) {
-			i, j = enswitch.Index(p.Name), 0 // not in order after all
+			i, j = schema.Index(p.Name), 0 // not in order after all
 		}
 		if i < 0 || p.Name == "mailbox" {
 			continue
@@ -107,7 +107,7 @@ func (t *Tally) Columns() []string {
 
 // Counts returns how many valid rows set, keep and clear column.
 func (t *Tally) Counts(column string) (set, keep, clear int) {
-	i := enswitch.Index(column)
+	i := schema.Index(column)
 	if i < 0 || !t.declared[i] {
 		return 0, 0, 0
 	}

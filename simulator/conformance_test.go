@@ -12,6 +12,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 
@@ -221,7 +222,7 @@ func TestConformance(t *testing.T) {
 				if err := json.Unmarshal(env.Data, &m); err != nil {
 					t.Fatal(err)
 				}
-				for _, f := range enswitch.FieldNames() {
+				for _, f := range schema.Names() {
 					if _, ok := m[f]; !ok {
 						t.Errorf("get data lacks %s", f)
 					}
@@ -276,7 +277,7 @@ func TestConformance(t *testing.T) {
 				}
 				wantKind := batch.KindOther
 				if !enswitch.IsSuccess(tc.want[0].code) {
-					wantKind = enswitch.KindOf(tc.want[0].code)
+					wantKind = enswitch.CodeKind(tc.want[0].code)
 				}
 				if got := batch.KindOf(err); got != wantKind || (err == nil) != (wantKind == batch.KindOther) {
 					t.Errorf("Call error = %v (kind %v), want kind %v", err, got, wantKind)

@@ -12,7 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // DefaultDTypes returns the dtype values a server accepts unless
@@ -36,8 +36,8 @@ type rules struct {
 // requestRules are the rules a server applies to mailboxes/update.
 func requestRules(newerServer bool, dtypes []string) *rules {
 	r := &rules{enums: map[string][]string{}, newer: map[string][]string{}}
-	for _, f := range enswitch.Schema() {
-		if f.Type != enswitch.Enum {
+	for _, f := range schema.Fields() {
+		if f.Type != schema.Enum {
 			continue
 		}
 		vals := append([]string(nil), f.Values...)
@@ -62,7 +62,7 @@ func storedRules() *rules {
 
 // check returns what is wrong with v as a value of f, "" when nothing.
 // Messages never quote a PIN.
-func (r *rules) check(f enswitch.Field, v string) string {
+func (r *rules) check(f schema.Field, v string) string {
 	switch f.Name {
 	case "mailbox":
 		if v == "" {
@@ -73,7 +73,7 @@ func (r *rules) check(f enswitch.Field, v string) string {
 		if v == "" {
 			return ""
 		}
-		if len(v) < 4 || len(v) > 10 || !allDigits(v) {
+		if len(v) < 4 || len(v) > 10 || !schema.Digits(v) {
 			return `must be 4 to 10 digits ("" keeps the current PIN)`
 		}
 		return ""
@@ -95,15 +95,15 @@ func (r *rules) check(f enswitch.Field, v string) string {
 		return ""
 	}
 	switch f.Type {
-	case enswitch.Bool01:
+	case schema.Bool01:
 		if v != "0" && v != "1" {
 			return fmt.Sprintf("must be 0 or 1, got %s", quote(v))
 		}
-	case enswitch.Integer:
-		if !plainInt(v) {
+	case schema.Integer:
+		if !schema.PlainInteger(v) {
 			return fmt.Sprintf("must be a decimal integer without sign or leading zeros, got %s", quote(v))
 		}
-	case enswitch.Enum:
+	case schema.Enum:
 		set, ok := r.enums[f.Name]
 		if !ok || set == nil {
 			return checkText(v, maxString)
@@ -137,15 +137,6 @@ func checkText(v string, max int) string {
 		return "contains control characters"
 	}
 	return ""
-}
-
-// plainInt reports whether v is a plain decimal integer that fits an int:
-// no sign, no leading zeros, no spaces.
-func plainInt(v string) bool {
-	if v == "" || len(v) > 18 || !allDigits(v) {
-		return false
-	}
-	return v == "0" || v[0] != '0'
 }
 
 // zones caches time zone lookups: LoadLocation reads the embedded zip.

@@ -1,7 +1,7 @@
 // Package simulator is an http.Handler that plays an Enswitch server for
 // the demo, the tests, the benchmarks and an operator's rehearsal of a
 // migration: users with roles, customers in a hierarchy, mailboxes with
-// every field of enswitch.Schema(), the JSON API functions
+// every field of schema.Fields(), the JSON API functions
 // mailboxes/update (with validation=1), mailboxes/get and mailboxes/list,
 // and faults switchable at runtime.
 //
@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // Codes the server answers with: the enswitch package's table.
@@ -100,7 +101,7 @@ type Config struct {
 type Server struct {
 	cfg    Config
 	rules  *rules
-	schema []enswitch.Field
+	schema []schema.Field
 
 	// Customers and users never change after New: read without locks.
 	customers map[int]Customer
@@ -150,7 +151,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		rules:     requestRules(cfg.NewerServer, cfg.DTypes),
-		schema:    enswitch.Schema(),
+		schema:    schema.Fields(),
 		customers: map[int]Customer{},
 		custOrder: slices.Clone(st.Customers),
 		users:     map[string]User{},
@@ -573,7 +574,7 @@ func allowed(fn, name string) bool {
 	case "validation":
 		return fn == fnUpdate
 	}
-	return fn == fnUpdate && enswitch.Index(name) >= 0
+	return fn == fnUpdate && schema.Index(name) >= 0
 }
 
 // checkParams returns a 400 entry for every problem: unknown parameters
@@ -586,12 +587,12 @@ func (s *Server) checkParams(fn string, p *params) []entry {
 			continue
 		}
 		msg := "Unknown parameter"
-		if c := enswitch.Closest(name); c != "" && allowed(fn, c) {
+		if c := schema.Closest(name); c != "" && allowed(fn, c) {
 			msg += fmt.Sprintf(" (did you mean %s?)", c)
 		}
 		bad = append(bad, entry{codeInvalid, name, msg})
 	}
-	names := append(enswitch.FieldNames(), "validation")
+	names := append(schema.Names(), "validation")
 	for _, name := range names {
 		if !allowed(fn, name) {
 			continue
@@ -609,7 +610,7 @@ func (s *Server) checkParams(fn string, p *params) []entry {
 				bad = append(bad, entry{codeInvalid, name, fmt.Sprintf("Must be 0 or 1, got %s", quote(vs[0]))})
 			}
 		default:
-			f, _ := enswitch.Lookup(name)
+			f, _ := schema.Lookup(name)
 			if msg := s.rules.check(f, vs[0]); msg != "" {
 				bad = append(bad, entry{codeInvalid, name, capitalize(msg)})
 			}
@@ -626,7 +627,7 @@ func capitalize(s string) string {
 }
 
 func atoi(v string) (int, bool) {
-	if !plainInt(v) {
+	if !schema.PlainInteger(v) {
 		return 0, false
 	}
 	n, err := strconv.Atoi(v)

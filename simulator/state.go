@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // Role is what a user may do. administrator, reseller and readonly users
@@ -65,7 +65,7 @@ type Customer struct {
 }
 
 // Mailbox is a mailbox's fields by name, every value a string as the API
-// writes them: all the fields of enswitch.Schema(), "mailbox" and
+// writes them: all the fields of schema.Fields(), "mailbox" and
 // "customer" included. It encodes to JSON in schema order.
 type Mailbox map[string]string
 
@@ -96,7 +96,7 @@ func (m Mailbox) MarshalJSON() ([]byte, error) {
 		b.Write(vb)
 		return nil
 	}
-	for _, name := range enswitch.FieldNames() {
+	for _, name := range schema.Names() {
 		if v, ok := m[name]; ok {
 			if err := write(name, v); err != nil {
 				return nil, err
@@ -105,7 +105,7 @@ func (m Mailbox) MarshalJSON() ([]byte, error) {
 	}
 	var extra []string
 	for k := range m {
-		if enswitch.Index(k) < 0 {
+		if schema.Index(k) < 0 {
 			extra = append(extra, k)
 		}
 	}
@@ -273,9 +273,9 @@ func (st *State) normalize() error {
 		users[u.Username] = true
 	}
 	rules := storedRules()
-	schema := enswitch.Schema()
-	known := make(map[string]bool, len(schema))
-	for _, f := range schema {
+	fields := schema.Fields()
+	known := make(map[string]bool, len(fields))
+	for _, f := range fields {
 		known[f.Name] = true
 	}
 	boxes := map[boxKey]bool{}
@@ -287,13 +287,13 @@ func (st *State) normalize() error {
 		for k := range m {
 			if !known[k] {
 				msg := fmt.Sprintf("%s: unknown field %q", where, k)
-				if c := enswitch.Closest(k); c != "" {
+				if c := schema.Closest(k); c != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", c)
 				}
 				return errors.New(msg)
 			}
 		}
-		for _, f := range schema {
+		for _, f := range fields {
 			v, ok := m[f.Name]
 			if !ok {
 				if f.Name == "mailbox" || f.Name == "customer" {
@@ -327,7 +327,7 @@ type boxKey struct {
 
 // lessMailbox orders mailbox names naturally: numbers by value, then text.
 func lessMailbox(a, b string) int {
-	ad, bd := allDigits(a), allDigits(b)
+	ad, bd := schema.Digits(a), schema.Digits(b)
 	switch {
 	case ad && bd:
 		if len(a) != len(b) {
@@ -339,16 +339,4 @@ func lessMailbox(a, b string) int {
 		return 1
 	}
 	return strings.Compare(a, b)
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 
@@ -85,8 +85,8 @@ func TestDemoWorld(t *testing.T) {
 		if m["mailbox"] != wantMB || m["customer"] != wantCust {
 			t.Errorf("mailbox %d = %s/%s, want %s/%s", i, m["customer"], m["mailbox"], wantCust, wantMB)
 		}
-		if len(m) != len(enswitch.FieldNames()) {
-			t.Errorf("mailbox %s has %d fields, want every one of the schema's %d", wantMB, len(m), len(enswitch.FieldNames()))
+		if len(m) != len(schema.Names()) {
+			t.Errorf("mailbox %s has %d fields, want every one of the schema's %d", wantMB, len(m), len(schema.Names()))
 		}
 		if p := m["pin"]; len(p) < 4 || len(p) > 6 {
 			t.Errorf("mailbox %s pin has %d digits, want 4-6", wantMB, len(p))
@@ -118,7 +118,7 @@ func TestGeneratedValuesPassValidation(t *testing.T) {
 			continue // 403 by rate plan
 		}
 		var kv []string
-		for _, f := range enswitch.FieldNames() {
+		for _, f := range schema.Names() {
 			kv = append(kv, f, m[f])
 		}
 		resp, err := c.Update(context.Background(), ps(kv...), true)

@@ -1,4 +1,12 @@
-package enswitch
+// Package schema is the list of parameters of the Enswitch API function
+// mailboxes/update: their names in send order, their types, what an empty
+// value means, the names data may never set, and the plain-integer rule.
+// The reader, the client and the simulator take them from here, so a field
+// is added or changed in this one file.
+//
+// It imports only the standard library, so that a package that needs the
+// names (the reader) does not pull in the HTTP client.
+package schema
 
 import "sort"
 
@@ -12,13 +20,14 @@ const (
 	String FieldType = iota
 	// Bool01 accepts exactly "0" or "1".
 	Bool01
-	// Integer is a plain decimal id: no sign games, no leading zeros.
+	// Integer is a plain decimal id, as PlainInteger defines it.
 	Integer
 	// Enum is a string from a set the server judges (sets differ between
 	// server versions, so clients do not check them).
 	Enum
 )
 
+// String returns the type as messages name it.
 func (t FieldType) String() string {
 	switch t {
 	case Bool01:
@@ -45,9 +54,7 @@ type Field struct {
 	Required   bool
 }
 
-// Fields is the schema of mailboxes/update, in the order parameters are
-// sent and reported. It is the one place the reader and the simulator take
-// field names and types from.
+// fields is the schema, in the order parameters are sent and reported.
 var fields = []Field{
 	{Name: "mailbox", Type: String, Required: true},
 	{Name: "customer", Type: Integer},
@@ -71,15 +78,17 @@ var fields = []Field{
 	{Name: "saycid", Type: Bool01},
 	{Name: "sayduration", Type: Bool01},
 	{Name: "temporary_active", Type: Bool01},
-	{Name: "timezone", Type: String},
+	// What "" does to a timezone is not documented, so it is not refused
+	// here: it is sent, and the server judges it like any other zone.
+	{Name: "timezone", Type: String, EmptyMeans: "not documented: the server decides"},
 }
 
-// Reserved are parameters that must never come from a data file:
+// reserved are parameters that must never come from a data file:
 // credentials, and the validation switch the engine owns.
 var reserved = []string{"auth_username", "auth_password", "validation"}
 
-// Schema returns the mailbox fields in send order. The slice is a copy.
-func Schema() []Field {
+// Fields returns the mailbox fields in send order. The slice is a copy.
+func Fields() []Field {
 	out := make([]Field, len(fields))
 	copy(out, fields)
 	return out
@@ -87,10 +96,8 @@ func Schema() []Field {
 
 // Lookup returns the field with this exact name.
 func Lookup(name string) (Field, bool) {
-	for _, f := range fields {
-		if f.Name == name {
-			return f, true
-		}
+	if i := Index(name); i >= 0 {
+		return fields[i], true
 	}
 	return Field{}, false
 }
@@ -115,13 +122,47 @@ func IsReserved(name string) bool {
 	return false
 }
 
-// FieldNames returns every field name in send order.
-func FieldNames() []string {
+// Reserved returns the names data may not set. The slice is a copy.
+func Reserved() []string {
+	return append([]string(nil), reserved...)
+}
+
+// Names returns every field name in send order.
+func Names() []string {
 	out := make([]string, len(fields))
 	for i, f := range fields {
 		out[i] = f.Name
 	}
 	return out
+}
+
+// MaxIntegerDigits is the most digits PlainInteger accepts: any such id
+// fits an int64 on any server.
+const MaxIntegerDigits = 18
+
+// PlainInteger reports whether s is an Integer value written the one plain
+// way: "0", or at most MaxIntegerDigits digits without a leading zero. No
+// sign, decimal point, exponent or spaces, so that "010" and "1.9" are
+// refused rather than read as 8 or 1.
+func PlainInteger(s string) bool {
+	if len(s) > MaxIntegerDigits || (len(s) > 1 && s[0] == '0') {
+		return false
+	}
+	return Digits(s)
+}
+
+// Digits reports whether s is one or more ASCII digits, leading zeros
+// allowed (as in a PIN or a mailbox number).
+func Digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Closest returns the field name nearest to name (case-insensitive edit
@@ -148,6 +189,8 @@ func Closest(name string) string {
 	return cs[0].name
 }
 
+// toLower folds ASCII only: field names are ASCII, and a byte-wise fold
+// keeps distance's byte offsets meaningful for any input.
 func toLower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
