@@ -21,6 +21,7 @@ func TestDependencies(t *testing.T) {
 		"enswitch":        {"batch", "enswitch/schema"},
 		"reader":          {"batch", "enswitch/schema"},
 		"report":          {"batch"},
+		"report/resume":   {"batch", "report"},
 		"simulator":       {"enswitch", "enswitch/schema", "batch"},
 		"samples":         {},
 	}
