@@ -7,16 +7,27 @@
 //  3. latency-bound throughput against workers ÷ latency;
 //  4. input at scale: validate --offline against plain encoding/csv, and
 //     peak RSS of the process;
-//  5. the cost of the journal's fsync policy.
+//  5. the cost of the journal's fsync policy;
+//  6. client CPU per request at full speed and at a steady 1000/s, beside
+//     the raw client and vegeta;
+//  7. peak RSS of run, --resume and --retry-failed at 1M rows (and 10M in
+//     a full run);
+//  8. resume: time to first request and in total; the serial tail after
+//     a run's last request.
 //
 // The ensbulk side is the real binary (go build), so the path measured is
-// the product's (reader → engine → client → HTTP → simulator → journal)
-// and the peak RSS is that of a separate process. Every load loop is
-// bounded in count and time.
+// the product's (reader → engine → client → HTTP → simulator → journal).
+// The baselines are separate processes too: the raw client is this
+// program run again in its raw-client mode (raw.go), vegeta is built from
+// the module proxy. Every process is measured the same way (spawn.go):
+// wall time from start to exit, CPU and peak RSS from the kernel. A figure
+// is the median of several rounds, the tools alternating within each
+// round, shown with its range. Every load loop and process is bounded in
+// count and time.
 //
 // Usage:
 //
-//	ensbulk-bench [-quick] [-only throughput,rate,latency,input,durability] [-cpuprofile FILE] [-bin ENSBULK]
+//	ensbulk-bench [-quick] [-only throughput,rate,latency,input,durability,scale] [-vegeta=false] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]
 package main
 
 import (
@@ -39,6 +50,9 @@ func main() {
 	if bin := os.Getenv(spawnEnv); bin != "" {
 		os.Exit(spawnMain(bin, os.Args[1:]))
 	}
+	if os.Getenv(rawEnv) == "1" {
+		os.Exit(rawMain(os.Args[1:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -51,7 +65,7 @@ func main() {
 }
 
 // measurements, in table order; -only takes these names.
-var allMeasurements = []string{"throughput", "rate", "latency", "input", "durability"}
+var allMeasurements = []string{"throughput", "rate", "latency", "input", "durability", "scale"}
 
 // options are the command's flags.
 type options struct {
@@ -60,40 +74,56 @@ type options struct {
 	cpuprofile string
 	bin        string
 	keep       bool
+	vegeta     bool
+	bigLimit   time.Duration
 }
 
-// sizes are what a mode measures: the full run (a few minutes) or -quick
-// (seconds, to keep the code from rotting).
+// sizes are what a mode measures: the full run (tens of minutes with the
+// 10M-row sizes) or -quick (seconds, to keep the code from rotting).
 type sizes struct {
-	workers   int           // throughput, rate, durability
+	workers   int           // throughput, rate, durability, scale
 	tputRows  int           // rows per throughput run (2 requests each)
-	tputReps  int           // runs of each kind; the best counts
-	rate      float64       // requests/s asked for
-	rateFor   time.Duration // how long the rate run lasts
+	tputReps  int           // rounds of throughput
+	rate      float64       // requests/s asked for: fidelity
+	rateHigh  float64       // requests/s asked for: fidelity and CPU beside the baselines
+	rateFor   time.Duration // how long each rate run lasts
+	rateReps  int
 	latency   time.Duration // simulator latency
 	latWorker []int         // worker counts measured
 	latFor    time.Duration // how long each latency run lasts
-	inputRows []int         // rows of the validate --offline files; the first is timed
+	latReps   int
+	inputRows []int // rows of the validate --offline files; the first is timed
 	inputReps int
-	runLimit  time.Duration // bound of any one process or loop
+	// scale: rows of the run/resume/retry measurements; bigRows 0 = none.
+	scaleRows, bigRows int
+	notOK              int // rows of the report to redo
+	scaleRunReps       int
+	resumeReps         int
+	scaleLimit         time.Duration // bound of each scale process
+	rssCap             int64         // a process past this resident size is stopped
+	runLimit           time.Duration // bound of any other process or loop
 }
 
 func fullSizes() sizes {
 	return sizes{
 		workers: 64, tputRows: 20000, tputReps: 5,
-		rate: 200, rateFor: 30 * time.Second,
-		latency: 50 * time.Millisecond, latWorker: []int{16, 64}, latFor: 20 * time.Second,
+		rate: 200, rateHigh: 1000, rateFor: 15 * time.Second, rateReps: 3,
+		latency: 50 * time.Millisecond, latWorker: []int{16, 64}, latFor: 10 * time.Second, latReps: 3,
 		inputRows: []int{1_000_000, 100_000}, inputReps: 3,
+		scaleRows: 1_000_000, bigRows: 10_000_000, notOK: 1000, scaleRunReps: 1, resumeReps: 3,
+		scaleLimit: 5 * time.Minute, rssCap: 4 << 30,
 		runLimit: 2 * time.Minute,
 	}
 }
 
 func quickSizes() sizes {
 	return sizes{
-		workers: 64, tputRows: 500, tputReps: 1,
-		rate: 200, rateFor: time.Second,
-		latency: 50 * time.Millisecond, latWorker: []int{16, 64}, latFor: 500 * time.Millisecond,
+		workers: 64, tputRows: 500, tputReps: 2,
+		rate: 200, rateHigh: 1000, rateFor: time.Second, rateReps: 1,
+		latency: 50 * time.Millisecond, latWorker: []int{16, 64}, latFor: 500 * time.Millisecond, latReps: 1,
 		inputRows: []int{20_000, 2_000}, inputReps: 1,
+		scaleRows: 20_000, notOK: 100, scaleRunReps: 1, resumeReps: 2,
+		scaleLimit: time.Minute, rssCap: 1 << 30,
 		runLimit: time.Minute,
 	}
 }
@@ -107,8 +137,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (simulator, raw client, encoding/csv) to FILE, and of each ensbulk process to FILE.ensbulk-NAME")
 	fs.StringVar(&o.bin, "bin", "", "ensbulk binary to measure (default: go build one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (inputs, reports, profiles)")
+	fs.BoolVar(&o.vegeta, "vegeta", true, "build vegeta from the Go module proxy ("+vegetaModule+") as a second baseline (never in -quick)")
+	fs.DurationVar(&o.bigLimit, "big-limit", 10*time.Minute, "time bound of each 10M-row process (full run); a process stopped there is reported as not finished")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-cpuprofile FILE] [-bin ENSBULK] [-keep]")
+		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-vegeta=false] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -168,10 +200,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	want := func(name string) bool { return slices.Contains(o.only, name) }
+	switch {
+	case o.quick:
+		b.noVegeta = "not built in -quick runs"
+	case !o.vegeta:
+		b.noVegeta = "-vegeta=false"
+	case want("throughput") || want("rate"):
+		b.logf("building vegeta from the module proxy (%s)", vegetaModule)
+		if b.vegeta, err = installVegeta(ctx, b.dir); err != nil {
+			b.noVegeta = "it could not be built: " + err.Error()
+			b.logf("vegeta: %v", err)
+		}
+	}
+
 	m := machine()
 	started := time.Now()
 	var rows []tableRow
-	want := func(name string) bool { return slices.Contains(o.only, name) }
 	if want("throughput") || want("durability") {
 		r, err := b.throughput(ctx, want("throughput"), want("durability"))
 		if err != nil {
@@ -200,6 +245,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		rows = append(rows, r...)
 	}
+	if want("scale") {
+		r, err := b.scale(ctx, b.sz.scaleRows, false, b.sz.scaleLimit)
+		if err != nil {
+			return fmt.Errorf("scale: %w", err)
+		}
+		rows = append(rows, r...)
+		if b.sz.bigRows > 0 {
+			r, err := b.scale(ctx, b.sz.bigRows, true, o.bigLimit)
+			if err != nil {
+				return fmt.Errorf("scale %d rows: %w", b.sz.bigRows, err)
+			}
+			rows = append(rows, r...)
+		}
+	}
 	slices.SortStableFunc(rows, func(a, b tableRow) int { return strings.Compare(a.id, b.id) })
 	m.loadEnd = loadAverage()
 	writeTable(stdout, m, o.quick, time.Since(started), rows)
@@ -213,6 +272,9 @@ type bench struct {
 	dir  string
 	bin  string
 	log  io.Writer
+	// vegeta is the vegeta binary; "" when it is not measured, and
+	// noVegeta says why.
+	vegeta, noVegeta string
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -283,7 +345,9 @@ func writeTable(w io.Writer, m machineInfo, quick bool, took time.Duration, rows
 	if m.load != "" {
 		fmt.Fprintf(w, "; load average %s at the start, %s at the end", m.load, m.loadEnd)
 	}
-	fmt.Fprintf(w, ". Simulator and ensbulk on 127.0.0.1, same machine. Took %s.\n\n", took.Round(time.Second))
+	fmt.Fprintf(w, ". Simulator, ensbulk and the baselines on 127.0.0.1, same machine. Took %s.\n\n", took.Round(time.Second))
+	fmt.Fprintln(w, "Each figure is the median over rounds in which the tools alternate (ensbulk, raw client, ...), with its range and the number of rounds; every tool is a separate process, timed start to exit, CPU and peak RSS from getrusage. Met or not is judged on the figure shown.")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| Measurement | Figure | Goal | Met? |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, r := range rows {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,7 +26,7 @@ func buildEnsbulk(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// procResult is one finished ensbulk process.
+// procResult is one finished process (ensbulk, the raw client, vegeta).
 type procResult struct {
 	start  time.Time
 	wall   time.Duration
@@ -35,6 +36,7 @@ type procResult struct {
 	rssFloor int64
 	cpu      time.Duration
 	code     int
+	stopped  string // "time" or "rss" when the helper stopped it at a bound
 	stdout   string
 	stderr   string
 }
@@ -48,29 +50,55 @@ func (p procResult) tail() string {
 	return s
 }
 
-// runEnsbulk runs the binary with args against url (empty: no server),
-// through the helper (spawn.go), and waits for it, at most timeout. The
-// clock runs from just before the process starts until it has exited: a
-// full run, startup included.
+// procSpec is a process to measure.
+type procSpec struct {
+	bin  string
+	args []string
+	env  []string // added to the environment (ENSWITCH_* and the bench's own are removed)
+	url  string   // the server, as ENSWITCH_URL with the simulator's credentials; "" for none
+	// limit bounds the process's time; the helper stops it there and
+	// still reports (stopped "time"). maxRSS, when > 0, stops it when
+	// its resident size passes that many bytes (stopped "rss").
+	limit  time.Duration
+	maxRSS int64
+}
+
+// runEnsbulk runs the ensbulk binary with args against url (empty: no
+// server), at most timeout.
 func runEnsbulk(ctx context.Context, bin, url string, timeout time.Duration, args ...string) (procResult, error) {
+	return runProc(ctx, procSpec{bin: bin, args: args, url: url, limit: timeout})
+}
+
+// runProc runs the process through the helper (spawn.go) and waits for
+// it. The clock runs from just before the process starts until it has
+// exited: a full run, startup included. A process stopped at a bound is
+// not an error: res.stopped says so.
+func runProc(ctx context.Context, p procSpec) (procResult, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return procResult{}, fmt.Errorf("find this program to start ensbulk through it: %w", err)
+		return procResult{}, fmt.Errorf("find this program to start processes through it: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	name := filepath.Base(p.bin) + " " + strings.Join(p.args, " ")
+	// The helper stops the child at p.limit; the margin is for the helper
+	// itself. Killing the helper kills the child with it (childAttr).
+	ctx, cancel := context.WithTimeout(ctx, p.limit+30*time.Second)
 	defer cancel()
-	// Killing the helper kills ensbulk with it (childAttr).
-	cmd := exec.CommandContext(ctx, self, args...)
-	env := make([]string, 0, len(os.Environ())+4)
+	cmd := exec.CommandContext(ctx, self, p.args...)
+	env := make([]string, 0, len(os.Environ())+8)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ENSWITCH_") && !strings.HasPrefix(kv, spawnEnv+"=") {
+		if !strings.HasPrefix(kv, "ENSWITCH_") && !strings.HasPrefix(kv, "ENSBULK_BENCH_") {
 			env = append(env, kv)
 		}
 	}
-	if url != "" {
-		env = append(env, "ENSWITCH_URL="+url, "ENSWITCH_USER="+simUser, "ENSWITCH_PASSWORD="+simPassword)
+	if p.url != "" {
+		env = append(env, "ENSWITCH_URL="+p.url, "ENSWITCH_USER="+simUser, "ENSWITCH_PASSWORD="+simPassword)
 	}
-	cmd.Env = append(env, spawnEnv+"="+bin)
+	env = append(env, p.env...)
+	env = append(env, spawnEnv+"="+p.bin, spawnLimitEnv+"="+p.limit.String())
+	if p.maxRSS > 0 {
+		env = append(env, spawnRSSEnv+"="+strconv.FormatInt(p.maxRSS, 10))
+	}
+	cmd.Env = env
 	var stdout, stderr, report bytes.Buffer
 	cmd.Stdout = &limitedBuffer{b: &stdout, max: 1 << 20}
 	cmd.Stderr = &limitedBuffer{b: &stderr, max: 1 << 20}
@@ -90,16 +118,16 @@ func runEnsbulk(ctx context.Context, bin, url string, timeout time.Duration, arg
 	err = cmd.Wait()
 	res := procResult{stdout: stdout.String(), stderr: stderr.String()}
 	if ctx.Err() != nil {
-		return res, fmt.Errorf("ensbulk %s: not done after %s", strings.Join(args, " "), timeout)
+		return res, fmt.Errorf("%s: the helper did not report within %s", name, p.limit+30*time.Second)
 	}
 	var rep spawnReport
 	if jerr := json.Unmarshal(report.Bytes(), &rep); jerr != nil {
-		return res, fmt.Errorf("ensbulk %s: no report from the helper (%v, %v)", strings.Join(args, " "), err, jerr)
+		return res, fmt.Errorf("%s: no report from the helper (%v, %v)", name, err, jerr)
 	}
 	if rep.Err != "" {
-		return res, fmt.Errorf("ensbulk %s: %s", strings.Join(args, " "), rep.Err)
+		return res, fmt.Errorf("%s: %s", name, rep.Err)
 	}
-	res.start, res.wall, res.cpu, res.maxRSS, res.rssFloor, res.code = rep.Start, rep.Wall, rep.CPU, rep.MaxRSS, rep.Floor, rep.Code
+	res.start, res.wall, res.cpu, res.maxRSS, res.rssFloor, res.code, res.stopped = rep.Start, rep.Wall, rep.CPU, rep.MaxRSS, rep.Floor, rep.Code, rep.Stopped
 	return res, nil
 }
 

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,62 +17,122 @@ import (
 	"github.com/ensbulk/ensbulk/reader"
 )
 
-// rawBodies reads the file the way ensbulk does and encodes, before any
-// clock starts, the POST bodies ensbulk sends for it: the validation of
-// every row, then its application. Encoded as enswitch.Client.Call does
+// rawEnv, set to 1, makes this program the raw client (rawMain): the
+// baseline is a process of its own, started and measured like ensbulk
+// (wall time, CPU and peak RSS from the kernel), not goroutines sharing
+// the bench's process with the simulator.
+const rawEnv = "ENSBULK_BENCH_RAW"
+
+// writeRawBodies reads the file the way ensbulk does and writes, before
+// any clock starts, the POST body ensbulk sends to apply each row, one a
+// line (form encoding has no newlines); the validation's body is the same
+// with validation=1 at the end. Encoded as enswitch.Client.Call does
 // (credentials, the row's params in order, validation last), so the bytes
-// on the wire are the same.
-func rawBodies(path string) (validate, apply []string, err error) {
-	r, c, err := reader.Open(path, reader.Options{})
+// on the wire are the same. It returns the number of rows.
+func writeRawBodies(path, out string) (int, error) {
+	r, c, err := reader.Open(path, reader.Options{NoHash: true})
 	if err != nil {
-		return nil, nil, err
+		return 0, err
 	}
 	defer c.Close()
+	f, err := os.Create(out)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 64<<10)
 	auth := "auth_password=" + url.QueryEscape(simPassword) + "&auth_username=" + url.QueryEscape(simUser)
+	n := 0
 	for {
 		row, err := r.Next()
 		if err == io.EOF {
-			return validate, apply, nil
+			break
 		}
 		if err != nil {
-			return nil, nil, err
-		}
-		if row.Err != nil {
-			return nil, nil, fmt.Errorf("synthetic row %d refused: %v", row.Num, row.Err)
-		}
-		var b strings.Builder
-		b.WriteString(auth)
-		for _, p := range row.Params {
-			b.WriteString("&" + url.QueryEscape(p.Name) + "=" + url.QueryEscape(p.Value))
-		}
-		apply = append(apply, b.String())
-		validate = append(validate, b.String()+"&validation=1")
-	}
-}
-
-// rawRun is the ceiling: a minimal Go HTTP client with workers goroutines
-// posting the prepared bodies, every validation then every application,
-// reading each answer and nothing else. It returns requests per second.
-func rawRun(ctx context.Context, base string, workers int, validate, apply []string, timeout time.Duration) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tr := &http.Transport{MaxIdleConns: 2 * workers, MaxIdleConnsPerHost: workers, IdleConnTimeout: 90 * time.Second}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	endpoint := base + "/api/json/mailboxes/update/"
-
-	start := time.Now()
-	n := 0
-	for _, bodies := range [][]string{validate, apply} {
-		if err := rawPhase(ctx, hc, endpoint, workers, bodies); err != nil {
 			return 0, err
 		}
-		n += len(bodies)
+		if row.Err != nil {
+			return 0, fmt.Errorf("synthetic row %d refused: %v", row.Num, row.Err)
+		}
+		bw.WriteString(auth)
+		for _, p := range row.Params {
+			bw.WriteString("&" + url.QueryEscape(p.Name) + "=" + url.QueryEscape(p.Value))
+		}
+		bw.WriteByte('\n')
+		n++
 	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	return n, f.Close()
 }
 
-func rawPhase(ctx context.Context, hc *http.Client, endpoint string, workers int, bodies []string) error {
+// rawArgs are the raw client's command line.
+func rawArgs(bodies string, workers int, rate float64) []string {
+	return []string{"-bodies", bodies, "-workers", fmt.Sprint(workers), "-rate", fmt.Sprint(rate)}
+}
+
+// rawMain is the raw client, the ceiling: a minimal Go HTTP client with
+// workers goroutines posting the prepared bodies (ENSWITCH_URL), every
+// validation then every application, reading each answer and nothing
+// else; at -rate > 0, paced by one shared schedule. Exit 0 when every
+// request was answered HTTP 200.
+func rawMain(args []string) int {
+	fs := flag.NewFlagSet("raw client", flag.ContinueOnError)
+	bodiesPath := fs.String("bodies", "", "file of apply bodies, one a line")
+	workers := fs.Int("workers", 64, "concurrent requests")
+	rate := fs.Float64("rate", 0, "requests per second (0 = no limit)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	b, err := os.ReadFile(*bodiesPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raw client:", err)
+		return 2
+	}
+	apply := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	validate := make([]string, len(apply))
+	for i, a := range apply {
+		validate[i] = a + "&validation=1"
+	}
+	tr := &http.Transport{MaxIdleConns: 2 * *workers, MaxIdleConnsPerHost: *workers, IdleConnTimeout: 90 * time.Second}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	endpoint := os.Getenv("ENSWITCH_URL") + "/api/json/mailboxes/update/"
+	var pace <-chan struct{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if *rate > 0 {
+		pace = pacer(ctx, *rate)
+	}
+	for _, bodies := range [][]string{validate, apply} {
+		if err := rawPhase(ctx, hc, endpoint, *workers, pace, bodies); err != nil {
+			fmt.Fprintln(os.Stderr, "raw client:", err)
+			return 1
+		}
+	}
+	return 0
+}
+
+// pacer sends a token at start + i/rate for i = 0, 1, ...
+func pacer(ctx context.Context, rate float64) <-chan struct{} {
+	c := make(chan struct{})
+	go func() {
+		start := time.Now()
+		for i := 0; ; i++ {
+			if d := time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))); d > 0 {
+				time.Sleep(d)
+			}
+			select {
+			case c <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return c
+}
+
+func rawPhase(ctx context.Context, hc *http.Client, endpoint string, workers int, pace <-chan struct{}, bodies []string) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -79,8 +142,11 @@ func rawPhase(ctx context.Context, hc *http.Client, endpoint string, workers int
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(bodies) || ctx.Err() != nil {
+				if i >= len(bodies) {
 					return
+				}
+				if pace != nil {
+					<-pace
 				}
 				if err := rawPost(ctx, hc, endpoint, bodies[i]); err != nil {
 					errs <- err
@@ -91,10 +157,7 @@ func rawPhase(ctx context.Context, hc *http.Client, endpoint string, workers int
 	}
 	wg.Wait()
 	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	return ctx.Err()
+	return <-errs
 }
 
 func rawPost(ctx context.Context, hc *http.Client, endpoint, body string) error {
@@ -110,7 +173,7 @@ func rawPost(ctx context.Context, hc *http.Client, endpoint, body string) error 
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("raw client: HTTP %d", resp.StatusCode)
+		err = fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return err
 }

@@ -8,8 +8,13 @@ import (
 )
 
 // ownRSS is this process's resident size now, in bytes; 0 if unknown.
-func ownRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func ownRSS() int64 { return statusRSS("/proc/self/status") }
+
+// pidRSS is the resident size of process pid now, in bytes; 0 if unknown.
+func pidRSS(pid int) int64 { return statusRSS("/proc/" + strconv.Itoa(pid) + "/status") }
+
+func statusRSS(path string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}

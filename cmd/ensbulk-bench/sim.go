@@ -20,18 +20,29 @@ import (
 
 // benchWorld is a simulator world in which every row that
 // reader.WriteSyntheticCSV writes exists: row i is mailbox 100000+i of
-// customer 1+i%10. The demo world has customers 1 and 10 only of those, so
-// 2..9 are added under the operator (the admin user reaches them all), and
-// the generated mailboxes are renumbered to match.
+// customer 1+i%10.
 func benchWorld(rows int) *simulator.State {
-	st := simulator.Generate(rows, 1)
+	idx := make([]int, rows)
+	for i := range idx {
+		idx[i] = i
+	}
+	return benchWorldOf(idx)
+}
+
+// benchWorldOf is a world that holds only the synthetic rows idx (0-based):
+// a resume of a million-row report touches a thousand mailboxes. The demo
+// world has customers 1 and 10 only of those, so 2..9 are added under the
+// operator (the admin user reaches them all), and the generated mailboxes
+// are renumbered to match.
+func benchWorldOf(idx []int) *simulator.State {
+	st := simulator.Generate(len(idx), 1)
 	for id := 2; id <= 9; id++ {
 		st.Customers = append(st.Customers, simulator.Customer{
 			ID: id, Name: fmt.Sprintf("Bench Customer %d", id), Parent: simulator.CustomerOperator, RatePlan: "business",
 		})
 	}
-	for i := range rows {
-		m := st.Mailboxes[i] // Generate puts the n generated mailboxes first
+	for k, i := range idx {
+		m := st.Mailboxes[k] // Generate puts the n generated mailboxes first
 		m["mailbox"] = strconv.Itoa(100000 + i)
 		m["customer"] = strconv.Itoa(1 + i%10)
 	}
@@ -53,17 +64,24 @@ type simServer struct {
 	// first and last API arrival (UnixNano): how much of a process's
 	// life went into sending requests.
 	first, last atomic.Int64
+	requests    atomic.Int64 // API requests, of any tool
 }
 
 // startSim serves a fresh simulator for rows synthetic rows. rec, when not
 // nil, timestamps every API request as it arrives.
 func startSim(rows int, faults simulator.Faults, rec *arrivals) (*simServer, error) {
+	return startSimWorld(benchWorld(rows), rows, faults, rec)
+}
+
+// startSimWorld serves st; updates is how many updates the runs against
+// it will make.
+func startSimWorld(st *simulator.State, updates int, faults simulator.Faults, rec *arrivals) (*simServer, error) {
 	sim, err := simulator.New(simulator.Config{
-		State:  benchWorld(rows),
+		State:  st,
 		Faults: faults,
 		// Above the number of updates, so the audit log never shifts
 		// (that would be a cost of the simulator, not of the client).
-		AuditLimit: rows + 16,
+		AuditLimit: updates + 16,
 	})
 	if err != nil {
 		return nil, err
@@ -93,6 +111,7 @@ func (s *simServer) spanOf(h http.Handler) http.Handler {
 			now := time.Now().UnixNano()
 			s.first.CompareAndSwap(0, now)
 			s.last.Store(now)
+			s.requests.Add(1)
 		}
 		h.ServeHTTP(w, r)
 	})

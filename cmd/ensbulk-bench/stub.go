@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// stubServer answers mailboxes/update like a server that accepts every
+// row (201 to a validation, 204 to an update) and keeps nothing: for runs
+// of millions of rows, whose mailboxes would not fit in the simulator
+// (it holds every mailbox, about a kilobyte each), and where only the
+// client's memory and timing are measured.
+type stubServer struct {
+	url                 string
+	srv                 *http.Server
+	validated, applied  atomic.Int64
+	requests            atomic.Int64
+	first, last         atomic.Int64 // UnixNano of the first and last API request
+	validBody, doneBody []byte
+}
+
+func startStub() (*stubServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &stubServer{
+		url:       "http://" + ln.Addr().String(),
+		validBody: []byte(`{"responses":[{"code":"201","key":"","message":"Input validated"}]}`),
+		doneBody:  []byte(`{"responses":[{"code":"204","key":"","message":"OK"}]}`),
+	}
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       time.Minute,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *stubServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/api/") {
+		http.NotFound(w, r)
+		return
+	}
+	now := time.Now().UnixNano()
+	s.first.CompareAndSwap(0, now)
+	s.last.Store(now)
+	s.requests.Add(1)
+	_ = r.ParseForm()
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case !strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), "/mailboxes/update"):
+		_, _ = w.Write([]byte(`{"responses":[{"code":"200","key":"","message":"OK"}],"data":{}}`))
+	case r.Form.Get("validation") == "1":
+		s.validated.Add(1)
+		_, _ = w.Write(s.validBody)
+	default:
+		s.applied.Add(1)
+		_, _ = w.Write(s.doneBody)
+	}
+}
+
+// span returns when the first and the last API request arrived.
+func (s *stubServer) span() (first, last time.Time) {
+	return time.Unix(0, s.first.Load()), time.Unix(0, s.last.Load())
+}
+
+func (s *stubServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		_ = s.srv.Close()
+	}
+}
