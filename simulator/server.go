@@ -111,7 +111,7 @@ type Server struct {
 	mu    sync.Mutex // guards boxes, audit and seq
 	boxes map[boxKey][]string
 	lists map[int][]string // each customer's mailbox names, sorted; the API creates and deletes none
-	audit []AuditEntry
+	audit auditRing
 	seq   int
 
 	fmu    sync.Mutex // guards faults, rng and the token bucket
@@ -523,11 +523,8 @@ func (s *Server) update(u User, cid int, p *params, lose bool) reply {
 		vals[i] = v
 	}
 	s.seq++
-	s.audit = append(s.audit, AuditEntry{Seq: s.seq, Time: time.Now(), User: u.Username,
-		Customer: cid, Mailbox: mb, Params: audit, Lost: lose})
-	if n := len(s.audit) - s.cfg.AuditLimit; n > 0 {
-		s.audit = slices.Delete(s.audit, 0, n)
-	}
+	s.audit.add(AuditEntry{Seq: s.seq, Time: time.Now(), User: u.Username,
+		Customer: cid, Mailbox: mb, Params: audit, Lost: lose}, s.cfg.AuditLimit)
 	s.countOutcome(true)
 	return reply{entries: []entry{{codeUpdated, "", "OK"}}, applied: true}
 }
