@@ -2,7 +2,6 @@ package simulator_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -59,6 +58,15 @@ func field(t *testing.T, sim *simulator.Server, cust int, mb, name string) strin
 		t.Fatalf("mailbox %d/%s missing", cust, mb)
 	}
 	return m[name]
+}
+
+func wantMessage(want string) func(*testing.T, *simulator.Server, *enswitch.Envelope) {
+	return func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
+		t.Helper()
+		if got := env.Responses[0].Message; got != want {
+			t.Errorf("message = %q, want %q", got, want)
+		}
+	}
 }
 
 func wantField(cust int, mb, name, want string) func(*testing.T, *simulator.Server, *enswitch.Envelope) {
@@ -118,13 +126,13 @@ func TestConformance(t *testing.T) {
 		{name: "readonly get allowed", user: "auditor", fn: "mailboxes/get", params: ps("mailbox", "1002", "customer", "101"), want: []wantEntry{{"200", ""}}},
 		{name: "readonly list allowed", user: "auditor", fn: "mailboxes/list", params: ps("customer", "102"), want: []wantEntry{{"200", ""}},
 			check: func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
-				var rows []map[string]string
-				if err := json.Unmarshal(env.Data, &rows); err != nil {
+				rows, err := enswitch.DecodeMailboxes(env.Data)
+				if err != nil {
 					t.Fatal(err)
 				}
 				var got []string
 				for _, r := range rows {
-					got = append(got, r["mailbox"])
+					got = append(got, r.Text("mailbox"))
 				}
 				if want := []string{"9001", "9002", "9003"}; !reflect.DeepEqual(got, want) {
 					t.Errorf("list 102 = %v, want %v", got, want)
@@ -146,13 +154,14 @@ func TestConformance(t *testing.T) {
 		{name: "400 integer sign", params: upd("owner", "+5"), want: bad("owner")},
 		{name: "400 customer not an integer", params: ps("mailbox", "1001", "customer", "abc"), want: bad("customer")},
 		{name: "400 notify_email", params: upd("notify_email", "always"), want: bad("notify_email")},
-		{name: "400 notify_for newer value on an older server", params: upd("notify_for", "all"), want: bad("notify_for"),
+		{name: "400 notify_for newer value on a 3.13 server", cfg: func(c *simulator.Config) { c.VersionCompat = "3.13" },
+			params: upd("notify_for", "all"), want: bad("notify_for"),
 			check: func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
 				if m := env.Responses[0].Message; !strings.Contains(m, "newer") {
 					t.Errorf("message = %q, want it to say newer servers take it", m)
 				}
 			}},
-		{name: "204 notify_for newer value on a newer server", cfg: func(c *simulator.Config) { c.NewerServer = true },
+		{name: "204 notify_for text on a 4.4 server (the default)",
 			params: upd("notify_for", "text"), want: ok204, check: wantField(100, "1001", "notify_for", "text")},
 		{name: "400 notify_ltype", params: upd("notify_ltype", ""), want: bad("notify_ltype")},
 		{name: "400 notify_message", params: upd("notify_message", "everyone"), want: bad("notify_message")},
@@ -217,31 +226,36 @@ func TestConformance(t *testing.T) {
 		// get and list.
 		{name: "get", fn: "mailboxes/get", via: viaGetSemi, params: ps("mailbox", "1001", "customer", "100"), want: []wantEntry{{"200", ""}},
 			check: func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
-				var m map[string]string
-				if err := json.Unmarshal(env.Data, &m); err != nil {
+				m, err := enswitch.DecodeMailbox(env.Data)
+				if err != nil {
 					t.Fatal(err)
 				}
 				for _, f := range enswitch.FieldNames() {
-					if _, ok := m[f]; !ok {
+					if _, ok, _ := m.Value(f); !ok {
 						t.Errorf("get data lacks %s", f)
 					}
 				}
-				if m["mailbox"] != "1001" || m["customer"] != "100" || m["pin"] != "****" {
-					t.Errorf("get data mailbox=%q customer=%q pin=%q, want 1001, 100, ****", m["mailbox"], m["customer"], m["pin"])
+				if m.Text("mailbox") != "1001" || m.Text("customer") != "100" || m.Text("pin") != "****" {
+					t.Errorf("get data mailbox=%q customer=%q pin=%q, want 1001, 100, ****", m.Text("mailbox"), m.Text("customer"), m.Text("pin"))
 				}
 			}},
 		{name: "get 404", fn: "mailboxes/get", params: ps("mailbox", "1002", "customer", "100"), want: []wantEntry{{"404", "mailbox"}}},
 		{name: "list", fn: "mailboxes/list", user: "northwind", params: nil, want: []wantEntry{{"200", ""}},
 			check: func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
-				var rows []map[string]string
-				if err := json.Unmarshal(env.Data, &rows); err != nil {
+				rows, err := enswitch.DecodeMailboxes(env.Data)
+				if err != nil {
 					t.Fatal(err)
 				}
-				if len(rows) != confMailboxes/2 || rows[0]["mailbox"] != "1001" || rows[len(rows)-1]["mailbox"] != "1019" {
+				if len(rows) != confMailboxes/2 || rows[0].Text("mailbox") != "1001" || rows[len(rows)-1].Text("mailbox") != "1019" {
 					t.Errorf("list: %d rows, want %d from 1001 to 1019", len(rows), confMailboxes/2)
 				}
 			}},
-		{name: "list of a customer not visible", fn: "mailboxes/list", user: "northwind", params: ps("customer", "101"), want: []wantEntry{{"404", "customer"}}},
+		{name: "list of a customer not visible", fn: "mailboxes/list", user: "northwind", params: ps("customer", "101"), want: bad("customer"),
+			check: wantMessage("Invalid customer specified.")},
+		{name: "list of a customer that does not exist", fn: "mailboxes/list", params: ps("customer", "999"), want: bad("customer"),
+			check: wantMessage("Invalid customer specified.")},
+		{name: "list of a customer that is no number", fn: "mailboxes/list", params: ps("customer", "acme"), want: bad("customer"),
+			check: wantMessage("Invalid customer specified.")},
 	}
 	if len(cases) < 30 {
 		t.Fatalf("only %d conformance cases", len(cases))
