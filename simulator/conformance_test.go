@@ -60,6 +60,24 @@ func field(t *testing.T, sim *simulator.Server, cust int, mb, name string) strin
 	return m[name]
 }
 
+func forbid(ids ...int) func(*simulator.Config) {
+	return func(c *simulator.Config) { c.ForbidCustomers = ids }
+}
+
+func order(s string) func(*simulator.Config) {
+	return func(c *simulator.Config) {
+		o, err := simulator.ParseCheckOrder(s)
+		if err != nil {
+			panic(err)
+		}
+		c.CheckOrder = o
+	}
+}
+
+func pinDigits(lo, hi int) func(*simulator.Config) {
+	return func(c *simulator.Config) { c.PINMinDigits, c.PINMaxDigits = lo, hi }
+}
+
 func wantMessage(want string) func(*testing.T, *simulator.Server, *enswitch.Envelope) {
 	return func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
 		t.Helper()
@@ -143,6 +161,18 @@ func TestConformance(t *testing.T) {
 		{name: "403 rate plan", params: ps("mailbox", "9001", "customer", "102", "description", "x"), want: []wantEntry{{"403", ""}}},
 		{name: "403 on validation too", params: ps("mailbox", "9002", "customer", "102", "validation", "1"), want: []wantEntry{{"403", ""}}},
 		{name: "403 before 400", user: "acme", params: ps("mailbox", "9003", "customer", "102", "pin", "975"), want: []wantEntry{{"403", ""}}},
+		{name: "403 the user's own rate plan, on every customer it reaches", user: "acme", cfg: forbid(simulator.CustomerAcme),
+			params: upd("description", "x"), want: []wantEntry{{"403", ""}}, check: wantMessage("Your rate plan (reseller, customer 10) does not allow mailbox updates")},
+		{name: "403 per customer: another customer is fine", cfg: forbid(simulator.CustomerHotels),
+			params: upd("description", "by admin"), want: ok204},
+		{name: "403 per customer: that customer refuses", cfg: forbid(simulator.CustomerHotels),
+			params: ps("mailbox", "1002", "customer", "101", "description", "x"), want: []wantEntry{{"403", ""}}},
+		{name: "403 plans of parents do not pass down", cfg: forbid(simulator.CustomerAcme),
+			params: upd("description", "by admin"), want: ok204},
+		{name: "403 check order: 400 first when configured", user: "acme", cfg: order("401,402,400,403,404"),
+			params: ps("mailbox", "9003", "customer", "102", "pin", "975"), want: bad("pin")},
+		{name: "404 check order: 404 before 400 when configured", cfg: order("401,402,403,404,400"),
+			params: ps("mailbox", "7777", "customer", "100", "envelope", "yes"), want: []wantEntry{{"404", "mailbox"}}},
 		{name: "403 plan allows get", fn: "mailboxes/get", params: ps("mailbox", "9001", "customer", "102"), want: []wantEntry{{"200", ""}}},
 
 		// 400: one per rule, key = parameter name.
@@ -169,6 +199,19 @@ func TestConformance(t *testing.T) {
 		{name: "400 dtype not in the list", params: upd("dtype", "fax"), want: bad("dtype")},
 		{name: "204 dtype from a configured list", cfg: func(c *simulator.Config) { c.DTypes = []string{"", "fax"} },
 			params: upd("dtype", "fax"), want: ok204, check: wantField(100, "1001", "dtype", "fax")},
+		{name: "204 dtype hangup (documented default)", params: upd("dtype", "hangup"), want: ok204, check: wantField(100, "1001", "dtype", "hangup")},
+		{name: "204 dtype forward", params: upd("dtype", "forward", "dnumber", "2001"), want: ok204},
+		{name: "204 dtype peer", params: upd("dtype", "peer"), want: ok204},
+		{name: "204 dtype phone", params: upd("dtype", "phone"), want: ok204},
+		{name: "204 dtype sipuri", params: upd("dtype", "sipuri", "dnumber", "sip:desk@example.com"), want: ok204},
+		{name: "204 notify_for all on 4.2", cfg: func(c *simulator.Config) { c.VersionCompat = "4.2" }, params: upd("notify_for", "all"), want: ok204},
+		{name: "400 notify_for text on 4.1", cfg: func(c *simulator.Config) { c.VersionCompat = "4.1" }, params: upd("notify_for", "text"), want: bad("notify_for")},
+		{name: "400 pin of 5 digits under --pin-digits 6-8", cfg: pinDigits(6, 8), params: upd("pin", "12345"), want: bad("pin")},
+		{name: "204 pin of 8 digits under --pin-digits 6-8", cfg: pinDigits(6, 8), params: upd("pin", "12345678"), want: ok204},
+		{name: "204 pager any text under --email-check any", cfg: func(c *simulator.Config) { c.EmailCheck = simulator.EmailAny },
+			params: upd("pager", "not-an-email"), want: ok204},
+		{name: "204 timezone any text under --timezones any", cfg: func(c *simulator.Config) { c.Timezones = simulator.TimezonesAny },
+			params: upd("timezone", "Mars/Base"), want: ok204},
 		{name: "400 pin too short", params: upd("pin", "975"), want: bad("pin")},
 		{name: "400 pin not digits", params: upd("pin", "12ab9"), want: bad("pin")},
 		{name: "400 pin too long", params: upd("pin", "12345678901"), want: bad("pin")},
@@ -185,6 +228,7 @@ func TestConformance(t *testing.T) {
 		{name: "204 pager cleared", params: upd("pager", ""), want: ok204, check: wantField(100, "1001", "pager", "")},
 		{name: "400 timezone unknown", params: upd("timezone", "Europe/Londn"), want: bad("timezone")},
 		{name: "400 timezone Local", params: upd("timezone", "Local"), want: bad("timezone")},
+		{name: "204 timezone empty", params: upd("timezone", ""), want: ok204, check: wantField(100, "1001", "timezone", "")},
 		{name: "204 timezone IANA", params: upd("timezone", "Pacific/Auckland"), want: ok204, check: wantField(100, "1001", "timezone", "Pacific/Auckland")},
 		{name: "400 invalid UTF-8", params: upd("description", "caf\xe9"), want: bad("description")},
 		{name: "400 control characters", params: upd("callerid", "a\nb"), want: bad("callerid")},
