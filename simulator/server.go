@@ -5,11 +5,14 @@
 // mailboxes/update (with validation=1), mailboxes/get and mailboxes/list,
 // and faults switchable at runtime.
 //
-// Every call is checked in the order of the real server: 401 (credentials)
-// → 402 (role: readonly users may not update) → 403 (the target
-// customer's rate plan forbids mailbox updates) → 400 (every invalid
-// parameter, one response entry each, key = parameter name) → 404 (mailbox
-// or customer missing or not visible to the user).
+// Every call is checked in the order of the real server (Config.CheckOrder
+// can change it): 401 (credentials) → 402 (role: readonly users may not
+// update) → 403 (a rate plan forbids mailbox updates: the user's own
+// customer's, or the target customer's) → 400 (every invalid parameter,
+// one response entry each, key = parameter name) → 404 (mailbox or
+// customer missing or not visible to the user; list answers 400 "Invalid
+// customer specified." instead). get and list write typed rows (see
+// wire.go); the rules the vendor's pages leave open are policy (policy.go).
 //
 // The demo world (Generate) has customers 1 "Switch Operator" (root), 10
 // "Acme Voice" (reseller, parent 1), 100 "Northwind Dental", 101 "Blue
