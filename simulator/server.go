@@ -719,7 +719,8 @@ func atoi(v string) (int, bool) {
 }
 
 // Mailbox returns a copy of one mailbox's fields, the real PIN included
-// (for tests; the HTTP endpoints mask it), and whether it exists.
+// (for tests; /__state masks it, get and list follow Config.PINDisplay),
+// and whether it exists.
 func (s *Server) Mailbox(customer int, mailbox string) (Mailbox, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -750,8 +751,8 @@ func (s *Server) list(cid int) []wireRow {
 	return out
 }
 
-// maskPIN hides a set PIN: the API and the operator endpoints never show
-// one.
+// maskPIN hides a set PIN: /__state never shows one, whatever get and
+// list are told to do.
 func maskPIN(m Mailbox) {
 	if m["pin"] != "" {
 		m["pin"] = "****"
