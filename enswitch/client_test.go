@@ -89,15 +89,15 @@ func TestClientAgainstSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m["description"] != "from the test" || m["mailbox"] != "1001" {
+	if m.Text("description") != "from the test" || m.Text("mailbox") != "1001" {
 		t.Errorf("Get = %v, want the new description", m)
 	}
 	list, err := c.List(ctx, "101")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 10 || list[0]["mailbox"] != "1002" {
-		t.Errorf("List(101) = %d mailboxes starting %q, want 10 starting 1002", len(list), list[0]["mailbox"])
+	if len(list) != 10 || list[0].Text("mailbox") != "1002" {
+		t.Errorf("List(101) = %d mailboxes starting %q, want 10 starting 1002", len(list), list[0].Text("mailbox"))
 	}
 	_, err = c.Get(ctx, "9999", "100")
 	if k := batch.KindOf(err); k != batch.KindNotFound {

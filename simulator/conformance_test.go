@@ -2,7 +2,6 @@ package simulator_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -62,6 +61,33 @@ func field(t *testing.T, sim *simulator.Server, cust int, mb, name string) strin
 	return m[name]
 }
 
+func forbid(ids ...int) func(*simulator.Config) {
+	return func(c *simulator.Config) { c.ForbidCustomers = ids }
+}
+
+func order(s string) func(*simulator.Config) {
+	return func(c *simulator.Config) {
+		o, err := simulator.ParseCheckOrder(s)
+		if err != nil {
+			panic(err)
+		}
+		c.CheckOrder = o
+	}
+}
+
+func pinDigits(lo, hi int) func(*simulator.Config) {
+	return func(c *simulator.Config) { c.PINMinDigits, c.PINMaxDigits = lo, hi }
+}
+
+func wantMessage(want string) func(*testing.T, *simulator.Server, *enswitch.Envelope) {
+	return func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
+		t.Helper()
+		if got := env.Responses[0].Message; got != want {
+			t.Errorf("message = %q, want %q", got, want)
+		}
+	}
+}
+
 func wantField(cust int, mb, name, want string) func(*testing.T, *simulator.Server, *enswitch.Envelope) {
 	return func(t *testing.T, sim *simulator.Server, _ *enswitch.Envelope) {
 		t.Helper()
@@ -119,13 +145,13 @@ func TestConformance(t *testing.T) {
 		{name: "readonly get allowed", user: "auditor", fn: "mailboxes/get", params: ps("mailbox", "1002", "customer", "101"), want: []wantEntry{{"200", ""}}},
 		{name: "readonly list allowed", user: "auditor", fn: "mailboxes/list", params: ps("customer", "102"), want: []wantEntry{{"200", ""}},
 			check: func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
-				var rows []map[string]string
-				if err := json.Unmarshal(env.Data, &rows); err != nil {
+				rows, err := enswitch.DecodeMailboxes(env.Data)
+				if err != nil {
 					t.Fatal(err)
 				}
 				var got []string
 				for _, r := range rows {
-					got = append(got, r["mailbox"])
+					got = append(got, r.Text("mailbox"))
 				}
 				if want := []string{"9001", "9002", "9003"}; !reflect.DeepEqual(got, want) {
 					t.Errorf("list 102 = %v, want %v", got, want)
@@ -136,6 +162,18 @@ func TestConformance(t *testing.T) {
 		{name: "403 rate plan", params: ps("mailbox", "9001", "customer", "102", "description", "x"), want: []wantEntry{{"403", ""}}},
 		{name: "403 on validation too", params: ps("mailbox", "9002", "customer", "102", "validation", "1"), want: []wantEntry{{"403", ""}}},
 		{name: "403 before 400", user: "acme", params: ps("mailbox", "9003", "customer", "102", "pin", "975"), want: []wantEntry{{"403", ""}}},
+		{name: "403 the user's own rate plan, on every customer it reaches", user: "acme", cfg: forbid(simulator.CustomerAcme),
+			params: upd("description", "x"), want: []wantEntry{{"403", ""}}, check: wantMessage("Your rate plan (reseller, customer 10) does not allow mailbox updates")},
+		{name: "403 per customer: another customer is fine", cfg: forbid(simulator.CustomerHotels),
+			params: upd("description", "by admin"), want: ok204},
+		{name: "403 per customer: that customer refuses", cfg: forbid(simulator.CustomerHotels),
+			params: ps("mailbox", "1002", "customer", "101", "description", "x"), want: []wantEntry{{"403", ""}}},
+		{name: "403 plans of parents do not pass down", cfg: forbid(simulator.CustomerAcme),
+			params: upd("description", "by admin"), want: ok204},
+		{name: "403 check order: 400 first when configured", user: "acme", cfg: order("401,402,400,403,404"),
+			params: ps("mailbox", "9003", "customer", "102", "pin", "975"), want: bad("pin")},
+		{name: "404 check order: 404 before 400 when configured", cfg: order("401,402,403,404,400"),
+			params: ps("mailbox", "7777", "customer", "100", "envelope", "yes"), want: []wantEntry{{"404", "mailbox"}}},
 		{name: "403 plan allows get", fn: "mailboxes/get", params: ps("mailbox", "9001", "customer", "102"), want: []wantEntry{{"200", ""}}},
 
 		// 400: one per rule, key = parameter name.
@@ -147,13 +185,14 @@ func TestConformance(t *testing.T) {
 		{name: "400 integer sign", params: upd("owner", "+5"), want: bad("owner")},
 		{name: "400 customer not an integer", params: ps("mailbox", "1001", "customer", "abc"), want: bad("customer")},
 		{name: "400 notify_email", params: upd("notify_email", "always"), want: bad("notify_email")},
-		{name: "400 notify_for newer value on an older server", params: upd("notify_for", "all"), want: bad("notify_for"),
+		{name: "400 notify_for newer value on a 3.13 server", cfg: func(c *simulator.Config) { c.VersionCompat = "3.13" },
+			params: upd("notify_for", "all"), want: bad("notify_for"),
 			check: func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
 				if m := env.Responses[0].Message; !strings.Contains(m, "newer") {
 					t.Errorf("message = %q, want it to say newer servers take it", m)
 				}
 			}},
-		{name: "204 notify_for newer value on a newer server", cfg: func(c *simulator.Config) { c.NewerServer = true },
+		{name: "204 notify_for text on a 4.4 server (the default)",
 			params: upd("notify_for", "text"), want: ok204, check: wantField(100, "1001", "notify_for", "text")},
 		{name: "400 notify_ltype", params: upd("notify_ltype", ""), want: bad("notify_ltype")},
 		{name: "400 notify_message", params: upd("notify_message", "everyone"), want: bad("notify_message")},
@@ -161,6 +200,19 @@ func TestConformance(t *testing.T) {
 		{name: "400 dtype not in the list", params: upd("dtype", "fax"), want: bad("dtype")},
 		{name: "204 dtype from a configured list", cfg: func(c *simulator.Config) { c.DTypes = []string{"", "fax"} },
 			params: upd("dtype", "fax"), want: ok204, check: wantField(100, "1001", "dtype", "fax")},
+		{name: "204 dtype hangup (documented default)", params: upd("dtype", "hangup"), want: ok204, check: wantField(100, "1001", "dtype", "hangup")},
+		{name: "204 dtype forward", params: upd("dtype", "forward", "dnumber", "2001"), want: ok204},
+		{name: "204 dtype peer", params: upd("dtype", "peer"), want: ok204},
+		{name: "204 dtype phone", params: upd("dtype", "phone"), want: ok204},
+		{name: "204 dtype sipuri", params: upd("dtype", "sipuri", "dnumber", "sip:desk@example.com"), want: ok204},
+		{name: "204 notify_for all on 4.2", cfg: func(c *simulator.Config) { c.VersionCompat = "4.2" }, params: upd("notify_for", "all"), want: ok204},
+		{name: "400 notify_for text on 4.1", cfg: func(c *simulator.Config) { c.VersionCompat = "4.1" }, params: upd("notify_for", "text"), want: bad("notify_for")},
+		{name: "400 pin of 5 digits under --pin-digits 6-8", cfg: pinDigits(6, 8), params: upd("pin", "12345"), want: bad("pin")},
+		{name: "204 pin of 8 digits under --pin-digits 6-8", cfg: pinDigits(6, 8), params: upd("pin", "12345678"), want: ok204},
+		{name: "204 pager any text under --email-check any", cfg: func(c *simulator.Config) { c.EmailCheck = simulator.EmailAny },
+			params: upd("pager", "not-an-email"), want: ok204},
+		{name: "204 timezone any text under --timezones any", cfg: func(c *simulator.Config) { c.Timezones = simulator.TimezonesAny },
+			params: upd("timezone", "Mars/Base"), want: ok204},
 		{name: "400 pin too short", params: upd("pin", "975"), want: bad("pin")},
 		{name: "400 pin not digits", params: upd("pin", "12ab9"), want: bad("pin")},
 		{name: "400 pin too long", params: upd("pin", "12345678901"), want: bad("pin")},
@@ -177,6 +229,7 @@ func TestConformance(t *testing.T) {
 		{name: "204 pager cleared", params: upd("pager", ""), want: ok204, check: wantField(100, "1001", "pager", "")},
 		{name: "400 timezone unknown", params: upd("timezone", "Europe/Londn"), want: bad("timezone")},
 		{name: "400 timezone Local", params: upd("timezone", "Local"), want: bad("timezone")},
+		{name: "204 timezone empty", params: upd("timezone", ""), want: ok204, check: wantField(100, "1001", "timezone", "")},
 		{name: "204 timezone IANA", params: upd("timezone", "Pacific/Auckland"), want: ok204, check: wantField(100, "1001", "timezone", "Pacific/Auckland")},
 		{name: "400 invalid UTF-8", params: upd("description", "caf\xe9"), want: bad("description")},
 		{name: "400 control characters", params: upd("callerid", "a\nb"), want: bad("callerid")},
@@ -218,31 +271,36 @@ func TestConformance(t *testing.T) {
 		// get and list.
 		{name: "get", fn: "mailboxes/get", via: viaGetSemi, params: ps("mailbox", "1001", "customer", "100"), want: []wantEntry{{"200", ""}},
 			check: func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
-				var m map[string]string
-				if err := json.Unmarshal(env.Data, &m); err != nil {
+				m, err := enswitch.DecodeMailbox(env.Data)
+				if err != nil {
 					t.Fatal(err)
 				}
 				for _, f := range schema.Names() {
-					if _, ok := m[f]; !ok {
+					if _, ok, _ := m.Value(f); !ok {
 						t.Errorf("get data lacks %s", f)
 					}
 				}
-				if m["mailbox"] != "1001" || m["customer"] != "100" || m["pin"] != "****" {
-					t.Errorf("get data mailbox=%q customer=%q pin=%q, want 1001, 100, ****", m["mailbox"], m["customer"], m["pin"])
+				if m.Text("mailbox") != "1001" || m.Text("customer") != "100" || m.Text("pin") != "****" {
+					t.Errorf("get data mailbox=%q customer=%q pin=%q, want 1001, 100, ****", m.Text("mailbox"), m.Text("customer"), m.Text("pin"))
 				}
 			}},
 		{name: "get 404", fn: "mailboxes/get", params: ps("mailbox", "1002", "customer", "100"), want: []wantEntry{{"404", "mailbox"}}},
 		{name: "list", fn: "mailboxes/list", user: "northwind", params: nil, want: []wantEntry{{"200", ""}},
 			check: func(t *testing.T, _ *simulator.Server, env *enswitch.Envelope) {
-				var rows []map[string]string
-				if err := json.Unmarshal(env.Data, &rows); err != nil {
+				rows, err := enswitch.DecodeMailboxes(env.Data)
+				if err != nil {
 					t.Fatal(err)
 				}
-				if len(rows) != confMailboxes/2 || rows[0]["mailbox"] != "1001" || rows[len(rows)-1]["mailbox"] != "1019" {
+				if len(rows) != confMailboxes/2 || rows[0].Text("mailbox") != "1001" || rows[len(rows)-1].Text("mailbox") != "1019" {
 					t.Errorf("list: %d rows, want %d from 1001 to 1019", len(rows), confMailboxes/2)
 				}
 			}},
-		{name: "list of a customer not visible", fn: "mailboxes/list", user: "northwind", params: ps("customer", "101"), want: []wantEntry{{"404", "customer"}}},
+		{name: "list of a customer not visible", fn: "mailboxes/list", user: "northwind", params: ps("customer", "101"), want: bad("customer"),
+			check: wantMessage("Invalid customer specified.")},
+		{name: "list of a customer that does not exist", fn: "mailboxes/list", params: ps("customer", "999"), want: bad("customer"),
+			check: wantMessage("Invalid customer specified.")},
+		{name: "list of a customer that is no number", fn: "mailboxes/list", params: ps("customer", "acme"), want: bad("customer"),
+			check: wantMessage("Invalid customer specified.")},
 	}
 	if len(cases) < 30 {
 		t.Fatalf("only %d conformance cases", len(cases))

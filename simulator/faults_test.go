@@ -338,8 +338,8 @@ func TestUpdatesAtomic(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			if m["description"] != m["callerid"] {
-				t.Errorf("torn read: description %q, callerid %q", m["description"], m["callerid"])
+			if m.Text("description") != m.Text("callerid") {
+				t.Errorf("torn read: description %q, callerid %q", m.Text("description"), m.Text("callerid"))
 				return
 			}
 		}

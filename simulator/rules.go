@@ -17,8 +17,11 @@ import (
 
 // DefaultDTypes returns the dtype values a server accepts unless
 // Config.DTypes says otherwise.
+// The vendor documents hangup (the default of mailboxes/create), forward,
+// peer, phone and sipuri; "" and the others are older simulator values
+// that generated worlds and state files hold.
 func DefaultDTypes() []string {
-	return []string{"", "mailbox", "phone", "queue", "voicemail", "ivr"}
+	return []string{"", "hangup", "forward", "peer", "phone", "sipuri", "mailbox", "queue", "voicemail", "ivr"}
 }
 
 // maxString bounds free-text values, as a database column would.
@@ -31,11 +34,13 @@ type rules struct {
 	enums map[string][]string
 	// newer holds values only a newer server accepts, to say so.
 	newer map[string][]string
+	pol   policy
 }
 
 // requestRules are the rules a server applies to mailboxes/update.
-func requestRules(newerServer bool, dtypes []string) *rules {
-	r := &rules{enums: map[string][]string{}, newer: map[string][]string{}}
+func requestRules(pol policy, dtypes []string) *rules {
+	newerServer := !pol.version.less(notifyForNewFrom)
+	r := &rules{enums: map[string][]string{}, newer: map[string][]string{}, pol: pol}
 	for _, f := range schema.Fields() {
 		if f.Type != schema.Enum {
 			continue
@@ -53,9 +58,19 @@ func requestRules(newerServer bool, dtypes []string) *rules {
 }
 
 // storedRules are the looser rules for values in a state file: newer
-// enum values are fine and dtype is free.
-func storedRules() *rules {
-	r := requestRules(true, nil)
+// enum values are fine, dtype is free, and what pol lets an update store
+// passes too (a state dumped by a server with a looser policy loads back
+// into it).
+func storedRules(pol policy) *rules {
+	def := defaultPolicy()
+	def.pinMin, def.pinMax = min(def.pinMin, pol.pinMin), max(def.pinMax, pol.pinMax)
+	if pol.email == EmailAny {
+		def.email = EmailAny
+	}
+	if pol.timezones == TimezonesAny {
+		def.timezones = TimezonesAny
+	}
+	r := requestRules(def, nil)
 	r.enums["dtype"] = nil
 	return r
 }
@@ -73,15 +88,15 @@ func (r *rules) check(f schema.Field, v string) string {
 		if v == "" {
 			return ""
 		}
-		if len(v) < 4 || len(v) > 10 || !schema.Digits(v) {
-			return `must be 4 to 10 digits ("" keeps the current PIN)`
+		if len(v) < r.pol.pinMin || len(v) > r.pol.pinMax || !schema.Digits(v) {
+			return fmt.Sprintf(`must be %d to %d digits ("" keeps the current PIN)`, r.pol.pinMin, r.pol.pinMax)
 		}
 		return ""
 	case "pager":
 		if v == "" {
 			return ""
 		}
-		if msg := checkText(v, maxString); msg != "" {
+		if msg := checkText(v, maxString); msg != "" || r.pol.email == EmailAny {
 			return msg
 		}
 		if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" {
@@ -89,6 +104,13 @@ func (r *rules) check(f schema.Field, v string) string {
 		}
 		return ""
 	case "timezone":
+		// The pages say only "Time zone.": "" is the server's default.
+		if v == "" {
+			return ""
+		}
+		if r.pol.timezones == TimezonesAny {
+			return checkText(v, maxString)
+		}
 		if !validZone(v) {
 			return fmt.Sprintf("unknown time zone %s (want an IANA name such as Europe/London)", quote(v))
 		}
@@ -115,7 +137,8 @@ func (r *rules) check(f schema.Field, v string) string {
 		}
 		for _, a := range r.newer[f.Name] {
 			if v == a {
-				return fmt.Sprintf("%s is only accepted by newer servers; this one takes %s", quote(v), quoteList(set))
+				return fmt.Sprintf("%s is only accepted by newer servers (Enswitch %s and later); this one plays %s and takes %s",
+					quote(v), notifyForNewFrom, r.pol.version, quoteList(set))
 			}
 		}
 		return fmt.Sprintf("must be one of %s, got %s", quoteList(set), quote(v))

@@ -5,11 +5,14 @@
 // mailboxes/update (with validation=1), mailboxes/get and mailboxes/list,
 // and faults switchable at runtime.
 //
-// Every call is checked in the order of the real server: 401 (credentials)
-// → 402 (role: readonly users may not update) → 403 (the target
-// customer's rate plan forbids mailbox updates) → 400 (every invalid
-// parameter, one response entry each, key = parameter name) → 404 (mailbox
-// or customer missing or not visible to the user).
+// Every call is checked in the order of the real server (Config.CheckOrder
+// can change it): 401 (credentials) → 402 (role: readonly users may not
+// update) → 403 (a rate plan forbids mailbox updates: the user's own
+// customer's, or the target customer's) → 400 (every invalid parameter,
+// one response entry each, key = parameter name) → 404 (mailbox or
+// customer missing or not visible to the user; list answers 400 "Invalid
+// customer specified." instead). get and list write typed rows (see
+// wire.go); the rules the vendor's pages leave open are policy (policy.go).
 //
 // The demo world (Generate) has customers 1 "Switch Operator" (root), 10
 // "Acme Voice" (reseller, parent 1), 100 "Northwind Dental", 101 "Blue
@@ -78,9 +81,10 @@ type Config struct {
 	Mailboxes int
 	// Seed drives Generate (when State is nil) and the fault draws.
 	Seed int64
-	// NewerServer plays a newer Enswitch version, whose notify_for also
-	// takes "all" and "text".
-	NewerServer bool
+	// VersionCompat is the Enswitch version played, "3.13" to "4.4"; ""
+	// means DefaultVersion. Before 4.2, notify_for refuses "all" and
+	// "text".
+	VersionCompat string
 	// DTypes are the accepted dtype values; nil means DefaultDTypes().
 	DTypes []string
 	// NumericCodes writes response codes as JSON numbers (204) instead of
@@ -94,12 +98,37 @@ type Config struct {
 	// AuditLimit is how many audit entries are kept (the most recent);
 	// 0 means 100000.
 	AuditLimit int
+	// ForbidCustomers are customers whose rate plan refuses mailbox
+	// updates, besides those the state marks: a scoped 403 to rehearse.
+	ForbidCustomers []int
+
+	// Simulator policy: where the vendor's pages are silent (see
+	// policy.go). Zero values mean the defaults.
+
+	// PINDisplay is how get and list show a PIN; "" means PINMasked.
+	PINDisplay PINDisplay
+	// NullColumns are the columns get and list write as null when empty;
+	// nil means DefaultNullColumns(), empty means none.
+	NullColumns []string
+	// PINMinDigits and PINMaxDigits bound a PIN's length (all digits);
+	// 0 and 0 mean 4 to 10.
+	PINMinDigits, PINMaxDigits int
+	// EmailCheck is how pager is checked: EmailAddress (the default) or
+	// EmailAny.
+	EmailCheck string
+	// Timezones is how timezone is checked: TimezonesIANA (the default)
+	// or TimezonesAny. "" is always accepted.
+	Timezones string
+	// CheckOrder is the order of the checks; nil means
+	// DefaultCheckOrder(). 401 is always first.
+	CheckOrder []string
 }
 
 // Server is a simulated Enswitch server. It is an http.Handler and safe
 // for concurrent use.
 type Server struct {
 	cfg    Config
+	pol    policy
 	rules  *rules
 	schema []schema.Field
 
@@ -111,8 +140,9 @@ type Server struct {
 
 	mu    sync.Mutex // guards boxes, audit and seq
 	boxes map[boxKey][]string
+	ids   map[boxKey]int   // read-only column "id"; fixed after New
 	lists map[int][]string // each customer's mailbox names, sorted; the API creates and deletes none
-	audit []AuditEntry
+	audit auditRing
 	seq   int
 
 	fmu    sync.Mutex // guards faults, rng and the token bucket
@@ -138,7 +168,11 @@ func New(cfg Config) (*Server, error) {
 		}
 		st = Generate(n, cfg.Seed)
 	}
-	if err := st.normalize(); err != nil {
+	pol, err := newPolicy(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	if err := st.normalize(pol); err != nil {
 		return nil, fmt.Errorf("simulator: state: %w", err)
 	}
 	if cfg.DTypes == nil {
@@ -150,13 +184,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg:       cfg,
-		rules:     requestRules(cfg.NewerServer, cfg.DTypes),
+		pol:       pol,
+		rules:     requestRules(pol, cfg.DTypes),
 		schema:    schema.Fields(),
 		customers: map[int]Customer{},
 		custOrder: slices.Clone(st.Customers),
 		users:     map[string]User{},
 		userOrder: slices.Clone(st.Users),
 		boxes:     map[boxKey][]string{},
+		ids:       map[boxKey]int{},
 		lists:     map[int][]string{},
 		rng:       newRNG(cfg.Seed),
 		stats:     newStats(),
@@ -164,6 +200,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	for _, c := range st.Customers {
 		s.customers[c.ID] = c
+	}
+	for _, id := range cfg.ForbidCustomers {
+		c, ok := s.customers[id]
+		if !ok {
+			return nil, fmt.Errorf("simulator: forbidden customer %d does not exist", id)
+		}
+		c.MailboxUpdatesForbidden = true
+		s.customers[id] = c
 	}
 	for _, u := range st.Users {
 		s.users[u.Username] = u
@@ -175,6 +219,7 @@ func New(cfg Config) (*Server, error) {
 			vals[i] = m[f.Name]
 		}
 		s.boxes[boxKey{cid, m["mailbox"]}] = vals
+		s.ids[boxKey{cid, m["mailbox"]}] = len(s.ids) + 1
 		s.lists[cid] = append(s.lists[cid], m["mailbox"])
 	}
 	for _, l := range s.lists {
@@ -452,38 +497,79 @@ func (s *Server) call(fn string, p *params, lose bool) reply {
 	if !ok {
 		return fail(codeUnauthorized, "", "Authentication failed: unknown user or wrong password")
 	}
-	if fn == fnUpdate && u.Role == RoleReadonly {
-		return fail(codeRole, "", fmt.Sprintf("Your role (%s) does not allow mailbox updates", u.Role))
-	}
 	cid, cidOK := u.Customer, true
 	if v, sent := p.one("customer"); sent {
 		cid, cidOK = atoi(v)
 	} else if p.has("customer") {
 		cidOK = false // sent twice: the 400 check says so
 	}
-	if fn == fnUpdate && cidOK && s.visible(u, cid) && s.customers[cid].MailboxUpdatesForbidden {
-		c := s.customers[cid]
-		return fail(codePlan, "", fmt.Sprintf("The rate plan of customer %d (%s) does not allow mailbox updates", c.ID, c.RatePlan))
-	}
-	if bad := s.checkParams(fn, p); len(bad) > 0 {
-		return reply{entries: bad}
-	}
-	if !s.visible(u, cid) {
-		return fail(codeNotFound, "customer", fmt.Sprintf("Customer %d not found", cid))
+	for _, check := range s.pol.order {
+		switch check {
+		case codeRole:
+			if fn == fnUpdate && u.Role == RoleReadonly {
+				return fail(codeRole, "", fmt.Sprintf("Your role (%s) does not allow mailbox updates", u.Role))
+			}
+		case codePlan:
+			if fn == fnUpdate && cidOK && s.visible(u, cid) {
+				if msg := s.planRefusal(u, cid); msg != "" {
+					return fail(codePlan, "", msg)
+				}
+			}
+		case codeInvalid:
+			if bad := s.checkParams(fn, p); len(bad) > 0 {
+				return reply{entries: bad}
+			}
+		case codeNotFound:
+			if rep, missing := s.notFound(fn, u, cid, p); missing {
+				return rep
+			}
+		}
 	}
 	switch fn {
 	case fnGet:
 		mb, _ := p.one("mailbox")
-		m, ok := s.Mailbox(cid, mb)
-		if !ok {
-			return fail(codeNotFound, "mailbox", fmt.Sprintf("Mailbox %s not found", quote(mb)))
-		}
-		maskPIN(m)
+		s.mu.Lock()
+		m := s.wireMailbox(boxKey{cid, mb})
+		s.mu.Unlock()
 		return reply{entries: []entry{{codeOK, "", "OK"}}, data: m}
 	case fnList:
 		return reply{entries: []entry{{codeOK, "", "OK"}}, data: s.list(cid)}
 	}
 	return s.update(u, cid, p, lose)
+}
+
+// planRefusal says why the rate plans refuse u an update of customer
+// cid's mailboxes, "" when they allow it. The user's privileges are those
+// of its own customer's rate plan, so that refusal covers every customer
+// it reaches; a target customer's plan refuses only that customer.
+func (s *Server) planRefusal(u User, cid int) string {
+	if own := s.customers[u.Customer]; own.MailboxUpdatesForbidden {
+		return fmt.Sprintf("Your rate plan (%s, customer %d) does not allow mailbox updates", own.RatePlan, own.ID)
+	}
+	if c := s.customers[cid]; c.MailboxUpdatesForbidden {
+		return fmt.Sprintf("The rate plan of customer %d (%s) does not allow mailbox updates", c.ID, c.RatePlan)
+	}
+	return ""
+}
+
+// notFound answers a customer the user cannot see, or a mailbox that is
+// not there. mailboxes/list documents no 404: it answers 400.
+func (s *Server) notFound(fn string, u User, cid int, p *params) (reply, bool) {
+	if !s.visible(u, cid) {
+		if fn == fnList {
+			return fail(codeInvalid, "customer", "Invalid customer specified."), true
+		}
+		return fail(codeNotFound, "customer", fmt.Sprintf("Customer %d not found", cid)), true
+	}
+	if fn == fnList {
+		return reply{}, false
+	}
+	mb, _ := p.one("mailbox")
+	// The API creates and deletes no mailbox: the key set is fixed.
+	if _, ok := s.ids[boxKey{cid, mb}]; !ok {
+		return fail(codeNotFound, "mailbox", fmt.Sprintf("Mailbox %s not found", quote(mb))), true
+	}
+	return reply{}, false
 }
 
 // update applies (or with validation=1 only checks) a valid update. The
@@ -524,11 +610,8 @@ func (s *Server) update(u User, cid int, p *params, lose bool) reply {
 		vals[i] = v
 	}
 	s.seq++
-	s.audit = append(s.audit, AuditEntry{Seq: s.seq, Time: time.Now(), User: u.Username,
-		Customer: cid, Mailbox: mb, Params: audit, Lost: lose})
-	if n := len(s.audit) - s.cfg.AuditLimit; n > 0 {
-		s.audit = slices.Delete(s.audit, 0, n)
-	}
+	s.audit.add(AuditEntry{Seq: s.seq, Time: time.Now(), User: u.Username,
+		Customer: cid, Mailbox: mb, Params: audit, Lost: lose}, s.cfg.AuditLimit)
 	s.countOutcome(true)
 	return reply{entries: []entry{{codeUpdated, "", "OK"}}, applied: true}
 }
@@ -611,7 +694,9 @@ func (s *Server) checkParams(fn string, p *params) []entry {
 			}
 		default:
 			f, _ := schema.Lookup(name)
-			if msg := s.rules.check(f, vs[0]); msg != "" {
+			if msg := s.rules.check(f, vs[0]); msg != "" && fn == fnList && name == "customer" {
+				bad = append(bad, entry{codeInvalid, name, "Invalid customer specified."})
+			} else if msg != "" {
 				bad = append(bad, entry{codeInvalid, name, capitalize(msg)})
 			}
 		}
@@ -635,7 +720,8 @@ func atoi(v string) (int, bool) {
 }
 
 // Mailbox returns a copy of one mailbox's fields, the real PIN included
-// (for tests; the HTTP endpoints mask it), and whether it exists.
+// (for tests; /__state masks it, get and list follow Config.PINDisplay),
+// and whether it exists.
 func (s *Server) Mailbox(customer int, mailbox string) (Mailbox, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -654,21 +740,20 @@ func (s *Server) toMailbox(vals []string) Mailbox {
 	return m
 }
 
-// list returns a customer's mailboxes, PINs masked, in mailbox order.
-func (s *Server) list(cid int) []Mailbox {
+// list returns a customer's mailboxes as mailboxes/list writes them, in
+// mailbox order.
+func (s *Server) list(cid int) []wireRow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Mailbox, 0, len(s.lists[cid]))
+	out := make([]wireRow, 0, len(s.lists[cid]))
 	for _, mb := range s.lists[cid] {
-		m := s.toMailbox(s.boxes[boxKey{cid, mb}])
-		maskPIN(m)
-		out = append(out, m)
+		out = append(out, s.wireMailbox(boxKey{cid, mb}))
 	}
 	return out
 }
 
-// maskPIN hides a set PIN: the API and the operator endpoints never show
-// one.
+// maskPIN hides a set PIN: /__state never shows one, whatever get and
+// list are told to do.
 func maskPIN(m Mailbox) {
 	if m["pin"] != "" {
 		m["pin"] = "****"

@@ -197,7 +197,7 @@ func LoadState(r io.Reader) (*State, error) {
 	if dec.More() {
 		return nil, errors.New("load state: trailing data after the state object")
 	}
-	if err := st.normalize(); err != nil {
+	if err := st.normalize(defaultPolicy()); err != nil {
 		return nil, fmt.Errorf("load state: %w", err)
 	}
 	return &st, nil
@@ -229,7 +229,7 @@ var fieldDefaults = map[string]string{
 // values are checked by type and shape; enum sets include the newer
 // server's values and dtype is free, so that one state file serves every
 // server configuration.
-func (st *State) normalize() error {
+func (st *State) normalize(pol policy) error {
 	custs := make(map[int]*Customer, len(st.Customers))
 	for i := range st.Customers {
 		c := &st.Customers[i]
@@ -272,7 +272,7 @@ func (st *State) normalize() error {
 		}
 		users[u.Username] = true
 	}
-	rules := storedRules()
+	rules := storedRules(pol)
 	fields := schema.Fields()
 	known := make(map[string]bool, len(fields))
 	for _, f := range fields {

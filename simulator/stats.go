@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"iter"
 	"maps"
 	"strconv"
 	"time"
@@ -135,10 +136,40 @@ type AuditEntry struct {
 func (s *Server) Audit() []AuditEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]AuditEntry, len(s.audit))
-	for i, e := range s.audit {
+	out := make([]AuditEntry, 0, s.audit.len())
+	for e := range s.audit.all() {
 		e.Params = maps.Clone(e.Params)
-		out[i] = e
+		out = append(out, e)
 	}
 	return out
+}
+
+// auditRing keeps the most recent entries in a fixed slice: once full,
+// an entry replaces the oldest in place, so the cost of logging an update
+// does not grow with the limit.
+type auditRing struct {
+	buf  []AuditEntry
+	next int // where the next entry goes once buf is full
+}
+
+func (r *auditRing) add(e AuditEntry, limit int) {
+	if len(r.buf) < limit {
+		r.buf = append(r.buf, e)
+		return
+	}
+	r.buf[r.next] = e
+	r.next = (r.next + 1) % len(r.buf)
+}
+
+func (r *auditRing) len() int { return len(r.buf) }
+
+// all yields the entries oldest first.
+func (r *auditRing) all() iter.Seq[AuditEntry] {
+	return func(yield func(AuditEntry) bool) {
+		for i := range r.buf {
+			if !yield(r.buf[(r.next+i)%len(r.buf)]) {
+				return
+			}
+		}
+	}
 }

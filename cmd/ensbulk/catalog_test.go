@@ -55,8 +55,6 @@ const catalogDir = "../../reader/testdata"
 var serverRefusals = map[string]map[int]string{
 	"catalog/tab_in_description.csv":    {1: "description"}, // a tab is a control character
 	"catalog/empty_token_literal.jsonl": {1: "pager"},       // "<empty>" is not an email address
-	"catalog/empty_token_timezone.csv":  {1: "timezone"},    // the simulator knows no empty time zone
-	"catalog/empty_string.jsonl":        {2: "timezone"},    // the simulator knows no empty time zone
 }
 
 // catalogWorld is the demo world plus every customer and mailbox that a

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -19,9 +20,18 @@ type simOptions struct {
 	mailboxes       int
 	seed            int64
 	state, dump     string
-	newerServer     bool
+	versionCompat   string
 	numericCodes    bool
 	objectResponses bool
+	forbid          []int
+	pinDisplay      string
+	nullColumns     []string
+	pinDigits       string
+	emailCheck      string
+	timezones       string
+	checkOrder      string
+	tls             bool
+	certFile        string
 	faults          simulator.Faults
 }
 
@@ -34,10 +44,20 @@ func newSimCmd(env *Env) *cobra.Command {
 a hierarchy, mailboxes with every field, mailboxes/update (with validation=1),
 mailboxes/get and mailboxes/list, and switchable faults. Its first line of
 output is "listening on http://ADDR"; then the demo users and passwords.
-/__stats and /__state show counters and the current mailboxes.`,
+/__stats and /__state show counters and the current mailboxes.
+
+It plays Enswitch 4.4 unless --version-compat says otherwise. Where the
+vendor's pages are silent (PIN and e-mail formats, time zones, the order of
+the checks, whether get/list show the PIN, which columns read back as null),
+its answers are simulator policy, each behind a flag below.
+
+--tls serves HTTPS with a fresh self-signed certificate, written to
+--cert-file (printed), so that --ca-file and --insecure can be rehearsed.`,
 		Example: `  ensbulk sim --addr 127.0.0.1:8080
   ensbulk sim --mailboxes 10000 --seed 7 --latency 50ms --error-rate 0.05 --rate-limit 100
-  ensbulk sim --state world.json --dump after.json`,
+  ensbulk sim --state world.json --dump after.json
+  ensbulk sim --version-compat 3.13 --pin-display absent --forbid-customer 101
+  ensbulk sim --tls --cert-file sim.pem   # then: ensbulk run ... --ca-file sim.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSim(cmd.Context(), env, o)
@@ -50,9 +70,19 @@ output is "listening on http://ADDR"; then the demo users and passwords.
 	f.Int64Var(&o.seed, "seed", 1, "seed for the generated world and the fault draws")
 	f.StringVar(&o.state, "state", "", "load the world from this JSON file instead of generating it")
 	f.StringVar(&o.dump, "dump", "", "write the world to this JSON file on exit")
-	f.BoolVar(&o.newerServer, "newer-server", false, `play a newer server (notify_for also takes "all" and "text")`)
+	f.StringVar(&o.versionCompat, "version-compat", simulator.DefaultVersion, `Enswitch version to play, 3.13 to 4.4 (before 4.2 notify_for refuses "all" and "text")`)
 	f.BoolVar(&o.numericCodes, "numeric-codes", false, "write response codes as JSON numbers")
 	f.BoolVar(&o.objectResponses, "object-responses", false, `write "responses" as one object, not an array`)
+	f.IntSliceVar(&o.forbid, "forbid-customer", nil, "customer IDs whose rate plan refuses mailbox updates (403), repeatable")
+	f.BoolVar(&o.tls, "tls", false, "serve HTTPS with a self-signed certificate")
+	f.StringVar(&o.certFile, "cert-file", "", "where --tls writes its certificate (PEM; default: a new file in the temp directory)")
+	// Simulator policy: rules the vendor's pages do not give.
+	f.StringVar(&o.pinDisplay, "pin-display", string(simulator.PINMasked), "how get/list show a PIN: masked, plain or absent (policy)")
+	f.StringSliceVar(&o.nullColumns, "null-columns", simulator.DefaultNullColumns(), `columns get/list write as null when empty ("" for none) (policy)`)
+	f.StringVar(&o.pinDigits, "pin-digits", "4-10", "accepted PIN length, all digits (policy)")
+	f.StringVar(&o.emailCheck, "email-check", simulator.EmailAddress, "pager check: address (a bare e-mail address) or any (policy)")
+	f.StringVar(&o.timezones, "timezones", simulator.TimezonesIANA, `timezone check: iana (an IANA name) or any; "" is always accepted (policy)`)
+	f.StringVar(&o.checkOrder, "check-order", "401,402,403,400,404", "order of the checks; 401 first (policy)")
 	fl := &o.faults
 	f.DurationVar(&fl.Latency, "latency", 0, "added latency per request")
 	f.DurationVar(&fl.Jitter, "jitter", 0, "random extra latency, up to this much")
@@ -69,8 +99,22 @@ output is "listening on http://ADDR"; then the demo users and passwords.
 }
 
 func runSim(ctx context.Context, env *Env, o *simOptions) error {
-	cfg := simulator.Config{Mailboxes: o.mailboxes, Seed: o.seed, NewerServer: o.newerServer,
-		NumericCodes: o.numericCodes, ObjectResponses: o.objectResponses, Faults: o.faults}
+	cfg := simulator.Config{Mailboxes: o.mailboxes, Seed: o.seed, VersionCompat: o.versionCompat,
+		NumericCodes: o.numericCodes, ObjectResponses: o.objectResponses, Faults: o.faults,
+		ForbidCustomers: o.forbid, PINDisplay: simulator.PINDisplay(o.pinDisplay),
+		EmailCheck: o.emailCheck, Timezones: o.timezones, NullColumns: []string{}}
+	for _, c := range o.nullColumns {
+		if c != "" {
+			cfg.NullColumns = append(cfg.NullColumns, c)
+		}
+	}
+	var err error
+	if cfg.PINMinDigits, cfg.PINMaxDigits, err = simulator.ParsePINDigits(o.pinDigits); err != nil {
+		return usageErr("--pin-digits: %v", err)
+	}
+	if cfg.CheckOrder, err = simulator.ParseCheckOrder(o.checkOrder); err != nil {
+		return usageErr("--check-order: %v", err)
+	}
 	if o.state != "" {
 		f, err := os.Open(o.state)
 		if err != nil {
@@ -93,10 +137,29 @@ func runSim(ctx context.Context, env *Env, o *simOptions) error {
 		return usageErr("listen %s: %v", o.addr, err)
 	}
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(env.Stdout, "listening on http://%s\n", ln.Addr())
+	scheme := "http"
+	if o.tls {
+		path, err := serveTLS(srv, ln, o.certFile)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		scheme = "https"
+		defer fmt.Fprintf(env.Stderr, "certificate left in %s\n", path)
+		fmt.Fprintf(env.Stdout, "listening on https://%s\n", ln.Addr())
+		fmt.Fprintf(env.Stdout, "certificate: %s (pass it as --ca-file, or rehearse --insecure)\n", path)
+	} else {
+		fmt.Fprintf(env.Stdout, "listening on %s://%s\n", scheme, ln.Addr())
+	}
 	printUsers(env, sim)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if scheme == "https" {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -122,6 +185,33 @@ func runSim(ctx context.Context, env *Env, o *simOptions) error {
 		fmt.Fprintf(env.Stderr, "state written to %s\n", o.dump)
 	}
 	return nil
+}
+
+// serveTLS gives srv a fresh self-signed certificate for the listening
+// address and the loopback names, and writes the certificate (never the
+// key) to path, or to a new file in the temp directory.
+func serveTLS(srv *http.Server, ln net.Listener, path string) (string, error) {
+	hosts := []string{"127.0.0.1", "::1", "localhost"}
+	if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		hosts = append(hosts, host)
+	}
+	cert, certPEM, err := simulator.SelfSignedCert(hosts...)
+	if err != nil {
+		return "", err
+	}
+	if path == "" {
+		f, err := os.CreateTemp("", "ensbulk-sim-*.pem")
+		if err != nil {
+			return "", fmt.Errorf("--tls: %w", err)
+		}
+		path = f.Name()
+		f.Close()
+	}
+	if err := os.WriteFile(path, certPEM, 0o644); err != nil {
+		return "", usageErr("--cert-file: %v", err)
+	}
+	srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	return path, nil
 }
 
 func printUsers(env *Env, sim *simulator.Server) {

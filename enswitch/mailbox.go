@@ -1,0 +1,185 @@
+package enswitch
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// ValueKind is the JSON type a server wrote a mailbox column in.
+type ValueKind uint8
+
+// Value kinds. get and list data is typed (numbers as JSON numbers, NULL
+// as null), and servers differ in which columns they type how.
+const (
+	ValueString ValueKind = iota
+	ValueNumber
+	ValueNull
+	ValueBool
+	// ValueOther is an object or an array: kept as its JSON text.
+	ValueOther
+)
+
+func (k ValueKind) String() string {
+	switch k {
+	case ValueNumber:
+		return "number"
+	case ValueNull:
+		return "null"
+	case ValueBool:
+		return "bool"
+	case ValueOther:
+		return "other"
+	}
+	return "string"
+}
+
+// Value is one column of a mailbox as the server wrote it.
+type Value struct {
+	// Text is a string's value, a number's decimal text as sent, "1" or
+	// "0" for a boolean, the JSON of an object or array, "" for null.
+	Text string
+	Kind ValueKind
+}
+
+// Mailbox is one mailbox as mailboxes/get or mailboxes/list reports it:
+// every column the server sent, known or not. The set of columns differs
+// between servers (read-only columns, a PIN that may be absent or masked),
+// so no column is assumed present.
+type Mailbox struct {
+	cols map[string]Value
+}
+
+// Value returns a column's text, whether the server sent the column, and
+// whether it sent it as null: NULL and "" are different answers.
+func (m Mailbox) Value(name string) (text string, present, null bool) {
+	v, ok := m.cols[name]
+	return v.Text, ok, v.Kind == ValueNull
+}
+
+// Text returns a column's text, "" when it is absent or null: for callers
+// that compare with the strings of an update's parameters.
+func (m Mailbox) Text(name string) string { return m.cols[name].Text }
+
+// Column returns a column as the server wrote it.
+func (m Mailbox) Column(name string) (Value, bool) {
+	v, ok := m.cols[name]
+	return v, ok
+}
+
+// Names returns the columns the server sent, sorted.
+func (m Mailbox) Names() []string {
+	out := make([]string, 0, len(m.cols))
+	for k := range m.cols {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Len is the number of columns the server sent.
+func (m Mailbox) Len() int { return len(m.cols) }
+
+// Get calls mailboxes/get. customer may be "" for the auth user's.
+func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, error) {
+	ps := []batch.Param{{Name: "mailbox", Value: mailbox}}
+	if customer != "" {
+		ps = append(ps, batch.Param{Name: "customer", Value: customer})
+	}
+	env, err := c.Call(ctx, "mailboxes/get", ps)
+	if err != nil {
+		return Mailbox{}, err
+	}
+	m, err := DecodeMailbox(env.Data)
+	if err != nil {
+		return Mailbox{}, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/get data: " + c.redact(err.Error())}
+	}
+	return m, nil
+}
+
+// List calls mailboxes/list for a customer ("" for the auth user's).
+func (c *Client) List(ctx context.Context, customer string) ([]Mailbox, error) {
+	var ps []batch.Param
+	if customer != "" {
+		ps = append(ps, batch.Param{Name: "customer", Value: customer})
+	}
+	env, err := c.Call(ctx, "mailboxes/list", ps)
+	if err != nil {
+		return nil, err
+	}
+	out, err := DecodeMailboxes(env.Data)
+	if err != nil {
+		return nil, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/list data: " + c.redact(err.Error())}
+	}
+	return out, nil
+}
+
+// DecodeMailbox decodes the data of mailboxes/get: one JSON object.
+func DecodeMailbox(data json.RawMessage) (Mailbox, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Mailbox{}, err
+	}
+	if raw == nil {
+		return Mailbox{}, errors.New("no data")
+	}
+	m := Mailbox{cols: make(map[string]Value, len(raw))}
+	for k, v := range raw {
+		val, err := decodeValue(v)
+		if err != nil {
+			return Mailbox{}, fmt.Errorf("column %s: %w", k, err)
+		}
+		m.cols[k] = val
+	}
+	return m, nil
+}
+
+// DecodeMailboxes decodes the data of mailboxes/list: an array of
+// objects (an empty array is a customer without mailboxes).
+func DecodeMailboxes(data json.RawMessage) ([]Mailbox, error) {
+	var rows []json.RawMessage
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return nil, err
+	}
+	if rows == nil {
+		return nil, errors.New("no data")
+	}
+	out := make([]Mailbox, len(rows))
+	for i, r := range rows {
+		m, err := DecodeMailbox(r)
+		if err != nil {
+			return nil, fmt.Errorf("row %d: %w", i+1, err)
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+func decodeValue(raw json.RawMessage) (Value, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return Value{}, errors.New("empty value")
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return Value{Text: s, Kind: ValueString}, err
+	case c == 'n':
+		return Value{Kind: ValueNull}, nil
+	case c == 't':
+		return Value{Text: "1", Kind: ValueBool}, nil
+	case c == 'f':
+		return Value{Text: "0", Kind: ValueBool}, nil
+	case c == '-' || c >= '0' && c <= '9':
+		var n json.Number
+		err := json.Unmarshal(raw, &n)
+		return Value{Text: n.String(), Kind: ValueNumber}, err
+	}
+	return Value{Text: string(raw), Kind: ValueOther}, nil
+}

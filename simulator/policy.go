@@ -1,0 +1,185 @@
+package simulator
+
+import (
+	"fmt"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The vendor's pages leave some rules open: the PIN and e-mail formats,
+// which time zones exist, the order of the checks, whether get and list
+// show the PIN, which columns read back as NULL. The simulator's answers
+// to those are its own policy, each a Config field (and a flag of
+// ensbulk sim) so that a rehearsal can play the switch it stands in for.
+
+// DefaultVersion is the Enswitch version the simulator plays unless
+// Config.VersionCompat says otherwise.
+const DefaultVersion = "4.4"
+
+// notifyForNewFrom is the first version whose notify_for takes "all" and
+// "text".
+var notifyForNewFrom = version{4, 2}
+
+// version is an Enswitch release, major.minor.
+type version struct{ major, minor int }
+
+func parseVersion(s string) (version, error) {
+	if s == "" {
+		s = DefaultVersion
+	}
+	a, b, ok := strings.Cut(s, ".")
+	maj, err1 := strconv.Atoi(a)
+	mnr, err2 := strconv.Atoi(b)
+	v := version{maj, mnr}
+	if !ok || err1 != nil || err2 != nil || v.less(version{3, 13}) || (version{4, 4}).less(v) {
+		return version{}, fmt.Errorf("version %q: want one from 3.13 to 4.4, such as 3.13 or 4.4", s)
+	}
+	return v, nil
+}
+
+func (v version) less(w version) bool {
+	return v.major < w.major || v.major == w.major && v.minor < w.minor
+}
+
+func (v version) String() string { return fmt.Sprintf("%d.%d", v.major, v.minor) }
+
+// PINDisplay is how mailboxes/get and mailboxes/list show a PIN.
+type PINDisplay string
+
+// PIN displays.
+const (
+	PINMasked PINDisplay = "masked" // "****" when a PIN is set (the default)
+	PINPlain  PINDisplay = "plain"  // the PIN itself
+	PINAbsent PINDisplay = "absent" // no pin column at all
+)
+
+// Email checks (Config.EmailCheck).
+const (
+	EmailAddress = "address" // a bare address as net/mail reads it (the default)
+	EmailAny     = "any"     // any text
+)
+
+// Time zone checks (Config.Timezones).
+const (
+	TimezonesIANA = "iana" // a name of the IANA database, or "" (the default)
+	TimezonesAny  = "any"  // any text
+)
+
+// DefaultCheckOrder is the order in which a call's checks run: the
+// codes of the first failing check answer.
+func DefaultCheckOrder() []string {
+	return []string{codeUnauthorized, codeRole, codePlan, codeInvalid, codeNotFound}
+}
+
+// DefaultNullColumns are the columns that read back as null when empty:
+// optional numbers and addresses, which a database keeps as NULL.
+func DefaultNullColumns() []string {
+	return []string{"dnumber", "notify_dnumber", "pager"}
+}
+
+// ParseCheckOrder reads a check order such as "401,402,403,400,404".
+func ParseCheckOrder(s string) ([]string, error) {
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		out = append(out, strings.TrimSpace(c))
+	}
+	return out, checkOrder(out)
+}
+
+// checkOrder accepts 401 first, then 402, 403, 400 and 404 each once, in
+// any order: credentials decide who is asking, so nothing can precede
+// them.
+func checkOrder(order []string) error {
+	want := DefaultCheckOrder()
+	sorted := slices.Clone(order)
+	slices.Sort(sorted)
+	ws := slices.Clone(want)
+	slices.Sort(ws)
+	if len(order) == 0 || order[0] != codeUnauthorized || !slices.Equal(sorted, ws) {
+		return fmt.Errorf("check order %q: want 401 first, then 402, 403, 400 and 404 each once, in any order", strings.Join(order, ","))
+	}
+	return nil
+}
+
+// ParsePINDigits reads a PIN length range such as "4-10".
+func ParsePINDigits(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || lo < 1 || hi < lo || hi > 32 {
+		return 0, 0, fmt.Errorf("PIN digits %q: want MIN-MAX, such as 4-10", s)
+	}
+	return lo, hi, nil
+}
+
+// policy is a Config's policy, checked and with defaults filled in.
+type policy struct {
+	version     version
+	pinMin      int
+	pinMax      int
+	email       string
+	timezones   string
+	order       []string
+	pinDisplay  PINDisplay
+	nullColumns map[string]bool
+}
+
+func defaultPolicy() policy {
+	p, _ := newPolicy(&Config{})
+	return p
+}
+
+func newPolicy(cfg *Config) (policy, error) {
+	p := policy{pinMin: 4, pinMax: 10, email: EmailAddress, timezones: TimezonesIANA,
+		order: DefaultCheckOrder(), pinDisplay: PINMasked, nullColumns: map[string]bool{}}
+	var err error
+	if p.version, err = parseVersion(cfg.VersionCompat); err != nil {
+		return p, err
+	}
+	if cfg.PINMinDigits != 0 || cfg.PINMaxDigits != 0 {
+		p.pinMin, p.pinMax = cfg.PINMinDigits, cfg.PINMaxDigits
+		if p.pinMin < 1 || p.pinMax < p.pinMin || p.pinMax > 32 {
+			return p, fmt.Errorf("PIN digits %d-%d: want 1 <= min <= max <= 32", p.pinMin, p.pinMax)
+		}
+	}
+	switch cfg.EmailCheck {
+	case "":
+	case EmailAddress, EmailAny:
+		p.email = cfg.EmailCheck
+	default:
+		return p, fmt.Errorf("e-mail check %q: want %s or %s", cfg.EmailCheck, EmailAddress, EmailAny)
+	}
+	switch cfg.Timezones {
+	case "":
+	case TimezonesIANA, TimezonesAny:
+		p.timezones = cfg.Timezones
+	default:
+		return p, fmt.Errorf("time zones %q: want %s or %s", cfg.Timezones, TimezonesIANA, TimezonesAny)
+	}
+	if cfg.CheckOrder != nil {
+		if err := checkOrder(cfg.CheckOrder); err != nil {
+			return p, err
+		}
+		p.order = slices.Clone(cfg.CheckOrder)
+	}
+	switch cfg.PINDisplay {
+	case "":
+	case PINMasked, PINPlain, PINAbsent:
+		p.pinDisplay = cfg.PINDisplay
+	default:
+		return p, fmt.Errorf("PIN display %q: want %s, %s or %s", cfg.PINDisplay, PINMasked, PINPlain, PINAbsent)
+	}
+	nulls := cfg.NullColumns
+	if nulls == nil {
+		nulls = DefaultNullColumns()
+	}
+	for _, c := range nulls {
+		if c == "mailbox" || c == "customer" || c == "pin" || schema.Index(c) < 0 {
+			return p, fmt.Errorf("null column %q: want a mailbox field other than mailbox, customer and pin", c)
+		}
+		p.nullColumns[c] = true
+	}
+	return p, nil
+}
