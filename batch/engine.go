@@ -45,7 +45,10 @@ type StopError struct {
 	Err    error
 }
 
+// Error returns the reason, as written into the skipped rows.
 func (e *StopError) Error() string { return e.Reason }
+
+// Unwrap returns the error that stopped the run, if any.
 func (e *StopError) Unwrap() error { return e.Err }
 
 // Opener opens the input from its start; Run reads it several times (a
