@@ -2,6 +2,24 @@
 // error kinds, and the engine that validates and applies rows through a
 // rate-limited worker pool. It imports no other package of this module;
 // readers, report writers and the Enswitch client adapt to it.
+//
+// Where things are:
+//
+//	batch.go      the domain: Row, Result, Status, Phase, Kind, Error, Sender
+//	rows.go       Rows (the one way to walk a Source) and Sleep
+//	options.go    Options and every default (the Default* constants)
+//	engine.go     Run, the run's state, why it stopped (StopError)
+//	phase.go      the phase loop: dispatcher, workers, the writer, the sweep
+//	attempt.go    one attempt and its retry rule (decide), backoff
+//	circuit.go    the abort rules: repeated 402/403, consecutive transport
+//	              failures, throttle waves, 401 and fatal faults
+//	scheduler.go  per-mailbox ordering: one row of a mailbox at a time
+//	governor.go   the shared pace, slowed by 429/503
+//	summary.go    Summary and the counts the writer keeps
+//
+// To change a retry rule (what a code means for a row, whether and when it
+// is sent again), edit decide in attempt.go; an abort rule, circuit.go; a
+// default, options.go (the command's flags take theirs from there).
 package batch
 
 import (

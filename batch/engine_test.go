@@ -455,3 +455,73 @@ func TestGovernorUnlimitedThrottleEarly(t *testing.T) {
 		t.Errorf("pace after an early throttle = %g/s, want 400", g.current)
 	}
 }
+
+// flushCounter checks that OnResult only sees results the sink has
+// flushed.
+type flushCounter struct {
+	memSink
+	durable int // results written before the last Flush
+}
+
+func (f *flushCounter) Flush() error { f.durable = len(f.results); return f.memSink.Flush() }
+
+func TestOnResultSeesEveryFinalResultOnceDurable(t *testing.T) {
+	rows := mkRows(40, func(i int) string { return fmt.Sprint(i % 7) })
+	rows[3].Err = &RowError{Row: 4, Column: "envelope", Message: "want 0 or 1"}
+	s := newScripted(func(ps []Param, validate bool, attempt int) (Response, error) {
+		if value(ps, "mailbox") == "2" {
+			return Response{}, &Error{Kind: KindNotFound, Code: "404", Message: "no such mailbox"}
+		}
+		return ok(ps, validate, attempt)
+	})
+	sink := &flushCounter{}
+	var seen []Result
+	opts := fast(Options{Workers: 4, OnResult: func(r Result) {
+		if len(seen) >= sink.durable {
+			t.Errorf("row %d handed to OnResult before the sink flushed it", r.Row)
+		}
+		seen = append(seen, r)
+	}})
+	if _, err := Run(context.Background(), opener(rows), s, sink, opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != len(rows) {
+		t.Fatalf("OnResult saw %d results, want one per row (%d)", len(seen), len(rows))
+	}
+	for i, r := range seen {
+		if w := sink.results[i]; r.Row != w.Row || r.Status != w.Status {
+			t.Errorf("OnResult #%d = row %d %s, want the sink's row %d %s", i, r.Row, r.Status, w.Row, w.Status)
+		}
+	}
+}
+
+func TestDefaultWorkers(t *testing.T) {
+	rows := mkRows(64, func(i int) string { return fmt.Sprint(i) })
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	released, release := false, make(chan struct{})
+	s := newScripted(func(ps []Param, validate bool, attempt int) (Response, error) {
+		mu.Lock()
+		inFlight++
+		peak = max(peak, inFlight)
+		if inFlight == DefaultWorkers && !released {
+			released = true
+			close(release)
+		}
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-time.After(500 * time.Millisecond): // fewer workers than the default: fail, slowly
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return ok(ps, validate, attempt)
+	})
+	if _, err := Run(context.Background(), opener(rows), s, &memSink{}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if peak != DefaultWorkers {
+		t.Errorf("peak concurrency with Workers unset = %d, want DefaultWorkers (%d)", peak, DefaultWorkers)
+	}
+}

@@ -67,12 +67,8 @@ func (g *governor) wait(ctx context.Context) error {
 		if pause <= 0 {
 			break
 		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return context.Cause(ctx)
-		case <-t.C:
+		if err := Sleep(ctx, pause); err != nil {
+			return err
 		}
 	}
 	g.mu.Lock()
@@ -89,17 +85,7 @@ func (g *governor) wait(ctx context.Context) error {
 		d = slot.Sub(now)
 	}
 	g.mu.Unlock()
-	if d <= 0 {
-		return context.Cause(ctx)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
+	return Sleep(ctx, d)
 }
 
 // count records one request in the one-second window (mu held).

@@ -7,16 +7,6 @@ import (
 	"time"
 )
 
-// Defaults of a run. The command's flags take their defaults from here, so
-// the engine and the command line never disagree.
-const (
-	DefaultWorkers     = 8
-	DefaultMaxAttempts = 8
-	DefaultTimeout     = 30 * time.Second
-	DefaultBackoffBase = 250 * time.Millisecond
-	DefaultBackoffMax  = 15 * time.Second
-)
-
 // Rows walks src in file order: every row, then at most one error. io.EOF
 // ends the walk without an error; any other error is yielded once and ends
 // it.

@@ -360,7 +360,7 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
 		Todo: plan.Todo, MaxRows: o.maxRows,
-		Logger: log, OnProgress: prog.update, Now: o.now,
+		OnResult: logNotApplied(log), OnProgress: prog.update, Now: o.now,
 	}
 	started := o.now()
 	bopts.Gate = gate(o, win, started)

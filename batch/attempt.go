@@ -1,0 +1,212 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// outcome is how one row ended in one phase; result turns it into the
+// row's Result.
+type outcome struct {
+	status   Status
+	phase    Phase
+	code     string
+	key      string
+	message  string
+	attempts int
+	duration time.Duration
+}
+
+func (o outcome) result(row *Row) Result {
+	return Result{
+		Row: row.Num, Line: row.Line, Mailbox: row.Mailbox, Customer: row.Customer,
+		Status: o.status, Phase: o.phase, Code: o.code, Key: o.key, Message: o.message,
+		Attempts: o.attempts, Duration: o.duration, Fields: row.Fields(), Hash: row.Hash,
+	}
+}
+
+// final is the item that ends row with status st.
+func (o outcome) final(row *Row, st Status) item {
+	o.status = st
+	return item{row: row, final: true, res: o.result(row)}
+}
+
+// attempt is one row's tries in one phase.
+type attempt struct {
+	row       *Row
+	phase     Phase
+	start     time.Time
+	attempts  int    // requests sent
+	tries     int    // requests that count toward MaxAttempts: not throttles
+	throttles int    // 429/503 answers
+	last      *Error // the last fault
+}
+
+// verdict is the retry decision after a fault.
+type verdict int
+
+const (
+	settled      verdict = iota // the row's result is final
+	retryNow                    // a throttle already slowed the whole pool
+	retryBackoff                // retry after the row's own backoff
+)
+
+// process sends one row in one phase until it has a final result, the run
+// stops, or (a passed validation in a run) it may go on to the apply
+// phase; it returns the item for the writer.
+func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
+	budgeted := (ph == PhaseApply) != e.opts.ValidateOnly
+	if budgeted && e.opts.MaxRows > 0 && e.started.Add(1) > int64(e.opts.MaxRows) {
+		e.stop(&StopError{Kind: StopBudget, Reason: fmt.Sprintf("--max-rows %d reached", e.opts.MaxRows)})
+		return item{row: row}
+	}
+	a := &attempt{row: row, phase: ph, start: e.opts.Now()}
+	for {
+		e.gate(ctx)
+		if err := e.gov.wait(ctx); err != nil || ctx.Err() != nil {
+			return e.unfinished(a)
+		}
+		resp, seq, err := e.send(ctx, a)
+		o := outcome{phase: ph, attempts: a.attempts, duration: e.opts.Now().Sub(a.start)}
+		if err == nil {
+			return e.succeeded(a, o, resp)
+		}
+		var be *Error
+		if !errors.As(err, &be) {
+			be = &Error{Kind: KindTransient, Message: err.Error(), Err: err}
+		}
+		a.last = be
+		o.code, o.key, o.message = be.Code, be.Key, be.Message
+		it, v := e.decide(a, o, be, seq)
+		switch v {
+		case settled:
+			return it
+		case retryBackoff:
+			if !e.backoff(ctx, a.tries, be.RetryAfter) {
+				return e.unfinished(a)
+			}
+		}
+	}
+}
+
+// gate asks Options.Gate whether the run may go on; a refusal stops the
+// run, resumably unless the gate says otherwise.
+func (e *engine) gate(ctx context.Context) {
+	if e.opts.Gate == nil {
+		return
+	}
+	if err := e.opts.Gate(ctx); err != nil {
+		var se *StopError
+		if !errors.As(err, &se) {
+			se = &StopError{Kind: StopBudget, Reason: err.Error(), Err: err}
+		}
+		e.stop(se)
+	}
+}
+
+// send makes one request. It runs without ctx's cancellation: a stop lets
+// requests already sent finish, on their own timeout, so that their
+// answers are recorded. seq is the request's number in the run.
+func (e *engine) send(ctx context.Context, a *attempt) (resp Response, seq int64, err error) {
+	a.attempts++
+	a.tries++
+	if a.attempts > 1 {
+		e.retries.Add(1)
+	}
+	seq = e.requests.Add(1)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.Timeout)
+	defer cancel()
+	resp, err = e.sender.Update(rctx, a.row.Params, a.phase == PhaseValidate)
+	return resp, seq, err
+}
+
+func (e *engine) succeeded(a *attempt, o outcome, resp Response) item {
+	e.answered(false)
+	o.code, o.key, o.message = resp.Code, resp.Key, resp.Message
+	switch {
+	case a.phase == PhaseValidate && !e.opts.ValidateOnly:
+		return item{row: a.row, passed: true}
+	case a.phase == PhaseValidate:
+		return o.final(a.row, StatusValid)
+	}
+	return o.final(a.row, StatusOK)
+}
+
+// decide is the retry rule: what a fault means for the row (o carries
+// the fault's code, key and message) and whether to send it again.
+func (e *engine) decide(a *attempt, o outcome, be *Error, seq int64) (item, verdict) {
+	switch be.Kind {
+	case KindInvalid:
+		e.answered(false)
+		return o.final(a.row, StatusInvalid), settled
+	case KindNotFound:
+		e.answered(false)
+		return o.final(a.row, StatusFailed), settled
+	case KindForbidden:
+		e.answered(true)
+		return o.final(a.row, StatusFailed), settled
+	case KindUnauthorized, KindFatal:
+		e.stop(abortFor(be))
+		return o.final(a.row, StatusError), settled
+	}
+	// Transient (or unknown): retry.
+	if be.Throttle {
+		e.throttles.Add(1)
+		e.gov.throttle(be.RetryAfter)
+		a.throttles++
+		a.tries-- // a throttle slows the pool; it does not use up the row's tries
+		if se := e.circuit.throttled(seq, e.requests.Load()); se != nil {
+			e.stop(se)
+			return o.final(a.row, StatusError), settled
+		}
+		if a.throttles <= e.opts.MaxThrottles {
+			return item{}, retryNow
+		}
+	} else if se := e.circuit.transportFailed(); se != nil {
+		e.stop(se)
+		return o.final(a.row, StatusError), settled
+	}
+	if a.tries >= e.opts.MaxAttempts || a.throttles > e.opts.MaxThrottles {
+		o.message = fmt.Sprintf("gave up after %d attempts: %s", a.attempts, be.Message)
+		return o.final(a.row, StatusError), settled
+	}
+	return item{}, retryBackoff
+}
+
+// answered records an answer from the server (not a transport fault):
+// the pace may recover and the transport circuit closes.
+func (e *engine) answered(forbidden bool) {
+	e.gov.success()
+	if se := e.circuit.answered(forbidden); se != nil {
+		e.stop(se)
+	}
+}
+
+// unfinished is the item for a row stopped before it got an answer: with
+// no request sent in this phase it is left for the sweep (skipped); after
+// transport faults it is an error (resume redoes both).
+func (e *engine) unfinished(a *attempt) item {
+	if a.attempts == 0 || a.last == nil {
+		return item{row: a.row}
+	}
+	o := outcome{phase: a.phase, code: a.last.Code, key: a.last.Key,
+		message: "stopped while retrying: " + a.last.Message, attempts: a.attempts, duration: e.opts.Now().Sub(a.start)}
+	return o.final(a.row, StatusError)
+}
+
+// backoff sleeps before retry number tries (full jitter, at least
+// Retry-After); false when the run stopped meanwhile.
+func (e *engine) backoff(ctx context.Context, tries int, retryAfter time.Duration) bool {
+	ceil := e.opts.BackoffBase << min(tries-1, 20)
+	if ceil > e.opts.BackoffMax || ceil <= 0 {
+		ceil = e.opts.BackoffMax
+	}
+	d := time.Duration(rand.Int64N(int64(ceil) + 1))
+	if retryAfter > d {
+		d = retryAfter
+	}
+	return Sleep(ctx, d) == nil
+}

@@ -1,0 +1,251 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// item is what a worker hands the writer.
+type item struct {
+	row    *Row
+	res    Result
+	final  bool // res is the row's final result
+	passed bool // validated ok (phase validate, run mode)
+	local  bool // refused by local checks: never went through the scheduler
+}
+
+// phases runs validation, then the apply phase unless the run is
+// validate-only, stopped, or all-or-nothing with rows that failed.
+func (e *engine) phases(ctx context.Context, open Opener) error {
+	if err := e.phase(ctx, open, PhaseValidate); err != nil {
+		return err
+	}
+	if e.opts.ValidateOnly || stopCause(ctx) != nil {
+		return nil
+	}
+	if n := e.tally.notValid; e.opts.AllOrNothing && n > 0 {
+		e.skipReason = fmt.Sprintf("not applied: --all-or-nothing and %d row(s) did not pass validation", n)
+		return nil
+	}
+	return e.phase(ctx, open, PhaseApply)
+}
+
+// phase runs one phase over the rows that need it: a dispatcher feeds the
+// scheduler in file order, workers send, and the calling goroutine is the
+// writer, the one owner of the sink and the progress.
+func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
+	src, c, err := open()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	total := e.validCount
+	if ph == PhaseValidate {
+		total = e.todoCount
+	}
+	s := newScheduler(e.opts.Workers * 4)
+	results := make(chan item, e.opts.Workers)
+	var g errgroup.Group
+	var wg sync.WaitGroup // every sender on results: dispatcher and workers
+
+	wg.Add(1)
+	g.Go(func() error {
+		defer wg.Done()
+		defer s.close()
+		return e.dispatch(ctx, src, ph, s, results)
+	})
+	for range e.opts.Workers {
+		wg.Add(1)
+		g.Go(func() error {
+			defer wg.Done()
+			for {
+				row := s.take(ctx)
+				if row == nil {
+					return nil
+				}
+				results <- e.process(ctx, row, ph)
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+
+	var writeErr error
+	done := 0
+	batch := make([]item, 0, 64)
+	for it := range results {
+		batch = append(batch[:0], it)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case more, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
+		}
+		if writeErr == nil {
+			writeErr = e.write(batch)
+			if writeErr != nil {
+				e.stop(&StopError{Kind: StopAborted, Reason: "report: " + writeErr.Error(), Err: writeErr})
+			}
+		}
+		for _, it := range batch {
+			if !it.local {
+				s.release(it.row)
+			}
+			done++
+		}
+		if e.opts.OnProgress != nil {
+			e.opts.OnProgress(Progress{Phase: ph, Done: done, Total: total, Failures: e.tally.failures(),
+				Requests: e.requests.Load(), Elapsed: e.opts.Now().Sub(e.start)})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return writeErr
+}
+
+// dispatch reads the input again and hands the phase's rows to the
+// scheduler in file order; rows refused by local checks go straight to
+// the writer. The input must read as it did in pass 0.
+func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *scheduler, results chan<- item) error {
+	seen := 0
+	for row, err := range Rows(src) {
+		if err != nil {
+			err = fmt.Errorf("input changed during the run: %w", err)
+			e.abort(StopAborted, err.Error())
+			return err
+		}
+		seen++
+		if !e.todo.has(row.Num) {
+			continue
+		}
+		switch ph {
+		case PhaseValidate:
+			if row.Err != nil {
+				r := row
+				o := outcome{status: StatusInvalid, phase: PhaseLocal, key: row.Err.Column, message: row.Err.Message}
+				results <- item{row: &r, final: true, local: true, res: o.result(&r)}
+				continue
+			}
+		case PhaseApply:
+			if !e.valid.has(row.Num) {
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return nil // the sweep reports what is left as skipped
+		}
+		r := row
+		if !s.add(ctx, &r) {
+			return nil
+		}
+	}
+	if seen != e.rows {
+		err := fmt.Errorf("input changed during the run: %d rows now, %d before", seen, e.rows)
+		e.abort(StopAborted, err.Error())
+		return err
+	}
+	return nil
+}
+
+// write records a batch of items: final results to the sink, then one
+// Flush for the batch (group commit), then bookkeeping.
+func (e *engine) write(batch []item) error {
+	wrote := false
+	for _, it := range batch {
+		if it.passed {
+			e.valid.set(it.row.Num)
+			e.validCount++
+		}
+		if !it.final {
+			continue
+		}
+		if err := e.sink.Write(it.res); err != nil {
+			return err
+		}
+		wrote = true
+	}
+	if wrote {
+		if err := e.sink.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, it := range batch {
+		if !it.final {
+			continue
+		}
+		e.final.set(it.row.Num)
+		e.finalCount++
+		e.tally.count(it.res)
+		if e.opts.OnResult != nil {
+			e.opts.OnResult(it.res)
+		}
+	}
+	return nil
+}
+
+// sweep writes a skipped result for every row of this run that has none.
+func (e *engine) sweep(ctx context.Context, open Opener) error {
+	if e.finalCount == e.todoCount {
+		return nil
+	}
+	reason := e.skipReason
+	if se := stopCause(ctx); se != nil {
+		reason = "not sent: " + se.Reason
+	}
+	if reason == "" {
+		reason = "not sent"
+	}
+	src, c, err := open()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var batch []item
+	for row, err := range Rows(src) {
+		if err != nil {
+			return fmt.Errorf("input changed during the run: %w", err)
+		}
+		if !e.todo.has(row.Num) || e.final.has(row.Num) {
+			continue
+		}
+		r := row
+		o := outcome{status: StatusSkipped, phase: PhaseNone, message: reason}
+		batch = append(batch, item{row: &r, final: true, res: o.result(&r)})
+		if len(batch) == 256 {
+			if err := e.write(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		return e.write(batch)
+	}
+	return nil
+}
+
+// bitset is a growable set of row numbers.
+type bitset []uint64
+
+func (b *bitset) set(i int) {
+	w := i / 64
+	for len(*b) <= w {
+		*b = append(*b, 0)
+	}
+	(*b)[w] |= 1 << (uint(i) % 64)
+}
+
+func (b bitset) has(i int) bool {
+	w := i / 64
+	return w < len(b) && b[w]&(1<<(uint(i)%64)) != 0
+}

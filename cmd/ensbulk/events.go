@@ -1,0 +1,24 @@
+package main
+
+import (
+	"go.uber.org/zap"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// logNotApplied is a batch.Options.OnResult hook: a warning for every row
+// the server or the local checks refused, or that ran out of retries.
+// Skipped rows are left to the summary: after an abort there can be
+// thousands, all for one reason.
+func logNotApplied(log *zap.Logger) func(batch.Result) {
+	return func(r batch.Result) {
+		switch r.Status {
+		case batch.StatusOK, batch.StatusValid, batch.StatusSkipped:
+			return
+		}
+		log.Warn("row not applied", zap.Int("row", r.Row), zap.String("mailbox", r.Mailbox),
+			zap.String("status", string(r.Status)), zap.String("phase", string(r.Phase)),
+			zap.String("code", r.Code), zap.String("key", r.Key), zap.String("message", r.Message),
+			zap.Int("attempts", r.Attempts))
+	}
+}
