@@ -1,0 +1,600 @@
+package main
+
+// Named connection profiles.
+//
+// An operator with several switches keeps one profile per switch in a TOML
+// file, by default <user config dir>/ensbulk/config.toml (on Linux
+// ~/.config/ensbulk/config.toml, or $XDG_CONFIG_HOME/ensbulk/config.toml; on
+// macOS ~/Library/Application Support/ensbulk/config.toml; on Windows
+// %AppData%\ensbulk\config.toml), or the file named by --config PATH or
+// ENSBULK_CONFIG:
+//
+//	# ~/.config/ensbulk/config.toml  (chmod 600)
+//	default_profile = "lab"
+//
+//	[profiles.lab]
+//	url = "http://127.0.0.1:8080"
+//	user = "admin"
+//	password_file = "lab.password"   # relative to this file's folder
+//
+//	[profiles.prod]
+//	url = "https://switch.example.com"
+//	user = "bulk"
+//	password_file = "~/.config/ensbulk/prod.password"
+//	ca_file = "/etc/ssl/certs/switch-ca.pem"
+//	rate = 5          # requests per second
+//	workers = 4
+//	timeout = "30s"   # a Go duration
+//	auth = "token"    # auto, token or password
+//	# insecure = true # discouraged: prefer ca_file
+//
+// The profile is chosen by --profile NAME, else ENSBULK_PROFILE, else the
+// file's default_profile; with none of these no profile is used. Each key
+// stands for the flag of the same name (password_file is --password-file).
+//
+// Precedence, per setting: flag > environment > profile > built-in default.
+// The environment (ENSWITCH_URL, ENSWITCH_USER, ENSWITCH_PASSWORD,
+// ENSWITCH_AUTH) is how ensbulk was driven before profiles and how cron
+// jobs still drive it, so a profile added later does not change what an
+// existing job does. One exception: where the environment and the profile
+// both give the switch's identity (url, user, or a password against a
+// password_file) and disagree, that is an error rather than a silent
+// choice, because the mix (one switch's URL with another's password file)
+// changes the wrong switch's mailboxes or sends a password to the wrong
+// server. A flag settles it.
+//
+// The file holds no secrets: a key named password, token or pin (or a URL
+// with a password in it) is refused whatever the file's mode, since config
+// files are copied, shared and committed; the password lives in its own
+// file named by password_file. On Unix, as ssh does for its config, the
+// file is refused when it is writable by group or others (whoever can
+// write it can point url at their own server and collect the password) or
+// owned by someone other than the user or root, and, when it is readable by
+// group or others, when it names a password file owned by someone else.
+//
+// Keys are checked: an unknown key is an error with the file, the line and
+// the nearest valid key. (go-toml matches a key to its field regardless of
+// case, so URL = "..." is read as url; harmless, and not worth a parser of
+// our own.)
+//
+// Library: github.com/pelletier/go-toml/v2. TOML because it is what Go CLIs
+// use for hand-written config (no indentation traps, comments allowed);
+// go-toml/v2 over BurntSushi/toml because its strict mode reports each
+// unknown key with its line and column (BurntSushi's Undecoded has keys
+// only), it has no dependencies, and it is actively maintained.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/spf13/pflag"
+)
+
+// profileOptions holds --config and --profile.
+type profileOptions struct {
+	config  string
+	profile string
+}
+
+// addFlags declares --config and --profile on fs.
+func (o *profileOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.config, "config", "", "config file of named profiles (env ENSBULK_CONFIG; default: <user config dir>/ensbulk/config.toml)")
+	fs.StringVar(&o.profile, "profile", "", "named connection profile from the config file (env ENSBULK_PROFILE; default: the file's default_profile)")
+}
+
+// profileFields are the keys of one profile. Pointers tell a key that is
+// absent from one set to the zero value.
+type profileFields struct {
+	URL          *string  `toml:"url"`
+	User         *string  `toml:"user"`
+	PasswordFile *string  `toml:"password_file"`
+	CAFile       *string  `toml:"ca_file"`
+	Insecure     *bool    `toml:"insecure"`
+	Rate         *float64 `toml:"rate"`
+	Workers      *int     `toml:"workers"`
+	Timeout      *string  `toml:"timeout"`
+	Auth         *string  `toml:"auth"`
+}
+
+// configFile is the whole config file.
+type configFile struct {
+	DefaultProfile string                   `toml:"default_profile"`
+	Profiles       map[string]profileFields `toml:"profiles"`
+}
+
+// profile is the chosen profile of a config file.
+type profile struct {
+	Name string
+	Path string // the config file it came from
+	profileFields
+}
+
+// profileKey ties a profile key to its flag and environment variable.
+type profileKey struct {
+	key, flag, env string
+	// identity keys say which switch and account: the environment and the
+	// profile must not disagree on them.
+	identity bool
+}
+
+func profileKeys() []profileKey {
+	return []profileKey{
+		{key: "url", flag: "url", env: "ENSWITCH_URL", identity: true},
+		{key: "user", flag: "user", env: "ENSWITCH_USER", identity: true},
+		{key: "password_file", flag: "password-file", env: "ENSWITCH_PASSWORD", identity: true},
+		{key: "ca_file", flag: "ca-file"},
+		{key: "insecure", flag: "insecure"},
+		{key: "rate", flag: "rate"},
+		{key: "workers", flag: "workers"},
+		{key: "timeout", flag: "timeout"},
+		{key: "auth", flag: "auth", env: "ENSWITCH_AUTH"},
+	}
+}
+
+// value returns the profile's value for key as flag text.
+func (p *profileFields) value(key string) (string, bool) {
+	str := func(s *string) (string, bool) {
+		if s == nil {
+			return "", false
+		}
+		return *s, true
+	}
+	switch key {
+	case "url":
+		return str(p.URL)
+	case "user":
+		return str(p.User)
+	case "password_file":
+		return str(p.PasswordFile)
+	case "ca_file":
+		return str(p.CAFile)
+	case "timeout":
+		return str(p.Timeout)
+	case "auth":
+		return str(p.Auth)
+	case "insecure":
+		if p.Insecure == nil {
+			return "", false
+		}
+		return strconv.FormatBool(*p.Insecure), true
+	case "rate":
+		if p.Rate == nil {
+			return "", false
+		}
+		return strconv.FormatFloat(*p.Rate, 'f', -1, 64), true
+	case "workers":
+		if p.Workers == nil {
+			return "", false
+		}
+		return strconv.Itoa(*p.Workers), true
+	}
+	return "", false
+}
+
+// profileError is a problem with the config file or the chosen profile: a
+// usage error (exit 2), found before anything is sent.
+type profileError struct {
+	Path    string // config file
+	Line    int    // 1-based; 0 when not known
+	Profile string // "" when the problem is not in one profile
+	Key     string // "" when the problem is not one key
+	Err     error
+}
+
+func (e *profileError) Error() string {
+	var b strings.Builder
+	b.WriteString("config ")
+	b.WriteString(e.Path)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Profile != "" {
+		fmt.Fprintf(&b, "profile %q: ", e.Profile)
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *profileError) Unwrap() error { return e.Err }
+
+// loadProfile finds the config file and returns the chosen profile, or nil
+// when no profile is chosen (none named, no default_profile, or no config
+// file at the default place). userConfigDir is os.UserConfigDir outside
+// tests.
+func loadProfile(o profileOptions, getenv func(string) string, userConfigDir func() (string, error)) (*profile, error) {
+	name := firstNonEmpty(o.profile, getenv("ENSBULK_PROFILE"))
+	path := firstNonEmpty(o.config, getenv("ENSBULK_CONFIG"))
+	explicit := path != ""
+	if !explicit {
+		dir, err := userConfigDir()
+		if err != nil {
+			if name == "" {
+				return nil, nil
+			}
+			return nil, &profileError{Path: "(default)", Profile: name, Err: fmt.Errorf("no config file: %v; pass --config PATH", err)}
+		}
+		path = filepath.Join(dir, "ensbulk", "config.toml")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !explicit && name == "" {
+			return nil, nil
+		}
+		pe := &profileError{Path: path, Profile: name, Err: err}
+		if errors.Is(err, fs.ErrNotExist) {
+			pe.Err = errors.New("the config file does not exist")
+		}
+		return nil, pe
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &profileError{Path: path, Err: err}
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, &profileError{Path: path, Err: err}
+	}
+	cf, err := parseConfig(path, buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if err := cf.checkURLSecrets(path); err != nil {
+		return nil, err
+	}
+	if err := checkConfigMode(path, st); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = cf.DefaultProfile
+		if name == "" {
+			return nil, nil
+		}
+	}
+	fields, ok := cf.Profiles[name]
+	if !ok {
+		names := cf.profileNames()
+		msg := fmt.Sprintf("no such profile; the file has: %s", strings.Join(names, ", "))
+		if len(names) == 0 {
+			msg = "no such profile; the file has no [profiles.NAME] tables"
+		}
+		if o.profile == "" && getenv("ENSBULK_PROFILE") == "" {
+			msg = "default_profile names " + msg
+		}
+		return nil, &profileError{Path: path, Profile: name, Err: errors.New(msg)}
+	}
+	p := &profile{Name: name, Path: path, profileFields: fields}
+	if err := p.resolvePaths(getenv); err != nil {
+		return nil, err
+	}
+	if err := p.checkPasswordFileOwner(st); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// parseConfig decodes a config file strictly.
+func parseConfig(path string, data []byte) (*configFile, error) {
+	var cf configFile
+	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(&cf)
+	var strict *toml.StrictMissingError
+	var de *toml.DecodeError
+	switch {
+	case err == nil:
+		return &cf, nil
+	case errors.As(err, &strict) && len(strict.Errors) > 0:
+		// A secret is the more serious finding: report it first.
+		first := &strict.Errors[0]
+		for i := range strict.Errors {
+			if k := strict.Errors[i].Key(); len(k) > 0 && isSecretKey(k[len(k)-1]) {
+				first = &strict.Errors[i]
+				break
+			}
+		}
+		return nil, unknownKeyError(path, first, len(strict.Errors)-1)
+	case errors.As(err, &de):
+		line, _ := de.Position()
+		pe := &profileError{Path: path, Line: line, Err: errors.New(strings.TrimPrefix(de.Error(), "toml: "))}
+		if k := de.Key(); len(k) == 3 && k[0] == "profiles" {
+			pe.Profile, pe.Key = k[1], k[2]
+			if want := keyType(k[2]); want != "" {
+				pe.Err = fmt.Errorf("want %s", want)
+			}
+		} else if len(k) > 0 {
+			pe.Key = strings.Join(k, ".")
+		}
+		return nil, pe
+	default:
+		return nil, &profileError{Path: path, Err: err}
+	}
+}
+
+// keyType says what a profile key holds, for decode errors (go-toml's own
+// message names Go types).
+func keyType(key string) string {
+	switch key {
+	case "url", "user", "password_file", "ca_file", "auth":
+		return "a string"
+	case "timeout":
+		return `a duration string such as "30s"`
+	case "insecure":
+		return "true or false"
+	case "rate":
+		return "a number (requests per second)"
+	case "workers":
+		return "an integer"
+	}
+	return ""
+}
+
+func unknownKeyError(path string, e *toml.DecodeError, more int) error {
+	line, _ := e.Position()
+	k := e.Key()
+	pe := &profileError{Path: path, Line: line}
+	var valid []string
+	leaf := strings.Join(k, ".")
+	switch {
+	case len(k) >= 3 && k[0] == "profiles":
+		pe.Profile, leaf = k[1], k[2]
+		for _, pk := range profileKeys() {
+			valid = append(valid, pk.key)
+		}
+	case len(k) >= 1 && k[0] != "profiles":
+		// [profile.a] reports "profile", the key that is wrong.
+		leaf = k[0]
+		valid = []string{"default_profile", "profiles"}
+	}
+	if len(k) > 0 && isSecretKey(k[len(k)-1]) {
+		pe.Err = fmt.Errorf("key %q holds a secret: secrets never live in the config file; put the password alone in a file (chmod 600) and name it with password_file", leaf)
+		return pe
+	}
+	msg := fmt.Sprintf("unknown key %q", leaf)
+	if c := closestKey(leaf, valid); c != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", c)
+	} else if len(valid) > 0 {
+		msg += fmt.Sprintf(" (valid keys: %s)", strings.Join(valid, ", "))
+	} else {
+		msg += " (profiles are [profiles.NAME] tables)"
+	}
+	if more > 0 {
+		msg += fmt.Sprintf(", and %d more unknown key(s)", more)
+	}
+	pe.Err = errors.New(msg)
+	return pe
+}
+
+// isSecretKey reports whether a key names a secret that must not be in a
+// config file, whatever its case.
+func isSecretKey(key string) bool {
+	switch strings.ToLower(key) {
+	case "password", "passwd", "pass", "token", "pin", "secret",
+		"auth_password", "auth_token", "api_token", "api_key":
+		return true
+	}
+	return false
+}
+
+// closestKey returns the entry of valid nearest to key by edit distance,
+// or "" when none is near.
+func closestKey(key string, valid []string) string {
+	best, bestD := "", max(2, len(key)/3)+1
+	for _, v := range valid {
+		if d := editDistance(strings.ToLower(key), v); d < bestD {
+			best, bestD = v, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// resolvePaths expands a leading ~/ and makes relative file names relative
+// to the config file's folder, not to wherever ensbulk runs from (cron's
+// working directory is not the operator's).
+func (p *profile) resolvePaths(getenv func(string) string) error {
+	for key, s := range map[string]*string{"password_file": p.PasswordFile, "ca_file": p.CAFile} {
+		if s == nil || *s == "" {
+			continue
+		}
+		v := *s
+		if v == "~" || strings.HasPrefix(v, "~/") || strings.HasPrefix(v, `~\`) {
+			home := getenv("HOME")
+			if runtime.GOOS == "windows" {
+				home = firstNonEmpty(getenv("USERPROFILE"), home)
+			}
+			if home == "" {
+				return &profileError{Path: p.Path, Profile: p.Name, Key: key, Err: errors.New("~ used but HOME is not set")}
+			}
+			v = filepath.Join(home, v[1:])
+		} else if !filepath.IsAbs(v) {
+			v = filepath.Join(filepath.Dir(p.Path), v)
+		}
+		*s = v
+	}
+	return nil
+}
+
+// checkURLSecrets refuses a URL with a password in it, in any profile of
+// the file (key names are checked while parsing).
+func (cf *configFile) checkURLSecrets(path string) error {
+	for _, name := range cf.profileNames() {
+		p := cf.Profiles[name]
+		if p.URL == nil {
+			continue
+		}
+		u, err := url.Parse(*p.URL)
+		if err != nil || u.User == nil {
+			continue // the client's own checks report a bad URL
+		}
+		if _, ok := u.User.Password(); ok {
+			return &profileError{Path: path, Profile: name, Key: "url", Err: errors.New("the URL holds a password: secrets never live in the config file; use user and password_file")}
+		}
+	}
+	return nil
+}
+
+// checkConfigMode refuses, as ssh does for its config, a config file that
+// someone other than its user could have written.
+func checkConfigMode(path string, st fs.FileInfo) error {
+	if runtime.GOOS == "windows" {
+		return nil // modes and uids mean nothing there; ACLs are not checked
+	}
+	if perm := st.Mode().Perm(); perm&0o022 != 0 {
+		return &profileError{Path: path, Err: fmt.Errorf("writable by group or others (mode %v): whoever can write it can point url at their own server and collect the password; chmod 600 %s", perm, path)}
+	}
+	if uid, ok := fileOwner(st); ok && uid != 0 && int64(uid) != int64(os.Getuid()) {
+		return &profileError{Path: path, Err: fmt.Errorf("owned by uid %d, not by you (uid %d) or root", uid, os.Getuid())}
+	}
+	return nil
+}
+
+// checkPasswordFileOwner refuses a config file readable by group or others
+// that names a password file owned by someone else than the config file's
+// owner: such a file is shared, and the profile borrows another account's
+// credential through it.
+func (p *profile) checkPasswordFileOwner(cst fs.FileInfo) error {
+	if runtime.GOOS == "windows" || p.PasswordFile == nil || *p.PasswordFile == "" || cst.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	pst, err := os.Stat(*p.PasswordFile)
+	if err != nil {
+		return nil // reading the password reports it, with the flag's name
+	}
+	cuid, ok1 := fileOwner(cst)
+	puid, ok2 := fileOwner(pst)
+	if ok1 && ok2 && cuid != puid {
+		return &profileError{Path: p.Path, Profile: p.Name, Key: "password_file", Err: fmt.Errorf("the config file is readable by others (mode %v) and names %s, owned by uid %d, not by the config file's owner (uid %d); chmod 600 the config file or use a password file of your own", cst.Mode().Perm(), *p.PasswordFile, puid, cuid)}
+	}
+	return nil
+}
+
+// fileOwner returns the uid of a file on Unix. It reads the Uid field by
+// reflection so that this one file builds on Windows too (syscall.Stat_t
+// does not exist there).
+func fileOwner(st fs.FileInfo) (uint64, bool) {
+	v := reflect.ValueOf(st.Sys())
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return 0, false
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return 0, false
+	}
+	f := v.FieldByName("Uid")
+	if !f.IsValid() || !f.CanUint() {
+		return 0, false
+	}
+	return f.Uint(), true
+}
+
+// applyProfile sets, through fs.Set (so each flag's own parsing runs), every
+// flag the profile names that was not given on the command line and whose
+// environment variable is unset or empty: flag > environment > profile >
+// default. Where the environment and the profile disagree on the switch's
+// identity (url, user; a password against a password_file) it is an error
+// unless the flag was given. A FlagSet without --url belongs to a command
+// that talks to no switch (demo, sim, summary): nothing is applied, as
+// demo's --rate paces its own simulator, not a switch. On a command with
+// connection flags, a key whose flag is missing is an error.
+func applyProfile(fs *pflag.FlagSet, p *profile, getenv func(string) string) error {
+	if p == nil || fs.Lookup("url") == nil {
+		return nil
+	}
+	for _, k := range profileKeys() {
+		v, ok := p.value(k.key)
+		if !ok {
+			continue
+		}
+		f := fs.Lookup(k.flag)
+		if f == nil {
+			return &profileError{Path: p.Path, Profile: p.Name, Key: k.key, Err: fmt.Errorf("this command has no --%s flag", k.flag)}
+		}
+		if f.Changed {
+			continue
+		}
+		if ev := envValue(getenv, k.env); ev != "" {
+			if k.identity && !sameSetting(k.key, ev, v) {
+				return &profileError{Path: p.Path, Profile: p.Name, Key: k.key, Err: conflictError(k, ev, v)}
+			}
+			continue
+		}
+		if err := fs.Set(k.flag, v); err != nil {
+			return &profileError{Path: p.Path, Profile: p.Name, Key: k.key, Err: err}
+		}
+	}
+	return nil
+}
+
+func envValue(getenv func(string) string, name string) string {
+	if name == "" {
+		return ""
+	}
+	return getenv(name)
+}
+
+// sameSetting reports whether the environment's value agrees with the
+// profile's. A password in the environment never agrees with a
+// password_file: their contents are not compared.
+func sameSetting(key, env, prof string) bool {
+	switch key {
+	case "password_file":
+		return false
+	case "url":
+		return strings.TrimRight(env, "/") == strings.TrimRight(prof, "/")
+	}
+	return env == prof
+}
+
+func conflictError(k profileKey, env, prof string) error {
+	if k.key == "password_file" {
+		return fmt.Errorf("ENSWITCH_PASSWORD is set and the profile names password_file %s: which password is meant? unset ENSWITCH_PASSWORD, or pass --password-file", prof)
+	}
+	return fmt.Errorf("%s=%s is set but the profile says %s: which switch is meant? unset %s, or pass --%s", k.env, env, prof, k.env, k.flag)
+}
+
+// profileNames lists a config file's profiles, sorted; for help and errors.
+func (cf *configFile) profileNames() []string {
+	names := make([]string, 0, len(cf.Profiles))
+	for n := range cf.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
