@@ -22,7 +22,7 @@ func acquireLock(report string) (*runLock, error) {
 	for range 5 {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
-			return nil, usageErr("lock %s: %v", path, err)
+			return nil, fileErr(fmt.Errorf("lock %s: %w", path, err))
 		}
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			b, _ := os.ReadFile(path)
@@ -32,9 +32,9 @@ func acquireLock(report string) (*runLock, error) {
 				if _, perr := strconv.Atoi(holder); perr != nil || holder == "" {
 					holder = "unknown"
 				}
-				return nil, &exitError{code: exitLocked, err: fmt.Errorf("another ensbulk run (PID %s) holds the lock on report %s; wait for it to end", holder, report)}
+				return nil, withKind(errLocked, fmt.Errorf("another ensbulk run (PID %s) holds the lock on report %s; wait for it to end", holder, report))
 			}
-			return nil, usageErr("lock %s: %v", path, err)
+			return nil, fileErr(fmt.Errorf("lock %s: %w", path, err))
 		}
 		// The holder before us may have removed the file after we opened
 		// it: then our lock is on an orphan inode. Check and try again.
@@ -50,7 +50,7 @@ func acquireLock(report string) (*runLock, error) {
 		}
 		return &runLock{path: path, f: f}, nil
 	}
-	return nil, usageErr("lock %s: could not be taken", path)
+	return nil, fileErr(fmt.Errorf("lock %s: could not be taken", path))
 }
 
 func (l *runLock) release() {

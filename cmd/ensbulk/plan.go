@@ -81,7 +81,7 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*ru
 	case o.resume && exists:
 		return p, p.planResume(in, o, reportPath, rf)
 	case exists:
-		return nil, usageErr("report %s already exists: pass --resume to continue that run, or --report PATH to start a new report", reportPath)
+		return nil, withKind(errReportExists, fmt.Errorf("report %s already exists: pass --resume to continue that run, or --report PATH to start a new report", reportPath))
 	case o.retryFailed != "":
 		return p, p.planRetry(in, o)
 	}
@@ -267,7 +267,7 @@ func (p *runPlan) selectRows(in *input, redo func(*batch.Row) (bool, error), kee
 	if err != nil {
 		var fe *reader.FileError
 		if errors.As(err, &fe) {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%w (nothing was sent)", err)}
+			return fileErr(fmt.Errorf("%w (nothing was sent)", err))
 		}
 		return err
 	}
@@ -280,7 +280,7 @@ func (p *runPlan) selectRows(in *input, redo func(*batch.Row) (bool, error), kee
 			break
 		}
 		if err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%w (nothing was sent)", err)}
+			return fileErr(fmt.Errorf("%w (nothing was sent)", err))
 		}
 		do, err := redo(&r)
 		if err != nil {

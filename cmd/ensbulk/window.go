@@ -26,7 +26,7 @@ func parseWindow(s string, now func() time.Time) (*window, error) {
 	if s == "" {
 		return nil, nil
 	}
-	w := &window{loc: time.Local, now: now, sleep: sleepCtx, spec: s}
+	w := &window{loc: time.Local, now: now, sleep: batch.Sleep, spec: s}
 	parts := strings.Fields(s)
 	if len(parts) == 2 {
 		loc, err := time.LoadLocation(parts[1])
@@ -109,15 +109,4 @@ func (w *window) gate(ctx context.Context, started time.Time, windowExit bool) e
 		return err
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
 }
