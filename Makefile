@@ -5,16 +5,16 @@ PKGS    := ./...
 BIN     := bin/ensbulk
 FUZZTIME ?= 5s
 
-.PHONY: all build test vet fmtcheck fuzz demo bench soak lint clean
+.PHONY: all build test vet fmtcheck cross fuzz demo bench soak lint clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ensbulk
 
-# The README's test command: format, vet, the race-enabled suite, a short
-# fuzz of both readers.
-test: fmtcheck vet
+# The README's test command: format, vet, a build for every platform
+# operators run it on, the race-enabled suite, a short fuzz of both readers.
+test: fmtcheck vet cross
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
 	$(MAKE) fuzz
 
@@ -24,6 +24,15 @@ fmtcheck:
 
 vet:
 	$(GO) vet $(PKGS)
+
+# The platforms operators run ensbulk on; the lock is the part that differs.
+CROSS := linux/amd64 darwin/arm64 windows/amd64
+
+cross:
+	@for p in $(CROSS); do \
+		echo "build $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./cmd/ensbulk || exit 1; \
+	done
 
 fuzz:
 	@for f in $$($(GO) test -list '^Fuzz' ./reader | grep '^Fuzz'); do \

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -28,13 +27,19 @@ const (
 	demoPassword = "admin-demo-pass"
 )
 
+// demoRate is the demo's --rate: a show, on a simulator, need not be gentle.
+const demoRate = 40
+
+// demoOptions are the demo's flags; the engine group is run's, so the
+// demo runs with run's defaults.
+type demoOptions struct {
+	engineFlags
+	jsonl bool
+	dir   string
+}
+
 func newDemoCmd(env *Env) *cobra.Command {
-	var (
-		jsonl   bool
-		workers int
-		rate    float64
-		dir     string
-	)
+	o := &demoOptions{}
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the sample changes against an embedded simulator and show the report",
@@ -47,19 +52,24 @@ through, and checks the simulator's mailboxes against the report.`,
   ensbulk demo --dir /tmp/demo    # keep the input and the report there`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), env, jsonl, workers, rate, dir)
+			if err := o.engineFlags.validate(); err != nil {
+				return err
+			}
+			return runDemo(cmd.Context(), env, o)
 		},
 	}
-	c.Flags().BoolVar(&jsonl, "jsonl", false, "run the JSONL twin of the sample")
-	c.Flags().IntVar(&workers, "workers", 8, "concurrent requests")
-	c.Flags().Float64Var(&rate, "rate", 40, "requests per second (0 = no limit)")
-	c.Flags().StringVar(&dir, "dir", "", "directory for the sample and its report (default: a new temporary directory)")
+	f := c.Flags()
+	f.SortFlags = false
+	f.BoolVar(&o.jsonl, "jsonl", false, "run the JSONL twin of the sample")
+	o.engineFlags.addFlags(f, demoRate)
+	f.StringVar(&o.dir, "dir", "", "directory for the sample and its report (default: a new temporary directory)")
 	return c
 }
 
-func runDemo(ctx context.Context, env *Env, jsonl bool, workers int, rate float64, dir string) error {
+func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
+	dir := o.dir
 	name := "changes.csv"
-	if jsonl {
+	if o.jsonl {
 		name = "changes.jsonl"
 	}
 	data, err := samples.FS.ReadFile(name)
@@ -116,8 +126,8 @@ func runDemo(ctx context.Context, env *Env, jsonl bool, workers int, rate float6
 		}
 		return ""
 	}
-	runCmd := newRunCmd(&denv, false)
-	runCmd.SetArgs([]string{input, "--workers", strconv.Itoa(workers), "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--log-level", "error"})
+	runCmd := newRunCmd(&denv)
+	runCmd.SetArgs(append(append([]string{input}, o.engineFlags.args()...), "--log-level", "error"))
 	runCmd.SetOut(env.Stdout)
 	runCmd.SetErr(env.Stderr)
 	runErr := runCmd.ExecuteContext(ctx)
@@ -184,11 +194,7 @@ func verifyDemo(input string, latest map[int]report.Record, sim *simulator.Serve
 		mailbox  string
 	}
 	want := map[key]map[string]string{}
-	for {
-		row, err := src.Next()
-		if err == io.EOF {
-			break
-		}
+	for row, err := range batch.Rows(src) {
 		if err != nil {
 			return 0, 0, err
 		}

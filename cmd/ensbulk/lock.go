@@ -1,45 +1,46 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
-// runLock is an exclusive flock on REPORT.lock: two runs never write one
-// report. The kernel drops a flock when its process dies, so a lock left by
-// a killed run never blocks the next one.
+// runLock is an exclusive lock on REPORT.lock, held by the operating
+// system for the open file: two runs never write one report, and a lock
+// left by a killed run never blocks the next one, since the OS drops it
+// with the process. The file holds the holder's PID, for the refusal.
 type runLock struct {
 	path string
 	f    *os.File
 }
 
+// acquireLock takes the lock of report, or says who holds it (errLocked).
+// The lock file is never followed through a symbolic link: a link planted
+// at REPORT.lock would otherwise have the run truncate its target.
 func acquireLock(report string) (*runLock, error) {
 	path := report + ".lock"
 	for range 5 {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := openLockFile(path)
 		if err != nil {
-			return nil, usageErr("lock %s: %v", path, err)
+			return nil, fileErr(fmt.Errorf("lock %s: %w", path, err))
 		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-			b, _ := os.ReadFile(path)
+		held, err := tryLock(f)
+		if err != nil {
 			f.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
-				holder := strings.TrimSpace(string(b))
-				if _, perr := strconv.Atoi(holder); perr != nil || holder == "" {
-					holder = "unknown"
-				}
-				return nil, &exitError{code: exitLocked, err: fmt.Errorf("another ensbulk run (PID %s) holds the lock on report %s; wait for it to end", holder, report)}
-			}
-			return nil, usageErr("lock %s: %v", path, err)
+			return nil, fileErr(fmt.Errorf("lock %s: %w", path, err))
+		}
+		if !held {
+			holder := lockHolder(f)
+			f.Close()
+			return nil, withKind(errLocked, fmt.Errorf("another ensbulk run (PID %s) holds the lock on report %s; wait for it to end", holder, report))
 		}
 		// The holder before us may have removed the file after we opened
 		// it: then our lock is on an orphan inode. Check and try again.
 		st1, err1 := f.Stat()
-		st2, err2 := os.Stat(path)
+		st2, err2 := os.Lstat(path)
 		if err1 != nil || err2 != nil || !os.SameFile(st1, st2) {
 			f.Close()
 			continue
@@ -50,13 +51,22 @@ func acquireLock(report string) (*runLock, error) {
 		}
 		return &runLock{path: path, f: f}, nil
 	}
-	return nil, usageErr("lock %s: could not be taken", path)
+	return nil, fileErr(fmt.Errorf("lock %s: could not be taken", path))
+}
+
+// lockHolder reads the PID written by the run that holds the lock.
+func lockHolder(f *os.File) string {
+	b, _ := io.ReadAll(io.NewSectionReader(f, 0, 32))
+	holder := strings.TrimSpace(string(b))
+	if _, err := strconv.Atoi(holder); err != nil {
+		return "unknown"
+	}
+	return holder
 }
 
 func (l *runLock) release() {
 	if l == nil {
 		return
 	}
-	os.Remove(l.path) // while still holding it, see acquireLock
-	l.f.Close()
+	removeAndClose(l.path, l.f)
 }

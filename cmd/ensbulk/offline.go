@@ -1,57 +1,51 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
 
-	"github.com/ensbulk/ensbulk/reader"
+	"github.com/ensbulk/ensbulk/batch"
 )
+
+// offlineShown is how many row errors validate --offline lists before it
+// only counts them.
+const offlineShown = 200
 
 // runOffline is validate --offline: local checks only, nothing sent. Row
 // errors and the per-column table go to stdout (they are the data asked
 // for); exit 1 when a row is invalid.
-func runOffline(env *Env, in *input) error {
-	in.opts.NoHash = true // no report: the rows' digests would go unread
-	src, c, err := in.opener()()
-	if err != nil {
-		var fe *reader.FileError
-		if errors.As(err, &fe) {
-			return &exitError{code: exitUsage, err: err}
-		}
+func runOffline(env *Env, o *runOptions, path string) error {
+	if err := o.check(); err != nil {
 		return err
 	}
-	defer c.Close()
-	// The reader's own tally also counts what rows cannot carry (pins
-	// given empty, so kept; columns only ever kept).
-	t := reader.NewTally()
-	if rr, ok := src.(*reader.Reader); ok {
-		t = rr.Tally()
+	in, cleanup, err := openInput(env, o, path)
+	defer cleanup()
+	if err != nil {
+		return err
 	}
-	invalid, rows := 0, 0
-	for {
-		r, err := src.Next()
-		if err == io.EOF {
-			break
-		}
+	in.opts.NoHash = true // no report: the rows' digests would go unread
+	rd, c, err := in.open()
+	if err != nil {
+		return fileErr(err)
+	}
+	defer c.Close()
+	invalid := 0
+	for row, err := range batch.Rows(rd) {
 		if err != nil {
-			return &exitError{code: exitUsage, err: err}
+			return fileErr(err)
 		}
-		rows++
-		if _, ok := src.(*reader.Reader); !ok {
-			t.Add(r)
-		}
-		if r.Err != nil {
+		if row.Err != nil {
 			invalid++
-			if invalid <= 200 {
-				fmt.Fprintln(env.Stdout, r.Err.Error())
+			if invalid <= offlineShown {
+				fmt.Fprintln(env.Stdout, row.Err.Error())
 			}
 		}
 	}
-	if invalid > 200 {
-		fmt.Fprintf(env.Stdout, "... and %d more invalid rows\n", invalid-200)
+	if invalid > offlineShown {
+		fmt.Fprintf(env.Stdout, "... and %d more invalid rows\n", invalid-offlineShown)
 	}
-	if err := t.WriteTable(env.Stdout); err != nil {
+	// The reader's own tally also counts what rows cannot carry (pins
+	// given empty, so kept; columns only ever kept).
+	if err := rd.Tally().WriteTable(env.Stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "%s: local checks only; the server was not asked (ensbulk validate %s asks it)\n", in.name, in.path)

@@ -65,7 +65,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, terminal bool, o *runOptions, log *zap.Logger) *progress {
-	mode := o.progress
+	mode := o.progress.String()
 	if mode == "auto" {
 		mode = "json"
 		if terminal {
@@ -160,7 +160,7 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 		report.WriteErrorTable(w, c.Errors, 10)
 	}
 	fmt.Fprintf(w, "report: %s\n", reportPath)
-	rf, _ := report.ParseFormat(o.reportFormat)
+	rf, _ := report.ParseFormat(o.reportFormat.String())
 	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}
 	switch code {
 	case exitRows:

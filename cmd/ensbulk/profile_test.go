@@ -33,7 +33,7 @@ func envOf(m map[string]string) func(string) string {
 // noUserConfigDir makes sure no test reads the real home.
 func noUserConfigDir() (string, error) { return "", errors.New("no user config dir in tests") }
 
-// connFlags is a FlagSet with the connection, pace and auth flags of run
+// profileTestFlags is a FlagSet with the connection, pace and auth flags of run
 // and validate, under their real names and defaults.
 type connFlagValues struct {
 	url, user, passwordFile, caFile, auth string
@@ -43,7 +43,7 @@ type connFlagValues struct {
 	timeout                               time.Duration
 }
 
-func connFlags(v *connFlagValues) *pflag.FlagSet {
+func profileTestFlags(v *connFlagValues) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
 	fs.StringVar(&v.url, "url", "", "")
 	fs.StringVar(&v.user, "user", "", "")
@@ -322,7 +322,7 @@ func TestProfilePrecedence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got connFlagValues
-			fs := connFlags(&got)
+			fs := profileTestFlags(&got)
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatal(err)
 			}
@@ -350,7 +350,7 @@ func TestProfileApplyFlagSets(t *testing.T) {
 	}
 	t.Run("bad value names file and key", func(t *testing.T) {
 		var v connFlagValues
-		checkProfileErr(t, applyProfile(connFlags(&v), p, envOf(nil)), bad, `profile "a"`, "timeout:", "soon")
+		checkProfileErr(t, applyProfile(profileTestFlags(&v), p, envOf(nil)), bad, `profile "a"`, "timeout:", "soon")
 	})
 	t.Run("connection command without the flag", func(t *testing.T) {
 		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
@@ -371,7 +371,7 @@ func TestProfileApplyFlagSets(t *testing.T) {
 	})
 	t.Run("nil profile", func(t *testing.T) {
 		var v connFlagValues
-		if err := applyProfile(connFlags(&v), nil, envOf(nil)); err != nil {
+		if err := applyProfile(profileTestFlags(&v), nil, envOf(nil)); err != nil {
 			t.Fatalf("applyProfile: %v", err)
 		}
 	})

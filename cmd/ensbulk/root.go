@@ -13,12 +13,15 @@ import (
 // build info is used.
 var version = ""
 
+// run is the whole command line, as main runs it and tests call it; the
+// error it returns carries its kind, for exitCode.
 func run(ctx context.Context, args []string, env *Env) error {
 	root := newRoot(ctx, env)
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
 
+// newRoot builds the command tree.
 func newRoot(ctx context.Context, env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ensbulk",
@@ -41,6 +44,15 @@ error (e.g. the report could not be written).`,
   ensbulk summary changes.report.csv`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Left to cobra, an unknown command would be a plain error, and
+		// plain errors are internal.
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("unknown command %q for %q%s", args[0], c.CommandPath(), suggestions(c, args[0]))
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
@@ -49,8 +61,8 @@ error (e.g. the report could not be written).`,
 		return usageErr("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(
-		newRunCmd(env, false),
-		newRunCmd(env, true),
+		newRunCmd(env),
+		newValidateCmd(env),
 		newSummaryCmd(env),
 		newSimCmd(env),
 		newDemoCmd(env),
@@ -60,6 +72,7 @@ error (e.g. the report could not be written).`,
 		c.SilenceUsage = true
 		c.SilenceErrors = true
 		c.Args = wrapArgs(c.Args)
+		completeChoices(c)
 	}
 	return root
 }
@@ -75,6 +88,18 @@ func wrapArgs(a cobra.PositionalArgs) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// suggestions is cobra's "Did you mean this?" for a mistyped command.
+func suggestions(c *cobra.Command, typed string) string {
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	s := c.SuggestionsFor(typed)
+	if len(s) == 0 {
+		return ""
+	}
+	return "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 }
 
 func newVersionCmd(env *Env) *cobra.Command {

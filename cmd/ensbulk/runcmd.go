@@ -16,51 +16,47 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/report/resume"
 )
 
-// runOptions are the flags of run and validate.
+// runOptions are the settings of run and validate: the shared flag groups,
+// and the few flags only one of the two has.
 type runOptions struct {
-	validate bool
+	connFlags
+	inputFlags
+	engineFlags
+	scheduleFlags
+	reportFlags
+	outputFlags
 
-	url, user, passwordFile, caFile string
-	insecure                        bool
-
-	workers     int
-	rate        float64
-	timeout     time.Duration
-	maxAttempts int
-
-	report, reportFormat string
-	format, delimiter    string
-	emptyToken           string
-	allOrNothing         bool
-	offline              bool
-	resume, force        bool
-	retryFailed          string
-
-	logLevel      string
-	progress      string
-	progressEvery time.Duration
-	fsync         string
-	cpuprofile    string // hidden: for ensbulk-bench
-
-	maxDuration time.Duration
-	maxRows     int
-	window      string
-	windowExit  bool
-	summaryJSON string
+	validate     bool   // the validate command: phase 1 only
+	offline      bool   // validate --offline
+	allOrNothing bool   // run --all-or-nothing
+	retryFailed  string // run --retry-failed
 
 	now func() time.Time // injected clock (tests); time.Now otherwise
 }
 
-func newRunCmd(env *Env, validate bool) *cobra.Command {
-	o := &runOptions{validate: validate, now: time.Now}
+// addFlags declares the groups run and validate share.
+func (o *runOptions) addFlags(f *pflag.FlagSet) {
+	f.SortFlags = false
+	o.connFlags.addFlags(f)
+	o.engineFlags.addFlags(f, defaultRate)
+	o.reportFlags.addFlags(f)
+	o.inputFlags.addFlags(f)
+	o.scheduleFlags.addFlags(f)
+	o.outputFlags.addFlags(f)
+}
+
+func newRunCmd(env *Env) *cobra.Command {
+	o := &runOptions{now: time.Now}
 	c := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Validate every row with the server, then apply the valid ones",
@@ -76,98 +72,54 @@ rewritten in row order at the end.`,
   ensbulk run changes.csv --resume                      # after a crash or Ctrl-C
   ensbulk run changes.csv --retry-failed changes.report.csv
   ensbulk run changes.csv --resume --max-duration 2h --summary-json /var/log/ensbulk.json`,
-		Args:          cobra.ExactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	if validate {
-		c.Use = "validate FILE"
-		c.Short = "Have the server validate every row (changes nothing); --offline for local checks only"
-		c.Long = `validate reads FILE and asks the server to validate every row with
-validation=1: nothing is changed. Passing rows are reported "valid". With
---offline nothing is sent: the rows are checked locally and a table shows,
-per column, how many rows set, keep and clear it.`
-		c.Example = `  ensbulk validate changes.csv
-  ensbulk validate --offline changes.csv
-  ensbulk validate changes.jsonl --report /tmp/check.report.csv`
-	}
-	c.RunE = func(cmd *cobra.Command, args []string) error {
-		return runBatch(cmd.Context(), env, o, args[0])
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBatch(cmd.Context(), env, o, args[0])
+		},
 	}
 	f := c.Flags()
-	f.SortFlags = false
-	f.StringVar(&o.url, "url", "", "server base URL, e.g. https://switch.example.com (env ENSWITCH_URL)")
-	f.StringVar(&o.user, "user", "", "API username (env ENSWITCH_USER)")
-	f.StringVar(&o.passwordFile, "password-file", "", "read the API password from this file (else env ENSWITCH_PASSWORD, else a prompt on a terminal)")
-	f.StringVar(&o.caFile, "ca-file", "", "PEM file of CA certificates to trust instead of the system's")
-	f.BoolVar(&o.insecure, "insecure", false, "do not verify the server's TLS certificate (dangerous: the password can be intercepted)")
-	f.IntVar(&o.workers, "workers", 8, "concurrent requests")
-	f.Float64Var(&o.rate, "rate", 10, "requests per second across both phases, smooth, no bursts (0 = no limit)")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
-	// 8, not 5: against a server with 8% transport faults per request
-	// (the fault soak's mix), 5 tries left some row in error in one
-	// 10,000-row run out of twenty; 8 tries, in one out of ~40,000, for
-	// ~15s more backoff on a row that never succeeds.
-	f.IntVar(&o.maxAttempts, "max-attempts", 8, "attempts per row and phase for transport faults (429/503 slow the run down instead)")
-	f.StringVar(&o.report, "report", "", "report path (default: the input's name with .report.csv or .report.jsonl)")
-	f.StringVar(&o.reportFormat, "report-format", "csv", "report format: csv or jsonl")
-	f.StringVar(&o.format, "format", "", "input format: csv or jsonl (default: from the file's extension)")
-	f.StringVar(&o.delimiter, "delimiter", ",", "CSV field delimiter, e.g. ';' for European Excel exports")
-	f.StringVar(&o.emptyToken, "empty-token", "<empty>", "CSV cell value that sets a field to empty (an empty cell keeps the current value)")
-	if validate {
-		f.BoolVar(&o.offline, "offline", false, "local checks only: send nothing, print per-column counts")
-	} else {
-		f.BoolVar(&o.allOrNothing, "all-or-nothing", false, "apply nothing if any row fails validation")
-		f.StringVar(&o.retryFailed, "retry-failed", "", "rerun only the rows that are not ok in this earlier report (and later rows of the same mailboxes)")
-	}
-	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from its report (starts afresh when there is no report yet)")
-	f.BoolVar(&o.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone)")
-	f.DurationVar(&o.maxDuration, "max-duration", 0, "stop cleanly after this long (exit 5, resumable), e.g. 2h")
-	f.IntVar(&o.maxRows, "max-rows", 0, "stop cleanly after starting this many rows (exit 5, resumable)")
-	f.StringVar(&o.window, "window", "", "only send requests inside this daily window, e.g. 01:00-05:00 or '01:00-05:00 Europe/Oslo'")
-	f.BoolVar(&o.windowExit, "window-exit", false, "outside --window, exit 5 (resumable) instead of waiting for it to open")
-	f.StringVar(&o.summaryJSON, "summary-json", "", "write the final counts, rate, duration and exit code to this file as JSON")
-	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	f.StringVar(&o.progress, "progress", "auto", "auto (a bar on a terminal, JSON lines otherwise), bar, json or none")
-	f.DurationVar(&o.progressEvery, "progress-interval", 5*time.Second, "how often a JSON progress line is written")
-	f.StringVar(&o.fsync, "fsync", "batch", "report durability: batch (fsync each group of results) or none (for benchmarks)")
-	_ = f.MarkHidden("fsync")
-	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file (for ensbulk-bench)")
-	_ = f.MarkHidden("cpuprofile")
+	o.addFlags(f)
+	f.BoolVar(&o.allOrNothing, "all-or-nothing", false, "apply nothing if any row fails validation")
+	f.StringVar(&o.retryFailed, "retry-failed", "", "rerun only the rows that are not ok in this earlier report (and later rows of the same mailboxes)")
 	return c
 }
 
+func newValidateCmd(env *Env) *cobra.Command {
+	o := &runOptions{validate: true, now: time.Now}
+	c := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Have the server validate every row (changes nothing); --offline for local checks only",
+		Long: `validate reads FILE and asks the server to validate every row with
+validation=1: nothing is changed. Passing rows are reported "valid". With
+--offline nothing is sent: the rows are checked locally and a table shows,
+per column, how many rows set, keep and clear it.`,
+		Example: `  ensbulk validate changes.csv
+  ensbulk validate --offline changes.csv
+  ensbulk validate changes.jsonl --report /tmp/check.report.csv`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.offline {
+				return runOffline(env, o, args[0])
+			}
+			return runBatch(cmd.Context(), env, o, args[0])
+		},
+	}
+	f := c.Flags()
+	o.addFlags(f)
+	f.BoolVar(&o.offline, "offline", false, "local checks only: send nothing, print per-column counts")
+	return c
+}
+
+// check refuses settings that cannot go together, before anything is
+// opened.
 func (o *runOptions) check() error {
-	switch {
-	case o.workers < 1 || o.workers > 1024:
-		return usageErr("--workers %d: want 1 to 1024", o.workers)
-	case o.rate < 0:
-		return usageErr("--rate %g: want 0 (no limit) or more", o.rate)
-	case o.timeout <= 0:
-		return usageErr("--timeout must be positive")
-	case o.maxAttempts < 1:
-		return usageErr("--max-attempts must be at least 1")
-	case o.maxRows < 0:
-		return usageErr("--max-rows must not be negative")
-	case o.maxDuration < 0:
-		return usageErr("--max-duration must not be negative")
-	case o.resume && o.retryFailed != "":
+	for _, g := range []interface{ validate() error }{&o.inputFlags, &o.engineFlags, &o.scheduleFlags} {
+		if err := g.validate(); err != nil {
+			return err
+		}
+	}
+	if o.resume && o.retryFailed != "" {
 		return usageErr("--resume and --retry-failed do not go together: --retry-failed writes a new report")
-	case o.windowExit && o.window == "":
-		return usageErr("--window-exit needs --window")
-	case o.fsync != string(report.SyncBatch) && o.fsync != string(report.SyncNone):
-		return usageErr("--fsync %q: want batch or none", o.fsync)
-	}
-	if o.emptyToken == "" {
-		return usageErr("--empty-token must not be empty (an empty cell already means keep)")
-	}
-	if _, err := parseDelimiter(o.delimiter); err != nil {
-		return err
-	}
-	switch o.progress {
-	case "auto", "bar", "json", "none":
-	default:
-		return usageErr("--progress %q: want auto, bar, json or none", o.progress)
 	}
 	return nil
 }
@@ -198,9 +150,9 @@ type input struct {
 func openInput(env *Env, o *runOptions, path string) (*input, func(), error) {
 	cleanup := func() {}
 	in := &input{path: path, file: path, name: path}
-	fmtName, err := reader.DetectFormat(path, o.format)
+	fmtName, err := reader.DetectFormat(path, o.format.String())
 	if err != nil {
-		return nil, cleanup, &exitError{code: exitUsage, err: err}
+		return nil, cleanup, withKind(errUsage, err)
 	}
 	delim, _ := parseDelimiter(o.delimiter)
 	if path == "-" {
@@ -224,7 +176,7 @@ func openInput(env *Env, o *runOptions, path string) (*input, func(), error) {
 	in.opts = reader.Options{Name: in.name, Format: fmtName, EmptyToken: o.emptyToken, Delimiter: delim}
 	f, err := os.Open(in.file)
 	if err != nil {
-		return nil, cleanup, &exitError{code: exitUsage, err: fmt.Errorf("input: %w", err)}
+		return nil, cleanup, fileErr(fmt.Errorf("input: %w", err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -232,7 +184,7 @@ func openInput(env *Env, o *runOptions, path string) (*input, func(), error) {
 		return nil, cleanup, err
 	}
 	if st.IsDir() {
-		return nil, cleanup, usageErr("input %s is a directory", path)
+		return nil, cleanup, fileErr(fmt.Errorf("input %s is a directory", path))
 	}
 	in.size, in.mtime = st.Size(), st.ModTime()
 	if o.offline {
@@ -240,203 +192,276 @@ func openInput(env *Env, o *runOptions, path string) (*input, func(), error) {
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return nil, cleanup, &exitError{code: exitUsage, err: fmt.Errorf("input %s: %w", path, err)}
+		return nil, cleanup, fileErr(fmt.Errorf("input %s: %w", path, err))
 	}
 	in.sha256 = hex.EncodeToString(h.Sum(nil))
 	return in, cleanup, nil
 }
 
-// opener reads the input from the start; it refuses a file that changed
+// open reads the input from the start; it refuses a file that changed
 // since it was hashed (the passes must see the same rows).
+func (in *input) open() (*reader.Reader, io.Closer, error) {
+	st, err := os.Stat(in.file)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Size() != in.size || !st.ModTime().Equal(in.mtime) {
+		return nil, nil, fmt.Errorf("input %s changed during the run", in.name)
+	}
+	f, err := os.Open(in.file)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := reader.New(f, in.opts)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return r, f, nil
+}
+
+// opener is open for the engine, which reads the input once per pass.
 func (in *input) opener() batch.Opener {
 	return func() (batch.Source, io.Closer, error) {
-		st, err := os.Stat(in.file)
+		r, c, err := in.open()
 		if err != nil {
 			return nil, nil, err
 		}
-		if st.Size() != in.size || !st.ModTime().Equal(in.mtime) {
-			return nil, nil, fmt.Errorf("input %s changed during the run", in.name)
-		}
-		f, err := os.Open(in.file)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, err := reader.New(f, in.opts)
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return r, f, nil
+		return r, c, nil
 	}
 }
 
+// runBatch is run and validate, in three steps: prepare refuses whatever
+// can be refused before anything is sent, run drives the engine, finish
+// completes the report and says how it went.
 func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
-		if err != nil {
-			return usageErr("--cpuprofile: %v", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return usageErr("--cpuprofile: %v", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	in, cleanup, err := openInput(env, o, path)
-	defer cleanup()
+	stopProfile, err := startProfile(o.cpuprofile)
 	if err != nil {
 		return err
 	}
-	if o.offline {
-		return runOffline(env, in)
+	defer stopProfile()
+	j, err := prepare(env, o, path)
+	defer j.close()
+	if err != nil {
+		return err
 	}
+	sum, runErr := j.run(ctx)
+	return j.finish(sum, runErr)
+}
 
-	errw := &lockedWriter{w: env.Stderr}
-	log, err := newLogger(errw, env.StderrTerminal, o.logLevel)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = log.Sync() }()
+// job is one run or validate from prepare to finish, and what close must
+// release however it ends.
+type job struct {
+	env *Env
+	o   *runOptions
 
-	// Everything that can be refused is refused before anything is sent:
-	// flags, connection settings, the input file as a whole, the report.
-	conn, err := connect(env, o, log)
-	if err != nil {
-		return err
-	}
-	win, err := parseWindow(o.window, o.now)
-	if err != nil {
-		return err
-	}
-	rf, err := report.ParseFormat(o.reportFormat)
-	if err != nil {
-		return usageErr("--report-format: %v", err)
-	}
-	reportPath := o.report
-	if reportPath == "" {
-		if path == "-" {
-			return usageErr("reading standard input needs --report PATH")
-		}
-		reportPath = report.DefaultPath(path, rf)
-		if o.retryFailed != "" && sameFile(reportPath, o.retryFailed) {
-			reportPath = nextRetryPath(path, rf)
-		}
-	}
-	lock, err := acquireLock(reportPath)
-	if err != nil {
-		return err
-	}
-	defer lock.release()
+	in      *input
+	cleanup func() // removes the spooled copy of standard input
+	errw    io.Writer
+	log     *zap.Logger
+	conn    *conn
+	win     *window
 
-	plan, err := planRun(in, o, reportPath, rf)
-	if err != nil {
+	reportPath string
+	rf         report.Format
+	lock       *runLock
+	plan       *resume.Plan
+	journal    *report.Journal // nil once closed
+
+	prog    *progress
+	started time.Time
+}
+
+// prepare opens the input, the logger, the connection and the report, in
+// that order; the job it returns is never nil, so close always applies.
+func prepare(env *Env, o *runOptions, path string) (*job, error) {
+	j := &job{env: env, o: o, cleanup: func() {}, log: zap.NewNop(), errw: &lockedWriter{w: env.Stderr}}
+	var err error
+	if j.in, j.cleanup, err = openInput(env, o, path); err != nil {
+		return j, err
+	}
+	if j.log, err = newLogger(j.errw, env.StderrTerminal, o.logLevel.String()); err != nil {
+		return j, err
+	}
+	if j.conn, err = connect(env, o, j.log); err != nil {
+		return j, err
+	}
+	if j.win, err = parseWindow(o.window, o.now); err != nil {
+		return j, err
+	}
+	j.rf, _ = report.ParseFormat(o.reportFormat.String())
+	if j.reportPath, err = reportPathFor(o, path, j.rf); err != nil {
+		return j, err
+	}
+	return j, j.openReport()
+}
+
+// reportPathFor is --report, or the input's default report; a retry never
+// writes over the report it retries.
+func reportPathFor(o *runOptions, input string, rf report.Format) (string, error) {
+	if o.report != "" {
+		return o.report, nil
+	}
+	if input == "-" {
+		return "", usageErr("reading standard input needs --report PATH")
+	}
+	p := report.DefaultPath(input, rf)
+	if o.retryFailed != "" && sameFile(p, o.retryFailed) {
+		p = nextRetryPath(input, rf)
+	}
+	return p, nil
+}
+
+// openReport locks the report, decides what this run does (start,
+// resume or retry) and opens the journal.
+func (j *job) openReport() error {
+	var err error
+	if j.lock, err = acquireLock(j.reportPath); err != nil {
 		return err
 	}
-	if !plan.Resuming {
+	if j.plan, err = planRun(j.in, j.o, j.reportPath, j.rf); err != nil {
+		return err
+	}
+	if !j.plan.Resuming {
 		// The sidecar goes first: a report without one cannot be resumed.
-		if err := report.WriteMeta(reportPath, plan.Meta); err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("report sidecar: %w", err)}
+		if err := report.WriteMeta(j.reportPath, j.plan.Meta); err != nil {
+			return fileErr(fmt.Errorf("report sidecar: %w", err))
 		}
 	}
-	journal, err := report.OpenJournal(reportPath, rf, report.SyncPolicy(o.fsync))
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+	if j.journal, err = report.OpenJournal(j.reportPath, j.rf, report.SyncPolicy(j.o.fsync.String())); err != nil {
+		return fileErr(err)
 	}
-	closeJournal := func() error { return journal.Close() }
-	defer func() {
-		if closeJournal != nil {
-			_ = closeJournal()
-		}
-	}()
-	if err := plan.Seed(journal); err != nil {
-		return err
-	}
+	return j.plan.Seed(j.journal)
+}
 
-	prog := newProgress(errw, env.StderrTerminal, o, log)
-	bopts := batch.Options{
+// run hands the rows to the engine, with progress and the schedule's gate.
+func (j *job) run(ctx context.Context) (*batch.Summary, error) {
+	o := j.o
+	j.prog = newProgress(j.errw, j.env.StderrTerminal, o, j.log)
+	j.started = o.now()
+	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
-		Todo: plan.Todo, MaxRows: o.maxRows,
-		OnResult: logNotApplied(log), OnProgress: prog.update, Now: o.now,
+		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started),
+		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
 	}
-	started := o.now()
-	bopts.Gate = gate(o, win, started)
-	log.Info("run starting", zap.String("input", in.name), zap.String("report", reportPath),
-		zap.String("url", conn.url), zap.String("user", conn.user), zap.Int("workers", o.workers),
-		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", plan.Resuming),
-		zap.Int("resumed_rows_done", plan.Done))
+	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),
+		zap.String("url", j.conn.url), zap.String("user", j.conn.user), zap.Int("workers", o.workers),
+		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", j.plan.Resuming),
+		zap.Int("resumed_rows_done", j.plan.Done))
+	sum, err := batch.Run(ctx, j.in.opener(), j.conn.client, j.journal, opts)
+	j.prog.finish()
+	return sum, err
+}
 
-	sum, runErr := batch.Run(ctx, in.opener(), conn.client, journal, bopts)
-	prog.finish()
+// finish completes the report, prints the summary (and --summary-json),
+// and returns the run's outcome.
+func (j *job) finish(sum *batch.Summary, runErr error) error {
 	var fe *reader.FileError
 	if sum == nil || errors.As(runErr, &fe) {
-		// A file-level error: nothing was sent. Leave no empty report behind.
-		closeJournal()
-		closeJournal = nil
-		if !plan.Resuming && plan.Seeded == 0 {
-			os.Remove(reportPath)
-			os.Remove(report.MetaPath(reportPath))
-		}
-		if runErr == nil {
-			runErr = errors.New("run failed")
-		}
-		var fe *reader.FileError
-		if errors.As(runErr, &fe) {
-			return &exitError{code: exitUsage, err: fmt.Errorf("%w (nothing was sent)", runErr)}
-		}
-		return runErr
+		return j.abandon(runErr)
 	}
-	err = closeJournal()
-	closeJournal = nil
+	counts, err := j.closeReport()
+	if err != nil {
+		return err
+	}
+	result := outcome(counts, runErr)
+	code := exitCodeOf(result)
+	printSummary(j.env.Stderr, j.o, sum, counts, j.reportPath, j.in, code, runErr)
+	if j.o.summaryJSON == "" {
+		return result
+	}
+	err = writeSummaryJSON(j.o.summaryJSON, j.o, sum, counts, j.reportPath, j.in.path, code, j.started, j.o.now(), runErr)
+	if err != nil {
+		j.log.Error("summary JSON not written", zap.Error(err))
+		// A stopped or aborted run says so first; otherwise monitoring
+		// that reads the file must learn that it is missing.
+		if result == nil || errors.Is(result, errRows) {
+			return internalErr(err)
+		}
+	}
+	return result
+}
+
+// abandon ends a run that sent nothing (a file-level error in the input):
+// no empty report is left behind.
+func (j *job) abandon(runErr error) error {
+	_ = j.journal.Close()
+	j.journal = nil
+	if !j.plan.Resuming && j.plan.Seeded == 0 {
+		os.Remove(j.reportPath)
+		os.Remove(report.MetaPath(j.reportPath))
+	}
+	var fe *reader.FileError
+	switch {
+	case errors.As(runErr, &fe):
+		return fileErr(fmt.Errorf("%w (nothing was sent)", runErr))
+	case runErr == nil:
+		return internalErr(errors.New("run failed"))
+	}
+	return runErr
+}
+
+// closeReport closes the journal and rewrites the report in row order.
+func (j *job) closeReport() (*report.Counts, error) {
+	err := j.journal.Close()
+	j.journal = nil
 	var counts *report.Counts
 	if err == nil {
-		counts, err = report.FinalizeCount(reportPath, rf)
+		counts, err = report.FinalizeCount(j.reportPath, j.rf)
 	}
 	if err != nil {
-		return &exitError{code: exitInternal, err: fmt.Errorf("report %s: %w", reportPath, err)}
+		return nil, internalErr(fmt.Errorf("report %s: %w", j.reportPath, err))
 	}
-	code := outcomeCode(counts, runErr)
-	printSummary(env.Stderr, o, sum, counts, reportPath, in, code, runErr)
-	if o.summaryJSON != "" {
-		if err := writeSummaryJSON(o.summaryJSON, o, sum, counts, reportPath, in.path, code, started, o.now(), runErr); err != nil {
-			log.Error("summary JSON not written", zap.Error(err))
-			if code == exitOK || code == exitRows {
-				return &exitError{code: exitInternal, err: err}
-			}
-		}
+	return counts, nil
+}
+
+// close releases what prepare took, in reverse order.
+func (j *job) close() {
+	if j.journal != nil {
+		_ = j.journal.Close()
 	}
-	if runErr != nil {
-		var se *batch.StopError
-		if errors.As(runErr, &se) {
-			return runErr
-		}
-		return &exitError{code: exitInternal, err: runErr}
-	}
-	if code == exitRows {
+	j.lock.release()
+	_ = j.log.Sync()
+	j.cleanup()
+}
+
+// outcome is what a run that wrote its report returns: the engine's stop,
+// a fault of ours, rows that are not ok, or nil.
+func outcome(c *report.Counts, runErr error) error {
+	var se *batch.StopError
+	switch {
+	case errors.As(runErr, &se):
+		return runErr
+	case runErr != nil:
+		return internalErr(runErr)
+	case c.Rows-c.ByStatus[batch.StatusOK]-c.ByStatus[batch.StatusValid] > 0:
 		return errRows
 	}
 	return nil
 }
 
-// outcomeCode is the exit code of a run that wrote its report.
-func outcomeCode(c *report.Counts, runErr error) int {
-	var se *batch.StopError
-	if errors.As(runErr, &se) {
-		if se.Kind == batch.StopBudget {
-			return exitStopped
-		}
-		return exitAborted
+// startProfile writes a CPU profile until stop is called (--cpuprofile,
+// for ensbulk-bench).
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
 	}
-	if runErr != nil {
-		return exitInternal
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fileErr(fmt.Errorf("--cpuprofile: %w", err))
 	}
-	if c.Rows-c.ByStatus[batch.StatusOK]-c.ByStatus[batch.StatusValid] > 0 {
-		return exitRows
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fileErr(fmt.Errorf("--cpuprofile: %w", err))
 	}
-	return exitOK
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func sameFile(a, b string) bool {
@@ -486,11 +511,11 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 	if o.caFile != "" {
 		pem, err := os.ReadFile(o.caFile)
 		if err != nil {
-			return nil, usageErr("--ca-file: %v", err)
+			return nil, fileErr(fmt.Errorf("--ca-file: %w", err))
 		}
 		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usageErr("--ca-file %s: no PEM certificates in it", o.caFile)
+			return nil, fileErr(fmt.Errorf("--ca-file %s: no PEM certificates in it", o.caFile))
 		}
 	}
 	if o.insecure {
@@ -512,15 +537,15 @@ func password(env *Env, o *runOptions, u, user string) (string, error) {
 	if o.passwordFile != "" {
 		st, err := os.Stat(o.passwordFile)
 		if err != nil {
-			return "", usageErr("--password-file: %v", err)
+			return "", fileErr(fmt.Errorf("--password-file: %w", err))
 		}
 		b, err := os.ReadFile(o.passwordFile)
 		if err != nil {
-			return "", usageErr("--password-file: %v", err)
+			return "", fileErr(fmt.Errorf("--password-file: %w", err))
 		}
 		pw := strings.TrimRight(string(b), "\r\n")
 		if pw == "" {
-			return "", usageErr("--password-file %s is empty", o.passwordFile)
+			return "", fileErr(fmt.Errorf("--password-file %s is empty", o.passwordFile))
 		}
 		if st.Mode().Perm()&0o077 != 0 {
 			fmt.Fprintf(env.Stderr, "ensbulk: warning: %s is readable by other users (mode %v); chmod 600 it\n", o.passwordFile, st.Mode().Perm())

@@ -118,12 +118,12 @@ func runSim(ctx context.Context, env *Env, o *simOptions) error {
 	if o.state != "" {
 		f, err := os.Open(o.state)
 		if err != nil {
-			return usageErr("--state: %v", err)
+			return fileErr(fmt.Errorf("--state: %w", err))
 		}
 		st, err := simulator.LoadState(f)
 		f.Close()
 		if err != nil {
-			return usageErr("--state %s: %v", o.state, err)
+			return fileErr(fmt.Errorf("--state %s: %w", o.state, err))
 		}
 		cfg.State = st
 	}

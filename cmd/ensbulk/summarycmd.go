@@ -9,6 +9,8 @@ import (
 	"github.com/ensbulk/ensbulk/report"
 )
 
+// newSummaryCmd reads a report back: counts by status, the most frequent
+// problems, and the command that reruns the rows that are not ok.
 func newSummaryCmd(env *Env) *cobra.Command {
 	var top int
 	c := &cobra.Command{
@@ -21,7 +23,7 @@ func newSummaryCmd(env *Env) *cobra.Command {
 			path := args[0]
 			c, err := report.Count(path)
 			if err != nil {
-				return usageErr("%v", err)
+				return fileErr(err)
 			}
 			w := env.Stdout
 			fmt.Fprintf(w, "%s: %d rows\n", path, c.Rows)

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/reader"
+	"github.com/ensbulk/ensbulk/report/resume"
+)
+
+func TestExitCodeOf(t *testing.T) {
+	fileErrFromReader := &reader.FileError{File: "in.csv", Line: 1, Message: "bad header"}
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, exitOK},
+		{"rows not ok", errRows, exitRows},
+		{"rows not ok, wrapped", fmt.Errorf("validate: %w", errRows), exitRows},
+		{"usage", usageErr("--workers %d: want 1 to 1024", 0), exitUsage},
+		{"file", fileErr(errors.New("input: no such file")), exitUsage},
+		{"reader file error", fileErrFromReader, exitUsage},
+		{"reader file error, wrapped", fmt.Errorf("%w (nothing was sent)", fileErrFromReader), exitUsage},
+		{"report exists", withKind(errReportExists, errors.New("report r.csv already exists")), exitUsage},
+		{"resume refused", &resume.RefusedError{Err: errors.New("the input changed")}, exitUsage},
+		{"resume: report exists", fmt.Errorf("plan: %w", &resume.RefusedError{Err: fmt.Errorf("report r.csv %w", resume.ErrReportExists)}), exitUsage},
+		{"lock held", withKind(errLocked, errors.New("PID 7 holds it")), exitLocked},
+		{"stopped by a budget", &batch.StopError{Kind: batch.StopBudget, Reason: "--max-rows 5 reached"}, exitStopped},
+		{"aborted", &batch.StopError{Kind: batch.StopAborted, Reason: "401"}, exitAborted},
+		{"interrupted", &batch.StopError{Kind: batch.StopInterrupted, Reason: "interrupted"}, exitAborted},
+		{"interrupted, bare", errInterrupted, exitAborted},
+		{"stop, wrapped", fmt.Errorf("run: %w", &batch.StopError{Kind: batch.StopBudget}), exitStopped},
+		{"internal", internalErr(errors.New("report: disk full")), exitInternal},
+		{"unmarked", errors.New("something of ours"), exitInternal},
+		{"outer mark wins over a file error", internalErr(fmt.Errorf("report: %w", fileErrFromReader)), exitInternal},
+		{"outer mark wins over a stop", withKind(errUsage, &batch.StopError{Kind: batch.StopAborted}), exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := exitCodeOf(tt.err); got != tt.want {
+				t.Errorf("exitCodeOf(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEveryKindHasACode(t *testing.T) {
+	for _, kind := range []error{errUsage, errFile, errReportExists, errLocked, errStopped, errAborted, errInterrupted, errRows, errInternal} {
+		if _, ok := exitCodes[kind]; !ok {
+			t.Errorf("kind %q has no exit code", kind)
+		}
+		if got := kindOf(withKind(kind, errors.New("x"))); got != kind {
+			t.Errorf("kindOf(withKind(%q)) = %q", kind, got)
+		}
+	}
+}
+
+func TestKindKeepsMessage(t *testing.T) {
+	err := usageErr("--rate %g: want 0 (no limit) or more", -1.0)
+	if got, want := err.Error(), "--rate -1: want 0 (no limit) or more"; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+	if !errors.Is(err, errUsage) {
+		t.Error("errors.Is(usageErr(...), errUsage) = false")
+	}
+}
+
+func TestExitCodeReportsOnStderr(t *testing.T) {
+	var b strings.Builder
+	if code := exitCode(errRows, &b); code != exitRows || b.Len() != 0 {
+		t.Errorf("errRows: exit %d, stderr %q; want %d and nothing (the summary said it)", code, b.String(), exitRows)
+	}
+	if code := exitCode(usageErr("no server URL"), &b); code != exitUsage || b.String() != "ensbulk: no server URL\n" {
+		t.Errorf("usage: exit %d, stderr %q", code, b.String())
+	}
+}
+
+func TestUnknownCommandIsUsage(t *testing.T) {
+	for _, args := range [][]string{{"bogus"}, {"runn", "x.csv"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			res := runCLI(t, context.Background(), nil, args...)
+			if res.code != exitUsage {
+				t.Fatalf("exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+			}
+			if !strings.Contains(res.stderr, "unknown command") {
+				t.Errorf("stderr does not say the command is unknown:\n%s", res.stderr)
+			}
+		})
+	}
+	if res := runCLI(t, context.Background(), nil, "runn"); !strings.Contains(res.stderr, "\trun") {
+		t.Errorf("no suggestion of run for runn:\n%s", res.stderr)
+	}
+}
+
+func TestNoCommandPrintsHelp(t *testing.T) {
+	res := runCLI(t, context.Background(), nil)
+	if res.code != exitOK || !strings.Contains(res.stdout, "Available Commands") {
+		t.Errorf("exit %d, stdout:\n%s", res.code, res.stdout)
+	}
+}
+
+func TestChoiceFlagsRefuseAtParse(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "x.csv", "--format", "xml"}, `"--format"`},
+		{[]string{"run", "x.csv", "--report-format", "tsv"}, `"--report-format"`},
+		{[]string{"validate", "x.csv", "--progress", "loud"}, `"--progress"`},
+		{[]string{"run", "x.csv", "--log-level", "trace"}, `"--log-level"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			// No environment: had the value passed, the run would stop on
+			// the missing URL instead.
+			res := runCLI(t, context.Background(), nil, tt.args...)
+			if res.code != exitUsage || !strings.Contains(res.stderr, tt.want) || !strings.Contains(res.stderr, "invalid argument") {
+				t.Errorf("exit %d, stderr %q; want %d naming %s", res.code, res.stderr, exitUsage, tt.want)
+			}
+		})
+	}
+}
+
+func TestChoiceFlagsAcceptAnyCase(t *testing.T) {
+	c := newChoice("info", "debug", "info", "warn", "error")
+	if err := c.Set("WARN"); err != nil || c.String() != "warn" {
+		t.Errorf("Set(WARN): %v, value %q", err, c.String())
+	}
+}
+
+func TestChoiceFlagsComplete(t *testing.T) {
+	for _, tc := range []struct {
+		flag string
+		want []string
+	}{
+		{"--progress", []string{"auto", "bar", "json", "none"}},
+		{"--report-format", []string{"csv", "jsonl"}},
+		{"--log-level", []string{"debug", "info", "warn", "error"}},
+		{"--format", []string{"csv", "jsonl", "ndjson"}},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			var out strings.Builder
+			e := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+			if err := run(context.Background(), []string{"__complete", "validate", tc.flag, ""}, e); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Fields(out.String())
+			if len(got) < len(tc.want) || strings.Join(got[:len(tc.want)], " ") != strings.Join(tc.want, " ") {
+				t.Errorf("completions %q, want %q first", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,37 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+func openLockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	// O_NOFOLLOW fails with ELOOP on a symbolic link (EMLINK on the BSDs).
+	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) {
+		return nil, fmt.Errorf("is a symbolic link; refusing to follow it (remove it if no run is going)")
+	}
+	return f, err
+}
+
+// tryLock takes an exclusive flock without waiting; false when another
+// open file holds it.
+func tryLock(f *os.File) (bool, error) {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// removeAndClose removes the lock file while still holding the lock, so a
+// run that opened it in the meantime finds its inode orphaned (see
+// acquireLock) instead of sharing it with a third run.
+func removeAndClose(path string, f *os.File) {
+	os.Remove(path)
+	f.Close()
+}
