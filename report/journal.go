@@ -259,9 +259,8 @@ func Latest(path string) (map[int]Record, Format, error) {
 	defer f.Close()
 	d := NewDecoder(f, path)
 	out := map[int]Record{}
-	for {
-		rec, err := d.Next()
-		if err == io.EOF || errors.Is(err, ErrTorn) {
+	for rec, err := range d.Records() {
+		if errors.Is(err, ErrTorn) {
 			break
 		}
 		if err != nil {
