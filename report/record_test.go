@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -114,5 +116,26 @@ func TestRecordsTornAndBreak(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d records after break", n)
+	}
+}
+
+func TestWriteFileAtomicMode(t *testing.T) {
+	for _, perm := range []os.FileMode{0o600, 0o644, 0o640} {
+		t.Run(perm.String(), func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "out.json")
+			if err := WriteFileAtomic(p, []byte("{}\n"), perm); err != nil {
+				t.Fatal(err)
+			}
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Mode().Perm(); got != perm {
+				t.Errorf("mode %v, want %v", got, perm)
+			}
+			if b, _ := os.ReadFile(p); string(b) != "{}\n" {
+				t.Errorf("content %q", b)
+			}
+		})
 	}
 }
