@@ -1,7 +1,8 @@
 // Package report turns results into bytes and back: the report written as
 // a run goes (durable, append-only), the final report in row order, its
 // sidecar of metadata for resume, the summary of a report, and the
-// selection of rows to retry.
+// selection of rows to retry. The report's columns are the fields of
+// Record: a column is added, renamed or moved there.
 package report
 
 import (
