@@ -259,9 +259,8 @@ func Latest(path string) (map[int]Record, Format, error) {
 	defer f.Close()
 	d := NewDecoder(f, path)
 	out := map[int]Record{}
-	for {
-		rec, err := d.Next()
-		if err == io.EOF || errors.Is(err, ErrTorn) {
+	for rec, err := range d.Records() {
+		if errors.Is(err, ErrTorn) {
 			break
 		}
 		if err != nil {
@@ -319,7 +318,7 @@ func rewrite(path string, f Format, keep func(Record) bool) (map[int]Record, err
 		}
 	}
 	sort.Ints(rows)
-	err = writeAtomic(path, func(w io.Writer) error {
+	err = writeAtomic(path, 0o600, func(w io.Writer) error {
 		enc, err := NewEncoder(w, f, true)
 		if err != nil {
 			return err
@@ -344,15 +343,19 @@ func rewrite(path string, f Format, keep func(Record) bool) (map[int]Record, err
 	return latest, nil
 }
 
-// WriteFileAtomic writes data to path atomically.
+// WriteFileAtomic writes data to path atomically, as a file of mode perm.
+// Unlike os.WriteFile, the umask is not applied: the mode is set on the
+// temporary file before it takes path's name.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return writeAtomic(path, func(w io.Writer) error {
+	return writeAtomic(path, perm, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
 }
 
-func writeAtomic(path string, fill func(io.Writer) error) error {
+// writeAtomic writes path through fill: a temporary file in the same
+// directory, chmod to perm, fsync, rename, fsync of the directory.
+func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -368,7 +371,7 @@ func writeAtomic(path string, fill func(io.Writer) error) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"io"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -46,5 +47,39 @@ func BenchmarkJournalWriteFlush(b *testing.B) {
 				b.ReportMetric(float64(j.Syncs())/float64(b.N), "fsyncs/record")
 			})
 		}
+	}
+}
+
+// BenchmarkEncode measures the CPU cost of encoding one record, without
+// the file: what the journal pays per row before any write(2) or fsync.
+//
+//	go test -run '^$' -bench Encode ./report
+func BenchmarkEncode(b *testing.B) {
+	for _, f := range []Format{CSV, JSONL} {
+		b.Run(string(f), func(b *testing.B) {
+			enc, err := NewEncoder(io.Discard, f, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := FromResult(batch.Result{Row: 1, Mailbox: "1001", Customer: "100", Status: batch.StatusOK,
+				Phase: batch.PhaseApply, Code: "204", Message: "OK", Attempts: 1,
+				Duration: 12 * time.Millisecond, Fields: []string{"description", "timezone"},
+				Hash: "9f86d081884c7d659a2feaa0c55ad015"})
+			b.ReportAllocs()
+			for i := range b.N {
+				rec.Row = i + 1
+				if err := enc.Encode(rec); err != nil {
+					b.Fatal(err)
+				}
+				if i%64 == 63 {
+					if err := enc.Flush(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if err := enc.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }

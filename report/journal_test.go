@@ -107,7 +107,7 @@ func TestTornLastRecordAtEveryOffset(t *testing.T) {
 // A crash while the header of a new CSV report is written leaves part of
 // a header: the next open starts the file afresh.
 func TestTornHeader(t *testing.T) {
-	header := strings.Join(Header, ",") + "\n"
+	header := strings.Join(Header(), ",") + "\n"
 	for cut := 0; cut < len(header); cut++ {
 		p := filepath.Join(t.TempDir(), "r.csv")
 		if err := os.WriteFile(p, []byte(header[:cut]), 0o600); err != nil {
@@ -164,12 +164,10 @@ func TestFinalizeRowOrderLatestWins(t *testing.T) {
 			if err := Finalize(p, f); err != nil {
 				t.Fatal(err)
 			}
-			d := NewDecoder(mustOpen(t, p), p)
 			var rows []string
-			for {
-				r, err := d.Next()
+			for r, err := range NewDecoder(mustOpen(t, p), p).Records() {
 				if err != nil {
-					break
+					t.Fatal(err)
 				}
 				rows = append(rows, fmt.Sprintf("%d:%s", r.Row, r.Status))
 			}
