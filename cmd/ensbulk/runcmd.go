@@ -141,8 +141,8 @@ func (o *runOptions) check() error {
 	switch {
 	case o.workers < 1 || o.workers > 1024:
 		return usageErr("--workers %d: want 1 to 1024", o.workers)
-	case o.rate < 0:
-		return usageErr("--rate %g: want 0 (no limit) or more", o.rate)
+	case batch.CheckRate(o.rate) != nil:
+		return usageErr("%v", batch.CheckRate(o.rate))
 	case o.timeout <= 0:
 		return usageErr("--timeout must be positive")
 	case o.maxAttempts < 1:
@@ -364,6 +364,7 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 	}
 	started := o.now()
 	bopts.Gate = gate(o, win, started)
+	bopts.Deadline = deadline(o, started)
 	log.Info("run starting", zap.String("input", in.name), zap.String("report", reportPath),
 		zap.String("url", conn.url), zap.String("user", conn.user), zap.Int("workers", o.workers),
 		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", plan.Resuming),
@@ -557,6 +558,14 @@ func firstNonEmpty(s ...string) string {
 func isLoopbackURL(u string) bool {
 	rest := strings.TrimPrefix(strings.ToLower(u), "http://")
 	return strings.HasPrefix(rest, "127.") || strings.HasPrefix(rest, "localhost") || strings.HasPrefix(rest, "[::1]")
+}
+
+// deadline is when --max-duration ends (zero without it).
+func deadline(o *runOptions, started time.Time) time.Time {
+	if o.maxDuration == 0 {
+		return time.Time{}
+	}
+	return started.Add(o.maxDuration)
 }
 
 // gate stops the run resumably at --max-duration or the end of --window,
