@@ -167,7 +167,7 @@ func (g *governor) wait(ctx context.Context) error {
 func (g *governor) step(now time.Time, s *slot) (time.Duration, error) {
 	if !g.deadline.IsZero() && g.pauseUntil.After(g.deadline) {
 		return 0, &StopError{Kind: StopBudget, Reason: fmt.Sprintf(
-			"the server asked for a pause of %s (Retry-After), beyond the run's deadline (%s left)",
+			"the server asked to wait %s (Retry-After), longer than the %s left before the deadline",
 			g.pauseAsked, max(g.deadline.Sub(now), 0).Round(time.Second))}
 	}
 	if s.held && s.epoch != g.epoch {

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -324,5 +325,22 @@ func TestCheckRate(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "--rate") {
 			t.Errorf("CheckRate(%g) = %q: does not name --rate", tc.rate, err)
 		}
+	}
+}
+
+// Through Run: a 429 whose Retry-After ends past Options.Deadline stops
+// the run with StopBudget at once, not after the pause.
+func TestRunStopsForRetryAfterPastDeadline(t *testing.T) {
+	rows := mkRows(20, func(i int) string { return fmt.Sprint(i) })
+	s := newScripted(func(ps []Param, v bool, a int) (Response, error) {
+		return Response{}, &Error{Kind: KindTransient, Code: "429", Throttle: true, RetryAfter: time.Hour}
+	})
+	// A run that waited for the pause would be cancelled (interrupted).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := Run(ctx, opener(rows), s, &memSink{}, fast(Options{Workers: 4, Deadline: time.Now().Add(time.Minute)}))
+	var se *StopError
+	if !errors.As(err, &se) || se.Kind != StopBudget {
+		t.Fatalf("Run = %v, want a budget stop", err)
 	}
 }
