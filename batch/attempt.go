@@ -67,6 +67,7 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 	for {
 		e.gate(ctx)
 		if err := e.gov.wait(ctx); err != nil || ctx.Err() != nil {
+			e.stopOn(err) // the deadline (governor.go)
 			return e.unfinished(a)
 		}
 		resp, seq, err := e.send(ctx, a)

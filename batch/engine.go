@@ -68,7 +68,7 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 		opts:    opts,
 		sender:  sender,
 		sink:    sink,
-		gov:     newGovernor(opts.Rate, opts.Now),
+		gov:     newGovernor(opts.Rate, opts.Now, opts.Deadline),
 		circuit: circuit{forbidLimit: opts.ForbiddenAbortAfter, failLimit: opts.CircuitThreshold},
 		tally:   newTally(),
 		start:   opts.Now(),

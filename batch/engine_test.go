@@ -412,7 +412,7 @@ func (e *errSource) Next() (Row, error) {
 
 func TestGovernorSlowsAndRecovers(t *testing.T) {
 	now := time.Unix(0, 0)
-	g := newGovernor(100, func() time.Time { return now })
+	g := newGovernor(100, func() time.Time { return now }, time.Time{})
 	g.throttle(2 * time.Second)
 	if g.current != 50 {
 		t.Fatalf("after a 429: rate %g, want 50", g.current)
@@ -441,10 +441,10 @@ func TestGovernorSlowsAndRecovers(t *testing.T) {
 
 func TestGovernorUnlimitedThrottleEarly(t *testing.T) {
 	now := time.Unix(100, 0)
-	g := newGovernor(0, func() time.Time { return now })
+	g := newGovernor(0, func() time.Time { return now }, time.Time{})
 	for range 8 { // 8 requests in the first 2ms of the run
 		g.mu.Lock()
-		g.count()
+		g.count(now)
 		g.mu.Unlock()
 	}
 	now = now.Add(2 * time.Millisecond)

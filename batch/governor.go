@@ -2,22 +2,42 @@ package batch
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math"
 	"sync"
 	"time"
 )
 
-// governor paces every request of a run: one shared pace (burst 1, so
-// never a burst above the rate), slowed down when the server says it is
-// overloaded (429/503, Retry-After) and recovered gradually.
+// governor paces every request of a run: one shared pace, slowed down when
+// the server says it is overloaded (429/503, Retry-After) and recovered
+// gradually.
 //
 // The pace is kept as the time of the next free slot rather than in a
 // rate.Limiter: a Limiter counts the debt of waiting reservations in
 // requests, so raising its limit while workers wait lets a new reservation
 // land on an old one's time (two requests at once). Against a server whose
 // limit allows no burst that is a 429, a pause of the whole pool, a raise,
-// and again: the run crawled at a twentieth of the server's limit. Slots
-// handed out never move and are never closer than the pace in force when
-// they were taken.
+// and again: the run crawled at a twentieth of the server's limit.
+//
+// The rules, each one a promise of the README ("Faults and retries"):
+//
+//   - Burst 1. A request goes no sooner than one interval after the
+//     request before it, measured when it is let go, not when its slot was
+//     handed out: a worker whose timer fired late cannot take its
+//     neighbour's slot too, so no second of sending holds more than the
+//     rate plus one request.
+//   - No catch-up. Time the process did not run (SIGSTOP, a laptop sleep,
+//     a starved machine) is no credit: a worker that wakes far past its
+//     slot restarts the pace from now, and every slot handed out before is
+//     taken again behind it.
+//   - A pause moves every request not yet sent. A throttle (Retry-After,
+//     or a halved pace) starts a new epoch: slots of the old one are void,
+//     and their sleeping workers are woken to queue again from the end of
+//     the pause at the new pace.
+//   - The deadline. A pause that would end after the run's deadline stops
+//     the run at once, resumably; a slot after it is never sent (its worker
+//     stops the run when the deadline comes).
 //
 // The pace is AIMD-like: a throttle response halves the current rate (at
 // most once per cooldown, so a wave of 429s from requests already in
@@ -26,15 +46,23 @@ import (
 // rate throttling began at, when the run has no target) until the target is
 // reached again.
 type governor struct {
-	target float64 // requests/s asked for; 0 = no limit
-	now    func() time.Time
+	target   float64 // requests/s asked for; 0 = no limit
+	deadline time.Time
+	now      func() time.Time
+	// sleep waits for d, until wake is closed, or until ctx is done
+	// (returning its error); tests replace it with their clock's.
+	sleep func(ctx context.Context, d time.Duration, wake <-chan struct{}) error
 
 	mu           sync.Mutex
-	interval     time.Duration // between slots; 0 while unlimited
-	next         time.Time     // the next free slot
+	interval     time.Duration // between requests; 0 while unlimited
+	next         time.Time     // the next free slot of this epoch
+	last         time.Time     // when the last request was let go
+	epoch        uint64        // slots of another epoch are void
+	wake         chan struct{} // closed (and replaced) when the epoch changes
 	current      float64       // current pace; 0 = unlimited
 	ceiling      float64       // with no target: pace at which throttling began
 	pauseUntil   time.Time
+	pauseAsked   time.Duration // the Retry-After that set pauseUntil
 	lastThrottle time.Time
 	lastRaise    time.Time
 	slowSince    time.Time // when current dropped below target; zero when at target
@@ -50,47 +78,152 @@ type governor struct {
 const (
 	throttleCooldown = 500 * time.Millisecond
 	minRate          = 0.5
+	// jumpSlack is how late past its slot a worker may wake before the
+	// pace restarts (when more than one interval): timers on a loaded
+	// machine are a little late; a stopped process is seconds late.
+	jumpSlack = 100 * time.Millisecond
 )
 
-func newGovernor(target float64, now func() time.Time) *governor {
-	g := &governor{target: target, now: now}
+// MinRate and MaxRate bound a run's rate (requests per second), 0 aside.
+// Below MinRate a run would send less than one request a minute (a value
+// typed in the wrong unit); above MaxRate the interval between requests is
+// too small to be kept.
+const (
+	MinRate = 1.0 / 60
+	MaxRate = 100000
+)
+
+// CheckRate refuses a rate the engine cannot keep as asked: NaN, infinite,
+// negative, or outside [MinRate, MaxRate] (0, no limit, is accepted).
+func CheckRate(r float64) error {
+	switch {
+	case r == 0:
+		return nil
+	case math.IsNaN(r) || math.IsInf(r, 0):
+		return fmt.Errorf("--rate %g: want a number of requests per second (0 = no limit)", r)
+	case r < 0:
+		return fmt.Errorf("--rate %g: want 0 (no limit) or more", r)
+	case r < MinRate:
+		return fmt.Errorf("--rate %g: less than one request a minute; want 0 (no limit) or at least %.4f", r, MinRate)
+	case r > MaxRate:
+		return fmt.Errorf("--rate %g: more than %d requests per second cannot be paced; use 0 for no limit", r, MaxRate)
+	}
+	return nil
+}
+
+// newGovernor paces at target requests/s (0 = no limit) on the clock now;
+// deadline, when not zero, is when the run must have stopped.
+func newGovernor(target float64, now func() time.Time, deadline time.Time) *governor {
+	g := &governor{target: target, now: now, deadline: deadline, sleep: sleepOrWake, wake: make(chan struct{})}
 	g.setRate(target)
 	return g
 }
 
-// wait blocks until the next request may go, or ctx is done.
+// sleepOrWake is the governor's real sleep.
+func sleepOrWake(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// slot is a time handed to one waiting worker, valid in its epoch only.
+type slot struct {
+	at    time.Time
+	epoch uint64
+	held  bool
+}
+
+// wait blocks until the next request may go, or ctx is done, or the run
+// must stop for its deadline (a *StopError).
 func (g *governor) wait(ctx context.Context) error {
+	var s slot
 	for {
-		g.mu.Lock()
-		pause := g.pauseUntil.Sub(g.now())
-		g.mu.Unlock()
-		if pause <= 0 {
-			break
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if err := Sleep(ctx, pause); err != nil {
+		g.mu.Lock()
+		d, err := g.step(g.now(), &s)
+		wake := g.wake
+		g.mu.Unlock()
+		if err != nil || d <= 0 {
+			return err
+		}
+		if err := g.sleep(ctx, d, wake); err != nil {
 			return err
 		}
 	}
-	g.mu.Lock()
-	g.count()
-	var d time.Duration
-	if g.interval > 0 {
-		// Real time, as the timers: g.now may be a test's clock.
-		now := time.Now()
-		slot := g.next
-		if slot.Before(now) {
-			slot = now
-		}
-		g.next = slot.Add(g.interval)
-		d = slot.Sub(now)
+}
+
+// step is one look at the pace, at now, by the worker holding s (mu
+// held): 0 when its request may go now, else how long to sleep before
+// looking again, or a *StopError for the deadline.
+func (g *governor) step(now time.Time, s *slot) (time.Duration, error) {
+	if !g.deadline.IsZero() && g.pauseUntil.After(g.deadline) {
+		return 0, &StopError{Kind: StopBudget, Reason: fmt.Sprintf(
+			"the server asked to wait %s (Retry-After), longer than the %s left before the deadline",
+			g.pauseAsked, max(g.deadline.Sub(now), 0).Round(time.Second))}
 	}
-	g.mu.Unlock()
-	return Sleep(ctx, d)
+	if s.held && s.epoch != g.epoch {
+		s.held = false
+	}
+	if s.held && g.interval > 0 && now.Sub(s.at) > max(g.interval, jumpSlack) {
+		// The process did not run for a while: the slots handed out
+		// before are all past, and going on them would send at once
+		// what the pause did not.
+		g.newEpoch()
+		s.held = false
+	}
+	if !s.held {
+		at := later(now, g.pauseUntil)
+		if g.interval > 0 {
+			at = later(at, g.next)
+			g.next = at.Add(g.interval)
+		}
+		*s = slot{at: at, epoch: g.epoch, held: true}
+	}
+	when := s.at
+	if !g.last.IsZero() {
+		when = later(when, g.last.Add(g.interval))
+	}
+	if when.After(now) {
+		if !g.deadline.IsZero() && when.After(g.deadline) {
+			if !now.Before(g.deadline) {
+				return 0, &StopError{Kind: StopBudget, Reason: "deadline reached"}
+			}
+			return g.deadline.Sub(now), nil
+		}
+		return when.Sub(now), nil
+	}
+	s.held = false
+	g.last = now
+	g.count(now)
+	return 0, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// newEpoch voids every slot handed out and wakes their workers (mu held).
+func (g *governor) newEpoch() {
+	g.epoch++
+	g.next = time.Time{}
+	close(g.wake)
+	g.wake = make(chan struct{})
 }
 
 // count records one request in the one-second window (mu held).
-func (g *governor) count() {
-	now := g.now()
+func (g *governor) count(now time.Time) {
 	if now.Sub(g.window) >= time.Second {
 		g.lastCount = g.inWindow
 		g.inWindow = 0
@@ -99,18 +232,34 @@ func (g *governor) count() {
 	g.inWindow++
 }
 
-// throttle slows the pool after a 429 or 503.
+// throttle slows the pool after a 429 or 503: every request not yet sent
+// waits for the end of Retry-After and goes at the new pace.
 func (g *governor) throttle(retryAfter time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
-	if retryAfter > 0 {
-		if until := now.Add(retryAfter); until.After(g.pauseUntil) {
-			g.pauseUntil = until
-		}
+	paused := g.pause(now, retryAfter)
+	if slowed := g.slow(now); paused || slowed {
+		g.newEpoch()
 	}
+}
+
+// pause holds every request until now+d (mu held); false when an earlier
+// pause already lasts longer.
+func (g *governor) pause(now time.Time, d time.Duration) bool {
+	until := now.Add(d)
+	if d <= 0 || !until.After(g.pauseUntil) {
+		return false
+	}
+	g.pauseUntil, g.pauseAsked = until, d
+	return true
+}
+
+// slow halves the pace (mu held); false within the cooldown of the last
+// halving, so that a wave of throttles counts once.
+func (g *governor) slow(now time.Time) bool {
 	if !g.lastThrottle.IsZero() && now.Sub(g.lastThrottle) < throttleCooldown {
-		return
+		return false
 	}
 	g.lastThrottle = now
 	g.lastRaise = now
@@ -125,14 +274,16 @@ func (g *governor) throttle(retryAfter time.Duration) {
 		cur = max(cur, float64(g.inWindow)/el.Seconds(), 2)
 		g.ceiling = cur
 	}
-	next := max(cur/2, minRate)
 	if g.slowSince.IsZero() {
 		g.slowSince = now
 	}
-	g.setRate(next)
+	g.setRate(max(cur/2, minRate))
+	return true
 }
 
 // success lets the pace recover after a response that was not a throttle.
+// Slots already handed out keep their (slower) times: a raise never
+// brings a request closer to the one before it.
 func (g *governor) success() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -177,4 +328,14 @@ func (g *governor) throttledFor() time.Duration {
 		d += g.now().Sub(g.slowSince)
 	}
 	return d
+}
+
+// stopOn stops the run when the governor refused a request for the run's
+// deadline (err is then a *StopError); other errors are the run's own
+// cancellation.
+func (e *engine) stopOn(err error) {
+	var se *StopError
+	if errors.As(err, &se) {
+		e.stop(se)
+	}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	// Gate, when set, is called before every request; an error stops the
 	// run resumably with that error as the reason (budgets, windows).
 	Gate func(context.Context) error
+	// Deadline, when set, is when the run must have stopped, resumably
+	// (--max-duration): no request goes after it, and a Retry-After
+	// pause that would end after it stops the run at once.
+	Deadline time.Time
 
 	// OnResult, when set, is called with every final result once the sink
 	// has made it durable, one call at a time, in the order written:
@@ -63,7 +67,9 @@ type Options struct {
 	// engine needs no logger.
 	OnResult   func(Result)
 	OnProgress func(Progress) // called from one goroutine
-	Now        func() time.Time
+	// Now is the run's clock (time.Now when nil); the pace sleeps on real
+	// timers, so it must advance with real time.
+	Now func() time.Time
 }
 
 func (o *Options) defaults() {

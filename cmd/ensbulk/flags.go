@@ -80,8 +80,8 @@ func (e *engineFlags) validate() error {
 	switch {
 	case e.workers < 1 || e.workers > 1024:
 		return usageErr("--workers %d: want 1 to 1024", e.workers)
-	case e.rate < 0:
-		return usageErr("--rate %g: want 0 (no limit) or more", e.rate)
+	case batch.CheckRate(e.rate) != nil:
+		return usageErr("%v", batch.CheckRate(e.rate))
 	case e.timeout <= 0:
 		return usageErr("--timeout must be positive")
 	case e.maxAttempts < 1:

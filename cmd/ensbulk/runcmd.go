@@ -345,7 +345,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
-		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started),
+		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Deadline: deadline(o, j.started),
 		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
 	}
 	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),
@@ -582,6 +582,14 @@ func firstNonEmpty(s ...string) string {
 func isLoopbackURL(u string) bool {
 	rest := strings.TrimPrefix(strings.ToLower(u), "http://")
 	return strings.HasPrefix(rest, "127.") || strings.HasPrefix(rest, "localhost") || strings.HasPrefix(rest, "[::1]")
+}
+
+// deadline is when --max-duration ends (zero without it).
+func deadline(o *runOptions, started time.Time) time.Time {
+	if o.maxDuration == 0 {
+		return time.Time{}
+	}
+	return started.Add(o.maxDuration)
 }
 
 // gate stops the run resumably at --max-duration or the end of --window,
