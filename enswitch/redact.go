@@ -163,6 +163,10 @@ func RedactURL(u string) string {
 	p, err := url.Parse(u)
 	if err == nil {
 		p.User = nil
+		if at := strings.LastIndexByte(p.Opaque, '@'); at >= 0 {
+			// "user:pass@host" parses as scheme "user", opaque "pass@host".
+			p.Scheme, p.Opaque = "", p.Opaque[at+1:]
+		}
 		p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = "", false, "", ""
 		return Inert(p.String(), 256)
 	}

@@ -30,6 +30,7 @@ type runOptions struct {
 
 	url, user, passwordFile, caFile string
 	insecure                        bool
+	auth                            string
 
 	workers     int
 	rate        float64
@@ -101,6 +102,7 @@ per column, how many rows set, keep and clear it.`
 	f.StringVar(&o.passwordFile, "password-file", "", "read the API password from this file (else env ENSWITCH_PASSWORD, else a prompt on a terminal)")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM file of CA certificates to trust instead of the system's")
 	f.BoolVar(&o.insecure, "insecure", false, "do not verify the server's TLS certificate (dangerous: the password can be intercepted)")
+	authFlag(c, &o.auth)
 	f.IntVar(&o.workers, "workers", 8, "concurrent requests")
 	f.Float64Var(&o.rate, "rate", 10, "requests per second across both phases, smooth, no bursts (0 = no limit)")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
@@ -478,6 +480,13 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 	if user == "" {
 		return nil, usageErr("no API user: pass --user or set ENSWITCH_USER")
 	}
+	if _, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user}); err != nil {
+		return nil, usageErr("%v", err) // before the URL is shown anywhere
+	}
+	mode, notice, err := authSettings(env, o.auth, log)
+	if err != nil {
+		return nil, err
+	}
 	pw, err := password(env, o, u, user)
 	if err != nil {
 		return nil, err
@@ -498,14 +507,14 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 		log.Warn("TLS certificate verification disabled by --insecure")
 	}
 	if strings.HasPrefix(strings.ToLower(u), "http://") && !isLoopbackURL(u) {
-		log.Warn("plain http to a non-loopback server: the API password crosses the network unencrypted", zap.String("url", u))
+		log.Warn("plain http to a non-loopback server: the API password crosses the network unencrypted", zap.String("url", enswitch.RedactURL(u)))
 	}
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: o.workers, Timeout: o.timeout, CAPool: pool, Insecure: o.insecure})
-	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc})
+	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notice})
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	return &conn{url: u, user: user, client: cl}, nil
+	return &conn{url: enswitch.RedactURL(u), user: user, client: cl}, nil
 }
 
 func password(env *Env, o *runOptions, u, user string) (string, error) {
@@ -531,7 +540,7 @@ func password(env *Env, o *runOptions, u, user string) (string, error) {
 		return pw, nil
 	}
 	if env.StdinTerminal != nil && env.StdinTerminal() && env.ReadPassword != nil {
-		fmt.Fprintf(env.Stderr, "Password for %s at %s: ", user, u)
+		fmt.Fprintf(env.Stderr, "Password for %s at %s: ", user, enswitch.RedactURL(u))
 		b, err := env.ReadPassword()
 		fmt.Fprintln(env.Stderr)
 		if err != nil {
