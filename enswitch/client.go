@@ -534,7 +534,7 @@ func (c *Client) post(ctx context.Context, function, cred string, params []batch
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		loc := resp.Header.Get("Location")
 		return nil, &batch.Error{Kind: batch.KindFatal, Code: strconv.Itoa(resp.StatusCode),
-			Message: fmt.Sprintf("server redirected to %q; not followed (credentials are never re-sent): put the final URL in --url", Inert(sec.redact(RedactURL(loc)), 256))}
+			Message: fmt.Sprintf("server redirected to %q; not followed (credentials are never re-sent): put the final URL in --url", sec.clean(RedactURL(loc), 256))}
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &batch.Error{Kind: batch.KindTransient, Code: strconv.Itoa(resp.StatusCode),
@@ -546,12 +546,12 @@ func (c *Client) post(ctx context.Context, function, cred string, params []batch
 		return nil, e
 	}
 	if readErr != nil {
-		return nil, &batch.Error{Kind: batch.KindTransient, Message: "read response: " + Inert(sec.redact(readErr.Error()), MaxMessageLen)}
+		return nil, &batch.Error{Kind: batch.KindTransient, Message: "read response: " + sec.clean(readErr.Error(), MaxMessageLen)}
 	}
 	env, err := DecodeEnvelope(body)
 	if err != nil {
 		return nil, &batch.Error{Kind: batch.KindTransient, Code: "200",
-			Message: fmt.Sprintf("%s (body: %s)", Inert(sec.redact(err.Error()), MaxMessageLen), snippetOf(body, sec))}
+			Message: fmt.Sprintf("%s (body: %s)", sec.clean(err.Error(), MaxMessageLen), snippetOf(body, sec))}
 	}
 	// A server may quote the request in a message (some echo the
 	// offending value, or the whole body), and decides how long and what
@@ -559,8 +559,8 @@ func (c *Client) post(ctx context.Context, function, cred string, params []batch
 	for i := range env.Responses {
 		r := &env.Responses[i]
 		r.Code = Inert(r.Code, MaxCodeLen)
-		r.Key = Inert(sec.redact(r.Key), MaxKeyLen)
-		r.Message = Inert(sec.redact(r.Message), MaxMessageLen)
+		r.Key = sec.clean(r.Key, MaxKeyLen)
+		r.Message = sec.clean(r.Message, MaxMessageLen)
 	}
 	if err := env.Err(); err != nil {
 		var be *batch.Error
@@ -583,9 +583,9 @@ func (c *Client) transportError(ctx context.Context, err error, sec *secrets) er
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
-		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use --ca-file with the server's CA): " + Inert(sec.redact(err.Error()), MaxMessageLen)}
+		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use --ca-file with the server's CA): " + sec.clean(err.Error(), MaxMessageLen)}
 	}
-	msg := Inert(sec.redact(err.Error()), MaxMessageLen)
+	msg := sec.clean(err.Error(), MaxMessageLen)
 	// The caller's deadline is a timeout too: the engine sets one per
 	// request, and whichever of it and http.Client.Timeout fires first,
 	// the report must say "timeout", not "context deadline exceeded".
@@ -641,7 +641,7 @@ func snippet(b []byte, password string) string {
 
 func snippetOf(b []byte, sec *secrets) string {
 	const n = 120
-	s := sec.redact(string(b))
+	s, _ := sec.redactCut(string(b), 4*n)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
 		s = s[:n] + "..."

@@ -61,7 +61,7 @@ func secretRE(s string) *regexp.Regexp {
 		}
 		// HTML: decimal or hex numeric references (leading zeros, the ';'
 		// optional as browsers allow), and the named ones servers use.
-		fmt.Fprintf(&b, `|&#0*%d;?|&#(?i:x)0*(?i:%x);?`, r, r)
+		fmt.Fprintf(&b, `|&#0{0,8}%d;?|&#(?i:x)0{0,8}(?i:%x);?`, r, r)
 		switch r {
 		case '&':
 			b.WriteString(`|&(?i:amp);?`)
@@ -93,6 +93,45 @@ type secrets struct {
 	pin string
 }
 
+// maxEncoded bounds the length of one character of a secret in any
+// encoding secretRE matches (&#x00000000 and 6 hex digits, ';').
+const maxEncoded = 20
+
+// clean is a server text as it may be kept: redacted, inert, at most
+// limit bytes (and a note). A text far longer than limit is cut before
+// it is searched, so that a hostile server's megabytes cost nothing; the
+// cut keeps enough beyond limit that a secret starting inside the kept
+// part is matched whole, and what may be the start of a secret at the
+// end of the cut is dropped.
+func (s *secrets) clean(text string, limit int) string {
+	t, dropped := s.redactCut(text, limit)
+	return inert(t, limit, dropped)
+}
+
+// redactCut is text redacted, cut to about limit bytes as clean says,
+// and how many bytes were dropped.
+func (s *secrets) redactCut(text string, limit int) (string, int) {
+	guard := s.longest() * maxEncoded
+	if limit <= 0 || len(text) <= limit+guard {
+		return s.redact(text), 0
+	}
+	dropped := len(text) - (limit + guard)
+	t := s.redact(text[:limit+guard])
+	if len(t) <= guard {
+		return "", len(text)
+	}
+	return t[:len(t)-guard], dropped + guard
+}
+
+func (s *secrets) longest() int {
+	n := utf8.RuneCountInString(s.pin)
+	for _, re := range s.res {
+		// The pattern is one group per character.
+		n = max(n, strings.Count(re.String(), "(?:"))
+	}
+	return n
+}
+
 func (s *secrets) redact(text string) string {
 	if text == "" {
 		return text
@@ -119,8 +158,11 @@ func mayHold(text, secret string) bool {
 // characters that reorder or hide text are written as Go escapes, invalid
 // UTF-8 as \xHH, and the result is cut to at most limit bytes (plus a note
 // of how much was cut). limit <= 0 means no cut.
-func Inert(s string, limit int) string {
-	clean := true
+func Inert(s string, limit int) string { return inert(s, limit, 0) }
+
+// inert is Inert for s, the start of a text dropped bytes longer.
+func inert(s string, limit, dropped int) string {
+	clean := dropped == 0
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f {
 			clean = false
@@ -147,11 +189,14 @@ func Inert(s string, limit int) string {
 			piece = s[i : i+n]
 		}
 		if limit > 0 && b.Len()+len(piece) > limit {
-			fmt.Fprintf(&b, "...(%d more bytes)", len(s)-i)
+			fmt.Fprintf(&b, "...(%d more bytes)", len(s)-i+dropped)
 			return b.String()
 		}
 		b.WriteString(piece)
 		i += n
+	}
+	if dropped > 0 {
+		fmt.Fprintf(&b, "...(%d more bytes)", dropped)
 	}
 	return b.String()
 }

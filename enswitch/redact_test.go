@@ -80,3 +80,14 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanSecretAcrossTheCut(t *testing.T) {
+	sec := &secrets{pin: "90000000"}
+	for _, pad := range []int{0, 1, 60, 125, 127, 128, 129, 200} {
+		in := strings.Repeat("a", pad) + "%39%30%30%30%30%30%30%30" + strings.Repeat("b", 1<<20)
+		got := sec.clean(in, 128)
+		if strings.Contains(got, "%39%30") || strings.Contains(got, "9000") || len(got) > 128+40 {
+			t.Errorf("pad %d: clean = %q", pad, got)
+		}
+	}
+}
