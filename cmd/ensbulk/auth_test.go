@@ -120,3 +120,8 @@ func TestURLUserinfoNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// rowRequests counts the requests made for rows: all but the logins.
+func rowRequests(st simulator.Stats) int64 {
+	return st.Requests - st.ByFunction["user/login"]
+}
