@@ -371,6 +371,7 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", plan.resuming),
 		zap.Int("resumed_rows_done", plan.done))
 
+	loginFirst(ctx, conn.client, bopts.Gate, o.timeout, log)
 	sum, runErr := batch.Run(ctx, in.opener(), conn.client, journal, bopts)
 	prog.finish()
 	var fe *reader.FileError
