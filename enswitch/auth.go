@@ -64,6 +64,7 @@ type auth struct {
 	tok        *token
 	inflight   chan struct{} // closed when the login in progress ends
 	fallback   bool          // auto mode on a server without tokens
+	refused    error         // a login refused for good: wrong credentials, redirect, TLS
 	own        string        // the user's own customer, "" until known
 	logins     int
 	lastTokens []*regexp.Regexp // tokens recently replaced, still redacted
@@ -124,6 +125,10 @@ func (c *Client) credentials(ctx context.Context, stale *token) (*token, error) 
 			a.mu.Unlock()
 			return nil, nil
 		}
+		if a.refused != nil {
+			a.mu.Unlock()
+			return nil, a.refused
+		}
 		now := c.now()
 		t := a.tok
 		if t != nil && t != stale && (t.renewAt.IsZero() || now.Before(t.renewAt)) {
@@ -162,6 +167,10 @@ func (c *Client) credentials(ctx context.Context, stale *token) (*token, error) 
 			if own != "" {
 				a.own = own
 			}
+		case batch.KindOf(err) == batch.KindUnauthorized || batch.KindOf(err) == batch.KindFatal:
+			// Every later login would be refused the same way: the
+			// calls waiting, and those to come, fail without sending.
+			a.refused = err
 		case errors.Is(err, errNoTokens) && a.mode == AuthAuto:
 			a.fallback = true
 			a.mu.Unlock()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,29 +28,38 @@ func authSettings(env *Env, flagValue string, log *zap.Logger) (enswitch.AuthMod
 	return mode, notice, nil
 }
 
-// loginFirst logs in, when the client uses tokens, as the run's first
-// request, after the gate lets requests go (a --window is honoured).
+// authGate is the run's gate with, after it, a login when the client
+// uses tokens and holds no fresh one.
 //
-// The client would log in lazily inside the first paced call; but every
-// worker's call waits for that first token, and their slots of the pace
-// pass meanwhile, so they would all go at once when it came: a burst at
-// the start of every run. Logged in first, the run's pace starts after the
-// login, and renewals do not hold anyone (the old token serves until the
-// new one comes). A failure here is left to the run: its first call logs
-// in again and the engine handles the answer as for any request.
-func loginFirst(ctx context.Context, cl *enswitch.Client, gate func(context.Context) error, timeout time.Duration, log *zap.Logger) {
+// The client would log in inside the first paced call; but every worker's
+// call would wait there for that first token, holding a slot of the pace
+// that passes meanwhile, and all would go at once when the token came: a
+// burst at the start of every run. The gate runs before a worker takes its
+// slot, and the engine calls it only once the input has been checked
+// whole (a file-level error still sends nothing). A renewal before expiry
+// happens here too, while the other workers go on with the old token. A
+// failed login is left to the call: the client answers it with the
+// login's error (or logs in again after a transient one), and the engine
+// handles that as for any request.
+func authGate(cl *enswitch.Client, timeout time.Duration, log *zap.Logger, next func(context.Context) error) func(context.Context) error {
 	if cl.AuthInUse() == enswitch.AuthPassword {
-		return
+		return next
 	}
-	if gate != nil && gate(ctx) != nil {
-		return
+	var once sync.Once
+	return func(ctx context.Context) error {
+		if next != nil {
+			if err := next(ctx); err != nil {
+				return err
+			}
+		}
+		lctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if cl.Login(lctx) == nil {
+			once.Do(func() {
+				own, _ := cl.OwnCustomer()
+				log.Info("authenticated", zap.String("auth", string(cl.AuthInUse())), zap.String("own_customer", own))
+			})
+		}
+		return nil
 	}
-	lctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := cl.Login(lctx); err != nil {
-		log.Debug("login before the run failed; the first request logs in again", zap.Error(err))
-		return
-	}
-	own, _ := cl.OwnCustomer()
-	log.Info("authenticated", zap.String("auth", string(cl.AuthInUse())), zap.String("own_customer", own))
 }

@@ -365,13 +365,12 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 		Logger: log, OnProgress: prog.update, Now: o.now,
 	}
 	started := o.now()
-	bopts.Gate = gate(o, win, started)
+	bopts.Gate = authGate(conn.client, o.timeout, log, gate(o, win, started))
 	log.Info("run starting", zap.String("input", in.name), zap.String("report", reportPath),
 		zap.String("url", conn.url), zap.String("user", conn.user), zap.Int("workers", o.workers),
 		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", plan.resuming),
 		zap.Int("resumed_rows_done", plan.done))
 
-	loginFirst(ctx, conn.client, bopts.Gate, o.timeout, log)
 	sum, runErr := batch.Run(ctx, in.opener(), conn.client, journal, bopts)
 	prog.finish()
 	var fe *reader.FileError
