@@ -28,19 +28,19 @@ func authSettings(env *Env, flagValue string, log *zap.Logger) (enswitch.AuthMod
 	return mode, notice, nil
 }
 
-// authGate is the run's gate with, after it, a login when the client
-// uses tokens and holds no fresh one.
+// authGate is the run's gate with, after it, the run's first login when
+// the client uses tokens.
 //
 // The client would log in inside the first paced call; but every worker's
 // call would wait there for that first token, holding a slot of the pace
 // that passes meanwhile, and all would go at once when the token came: a
 // burst at the start of every run. The gate runs before a worker takes its
 // slot, and the engine calls it only once the input has been checked
-// whole (a file-level error still sends nothing). A renewal before expiry
-// happens here too, while the other workers go on with the old token. A
-// failed login is left to the call: the client answers it with the
-// login's error (or logs in again after a transient one), and the engine
-// handles that as for any request.
+// whole (a file-level error still sends nothing). Only the first login is
+// made here: renewals happen inside paced calls while the other workers go
+// on with the old token, and a failed first login is left to the calls,
+// which log in again (or answer the login's refusal) and are counted by
+// the engine like any request.
 func authGate(cl *enswitch.Client, timeout time.Duration, log *zap.Logger, next func(context.Context) error) func(context.Context) error {
 	if cl.AuthInUse() == enswitch.AuthPassword {
 		return next
@@ -52,14 +52,16 @@ func authGate(cl *enswitch.Client, timeout time.Duration, log *zap.Logger, next 
 				return err
 			}
 		}
-		lctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		if cl.Login(lctx) == nil {
-			once.Do(func() {
-				own, _ := cl.OwnCustomer()
-				log.Info("authenticated", zap.String("auth", string(cl.AuthInUse())), zap.String("own_customer", own))
-			})
-		}
+		once.Do(func() {
+			lctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			if err := cl.Login(lctx); err != nil {
+				log.Debug("first login failed; the requests log in again", zap.Error(err))
+				return
+			}
+			own, _ := cl.OwnCustomer()
+			log.Info("authenticated", zap.String("auth", string(cl.AuthInUse())), zap.String("own_customer", own))
+		})
 		return nil
 	}
 }
