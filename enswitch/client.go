@@ -11,13 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,15 +40,30 @@ type Config struct {
 	// HTTPClient carries timeouts, TLS settings and the connection pool;
 	// NewHTTPClient makes a suitable one. Redirects must not be followed.
 	HTTPClient *http.Client
+	// Auth is how calls are authenticated; "" means AuthPassword.
+	Auth AuthMode
+	// Pace, when set, is waited on before each request the client sends
+	// on its own (a login, the retry after a renewal), so that it takes a
+	// slot of the run's pace. Unset, such a request rides in the slot of
+	// the call that needed it.
+	Pace func(context.Context) error
+	// Notice, when set, is told once of a fallback from tokens to the
+	// password.
+	Notice func(string)
+	// Now is the clock for token expiry; nil means time.Now.
+	Now func() time.Time
 }
 
 // Client calls Enswitch API functions. It is safe for concurrent use.
 type Client struct {
 	base     *url.URL
 	username string
-	password string
-	secrets  []string // the password's forms, for redaction
+	password *regexp.Regexp // the password in any encoding, for redaction
 	hc       *http.Client
+	auth     auth
+	pace     func(context.Context) error
+	notice   func(string)
+	now      func() time.Time
 
 	// What every call sends and needs, worked out once: the credentials
 	// form-encoded, and the URL of mailboxes/update (nearly every call).
@@ -63,21 +77,24 @@ func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		return nil, errors.New("enswitch: no server URL")
 	}
+	// Errors quote the URL only through RedactURL: a user:pass@ in it
+	// must not reach a terminal or log, even when refused.
+	shown := RedactURL(cfg.BaseURL)
 	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("enswitch: server URL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("enswitch: server URL %q: scheme must be http or https", cfg.BaseURL)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("enswitch: server URL %q has no host", cfg.BaseURL)
+		return nil, fmt.Errorf("enswitch: server URL %q does not parse", shown)
 	}
 	if u.User != nil {
 		return nil, errors.New("enswitch: server URL must not carry credentials")
 	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("enswitch: server URL %q: scheme must be http or https", shown)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("enswitch: server URL %q has no host", shown)
+	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("enswitch: server URL %q must not have a query or fragment", cfg.BaseURL)
+		return nil, fmt.Errorf("enswitch: server URL %q must not have a query or fragment", shown)
 	}
 	if cfg.Username == "" {
 		return nil, errors.New("enswitch: no username")
@@ -86,7 +103,18 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = NewHTTPClient(HTTPOptions{})
 	}
-	c := &Client{base: u, username: cfg.Username, password: cfg.Password, secrets: secretForms(cfg.Password), hc: hc}
+	mode := cfg.Auth
+	if mode == "" {
+		mode = AuthPassword
+	}
+	if _, err := ParseAuthMode(string(mode)); err != nil {
+		return nil, fmt.Errorf("enswitch: %w", err)
+	}
+	c := &Client{base: u, username: cfg.Username, password: secretRE(cfg.Password), hc: hc,
+		auth: auth{mode: mode}, pace: cfg.Pace, notice: cfg.Notice, now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	c.authForm = "auth_password=" + url.QueryEscape(cfg.Password) + "&auth_username=" + url.QueryEscape(cfg.Username)
 	c.updateURL = c.endpoint("mailboxes/update")
 	c.bufs.New = func() any { return new(bytes.Buffer) }
@@ -392,24 +420,89 @@ func severity(k batch.Kind) int {
 // Call posts one API function with params (credentials are added here) and
 // returns the decoded envelope. A non-success code is returned as an
 // *batch.Error together with the envelope.
+//
+// With tokens, the first call logs in and a call whose token is about to
+// expire renews it first; a call refused with 401 logs in again and is
+// sent once more (every API function is safe to repeat: a 401 changed
+// nothing). A 401 on that login, or on the call repeated with a new
+// token, is the answer.
 func (c *Client) Call(ctx context.Context, function string, params []batch.Param) (*Envelope, error) {
-	// The form is written directly rather than through url.Values (a map,
-	// then a sort, per request): credentials first, then the params in
-	// the order given. Servers do not care about order; the bytes are the
-	// same escapes url.Values would write.
-	n := len(c.authForm)
 	for _, p := range params {
-		if p.Name == "auth_username" || p.Name == "auth_password" {
+		if p.Name == "auth_username" || p.Name == "auth_password" || p.Name == "auth_token" {
 			// A second copy would make the server see two credentials;
 			// they come from Config only.
 			return nil, &batch.Error{Kind: batch.KindInvalid, Key: p.Name,
 				Message: "credentials are not accepted as parameters"}
 		}
+	}
+	tok, err := c.credentials(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	env, err := c.send(ctx, function, tok, params)
+	if tok == nil || batch.KindOf(err) != batch.KindUnauthorized {
+		return env, err
+	}
+	if tok, err = c.credentials(ctx, tok); err != nil {
+		return nil, err
+	}
+	if c.pace != nil {
+		if err := c.pace(ctx); err != nil {
+			return nil, c.transportError(ctx, err, c.secretsFor(tok, params))
+		}
+	}
+	return c.send(ctx, function, tok, params)
+}
+
+// send posts one request with the token, or the password when tok is nil.
+func (c *Client) send(ctx context.Context, function string, tok *token, params []batch.Param) (*Envelope, error) {
+	cred := c.authForm
+	if tok != nil {
+		cred = tok.form
+	}
+	return c.post(ctx, function, cred, params, c.secretsFor(tok, params))
+}
+
+// secretsFor is what must be redacted from the answer to a request: the
+// password (a server may echo a login, or the password sent long ago),
+// every recent token, and the row's PIN.
+func (c *Client) secretsFor(tok *token, params []batch.Param) *secrets {
+	s := &secrets{}
+	if c.password != nil {
+		s.res = append(s.res, c.password)
+	}
+	c.auth.mu.Lock()
+	if c.auth.tok != nil {
+		s.res = append(s.res, c.auth.tok.re)
+	}
+	s.res = append(s.res, c.auth.lastTokens...)
+	c.auth.mu.Unlock()
+	if tok != nil {
+		s.res = append(s.res, tok.re)
+	}
+	for _, p := range params {
+		if p.Name == "pin" && p.Value != "" {
+			s.pin = p.Value
+		}
+	}
+	return s
+}
+
+// post sends one request with the credentials form cred and decodes the
+// answer; every text from the server in the result is redacted of sec and
+// made inert.
+func (c *Client) post(ctx context.Context, function, cred string, params []batch.Param, sec *secrets) (*Envelope, error) {
+	// The form is written directly rather than through url.Values (a map,
+	// then a sort, per request): credentials first, then the params in
+	// the order given. Servers do not care about order; the bytes are the
+	// same escapes url.Values would write.
+	n := len(cred)
+	for _, p := range params {
 		n += 2 + len(p.Name) + len(p.Value)
 	}
 	var form strings.Builder
 	form.Grow(n + n/8)
-	form.WriteString(c.authForm)
+	form.WriteString(cred)
 	for _, p := range params {
 		form.WriteByte('&')
 		form.WriteString(url.QueryEscape(p.Name))
@@ -424,7 +517,7 @@ func (c *Client) Call(ctx context.Context, function string, params []batch.Param
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, c.transportError(ctx, err)
+		return nil, c.transportError(ctx, err, sec)
 	}
 	defer resp.Body.Close()
 	// Bodies are read into pooled buffers: everything kept from one
@@ -441,11 +534,11 @@ func (c *Client) Call(ctx context.Context, function string, params []batch.Param
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		loc := resp.Header.Get("Location")
 		return nil, &batch.Error{Kind: batch.KindFatal, Code: strconv.Itoa(resp.StatusCode),
-			Message: fmt.Sprintf("server redirected to %q; not followed (credentials are never re-sent): put the final URL in --url", c.redact(loc))}
+			Message: fmt.Sprintf("server redirected to %q; not followed (credentials are never re-sent): put the final URL in --url", sec.clean(RedactURL(loc), 256))}
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &batch.Error{Kind: batch.KindTransient, Code: strconv.Itoa(resp.StatusCode),
-			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(body, c.password))}
+			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippetOf(body, sec))}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			e.Throttle = true
 			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -453,18 +546,21 @@ func (c *Client) Call(ctx context.Context, function string, params []batch.Param
 		return nil, e
 	}
 	if readErr != nil {
-		return nil, &batch.Error{Kind: batch.KindTransient, Message: "read response: " + c.redact(readErr.Error())}
+		return nil, &batch.Error{Kind: batch.KindTransient, Message: "read response: " + sec.clean(readErr.Error(), MaxMessageLen)}
 	}
 	env, err := DecodeEnvelope(body)
 	if err != nil {
 		return nil, &batch.Error{Kind: batch.KindTransient, Code: "200",
-			Message: fmt.Sprintf("%s (body: %s)", c.redact(err.Error()), snippet(body, c.password))}
+			Message: fmt.Sprintf("%s (body: %s)", sec.clean(err.Error(), MaxMessageLen), snippetOf(body, sec))}
 	}
 	// A server may quote the request in a message (some echo the
-	// offending value); those texts reach reports and logs.
+	// offending value, or the whole body), and decides how long and what
+	// bytes its texts are; those texts reach reports, logs and terminals.
 	for i := range env.Responses {
-		env.Responses[i].Key = c.redact(env.Responses[i].Key)
-		env.Responses[i].Message = c.redact(env.Responses[i].Message)
+		r := &env.Responses[i]
+		r.Code = Inert(r.Code, MaxCodeLen)
+		r.Key = sec.clean(r.Key, MaxKeyLen)
+		r.Message = sec.clean(r.Message, MaxMessageLen)
 	}
 	if err := env.Err(); err != nil {
 		var be *batch.Error
@@ -478,7 +574,7 @@ func (c *Client) Call(ctx context.Context, function string, params []batch.Param
 
 // transportError turns a failed round trip into a Transient error (or
 // Fatal for TLS verification) whose text never holds the password.
-func (c *Client) transportError(ctx context.Context, err error) error {
+func (c *Client) transportError(ctx context.Context, err error, sec *secrets) error {
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		err = uerr.Err // the url.Error repeats the URL; ours carries no secret, but keep it short
@@ -487,9 +583,9 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
-		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use --ca-file with the server's CA): " + c.redact(err.Error())}
+		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use --ca-file with the server's CA): " + sec.clean(err.Error(), MaxMessageLen)}
 	}
-	msg := c.redact(err.Error())
+	msg := sec.clean(err.Error(), MaxMessageLen)
 	// The caller's deadline is a timeout too: the engine sets one per
 	// request, and whichever of it and http.Client.Timeout fires first,
 	// the report must say "timeout", not "context deadline exceeded".
@@ -524,45 +620,28 @@ func ctxOnly(ctx context.Context, err error) error {
 	return ctx.Err()
 }
 
-func (c *Client) redact(s string) string { return redactForms(s, c.secrets) }
-
 // redact removes the password from s in every form a server might echo it
-// in: plain, form- or path-encoded, HTML- or JSON-escaped.
-func redact(s, password string) string { return redactForms(s, secretForms(password)) }
-
-func redactForms(s string, forms []string) string {
-	for _, form := range forms {
-		s = strings.ReplaceAll(s, form, "[REDACTED]")
+// in.
+func redact(s, password string) string {
+	if password == "" {
+		return s
 	}
-	return s
-}
-
-// secretForms returns the encodings of a password to redact; none for "".
-func secretForms(p string) []string {
-	if p == "" {
-		return nil
-	}
-	forms := []string{p, url.QueryEscape(p), url.PathEscape(p), html.EscapeString(p)}
-	if b, err := json.Marshal(p); err == nil {
-		forms = append(forms, string(b[1:len(b)-1]))
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(p) == nil {
-		q := strings.TrimSuffix(b.String(), "\n")
-		forms = append(forms, q[1:len(q)-1])
-	}
-	// Longest first, so a form that contains another is replaced whole.
-	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
-	return forms
+	return (&secrets{res: []*regexp.Regexp{secretRE(password)}}).redact(s)
 }
 
 // snippet returns the first bytes of a body, printable, on one line, with
 // the password (in any form redact knows) removed in case a server echoes it.
 func snippet(b []byte, password string) string {
+	var sec secrets
+	if re := secretRE(password); re != nil {
+		sec.res = append(sec.res, re)
+	}
+	return snippetOf(b, &sec)
+}
+
+func snippetOf(b []byte, sec *secrets) string {
 	const n = 120
-	s := redact(string(b), password)
+	s, _ := sec.redactCut(string(b), 4*n)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
 		s = s[:n] + "..."

@@ -97,7 +97,7 @@ func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, er
 	}
 	m, err := DecodeMailbox(env.Data)
 	if err != nil {
-		return Mailbox{}, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/get data: " + c.redact(err.Error())}
+		return Mailbox{}, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/get data: " + c.secretsFor(nil, nil).clean(err.Error(), MaxMessageLen)}
 	}
 	return m, nil
 }
@@ -114,7 +114,7 @@ func (c *Client) List(ctx context.Context, customer string) ([]Mailbox, error) {
 	}
 	out, err := DecodeMailboxes(env.Data)
 	if err != nil {
-		return nil, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/list data: " + c.redact(err.Error())}
+		return nil, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/list data: " + c.secretsFor(nil, nil).clean(err.Error(), MaxMessageLen)}
 	}
 	return out, nil
 }

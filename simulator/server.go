@@ -32,7 +32,6 @@ package simulator
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,6 +121,9 @@ type Config struct {
 	// CheckOrder is the order of the checks; nil means
 	// DefaultCheckOrder(). 401 is always first.
 	CheckOrder []string
+
+	// Auth configures user/login and tokens.
+	Auth AuthConfig
 }
 
 // Server is a simulated Enswitch server. It is an http.Handler and safe
@@ -156,6 +158,8 @@ type Server struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	issuer *issuer
 }
 
 // New returns a server for cfg.
@@ -197,6 +201,7 @@ func New(cfg Config) (*Server, error) {
 		rng:       newRNG(cfg.Seed),
 		stats:     newStats(),
 		closing:   make(chan struct{}),
+		issuer:    newIssuer(cfg.Auth),
 	}
 	for _, c := range st.Customers {
 		s.customers[c.ID] = c
@@ -284,7 +289,7 @@ func apiFunction(path string) string {
 		return ""
 	}
 	switch fn := strings.TrimSuffix(rest, "/"); fn {
-	case fnUpdate, fnGet, fnList:
+	case fnUpdate, fnGet, fnList, fnLogin:
 		return fn
 	}
 	return ""
@@ -292,6 +297,9 @@ func apiFunction(path string) string {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	fn := apiFunction(r.URL.Path)
+	if fn == fnLogin && s.cfg.Auth.NoTokens {
+		fn = ""
+	}
 	label := fn
 	if label == "" {
 		label = "unknown"
@@ -493,6 +501,9 @@ func (s *Server) encode(rep reply) []byte {
 
 // call runs one API function through the check order.
 func (s *Server) call(fn string, p *params, lose bool) reply {
+	if fn == fnLogin {
+		return s.login(p)
+	}
 	u, ok := s.authenticate(p)
 	if !ok {
 		return fail(codeUnauthorized, "", "Authentication failed: unknown user or wrong password")
@@ -616,16 +627,6 @@ func (s *Server) update(u User, cid int, p *params, lose bool) reply {
 	return reply{entries: []entry{{codeUpdated, "", "OK"}}, applied: true}
 }
 
-func (s *Server) authenticate(p *params) (User, bool) {
-	name, ok1 := p.one("auth_username")
-	pass, ok2 := p.one("auth_password")
-	u, ok3 := s.users[name]
-	if !ok1 || !ok2 || !ok3 || subtle.ConstantTimeCompare([]byte(u.Password), []byte(pass)) != 1 {
-		return User{}, false
-	}
-	return u, true
-}
-
 // visible reports whether u may act on customer cid: its own, or for
 // administrators, resellers and readonly users any descendant.
 func (s *Server) visible(u User, cid int) bool {
@@ -650,7 +651,7 @@ func (s *Server) visible(u User, cid int) bool {
 // allowed lists the parameters each function takes besides credentials.
 func allowed(fn, name string) bool {
 	switch name {
-	case "auth_username", "auth_password":
+	case "auth_username", "auth_password", "auth_token":
 		return true
 	case "mailbox", "customer":
 		return fn == fnUpdate || fn == fnGet || name == "customer"

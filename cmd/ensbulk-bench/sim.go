@@ -136,9 +136,10 @@ func (s *simServer) close() {
 // else would measure the wrong thing.
 func (s *simServer) checkAll(rows int) error {
 	st := s.Stats()
-	if st.Validated != int64(rows) || st.Applied != int64(rows) || st.Requests != int64(2*rows) {
-		return fmt.Errorf("simulator saw %d requests, %d validated, %d applied; want %d, %d, %d (codes %v, HTTP %v, faults %v)",
-			st.Requests, st.Validated, st.Applied, 2*rows, rows, rows, st.ByCode, st.ByHTTPStatus, st.Faults)
+	reqs := st.Requests - st.ByFunction["user/login"]
+	if st.Validated != int64(rows) || st.Applied != int64(rows) || reqs != int64(2*rows) {
+		return fmt.Errorf("simulator saw %d requests besides logins, %d validated, %d applied; want %d, %d, %d (codes %v, HTTP %v, faults %v)",
+			reqs, st.Validated, st.Applied, 2*rows, rows, rows, st.ByCode, st.ByHTTPStatus, st.Faults)
 	}
 	return nil
 }

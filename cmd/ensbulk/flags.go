@@ -26,6 +26,7 @@ const defaultRate = 10
 type connFlags struct {
 	url, user, passwordFile, caFile string
 	insecure                        bool
+	auth                            string // "" = ENSWITCH_AUTH, else auto
 }
 
 func (c *connFlags) addFlags(f *pflag.FlagSet) {
@@ -34,6 +35,7 @@ func (c *connFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&c.passwordFile, "password-file", "", "read the API password from this file (else env ENSWITCH_PASSWORD, else a prompt on a terminal)")
 	f.StringVar(&c.caFile, "ca-file", "", "PEM file of CA certificates to trust instead of the system's")
 	f.BoolVar(&c.insecure, "insecure", false, "do not verify the server's TLS certificate (dangerous: the password can be intercepted)")
+	authFlag(f, &c.auth)
 }
 
 // inputFlags say how to read the input file.

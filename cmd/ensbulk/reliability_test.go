@@ -260,7 +260,11 @@ func TestSecondCtrlCExitsAtOnce(t *testing.T) {
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: rows, Faults: simulator.Faults{HangRate: 1}})
 	initial := sim.State()
 	in := writeFile(t, "hang.csv", uniqueRows(rows))
-	p := startEnsbulk(t, simEnv(sim), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--timeout", "5m", "--progress", "none")
+	// Password authentication: a hung login is one request in flight
+	// (the others wait for its token), and this test needs one per worker.
+	env := simEnv(sim)
+	env["ENSWITCH_AUTH"] = "password"
+	p := startEnsbulk(t, env, "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--timeout", "5m", "--progress", "none")
 
 	waitFor(t, 20*time.Second, "every worker's request to hang", func() bool { return sim.Stats().InFlight == workers })
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
@@ -329,7 +333,9 @@ func TestNoGoroutineLeakAfterRun(t *testing.T) {
 			defer ts.Close()
 			defer sim.Close()
 			in := writeFile(t, "leak.csv", uniqueRows(100))
-			env := map[string]string{"ENSWITCH_URL": ts.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
+			// Password authentication: the interrupted case waits for one
+			// hung request per worker, and a hung login would be only one.
+			env := map[string]string{"ENSWITCH_URL": ts.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass", "ENSWITCH_AUTH": "password"}
 
 			ignore := goleak.IgnoreCurrent()
 			ctx, cancel := context.WithCancel(context.Background())

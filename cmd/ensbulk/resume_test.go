@@ -91,7 +91,7 @@ func TestResumeAfterTornRecordAtEveryOffset(t *testing.T) {
 				if cut == len(b) {
 					wantReq, wantApplied = 0, "[]"
 				}
-				if got := sim.Stats().Requests; got != wantReq {
+				if got := rowRequests(sim.Stats()); got != wantReq {
 					t.Errorf("cut at %d/%d: %d requests, want %d", cut, len(b), got, wantReq)
 				}
 				if got := fmt.Sprint(appliedRows(t, sim, from)); got != wantApplied {
@@ -151,7 +151,7 @@ func TestResumeSendsOnlyUnfinishedRows(t *testing.T) {
 	if at[7] < at[4] || at[8] < at[5] {
 		t.Errorf("resume applied rows in the order %v: a row before the earlier row of its mailbox", applied)
 	}
-	if got := sim.Stats().Requests; got != 10 {
+	if got := rowRequests(sim.Stats()); got != 10 {
 		t.Errorf("%d requests, want 10 (5 rows validated and applied)", got)
 	}
 	if n := countRecords(t, rep); n != rows {
@@ -174,7 +174,7 @@ func TestResumeOfFinishedRunSendsNothing(t *testing.T) {
 	if res.code != exitOK {
 		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
 	}
-	if n := sim.Stats().Requests; n != 0 {
+	if n := rowRequests(sim.Stats()); n != 0 {
 		t.Errorf("resume of a finished run sent %d requests", n)
 	}
 	if after, _ := os.ReadFile(rep); !bytes.Equal(before, after) {
@@ -209,7 +209,7 @@ func TestResumeRefusesChangedInput(t *testing.T) {
 				t.Errorf("stderr does not say %q:\n%s", w, res.stderr)
 			}
 		}
-		if n := sim.Stats().Requests; n != 0 {
+		if n := rowRequests(sim.Stats()); n != 0 {
 			t.Errorf("%d requests sent", n)
 		}
 	}
@@ -247,7 +247,7 @@ func TestResumeRefusesChangedInput(t *testing.T) {
 		if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume"); res.code != exitOK {
 			t.Fatalf("resume after --force: exit %d\n%s", res.code, res.stderr)
 		}
-		if n := sim.Stats().Requests; n != 0 {
+		if n := rowRequests(sim.Stats()); n != 0 {
 			t.Errorf("resume after --force sent %d requests", n)
 		}
 	})
@@ -260,7 +260,7 @@ func TestResumeRefusesChangedInput(t *testing.T) {
 		if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--force"); res.code != exitOK {
 			t.Fatalf("exit %d\n%s", res.code, res.stderr)
 		}
-		if n := sim.Stats().Requests; n != 0 {
+		if n := rowRequests(sim.Stats()); n != 0 {
 			t.Errorf("%d requests: no remaining row changed", n)
 		}
 		if n := countRecords(t, rep); n != rows-1 {
@@ -294,7 +294,7 @@ func TestUnwritableReportSendsNothing(t *testing.T) {
 			if !strings.Contains(res.stderr, rep) {
 				t.Errorf("stderr does not name the report:\n%s", res.stderr)
 			}
-			if n := sim.Stats().Requests; n != 0 {
+			if n := rowRequests(sim.Stats()); n != 0 {
 				t.Errorf("%d requests sent", n)
 			}
 		})

@@ -83,7 +83,7 @@ func TestRetryFailedSample(t *testing.T) {
 	if res.code != exitOK {
 		t.Fatalf("retry: exit %d, want 0\n%s", res.code, res.stderr)
 	}
-	if n := sim.Stats().Requests; n != 12 {
+	if n := rowRequests(sim.Stats()); n != 12 {
 		t.Errorf("retry sent %d requests, want 12 (6 rows validated and applied)", n)
 	}
 	if got, want := strings.Join(appliedBoxes(sim, from), " "), "100/1013 100/1015 100/1017 100/1043 101/1006 101/1042"; got != want {
@@ -134,7 +134,7 @@ func TestRetryRerunsLaterRowsOfMailbox(t *testing.T) {
 	if got, want := strings.Join(order, " "), "1001:first 1001:second"; got != want {
 		t.Errorf("retry applied %s, want %s", got, want)
 	}
-	if n := sim.Stats().Requests; n != 4 {
+	if n := rowRequests(sim.Stats()); n != 4 {
 		t.Errorf("%d requests, want 4", n)
 	}
 	m, _ := sim.Mailbox(100, "1001")
@@ -196,7 +196,7 @@ func TestRetryRefusals(t *testing.T) {
 			if !strings.Contains(res.stderr, tt.want) {
 				t.Errorf("stderr does not say %q:\n%s", tt.want, res.stderr)
 			}
-			if n := sim.Stats().Requests; n != 0 {
+			if n := rowRequests(sim.Stats()); n != 0 {
 				t.Errorf("%d requests sent", n)
 			}
 			if !bytes.Equal(readFile(t, old), before) {
@@ -303,7 +303,7 @@ func TestRetryStoppedResumesItsOwnReport(t *testing.T) {
 	if res.code != exitOK {
 		t.Fatalf("the printed command: exit %d\n%s", res.code, res.stderr)
 	}
-	if n := sim.Stats().Requests; n != 8 {
+	if n := rowRequests(sim.Stats()); n != 8 {
 		t.Errorf("the resumed retry sent %d requests, want 8 (the 4 rows left, validated and applied)", n)
 	}
 	if n := countRecords(t, rep); n != 58 {

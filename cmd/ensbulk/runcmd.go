@@ -345,7 +345,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
-		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Deadline: deadline(o, j.started),
+		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: authGate(j.conn.client, o.timeout, j.log, gate(o, j.win, j.started)), Deadline: deadline(o, j.started),
 		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
 	}
 	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),
@@ -503,6 +503,13 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 	if user == "" {
 		return nil, usageErr("no API user: pass --user or set ENSWITCH_USER")
 	}
+	if _, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user}); err != nil {
+		return nil, usageErr("%v", err) // before the URL is shown anywhere
+	}
+	mode, notice, err := authSettings(env, o.auth, log)
+	if err != nil {
+		return nil, err
+	}
 	pw, err := password(env, o, u, user)
 	if err != nil {
 		return nil, err
@@ -523,14 +530,14 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 		log.Warn("TLS certificate verification disabled by --insecure")
 	}
 	if strings.HasPrefix(strings.ToLower(u), "http://") && !isLoopbackURL(u) {
-		log.Warn("plain http to a non-loopback server: the API password crosses the network unencrypted", zap.String("url", u))
+		log.Warn("plain http to a non-loopback server: the API password crosses the network unencrypted", zap.String("url", enswitch.RedactURL(u)))
 	}
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: o.workers, Timeout: o.timeout, CAPool: pool, Insecure: o.insecure})
-	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc})
+	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notice})
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	return &conn{url: u, user: user, client: cl}, nil
+	return &conn{url: enswitch.RedactURL(u), user: user, client: cl}, nil
 }
 
 func password(env *Env, o *runOptions, u, user string) (string, error) {
@@ -556,7 +563,7 @@ func password(env *Env, o *runOptions, u, user string) (string, error) {
 		return pw, nil
 	}
 	if env.StdinTerminal != nil && env.StdinTerminal() && env.ReadPassword != nil {
-		fmt.Fprintf(env.Stderr, "Password for %s at %s: ", user, u)
+		fmt.Fprintf(env.Stderr, "Password for %s at %s: ", user, enswitch.RedactURL(u))
 		b, err := env.ReadPassword()
 		fmt.Fprintln(env.Stderr)
 		if err != nil {

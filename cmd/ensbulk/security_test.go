@@ -40,6 +40,7 @@ func secretForms() map[string]string {
 		"password (HTML)":       html.EscapeString(canaryPassword),
 		"password (JSON)":       strings.Trim(string(js), `"`),
 		"password (first half)": canaryPassword[:len(canaryPassword)/2],
+		"token":                 jwtHeader,
 	}
 	for _, p := range canaryPINs {
 		forms["PIN "+p] = p
@@ -129,6 +130,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	if st := sim.Stats(); st.Faults[simulator.FaultError] == 0 {
 		t.Error("no error page echoed a request: the test proves less than it says")
+	}
+	if a := sim.AuthStats(); a.TokenRequests == 0 || a.PasswordRequests != a.Logins {
+		t.Errorf("simulator saw %+v: want a token run, the password only in logins", a)
 	}
 	checkNoSecrets(t, "stdout", p.stdout.String())
 	checkNoSecrets(t, "stderr", p.stderr.String())

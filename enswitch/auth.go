@@ -1,0 +1,246 @@
+package enswitch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// AuthMode says how the client authenticates.
+type AuthMode string
+
+// Authentication modes.
+const (
+	// AuthPassword sends auth_username and auth_password on every call.
+	AuthPassword AuthMode = "password"
+	// AuthToken logs in once with user/login token=1 and sends only the
+	// token afterwards; a server without tokens is an error.
+	AuthToken AuthMode = "token"
+	// AuthAuto is AuthToken, falling back to AuthPassword when the server
+	// has no tokens (Enswitch before 4.1).
+	AuthAuto AuthMode = "auto"
+)
+
+// ParseAuthMode reads "auto", "token" or "password".
+func ParseAuthMode(s string) (AuthMode, error) {
+	switch m := AuthMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case AuthAuto, AuthToken, AuthPassword:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown authentication mode %q: use auto, token or password", Inert(s, 32))
+}
+
+// tokenLeeway is how long before its expiry a token is renewed, at most:
+// a request in flight must not carry a token that dies on the way.
+const tokenLeeway = 5 * time.Second
+
+// FnLogin is the API function that issues tokens.
+const FnLogin = "user/login"
+
+// token is one token from user/login.
+type token struct {
+	form    string    // "auth_token=..." for the request body
+	expires time.Time // zero: never
+	renewAt time.Time // zero: never
+	re      *regexp.Regexp
+}
+
+// auth is the client's token state. One login at a time: the callers that
+// need a new token while one is being fetched wait for it, or go on with
+// the old token while it is still valid.
+type auth struct {
+	mode AuthMode // as configured
+
+	mu         sync.Mutex
+	tok        *token
+	inflight   chan struct{} // closed when the login in progress ends
+	fallback   bool          // auto mode on a server without tokens
+	refused    error         // a login refused for good: wrong credentials, redirect, TLS
+	own        string        // the user's own customer, "" until known
+	logins     int
+	lastTokens []*regexp.Regexp // tokens recently replaced, still redacted
+}
+
+// errNoTokens says that the server has no token login.
+var errNoTokens = errors.New("the server does not issue tokens")
+
+// OwnCustomer returns the authenticated user's own customer as the login
+// answered it, and whether it is known (it is not before the first login,
+// nor with password authentication).
+func (c *Client) OwnCustomer() (string, bool) {
+	c.auth.mu.Lock()
+	defer c.auth.mu.Unlock()
+	return c.auth.own, c.auth.own != ""
+}
+
+// AuthInUse returns how calls are authenticated now: AuthToken or
+// AuthPassword, or AuthAuto before the first call has decided.
+func (c *Client) AuthInUse() AuthMode {
+	c.auth.mu.Lock()
+	defer c.auth.mu.Unlock()
+	switch {
+	case c.auth.mode == AuthPassword || c.auth.fallback:
+		return AuthPassword
+	case c.auth.tok != nil:
+		return AuthToken
+	}
+	return c.auth.mode
+}
+
+// Logins returns how many user/login requests the client has sent.
+func (c *Client) Logins() int {
+	c.auth.mu.Lock()
+	defer c.auth.mu.Unlock()
+	return c.auth.logins
+}
+
+// Login logs in now when the client uses tokens and holds no fresh one,
+// so that a caller can learn the own customer, or a wrong password,
+// before its first call. With password authentication it does nothing.
+func (c *Client) Login(ctx context.Context) error {
+	_, err := c.credentials(ctx, nil)
+	return err
+}
+
+// credentials returns the form of the credentials for the next call: a
+// token, logging in when there is none or it is stale (the one the
+// server just refused, or one about to expire), or nil for the password.
+func (c *Client) credentials(ctx context.Context, stale *token) (*token, error) {
+	a := &c.auth
+	if a.mode == AuthPassword {
+		return nil, nil
+	}
+	for {
+		a.mu.Lock()
+		if a.fallback {
+			a.mu.Unlock()
+			return nil, nil
+		}
+		if a.refused != nil {
+			a.mu.Unlock()
+			return nil, a.refused
+		}
+		now := c.now()
+		t := a.tok
+		if t != nil && t != stale && (t.renewAt.IsZero() || now.Before(t.renewAt)) {
+			a.mu.Unlock()
+			return t, nil
+		}
+		if ch := a.inflight; ch != nil {
+			if t != nil && t != stale && (t.expires.IsZero() || now.Before(t.expires)) {
+				a.mu.Unlock()
+				return t, nil // still valid while another caller renews it
+			}
+			a.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, c.transportError(ctx, context.Cause(ctx), c.secretsFor(nil, nil))
+			}
+		}
+		ch := make(chan struct{})
+		a.inflight = ch
+		a.logins++
+		a.mu.Unlock()
+
+		nt, own, err := c.login(ctx)
+
+		a.mu.Lock()
+		a.inflight = nil
+		close(ch)
+		switch {
+		case err == nil:
+			if a.tok != nil {
+				a.lastTokens = append(a.lastTokens[max(0, len(a.lastTokens)-3):], a.tok.re)
+			}
+			a.tok = nt
+			if own != "" {
+				a.own = own
+			}
+		case batch.KindOf(err) == batch.KindUnauthorized || batch.KindOf(err) == batch.KindFatal:
+			// Every later login would be refused the same way: the
+			// calls waiting, and those to come, fail without sending.
+			a.refused = err
+		case errors.Is(err, errNoTokens) && a.mode == AuthAuto:
+			a.fallback = true
+			a.mu.Unlock()
+			if c.notice != nil {
+				c.notice("the server does not issue tokens (user/login: " + err.Error() + "); the password is sent with every request")
+			}
+			return nil, nil
+		}
+		a.mu.Unlock()
+		if errors.Is(err, errNoTokens) {
+			return nil, &batch.Error{Kind: batch.KindFatal, Code: "", Message: "--auth token: " + err.Error() + ": use --auth password or auto"}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return nt, nil
+	}
+}
+
+// login calls user/login with token=1.
+func (c *Client) login(ctx context.Context) (*token, string, error) {
+	if c.pace != nil {
+		if err := c.pace(ctx); err != nil {
+			return nil, "", c.transportError(ctx, err, c.secretsFor(nil, nil))
+		}
+	}
+	sent := c.now()
+	env, err := c.post(ctx, FnLogin, c.authForm, []batch.Param{{Name: "token", Value: "1"}}, c.secretsFor(nil, nil))
+	var be *batch.Error
+	if errors.As(err, &be) {
+		switch {
+		case be.Code == "404" || be.Code == CodeNotFound:
+			return nil, "", fmt.Errorf("%w (%s)", errNoTokens, strings.TrimSpace(be.Code+" "+be.Message))
+		case be.Kind == batch.KindInvalid && be.Key == "token":
+			return nil, "", fmt.Errorf("%w (400 %s)", errNoTokens, be.Message)
+		case be.Kind == batch.KindUnauthorized:
+			be.Message = "user/login: " + be.Message
+		}
+		return nil, "", be
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	var d struct {
+		Token   json.RawMessage `json:"auth_token"`
+		Expiry  json.RawMessage `json:"auth_token_expiry"`
+		Expires json.RawMessage `json:"auth_token_expires"`
+		Cust    json.RawMessage `json:"customer"`
+	}
+	if json.Unmarshal(env.Data, &d) != nil {
+		return nil, "", fmt.Errorf("%w (user/login data has no auth_token)", errNoTokens)
+	}
+	value := looseString(d.Token)
+	if value == "" {
+		return nil, "", fmt.Errorf("%w (user/login data has no auth_token)", errNoTokens)
+	}
+	t := &token{form: "auth_token=" + url.QueryEscape(value), re: secretRE(value)}
+	// The lifetime is counted from when the request was sent, on our
+	// clock: auth_token_expiry is relative, so a skewed server clock does
+	// not matter; auth_token_expires is the fallback.
+	var life time.Duration
+	if secs, err := strconv.ParseFloat(looseString(d.Expiry), 64); err == nil && secs > 0 {
+		life = time.Duration(secs * float64(time.Second))
+	} else if at, err := strconv.ParseInt(looseString(d.Expires), 10, 64); err == nil && at > 0 {
+		life = time.Unix(at, 0).Sub(sent)
+	}
+	if life > 0 {
+		t.expires = sent.Add(life)
+		t.renewAt = t.expires.Add(-min(tokenLeeway, life/4))
+	}
+	own := Inert(looseString(d.Cust), MaxKeyLen)
+	return t, own, nil
+}
