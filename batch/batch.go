@@ -59,9 +59,14 @@ type Row struct {
 	Err *RowError
 }
 
-// Key is the identity of the mailbox a row changes. Rows with the same key
-// are sent in file order and never concurrently.
-func (r *Row) Key() string { return r.Customer + "\x00" + r.Mailbox }
+// Key is the identity used to order rows: rows with the same key are sent
+// in file order and never concurrently. It is the mailbox number alone,
+// whatever the customer column: a row without a customer means the login's
+// own customer, which may be the customer another row names, and the
+// engine does not know which customer that is. Mailboxes of different
+// customers that share a number are serialised too; that costs only
+// concurrency, never order.
+func (r *Row) Key() string { return r.Mailbox }
 
 // Fields returns the names of the parameters the row changes (mailbox and
 // customer, which only identify it, are left out). Never the values: PINs
