@@ -127,16 +127,24 @@ const (
 	StatusFailed  Status = "failed"  // 404 or another non-retryable refusal
 	StatusError   Status = "error"   // retries exhausted
 	StatusSkipped Status = "skipped" // never attempted: aborted, interrupted, all-or-nothing, budget
+	// StatusAppliedUnvalidated is a row the server applied when it was
+	// asked only to validate it (it answered 204 to validation=1): the
+	// change is in place but was never checked first. The run stops at
+	// the first one.
+	StatusAppliedUnvalidated Status = "applied-unvalidated"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped}
+var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusAppliedUnvalidated}
 
 // Done reports whether a row with this status needs no more work on resume.
 // error and skipped rows are redone: the server never gave a definite answer.
+// An applied-unvalidated row is not: sending it again to a server that
+// ignores validation=1 would apply it again, unchecked, and it is applied
+// already.
 func (s Status) Done() bool {
 	switch s {
-	case StatusOK, StatusValid, StatusInvalid, StatusFailed:
+	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusAppliedUnvalidated:
 		return true
 	}
 	return false
@@ -254,8 +262,16 @@ func KindOf(err error) Kind {
 	return KindOther
 }
 
-// Response is the server's answer to a successful call: 201 for a passed
-// validation, 204 for an applied change.
+// The only success codes of mailboxes/update, one per phase. Any other
+// code the sender passes on as a Response is judged by the engine.
+const (
+	CodeValidated = "201" // validation=1: the input passed, nothing changed
+	CodeApplied   = "204" // the change was applied
+)
+
+// Response is the server's answer to a call the sender did not refuse.
+// Only CodeValidated to a validation and CodeApplied to an apply are
+// success; the engine judges every other code (see succeeded).
 type Response struct {
 	Code    string
 	Key     string

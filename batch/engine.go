@@ -32,7 +32,7 @@ type StopKind int
 
 // Stop kinds.
 const (
-	StopAborted     StopKind = iota + 1 // 401, repeated 402/403, circuit open, fatal fault
+	StopAborted     StopKind = iota + 1 // 401, repeated 402/403, circuit open, fatal fault, validation not honoured, report not written
 	StopInterrupted                     // signal
 	StopBudget                          // --max-rows, --max-duration, window: resumable
 )

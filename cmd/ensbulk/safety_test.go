@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 
@@ -66,5 +70,143 @@ func TestMailboxWithAndWithoutCustomerOneQueue(t *testing.T) {
 		if m, _ := sim.Mailbox(simulator.CustomerOperator, "1000"); m["description"] != "row 40" {
 			t.Fatalf("run %d: description = %q, want %q", run, m["description"], "row 40")
 		}
+	}
+}
+
+// hostile is an httptest server that answers every mailboxes/update with
+// the code answer picks, and counts what it was sent.
+type hostile struct {
+	URL string
+	mu  sync.Mutex
+	n   map[bool]int // requests by validation=1
+}
+
+func startHostile(t *testing.T, answer func(validate bool) string) *hostile {
+	t.Helper()
+	h := &hostile{n: map[bool]int{}}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		validate := r.PostForm.Get("validation") == "1"
+		h.mu.Lock()
+		h.n[validate]++
+		h.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"responses":[{"code":%q,"key":"","message":"OK"}]}`, answer(validate))
+	}))
+	t.Cleanup(ts.Close)
+	h.URL = ts.URL
+	return h
+}
+
+func (h *hostile) sent(validate bool) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[validate]
+}
+
+func hostileEnv(h *hostile) map[string]string {
+	return map[string]string{"ENSWITCH_URL": h.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
+}
+
+// boxRows is a CSV of n rows for distinct mailboxes 1001.. of customer 100.
+func boxRows(n int) string {
+	var b strings.Builder
+	b.WriteString("mailbox,customer,description\n")
+	for i := range n {
+		fmt.Fprintf(&b, "%d,100,row %d\n", 1001+i, i+1)
+	}
+	return b.String()
+}
+
+// Success is phase-exact: 201 to validation=1, 204 to an apply.
+func TestPhaseExactSuccessCodes(t *testing.T) {
+	const rows, workers = 30, 4
+	t.Run("204 to validation stops the run at once", func(t *testing.T) {
+		h := startHostile(t, func(bool) string { return "204" })
+		in := writeFile(t, "in.csv", boxRows(rows))
+		res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		if res.code != exitAborted {
+			t.Fatalf("exit %d, want %d\n%s", res.code, exitAborted, res.stderr)
+		}
+		if n := h.sent(false); n != 0 {
+			t.Errorf("%d applies sent, want 0", n)
+		}
+		if n := h.sent(true); n > workers {
+			t.Errorf("%d validations sent, want at most %d (one per worker)", n, workers)
+		}
+		recs := latest(t, in[:len(in)-len(".csv")]+".report.csv")
+		if len(recs) != rows {
+			t.Fatalf("report has %d rows, want %d", len(recs), rows)
+		}
+		applied := 0
+		for n, r := range recs {
+			switch batch.Status(r.Status) {
+			case batch.StatusAppliedUnvalidated:
+				applied++
+				if r.Phase != string(batch.PhaseValidate) || r.Code != "204" || !strings.Contains(r.Message, "applied during validation") {
+					t.Errorf("row %d: %s/%s %q, want phase validate, code 204, a message that says it was applied", n, r.Phase, r.Code, r.Message)
+				}
+			case batch.StatusSkipped:
+			default:
+				t.Errorf("row %d: status %s, want applied-unvalidated or skipped", n, r.Status)
+			}
+		}
+		if applied != h.sent(true) {
+			t.Errorf("%d rows applied-unvalidated, want %d (every validation the server answered 204)", applied, h.sent(true))
+		}
+		if !strings.Contains(res.stderr, "does not honour validation") {
+			t.Errorf("stderr does not say validation was not honoured:\n%s", res.stderr)
+		}
+		sum := runCLI(t, context.Background(), nil, "summary", in[:len(in)-len(".csv")]+".report.csv")
+		if !strings.Contains(sum.stdout+sum.stderr, "applied-unvalidated") {
+			t.Errorf("summary does not list applied-unvalidated:\n%s%s", sum.stdout, sum.stderr)
+		}
+	})
+	t.Run("201 to an apply is not ok", func(t *testing.T) {
+		h := startHostile(t, func(bool) string { return "201" })
+		in := writeFile(t, "in.csv", boxRows(rows))
+		res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		if res.code != exitRows {
+			t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
+		}
+		if n := h.sent(false); n != rows {
+			t.Errorf("%d applies sent, want %d (each once: a 201 is a definite answer)", n, rows)
+		}
+		for n, r := range latest(t, in[:len(in)-len(".csv")]+".report.csv") {
+			if r.Status != string(batch.StatusFailed) || r.Phase != string(batch.PhaseApply) || !strings.Contains(r.Message, "not applied") {
+				t.Errorf("row %d: %s/%s %q, want failed in apply, not applied", n, r.Status, r.Phase, r.Message)
+			}
+		}
+	})
+	for _, code := range []string{"200", "202"} {
+		t.Run(code+" is not success", func(t *testing.T) {
+			for _, phase := range []string{"validate", "apply"} {
+				h := startHostile(t, func(validate bool) string {
+					if validate == (phase == "validate") {
+						return code
+					}
+					if validate {
+						return "201"
+					}
+					return "204"
+				})
+				in := writeFile(t, "in.csv", boxRows(3))
+				res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--max-attempts", "2", "--progress", "none")
+				if res.code != exitRows {
+					t.Fatalf("%s: exit %d, want %d\n%s", phase, res.code, exitRows, res.stderr)
+				}
+				for n, r := range latest(t, in[:len(in)-len(".csv")]+".report.csv") {
+					if r.Status != string(batch.StatusError) || r.Phase != phase || r.Code != code || !strings.Contains(r.Message, "unexpected code "+code) {
+						t.Errorf("%s: row %d: %s/%s/%s %q, want error in %s with code %s", phase, n, r.Status, r.Phase, r.Code, r.Message, phase, code)
+					}
+				}
+				if phase == "validate" && h.sent(false) != 0 {
+					t.Errorf("%d applies sent after validation answered %s", h.sent(false), code)
+				}
+			}
+		})
 	}
 }
