@@ -371,6 +371,12 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 
 	sum, runErr := batch.Run(ctx, in.opener(), conn.client, journal, bopts)
 	prog.finish()
+	if se := (*batch.SinkError)(nil); errors.As(runErr, &se) {
+		_ = closeJournal() // fails the same way: one message says it
+		closeJournal = nil
+		return &exitError{code: exitInternal, err: fmt.Errorf("%w: stopped sending (requests in flight finished; their results are not in the report). "+
+			"Make the report writable again (free space, or restore its directory), then rerun with --resume: rows it holds are not sent again", se.Err)}
+	}
 	var fe *reader.FileError
 	if sum == nil || errors.As(runErr, &fe) {
 		// A file-level error: nothing was sent. Leave no empty report behind.

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/simulator"
@@ -208,5 +211,52 @@ func TestPhaseExactSuccessCodes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A report that can no longer be written stops the sending: with the
+// report's directory removed mid-run, the journal's next flush fails, the
+// real binary sends nothing more (the requests in flight finish), says so
+// once, naming the report once, with the next step, and exits 6.
+func TestReportDirRemovedStopsSending(t *testing.T) {
+	const rows, workers = 300, 4
+	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: rows})
+	in := writeFile(t, "in.csv", uniqueRows(rows))
+	dir := filepath.Join(t.TempDir(), "reports")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rep := filepath.Join(dir, "in.report.csv")
+	p := startEnsbulk(t, simEnv(sim), "run", in, "--report", rep, "--rate", "20", "--workers", fmt.Sprint(workers), "--progress", "none")
+	waitFor(t, 20*time.Second, "40 requests", func() bool { return sim.Stats().Requests >= 40 })
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	removed := sim.Stats().Requests
+	code, _ := p.wait(t, 30*time.Second)
+	drain(t, sim)
+	if code != exitInternal {
+		t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitInternal, p.stderr.String())
+	}
+	// The failure is known at the first flush after the removal, one
+	// result later; what may still go out is the requests in flight then
+	// and those already past the pace.
+	if after := sim.Stats().Requests - removed; after > workers+4 {
+		t.Errorf("%d requests sent after the report's directory was removed, want at most %d", after, workers+4)
+	}
+	stderr := p.stderr.String()
+	var last string
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if strings.HasPrefix(l, "ensbulk: ") {
+			last = l
+		}
+	}
+	for _, part := range []string{"removed or replaced", "stopped sending", "--resume"} {
+		if !strings.Contains(last, part) {
+			t.Errorf("error line does not say %q:\n%s", part, last)
+		}
+	}
+	if n := strings.Count(last, rep); n != 1 {
+		t.Errorf("the error names the report %d times, want once:\n%s", n, last)
 	}
 }
