@@ -58,6 +58,9 @@ const (
 // stops, or (a passed validation in a run) it may go on to the apply
 // phase; it returns the item for the writer.
 func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
+	if msg := e.circuit.refusal(row.Customer); msg != "" {
+		return outcome{phase: PhaseNone, message: msg}.final(row, StatusSkipped)
+	}
 	budgeted := (ph == PhaseApply) != e.opts.ValidateOnly
 	if budgeted && e.opts.MaxRows > 0 && e.started.Add(1) > int64(e.opts.MaxRows) {
 		e.stop(&StopError{Kind: StopBudget, Reason: fmt.Sprintf("--max-rows %d reached", e.opts.MaxRows)})
@@ -179,6 +182,13 @@ func (e *engine) decide(a *attempt, o outcome, be *Error, seq int64) (item, verd
 		e.answered(false)
 		return o.final(a.row, StatusFailed), settled
 	case KindForbidden:
+		if be.Code == CodeRatePlan {
+			e.gov.success()
+			if se := e.circuit.planRefused(a.row.Customer, a.row.Num); se != nil {
+				e.stop(se)
+			}
+			return o.final(a.row, StatusFailed), settled
+		}
 		e.answered(true)
 		return o.final(a.row, StatusFailed), settled
 	case KindUnauthorized, KindFatal:

@@ -11,7 +11,7 @@
 //	engine.go     Run, the run's state, why it stopped (StopError)
 //	phase.go      the phase loop: dispatcher, workers, the writer, the sweep
 //	attempt.go    one attempt and its retry rule (decide), backoff
-//	circuit.go    the abort rules: repeated 402/403, consecutive transport
+//	circuit.go    the abort rules: repeated 402, 403 by customer, consecutive transport
 //	              failures, throttle waves, 401 and fatal faults
 //	scheduler.go  per-mailbox ordering: one row of a mailbox at a time
 //	governor.go   the shared pace, slowed by 429/503
@@ -262,11 +262,15 @@ func KindOf(err error) Kind {
 	return KindOther
 }
 
-// The only success codes of mailboxes/update, one per phase. Any other
-// code the sender passes on as a Response is judged by the engine.
+// Codes of mailboxes/update the engine knows by value: the only success
+// codes, one per phase (any other code the sender passes on as a Response
+// is judged by the engine), and the 403 whose scope is a customer.
 const (
 	CodeValidated = "201" // validation=1: the input passed, nothing changed
 	CodeApplied   = "204" // the change was applied
+	// CodeRatePlan is the 403 of KindForbidden: a rate plan, which refuses
+	// per customer (a 402, the role, is global for the user).
+	CodeRatePlan = "403"
 )
 
 // Response is the server's answer to a call the sender did not refuse.

@@ -34,7 +34,7 @@ type StopKind int
 
 // Stop kinds.
 const (
-	StopAborted     StopKind = iota + 1 // 401, repeated 402/403, circuit open, fatal fault, validation not honoured
+	StopAborted     StopKind = iota + 1 // 401, repeated 402, 403 from every customer, circuit open, fatal fault, validation not honoured
 	StopInterrupted                     // signal
 	StopBudget                          // --max-rows, --max-duration, window: resumable
 )
@@ -182,6 +182,15 @@ func (e *engine) scan(open Opener) error {
 	}
 	defer c.Close()
 	last := 0
+	// The customers the rows name, for the rule that stops the run once
+	// every one of them has refused with 403; forgotten (0, unknown) when
+	// a row names none or there are too many to keep.
+	customers, known := map[string]bool{}, true
+	defer func() {
+		if known {
+			e.circuit.customers = len(customers)
+		}
+	}()
 	for row, err := range Rows(src) {
 		if err != nil {
 			return err
@@ -194,10 +203,20 @@ func (e *engine) scan(open Opener) error {
 		if e.opts.Todo == nil || e.opts.Todo(&row) {
 			e.todo.set(row.Num)
 			e.todoCount++
+			if known && row.Err == nil {
+				customers[row.Customer] = true
+				if row.Customer == "" || len(customers) > maxCustomers {
+					known, customers = false, nil
+				}
+			}
 		}
 	}
 	return nil
 }
+
+// maxCustomers bounds the customers scan keeps: memory must not grow with
+// the rows.
+const maxCustomers = 1024
 
 // summary describes the run so far.
 func (e *engine) summary() *Summary {

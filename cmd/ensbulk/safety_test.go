@@ -260,3 +260,75 @@ func TestReportDirRemovedStopsSending(t *testing.T) {
 		t.Errorf("the error names the report %d times, want once:\n%s", n, last)
 	}
 }
+
+// A 403 is a customer's rate plan: that customer's remaining rows are not
+// sent, the others go on; the run stops when every customer refuses, or
+// when a row without customer (the login's own, whose plan covers every
+// customer) is refused.
+func TestRatePlanRefusalIsScoped(t *testing.T) {
+	const workers = 4
+	// rows interleaves rows for customers 100/101 (mailboxes 1001.. of the
+	// generated world) with rows for 102 (9001-9003, refused by the demo).
+	rows := func(n int) string {
+		var b strings.Builder
+		b.WriteString("mailbox,customer,description\n")
+		for i := range n {
+			if i%3 == 2 {
+				fmt.Fprintf(&b, "%d,102,row %d\n", 9001+i%3, i+1)
+				continue
+			}
+			fmt.Fprintf(&b, "%d,%d,row %d\n", 1001+i, 100+i%2, i+1)
+		}
+		return b.String()
+	}
+	t.Run("one customer refused, the others applied", func(t *testing.T) {
+		sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 90})
+		in := writeFile(t, "in.csv", rows(90))
+		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		if res.code != exitRows {
+			t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
+		}
+		if n := sim.Stats().ByCode["403"]; n > workers+1 {
+			t.Errorf("%d requests refused with 403, want at most %d (those in flight)", n, workers+1)
+		}
+		for n, r := range latest(t, in[:len(in)-len(".csv")]+".report.csv") {
+			switch {
+			case r.Customer != "102" && r.Status != string(batch.StatusOK):
+				t.Errorf("row %d (customer %s): %s %q, want ok", n, r.Customer, r.Status, r.Message)
+			case r.Customer == "102" && r.Status == string(batch.StatusSkipped) && !strings.Contains(r.Message, "customer 102"):
+				t.Errorf("row %d: skipped %q, want a message naming customer 102", n, r.Message)
+			case r.Customer == "102" && r.Status != string(batch.StatusSkipped) && (r.Status != string(batch.StatusFailed) || r.Code != "403"):
+				t.Errorf("row %d: %s %s, want failed 403 or skipped", n, r.Status, r.Code)
+			}
+		}
+	})
+	t.Run("every customer refused aborts", func(t *testing.T) {
+		sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 90, ForbidCustomers: []int{100, 101}})
+		in := writeFile(t, "in.csv", rows(90))
+		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		if res.code != exitAborted {
+			t.Fatalf("exit %d, want %d\n%s", res.code, exitAborted, res.stderr)
+		}
+		if n := sim.Stats().Requests; n > 3*workers {
+			t.Errorf("%d requests sent, want at most %d", n, 3*workers)
+		}
+		if !strings.Contains(res.stderr, "every customer this run touches") {
+			t.Errorf("stderr does not say why:\n%s", res.stderr)
+		}
+	})
+	t.Run("a row without customer refused aborts", func(t *testing.T) {
+		sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 20, ForbidCustomers: []int{simulator.CustomerAcme}})
+		in := writeFile(t, "in.csv", "mailbox,customer,description\n"+strings.Repeat("2001,,x\n3001,100,y\n", 20))
+		env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "acme", "ENSWITCH_PASSWORD": "acme-demo-pass"}
+		res := runCLI(t, context.Background(), env, "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		if res.code != exitAborted {
+			t.Fatalf("exit %d, want %d\n%s", res.code, exitAborted, res.stderr)
+		}
+		if n := sim.Stats().Requests; n > 2*workers {
+			t.Errorf("%d requests sent, want at most %d", n, 2*workers)
+		}
+		if !strings.Contains(res.stderr, "own customer") {
+			t.Errorf("stderr does not say the login's own customer refused:\n%s", res.stderr)
+		}
+	})
+}
