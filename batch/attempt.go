@@ -58,6 +58,9 @@ const (
 // stops, or (a passed validation in a run) it may go on to the apply
 // phase; it returns the item for the writer.
 func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
+	if msg := e.circuit.refusal(row.Customer); msg != "" {
+		return outcome{phase: PhaseNone, message: msg}.final(row, StatusSkipped)
+	}
 	budgeted := (ph == PhaseApply) != e.opts.ValidateOnly
 	if budgeted && e.opts.MaxRows > 0 && e.started.Add(1) > int64(e.opts.MaxRows) {
 		e.stop(&StopError{Kind: StopBudget, Reason: fmt.Sprintf("--max-rows %d reached", e.opts.MaxRows)})
@@ -73,7 +76,10 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 		resp, seq, err := e.send(ctx, a)
 		o := outcome{phase: ph, attempts: a.attempts, duration: e.opts.Now().Sub(a.start)}
 		if err == nil {
-			return e.succeeded(a, o, resp)
+			var it item
+			if it, err = e.succeeded(a, o, resp); err == nil {
+				return it
+			}
 		}
 		var be *Error
 		if !errors.As(err, &be) {
@@ -124,16 +130,46 @@ func (e *engine) send(ctx context.Context, a *attempt) (resp Response, seq int64
 	return resp, seq, err
 }
 
-func (e *engine) succeeded(a *attempt, o outcome, resp Response) item {
-	e.answered(false)
+// succeeded judges an answer the sender did not refuse. Success is
+// phase-exact: 201 to a validation, 204 to an apply. A 204 to a
+// validation means the server applied a change it was asked only to check
+// (a server or proxy that drops validation=1): every later row would be
+// applied unchecked too, so the run stops at once. A 201 to an apply is a
+// definite answer that nothing was applied: the row failed (sending it
+// again would get the same answer). Any other code (200, 202, ...) is
+// returned as a transport-class fault, retried and then an error, like
+// the unknown codes enswitch already treats so.
+func (e *engine) succeeded(a *attempt, o outcome, resp Response) (item, error) {
 	o.code, o.key, o.message = resp.Code, resp.Key, resp.Message
 	switch {
-	case a.phase == PhaseValidate && !e.opts.ValidateOnly:
-		return item{row: a.row, passed: true}
-	case a.phase == PhaseValidate:
-		return o.final(a.row, StatusValid)
+	case a.phase == PhaseValidate && resp.Code == CodeApplied:
+		e.answered(false)
+		e.abort(StopAborted, fmt.Sprintf("the server applied row %d during validation (it answered %s to validation=1, not %s): "+
+			"it does not honour validation, so no row can be checked before it is applied; check the server or any proxy in front of it",
+			a.row.Num, CodeApplied, CodeValidated))
+		o.message = fmt.Sprintf("applied during validation: the server answered %s to validation=1 (%s)", resp.Code, resp.Message)
+		return o.final(a.row, StatusAppliedUnvalidated), nil
+	case a.phase == PhaseApply && resp.Code == CodeValidated:
+		e.answered(false)
+		o.message = fmt.Sprintf("not applied: the server answered %s (validation only) to an update (%s)", resp.Code, resp.Message)
+		return o.final(a.row, StatusFailed), nil
 	}
-	return o.final(a.row, StatusOK)
+	want, asked := CodeApplied, "an update"
+	if a.phase == PhaseValidate {
+		want, asked = CodeValidated, "validation=1"
+	}
+	if resp.Code != want {
+		return item{}, &Error{Kind: KindTransient, Code: resp.Code, Key: resp.Key,
+			Message: fmt.Sprintf("unexpected code %s to %s (only %s is success): %s", resp.Code, asked, want, resp.Message)}
+	}
+	e.answered(false)
+	switch {
+	case a.phase == PhaseValidate && !e.opts.ValidateOnly:
+		return item{row: a.row, passed: true}, nil
+	case a.phase == PhaseValidate:
+		return o.final(a.row, StatusValid), nil
+	}
+	return o.final(a.row, StatusOK), nil
 }
 
 // decide is the retry rule: what a fault means for the row (o carries
@@ -147,6 +183,13 @@ func (e *engine) decide(a *attempt, o outcome, be *Error, seq int64) (item, verd
 		e.answered(false)
 		return o.final(a.row, StatusFailed), settled
 	case KindForbidden:
+		if be.Code == CodeRatePlan {
+			e.gov.success()
+			if se := e.circuit.planRefused(a.row.Customer, a.row.Num); se != nil {
+				e.stop(se)
+			}
+			return o.final(a.row, StatusFailed), settled
+		}
 		e.answered(true)
 		return o.final(a.row, StatusFailed), settled
 	case KindUnauthorized, KindFatal:

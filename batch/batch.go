@@ -11,7 +11,7 @@
 //	engine.go     Run, the run's state, why it stopped (StopError)
 //	phase.go      the phase loop: dispatcher, workers, the writer, the sweep
 //	attempt.go    one attempt and its retry rule (decide), backoff
-//	circuit.go    the abort rules: repeated 402/403, consecutive transport
+//	circuit.go    the abort rules: repeated 402, 403 by customer, consecutive transport
 //	              failures, throttle waves, 401 and fatal faults
 //	scheduler.go  per-mailbox ordering: one row of a mailbox at a time
 //	governor.go   the shared pace, slowed by 429/503
@@ -59,9 +59,14 @@ type Row struct {
 	Err *RowError
 }
 
-// Key is the identity of the mailbox a row changes. Rows with the same key
-// are sent in file order and never concurrently.
-func (r *Row) Key() string { return r.Customer + "\x00" + r.Mailbox }
+// Key is the identity used to order rows: rows with the same key are sent
+// in file order and never concurrently. It is the mailbox number alone,
+// whatever the customer column: a row without a customer means the login's
+// own customer, which may be the customer another row names, and the
+// engine does not know which customer that is. Mailboxes of different
+// customers that share a number are serialised too; that costs only
+// concurrency, never order.
+func (r *Row) Key() string { return r.Mailbox }
 
 // Fields returns the names of the parameters the row changes (mailbox and
 // customer, which only identify it, are left out). Never the values: PINs
@@ -122,16 +127,24 @@ const (
 	StatusFailed  Status = "failed"  // 404 or another non-retryable refusal
 	StatusError   Status = "error"   // retries exhausted
 	StatusSkipped Status = "skipped" // never attempted: aborted, interrupted, all-or-nothing, budget
+	// StatusAppliedUnvalidated is a row the server applied when it was
+	// asked only to validate it (it answered 204 to validation=1): the
+	// change is in place but was never checked first. The run stops at
+	// the first one.
+	StatusAppliedUnvalidated Status = "applied-unvalidated"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped}
+var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusAppliedUnvalidated}
 
 // Done reports whether a row with this status needs no more work on resume.
 // error and skipped rows are redone: the server never gave a definite answer.
+// An applied-unvalidated row is not: sending it again to a server that
+// ignores validation=1 would apply it again, unchecked, and it is applied
+// already.
 func (s Status) Done() bool {
 	switch s {
-	case StatusOK, StatusValid, StatusInvalid, StatusFailed:
+	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusAppliedUnvalidated:
 		return true
 	}
 	return false
@@ -249,8 +262,20 @@ func KindOf(err error) Kind {
 	return KindOther
 }
 
-// Response is the server's answer to a successful call: 201 for a passed
-// validation, 204 for an applied change.
+// Codes of mailboxes/update the engine knows by value: the only success
+// codes, one per phase (any other code the sender passes on as a Response
+// is judged by the engine), and the 403 whose scope is a customer.
+const (
+	CodeValidated = "201" // validation=1: the input passed, nothing changed
+	CodeApplied   = "204" // the change was applied
+	// CodeRatePlan is the 403 of KindForbidden: a rate plan, which refuses
+	// per customer (a 402, the role, is global for the user).
+	CodeRatePlan = "403"
+)
+
+// Response is the server's answer to a call the sender did not refuse.
+// Only CodeValidated to a validation and CodeApplied to an apply are
+// success; the engine judges every other code (see succeeded).
 type Response struct {
 	Code    string
 	Key     string

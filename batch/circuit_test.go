@@ -1,6 +1,9 @@
 package batch
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCircuit(t *testing.T) {
 	type step struct {
@@ -63,6 +66,45 @@ func TestAbortFor(t *testing.T) {
 		t.Run(tt.kind.String(), func(t *testing.T) {
 			if got := abortFor(&Error{Kind: tt.kind, Code: "x"}) != nil; got != tt.stop {
 				t.Errorf("abortFor(%v) stops = %v, want %v", tt.kind, got, tt.stop)
+			}
+		})
+	}
+}
+
+func TestCircuitPlanRefusals(t *testing.T) {
+	tests := []struct {
+		name      string
+		customers int      // distinct customers of the run, 0 unknown
+		accepted  bool     // an answer other than 402/403 came first
+		refuse    []string // customers refused with 403, in order
+		openAt    int      // index of the refusal that aborts, -1 none
+	}{
+		{"one customer of several", 5, true, []string{"102", "102", "102", "102"}, -1},
+		{"three customers, none accepted", 0, false, []string{"100", "101", "100", "102"}, 3},
+		{"three customers after an accept", 0, true, []string{"100", "101", "102"}, -1},
+		{"every customer of the run", 2, true, []string{"100", "100", "101"}, 2},
+		{"the login's own customer", 5, true, []string{""}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := circuit{forbidLimit: 3, failLimit: 25, customers: tt.customers}
+			if tt.accepted {
+				c.answered(false)
+			}
+			for i, cust := range tt.refuse {
+				se := c.planRefused(cust, i+1)
+				if got, want := se != nil, i == tt.openAt; got != want {
+					t.Fatalf("refusal %d (customer %q): stop = %v, want %v", i, cust, se, want)
+				}
+				if se != nil {
+					return
+				}
+				if msg := c.refusal(cust); !strings.Contains(msg, "customer "+cust) {
+					t.Errorf("refusal(%q) = %q, want it to name the customer", cust, msg)
+				}
+			}
+			if msg := c.refusal("999"); msg != "" {
+				t.Errorf("refusal of a customer never refused = %q", msg)
 			}
 		})
 	}

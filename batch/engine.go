@@ -21,7 +21,9 @@ type Progress struct {
 
 // Sink receives final results, one goroutine at a time, in the order rows
 // finish. Flush makes everything written so far durable; the engine calls
-// it before it lets a later row of the same mailbox go.
+// it before it lets a later row of the same mailbox go, and after every
+// group of answers even when none was final, so that a sink that can no
+// longer write says so (an error) before more requests are sent.
 type Sink interface {
 	Write(Result) error
 	Flush() error
@@ -32,7 +34,7 @@ type StopKind int
 
 // Stop kinds.
 const (
-	StopAborted     StopKind = iota + 1 // 401, repeated 402/403, circuit open, fatal fault
+	StopAborted     StopKind = iota + 1 // 401, repeated 402, 403 from every customer, circuit open, fatal fault, validation not honoured
 	StopInterrupted                     // signal
 	StopBudget                          // --max-rows, --max-duration, window: resumable
 )
@@ -51,6 +53,20 @@ func (e *StopError) Error() string { return e.Reason }
 // Unwrap returns the error that stopped the run, if any.
 func (e *StopError) Unwrap() error { return e.Err }
 
+// SinkError is returned by Run when the sink could not write or flush a
+// result: the run stopped sending as soon as the failure was known
+// (requests already in flight finished; their answers, and every result
+// after the failure, are not in the sink).
+type SinkError struct {
+	Err error
+}
+
+// Error returns the sink's error.
+func (e *SinkError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the sink's error.
+func (e *SinkError) Unwrap() error { return e.Err }
+
 // Opener opens the input from its start; Run reads it several times (a
 // check of the whole file before anything is sent, one pass per phase), so
 // memory does not grow with the number of rows.
@@ -59,8 +75,9 @@ type Opener func() (Source, io.Closer, error)
 // Run checks every row of the input, validates them with the server, then
 // applies those that passed, writing each final result to sink. Row
 // failures are results; Run returns an error only for the run as a whole:
-// a file-level input error (before anything is sent), a sink failure, or a
-// *StopError when it stopped early. The summary is valid in every case
+// a file-level input error (before anything is sent), a *SinkError (no
+// request is sent once a write or flush failed), or a *StopError when it
+// stopped early. The summary is valid in every case
 // but the first.
 func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Options) (*Summary, error) {
 	opts.defaults()
@@ -92,7 +109,9 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 		err = e.sweep(ctx, open)
 	}
 	if err == nil {
-		err = e.sink.Flush()
+		if ferr := e.sink.Flush(); ferr != nil {
+			err = &SinkError{Err: ferr}
+		}
 	}
 	sum := e.summary()
 	if err != nil {
@@ -163,6 +182,15 @@ func (e *engine) scan(open Opener) error {
 	}
 	defer c.Close()
 	last := 0
+	// The customers the rows name, for the rule that stops the run once
+	// every one of them has refused with 403; forgotten (0, unknown) when
+	// a row names none or there are too many to keep.
+	customers, known := map[string]bool{}, true
+	defer func() {
+		if known {
+			e.circuit.customers = len(customers)
+		}
+	}()
 	for row, err := range Rows(src) {
 		if err != nil {
 			return err
@@ -175,10 +203,20 @@ func (e *engine) scan(open Opener) error {
 		if e.opts.Todo == nil || e.opts.Todo(&row) {
 			e.todo.set(row.Num)
 			e.todoCount++
+			if known && row.Err == nil {
+				customers[row.Customer] = true
+				if row.Customer == "" || len(customers) > maxCustomers {
+					known, customers = false, nil
+				}
+			}
 		}
 	}
 	return nil
 }
+
+// maxCustomers bounds the customers scan keeps: memory must not grow with
+// the rows.
+const maxCustomers = 1024
 
 // summary describes the run so far.
 func (e *engine) summary() *Summary {

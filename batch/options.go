@@ -35,8 +35,9 @@ type Options struct {
 	AllOrNothing bool // apply nothing when any row did not validate
 
 	// ForbiddenAbortAfter aborts the run when this many rows in a row end
-	// with 402 or 403 (role and rate plan are global for the user, so a
-	// repeat means every row will fail).
+	// with 402 (the role is global for the user, so a repeat means every
+	// row will fail), or this many customers refused with 403 before any
+	// row was accepted (a 403 otherwise stops only its customer's rows).
 	ForbiddenAbortAfter int
 	// CircuitThreshold aborts the run after this many consecutive
 	// transport failures across the pool, with no success between them.

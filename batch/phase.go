@@ -91,9 +91,13 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 			}
 		}
 		if writeErr == nil {
-			writeErr = e.write(batch)
-			if writeErr != nil {
-				e.stop(&StopError{Kind: StopAborted, Reason: "report: " + writeErr.Error(), Err: writeErr})
+			if err := e.write(batch); err != nil {
+				// A result that cannot be recorded must not be followed
+				// by more requests: stop dispatch before anything else
+				// (the rows of this batch are released below, but
+				// nothing is taken once the run is stopped).
+				writeErr = &SinkError{Err: err}
+				e.stop(&StopError{Kind: StopAborted, Reason: "report not written: " + err.Error(), Err: writeErr})
 			}
 		}
 		for _, it := range batch {
@@ -158,9 +162,11 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 }
 
 // write records a batch of items: final results to the sink, then one
-// Flush for the batch (group commit), then bookkeeping.
+// Flush for the batch (group commit), then bookkeeping. The Flush is made
+// even for a batch of passed validations alone, which writes nothing: it
+// is how a sink that can no longer write (its file removed) stops the
+// run before the apply phase rather than at its first result.
 func (e *engine) write(batch []item) error {
-	wrote := false
 	for _, it := range batch {
 		if it.passed {
 			e.valid.set(it.row.Num)
@@ -172,12 +178,9 @@ func (e *engine) write(batch []item) error {
 		if err := e.sink.Write(it.res); err != nil {
 			return err
 		}
-		wrote = true
 	}
-	if wrote {
-		if err := e.sink.Flush(); err != nil {
-			return err
-		}
+	if err := e.sink.Flush(); err != nil {
+		return err
 	}
 	for _, it := range batch {
 		if !it.final {
@@ -223,13 +226,15 @@ func (e *engine) sweep(ctx context.Context, open Opener) error {
 		batch = append(batch, item{row: &r, final: true, res: o.result(&r)})
 		if len(batch) == 256 {
 			if err := e.write(batch); err != nil {
-				return err
+				return &SinkError{Err: err}
 			}
 			batch = batch[:0]
 		}
 	}
 	if len(batch) > 0 {
-		return e.write(batch)
+		if err := e.write(batch); err != nil {
+			return &SinkError{Err: err}
+		}
 	}
 	return nil
 }

@@ -31,7 +31,8 @@ type ErrorCount struct {
 
 // Failures counts rows that did not end ok or valid.
 func (s *Summary) Failures() int {
-	return s.ByStatus[StatusInvalid] + s.ByStatus[StatusFailed] + s.ByStatus[StatusError] + s.ByStatus[StatusSkipped]
+	return s.ByStatus[StatusInvalid] + s.ByStatus[StatusFailed] + s.ByStatus[StatusError] + s.ByStatus[StatusSkipped] +
+		s.ByStatus[StatusAppliedUnvalidated]
 }
 
 // maxErrorKinds bounds the distinct (status, code, message) triples kept:

@@ -682,14 +682,18 @@ func (c *Client) Update(ctx context.Context, params []batch.Param, validate bool
 	if err != nil {
 		return batch.Response{}, err
 	}
-	r := env.Responses[0]
+	// The engine judges the code by phase (a 204 to a validation means the
+	// change was applied), so any entry that is not the wanted code is the
+	// one passed on: a surprise is never hidden behind a wanted entry.
 	want := CodeUpdated
 	if validate {
 		want = CodeValid
 	}
+	r := env.Responses[0]
 	for _, e := range env.Responses {
-		if e.Code == want {
+		if e.Code != want {
 			r = e
+			break
 		}
 	}
 	return batch.Response{Code: r.Code, Key: r.Key, Message: r.Message}, nil

@@ -405,3 +405,23 @@ func TestBasePath(t *testing.T) {
 		t.Errorf("Update under /enswitch = %+v, %v; want 201", resp, err)
 	}
 }
+
+// Update passes on the entry that is not the phase's success code, so the
+// engine sees a 204 to a validation even beside a 201.
+func TestUpdatePassesOnTheSurprise(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"responses":[{"code":"201","message":"Input is valid"},{"code":"204","message":"OK"}]}`)
+	}))
+	defer ts.Close()
+	c := newClient(t, ts.URL+"/", "acme", "acme-demo-pass", enswitch.HTTPOptions{})
+	for _, validate := range []bool{true, false} {
+		resp, err := c.Update(context.Background(), row1001, validate)
+		want := enswitch.CodeUpdated
+		if !validate {
+			want = enswitch.CodeValid
+		}
+		if err != nil || resp.Code != want {
+			t.Errorf("Update(validate=%v) = %+v, %v; want code %s", validate, resp, err, want)
+		}
+	}
+}

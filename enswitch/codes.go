@@ -26,7 +26,10 @@ var codeKinds = map[string]batch.Kind{
 	CodeNotFound:     batch.KindNotFound,
 }
 
-// IsSuccess reports whether code means the call did what was asked.
+// IsSuccess reports whether code is a success code of some API call, so
+// the envelope is not an error. Which one a call needed is its caller's
+// to judge: for mailboxes/update the engine takes only 201 to a validation
+// and 204 to an apply (batch.CodeValidated, batch.CodeApplied).
 func IsSuccess(code string) bool {
 	switch code {
 	case CodeOK, CodeValid, CodeUpdated, "202":

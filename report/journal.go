@@ -212,27 +212,58 @@ func cutTorn(f *os.File) (int64, error) {
 // Write appends a result (buffered until Flush).
 func (j *Journal) Write(r batch.Result) error {
 	j.dirty = true
-	return j.enc.Encode(FromResult(r))
+	if err := j.enc.Encode(FromResult(r)); err != nil {
+		return j.fail("write", err)
+	}
+	return nil
 }
 
 // Flush writes buffered records to the file and, per policy, fsyncs it.
+// It also fails when the report's path no longer leads to the file being
+// written (its directory or the file was removed or replaced): writes to
+// an unlinked file succeed, and the report would be lost at the end.
 func (j *Journal) Flush() error {
 	if !j.dirty {
-		return nil
+		return j.linked()
 	}
 	if err := j.enc.Flush(); err != nil {
-		return fmt.Errorf("report %s: %w", j.path, err)
+		return j.fail("write", err)
 	}
 	if err := j.bw.Flush(); err != nil {
-		return fmt.Errorf("report %s: %w", j.path, err)
+		return j.fail("write", err)
 	}
 	if j.policy == SyncBatch {
 		if err := j.f.Sync(); err != nil {
-			return fmt.Errorf("report %s: fsync: %w", j.path, err)
+			return j.fail("fsync", err)
 		}
 		j.syncs++
 	}
+	if err := j.linked(); err != nil {
+		return err
+	}
 	j.dirty = false
+	return nil
+}
+
+// fail names the report once: an *fs.PathError would repeat its path.
+func (j *Journal) fail(op string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("report %s: %s: %w", j.path, op, err)
+}
+
+// linked checks that the report's path still names the open file.
+func (j *Journal) linked() error {
+	open, err := j.f.Stat()
+	if err != nil {
+		return j.fail("stat", err)
+	}
+	named, err := os.Stat(j.path)
+	if err != nil || !os.SameFile(open, named) {
+		return fmt.Errorf("report %s: removed or replaced while the run was writing it", j.path)
+	}
 	return nil
 }
 

@@ -1,12 +1,15 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -359,5 +362,52 @@ func TestLongMessageStaysValidUTF8(t *testing.T) {
 	r := FromResult(batch.Result{Row: 1, Status: batch.StatusInvalid, Message: "x" + strings.Repeat("ø", 400)})
 	if !utf8.ValidString(r.Message) || !strings.HasSuffix(r.Message, "...") {
 		t.Errorf("message %q", r.Message)
+	}
+}
+
+// A full disk is one clear error that names the report once.
+func TestJournalDiskFullNamesReportOnce(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err)
+	}
+	defer full.Close()
+	const path = "/srv/reports/in.report.csv"
+	j := &Journal{path: path, f: full, bw: bufio.NewWriterSize(full, 64<<10), policy: SyncNone}
+	if j.enc, err = NewEncoder(j.bw, CSV, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Write(batch.Result{Row: 1, Mailbox: "1001", Status: batch.StatusOK}); err != nil {
+		t.Fatal(err)
+	}
+	err = j.Flush()
+	if err == nil {
+		t.Fatal("Flush to a full disk: no error")
+	}
+	if got, want := err.Error(), "report "+path+": write: no space left on device"; got != want {
+		t.Errorf("error = %q, want %q", got, want)
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("error %v is not ENOSPC", err)
+	}
+}
+
+// A report removed while it is written fails the next flush, also one
+// with nothing new to write.
+func TestJournalRemovedFailsFlush(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "in.report.csv")
+	j, err := OpenJournal(path, CSV, SyncNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if err := j.Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Flush(); err == nil || !strings.Contains(err.Error(), "removed or replaced") {
+		t.Errorf("Flush after removal = %v, want removed or replaced", err)
 	}
 }

@@ -15,6 +15,10 @@ func logNotApplied(log *zap.Logger) func(batch.Result) {
 		switch r.Status {
 		case batch.StatusOK, batch.StatusValid, batch.StatusSkipped:
 			return
+		case batch.StatusAppliedUnvalidated:
+			log.Error("row applied during validation: the server ignored validation=1", zap.Int("row", r.Row),
+				zap.String("mailbox", r.Mailbox), zap.String("code", r.Code), zap.String("message", r.Message))
+			return
 		}
 		log.Warn("row not applied", zap.Int("row", r.Row), zap.String("mailbox", r.Mailbox),
 			zap.String("status", string(r.Status)), zap.String("phase", string(r.Phase)),

@@ -360,6 +360,12 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 // finish completes the report, prints the summary (and --summary-json),
 // and returns the run's outcome.
 func (j *job) finish(sum *batch.Summary, runErr error) error {
+	if se := (*batch.SinkError)(nil); errors.As(runErr, &se) {
+		_ = j.journal.Close() // fails the same way: one message says it
+		j.journal = nil
+		return internalErr(fmt.Errorf("%w: stopped sending (requests in flight finished; their results are not in the report). "+
+			"Make the report writable again (free space, or restore its directory), then rerun with --resume: rows it holds are not sent again", se.Err))
+	}
 	var fe *reader.FileError
 	if sum == nil || errors.As(runErr, &fe) {
 		return j.abandon(runErr)

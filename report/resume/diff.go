@@ -109,7 +109,9 @@ func (p *Plan) retry(cfg Config) error {
 // diff reads the input once and decides, in file order, which rows this
 // run redoes: a row the report does not hold, a row for which redo says
 // so, and every later row of a mailbox with a redone row, so that a
-// mailbox's rows are applied in file order again. redo sees every row the
+// mailbox's rows are applied in file order again. "Mailbox" is
+// batch.Row.Key, the engine's ordering identity (the number alone: a row
+// without a customer may be the same mailbox as one naming a customer). redo sees every row the
 // report holds, also those already redone for their mailbox, so that it
 // can check each one; keep is called, when set, for the rows not redone.
 // diff returns, sorted, the rows of the report the input no longer has.

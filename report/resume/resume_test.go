@@ -252,3 +252,32 @@ func TestMetaDiffs(t *testing.T) {
 		})
 	}
 }
+
+// A row without a customer may be the same mailbox as a row naming the
+// login's own customer: redoing one redoes the later rows of the same
+// mailbox number, whatever their customer column.
+func TestDecideResumeKeysByMailboxNumber(t *testing.T) {
+	withCustomer := func(r batch.Row, c string) batch.Row { r.Customer = c; return r }
+	recWith := func(r report.Record, c string) report.Record { r.Customer = c; return r }
+	rows := []batch.Row{
+		withCustomer(row(1, "1000", "h1"), ""),
+		withCustomer(row(2, "1000", "h2"), "1"),
+		withCustomer(row(3, "1000", "h3"), "100"),
+		withCustomer(row(4, "2000", "h4"), "1"),
+	}
+	path := filepath.Join(t.TempDir(), "in.report.csv")
+	meta := sidecar()
+	writeReport(t, path, &meta,
+		recWith(rec(1, "1000", batch.StatusError, "h1"), ""),
+		recWith(rec(2, "1000", batch.StatusOK, "h2"), "1"),
+		recWith(rec(3, "1000", batch.StatusOK, "h3"), "100"),
+		recWith(rec(4, "2000", batch.StatusOK, "h4"), "1"),
+	)
+	p, err := Decide(Config{Report: path, Meta: sidecar(), Resume: true, Open: opener(rows, nil), Dialect: testDialect})
+	if err != nil {
+		t.Fatalf("Decide: %v", err)
+	}
+	if got, want := todoRows(p, rows), []int{1, 2, 3}; !slices.Equal(got, want) {
+		t.Errorf("rows handled: got %v, want %v", got, want)
+	}
+}
