@@ -52,8 +52,14 @@ error (e.g. the report could not be written).`,
 			}
 			return nil
 		},
-		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
+		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
+		Version: buildVersion(),
 	}
+	// --version prints what the version command prints. Declared here so
+	// that cobra does not give it -v, which run and validate use for
+	// verbose.
+	root.Flags().Bool("version", false, "print the version")
+	root.SetVersionTemplate("ensbulk {{.Version}}\n")
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
