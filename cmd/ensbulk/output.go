@@ -154,6 +154,7 @@ type progress struct {
 	phase batch.Phase
 	last  time.Time
 	cur   batch.Progress
+	desc  string // the bar's description as last set
 }
 
 func newProgress(m *stderrMux, st style, o *runOptions, log *zap.Logger) *progress {
@@ -167,9 +168,10 @@ func (p *progress) update(pr batch.Progress) {
 			p.endBar()
 			p.phase = pr.Phase
 			p.last = time.Time{}
+			p.desc = fmt.Sprintf("%-8s", pr.Phase)
 			p.bar = progressbar.NewOptions(pr.Total,
 				progressbar.OptionSetWriter(p.out),
-				progressbar.OptionSetDescription(fmt.Sprintf("%-8s", pr.Phase)),
+				progressbar.OptionSetDescription(p.desc),
 				progressbar.OptionShowCount(),
 				progressbar.OptionShowIts(),
 				progressbar.OptionSetItsString("rows"),
@@ -201,7 +203,11 @@ func (p *progress) draw() {
 	if p.bar.IsFinished() {
 		return // a finished bar redraws on a fresh line
 	}
-	p.bar.Describe(fmt.Sprintf("%-8s failures %d", p.cur.Phase, p.cur.Failures))
+	// Describe draws the bar too: only when the failures change.
+	if d := fmt.Sprintf("%-8s failures %d", p.cur.Phase, p.cur.Failures); d != p.desc {
+		p.desc = d
+		p.bar.Describe(d)
+	}
 	_ = p.bar.Set(p.cur.Done)
 }
 
