@@ -5,17 +5,31 @@ PKGS    := ./...
 BIN     := bin/ensbulk
 FUZZTIME ?= 5s
 
-.PHONY: all build test vet fmtcheck cross fuzz demo bench soak lint clean
+.PHONY: all build install test vet fmtcheck cross fuzz demo bench soak lint clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ensbulk
 
+# go install puts the binary in GOBIN, else the first GOPATH entry's bin
+# (~/go/bin by default).
+install:
+	$(GO) install ./cmd/ensbulk
+	@dir=$$($(GO) env GOBIN); [ -n "$$dir" ] || dir=$$($(GO) env GOPATH | cut -d: -f1)/bin; \
+	echo "installed $$dir/ensbulk"; \
+	case ":$$PATH:" in *":$$dir:"*) ;; *) echo "$$dir is not on PATH: add it, e.g. export PATH=\"\$$PATH:$$dir\"";; esac
+
+# The race detector needs cgo and a C compiler (gcc or clang). Without
+# them the suite still runs, without -race, and says so.
+RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v $(firstword $(shell $(GO) env CC)) >/dev/null 2>&1 && echo -race)
+
 # The README's test command: format, vet, a build for every platform
-# operators run it on, the race-enabled suite, a short fuzz of both readers.
+# operators run it on, the suite (with -race where it can), a short fuzz of
+# both readers.
 test: fmtcheck vet cross
-	$(GO) test -race -count=1 -timeout 8m $(PKGS)
+	@[ -n "$(RACE)" ] || echo "warning: no C compiler for cgo (go env CC) or CGO_ENABLED=0: the tests run without -race; install gcc or clang for the race detector"
+	$(GO) test $(RACE) -count=1 -timeout 8m $(PKGS)
 	$(MAKE) fuzz
 
 fmtcheck:
@@ -47,7 +61,7 @@ bench:
 	$(GO) run ./cmd/ensbulk-bench
 
 soak:
-	$(GO) test -race -count=1 -timeout 30m -run 'Soak' ./cmd/ensbulk -soak
+	$(GO) test $(RACE) -count=1 -timeout 30m -run 'Soak' ./cmd/ensbulk -soak
 
 # staticcheck comes from the Go module proxy at a pinned version.
 lint: fmtcheck vet

@@ -67,7 +67,11 @@ func WriteStatusTable(w io.Writer, by map[batch.Status]int) {
 	for _, st := range batch.Statuses {
 		fmt.Fprintf(w, "  %*d  %s\n", width, by[st], st)
 	}
-	fmt.Fprintf(w, "  %*d  %s\n", width, total, "rows in all")
+	all := "rows in all"
+	if total == 1 {
+		all = "row in all"
+	}
+	fmt.Fprintf(w, "  %*d  %s\n", width, total, all)
 }
 
 // WriteErrorTable prints the top n error counts.

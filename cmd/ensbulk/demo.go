@@ -158,7 +158,7 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nchecked against the simulator: %d mailboxes hold exactly what their ok rows set", checked)
+	fmt.Fprintf(out, "\nchecked against the simulator: %s exactly what their ok rows set", plural(checked, "mailbox holds", "mailboxes hold"))
 	if mismatched > 0 {
 		fmt.Fprintf(out, "; %d DO NOT", mismatched)
 	}

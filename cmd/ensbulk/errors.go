@@ -101,6 +101,10 @@ func kindOf(err error) error {
 	if errors.As(err, &fe) {
 		return errFile
 	}
+	var pe *profileError
+	if errors.As(err, &pe) {
+		return errUsage
+	}
 	var re *resume.RefusedError
 	if errors.As(err, &re) {
 		if errors.Is(err, resume.ErrReportExists) {

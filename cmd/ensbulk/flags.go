@@ -23,19 +23,34 @@ const defaultRate = 10
 
 // connFlags say which server to talk to, as whom, and how to trust it.
 // The password has no flag: argv is visible to every user of the machine.
+// A named profile (--profile, --config) can stand in for any of them:
+// useProfile fills the ones the command line left unset.
 type connFlags struct {
 	url, user, passwordFile, caFile string
 	insecure                        bool
 	auth                            string // "" = ENSWITCH_AUTH, else auto
+	profiles                        profileOptions
 }
 
 func (c *connFlags) addFlags(f *pflag.FlagSet) {
+	c.profiles.addFlags(f)
 	f.StringVar(&c.url, "url", "", "server base URL, e.g. https://switch.example.com (env ENSWITCH_URL)")
 	f.StringVar(&c.user, "user", "", "API username (env ENSWITCH_USER)")
 	f.StringVar(&c.passwordFile, "password-file", "", "read the API password from this file (else env ENSWITCH_PASSWORD, else a prompt on a terminal)")
 	f.StringVar(&c.caFile, "ca-file", "", "PEM file of CA certificates to trust instead of the system's")
 	f.BoolVar(&c.insecure, "insecure", false, "do not verify the server's TLS certificate (dangerous: the password can be intercepted)")
 	authFlag(f, &c.auth)
+}
+
+// useProfile applies the chosen profile (profile.go) to the flags of fs
+// that the command line did not set. It runs after parsing, in RunE, so
+// that a flag always wins.
+func (c *connFlags) useProfile(fs *pflag.FlagSet, env *Env) error {
+	p, err := loadProfile(c.profiles, env.Getenv, env.userConfigDir)
+	if err != nil {
+		return err
+	}
+	return applyProfile(fs, p, env.Getenv)
 }
 
 // inputFlags say how to read the input file.
@@ -151,15 +166,19 @@ type outputFlags struct {
 	progressEvery time.Duration
 	fsync         *choice
 	cpuprofile    string
+	quiet         bool // errors and the final line only
+	verbose       bool // debug logs, one line per request
 }
 
 func (o *outputFlags) addFlags(f *pflag.FlagSet) {
 	o.logLevel = newChoice("info", "debug", "info", "warn", "error")
 	o.progress = newChoice("auto", "auto", "bar", "json", "none")
 	o.fsync = newChoice(string(report.SyncBatch), string(report.SyncBatch), string(report.SyncNone))
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print errors and the final line only")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "debug logs, with a line per request (secrets redacted)")
 	f.Var(o.logLevel, "log-level", "how much to log on stderr")
-	f.Var(o.progress, "progress", "progress display; auto is a bar on a terminal, JSON lines otherwise")
-	f.DurationVar(&o.progressEvery, "progress-interval", 5*time.Second, "how often a JSON progress line is written")
+	f.Var(o.progress, "progress", "progress display; auto is a bar on a terminal, a log line every --progress-interval otherwise")
+	f.DurationVar(&o.progressEvery, "progress-interval", 5*time.Second, "how often a progress log line is written (--progress json)")
 	f.Var(o.fsync, "fsync", "report durability: fsync each group of results (batch) or never (none, for benchmarks)")
 	_ = f.MarkHidden("fsync")
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file (for ensbulk-bench)")
@@ -172,6 +191,7 @@ func (o *outputFlags) addFlags(f *pflag.FlagSet) {
 type choice struct {
 	value   string
 	allowed []string
+	changed bool // set on the command line
 }
 
 func newChoice(def string, allowed ...string) *choice {
@@ -189,7 +209,7 @@ func (c *choice) Set(s string) error {
 	if !slices.Contains(c.allowed, s) {
 		return fmt.Errorf("want %s", orList(c.allowed))
 	}
-	c.value = s
+	c.value, c.changed = s, true
 	return nil
 }
 

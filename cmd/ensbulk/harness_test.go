@@ -41,6 +41,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build ensbulk: %v\n%s", err, out)
 		os.Exit(2)
 	}
+	// No test reads the profiles of whoever runs it: the binary's default
+	// config file is looked for in an empty folder.
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	os.Unsetenv("ENSBULK_CONFIG")
+	os.Unsetenv("ENSBULK_PROFILE")
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,8 @@ import (
 
 func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
+	stdin := int(os.Stdin.Fd())
+	restoreTerminal := saveTerminal(stdin)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -24,6 +27,7 @@ func main() {
 		cancel(fmt.Errorf("signal %s", s))
 		s = <-sigs
 		fmt.Fprintf(os.Stderr, "ensbulk: %s again: exiting now; the report holds every row acknowledged so far (--resume continues)\n", s)
+		restoreTerminal()
 		os.Exit(exitCodeOf(errInterrupted))
 	}()
 	env := &Env{
@@ -32,15 +36,18 @@ func main() {
 		Stderr: os.Stderr,
 		Getenv: os.Getenv,
 		StdinTerminal: func() bool {
-			return term.IsTerminal(int(os.Stdin.Fd()))
+			return term.IsTerminal(stdin)
 		},
 		StderrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 		ReadPassword: func() ([]byte, error) {
-			return term.ReadPassword(int(os.Stdin.Fd()))
+			return readPassword(ctx, func() ([]byte, error) { return term.ReadPassword(stdin) })
 		},
+		UserConfigDir: os.UserConfigDir,
 	}
 	err := run(ctx, os.Args[1:], env)
-	os.Exit(exitCode(err, env.Stderr))
+	code := exitCode(err, env.Stderr)
+	restoreTerminal()
+	os.Exit(code)
 }
 
 // Env is everything run touches outside itself, so tests can drive it.
@@ -50,5 +57,57 @@ type Env struct {
 	Getenv         func(string) string
 	StdinTerminal  func() bool
 	StderrTerminal bool
-	ReadPassword   func() ([]byte, error)
+	// ReadPassword reads a line from the terminal without echo; it
+	// returns at once, with an interrupted error, when the run is
+	// interrupted.
+	ReadPassword func() ([]byte, error)
+	// UserConfigDir is os.UserConfigDir, where the profiles' config file
+	// lives by default; nil means there is none (tests never read the
+	// real home).
+	UserConfigDir func() (string, error)
+}
+
+// userConfigDir is env.UserConfigDir, or an error when there is none.
+func (e *Env) userConfigDir() (string, error) {
+	if e.UserConfigDir == nil {
+		return "", errors.New("no user config directory")
+	}
+	return e.UserConfigDir()
+}
+
+// saveTerminal records the terminal's state on fd and returns what puts it
+// back. A prompt abandoned by Ctrl-C leaves echo off (term.ReadPassword
+// restores it only when its read returns, and that read never returns), so
+// main restores the state before every exit.
+func saveTerminal(fd int) func() {
+	if !term.IsTerminal(fd) {
+		return func() {}
+	}
+	st, err := term.GetState(fd)
+	if err != nil {
+		return func() {}
+	}
+	return func() { _ = term.Restore(fd, st) }
+}
+
+// readPassword runs read (which blocks until a line is typed) and returns
+// its answer, or an interrupted error as soon as ctx is done: Ctrl-C at
+// the prompt ends the run before anything is sent. The read is left
+// blocked; the process exits soon after.
+func readPassword(ctx context.Context, read func() ([]byte, error)) ([]byte, error) {
+	type answer struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		b, err := read()
+		ch <- answer{b, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.b, a.err
+	case <-ctx.Done():
+		return nil, withKind(errInterrupted, fmt.Errorf("interrupted at the password prompt: nothing was sent"))
+	}
 }

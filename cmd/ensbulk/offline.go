@@ -41,7 +41,7 @@ func runOffline(env *Env, o *runOptions, path string) error {
 		}
 	}
 	if invalid > offlineShown {
-		fmt.Fprintf(env.Stdout, "... and %d more invalid rows\n", invalid-offlineShown)
+		fmt.Fprintf(env.Stdout, "... and %s\n", plural(invalid-offlineShown, "more invalid row", "more invalid rows"))
 	}
 	// The reader's own tally also counts what rows cannot carry (pins
 	// given empty, so kept; columns only ever kept).

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 	"go.uber.org/zap"
@@ -15,90 +18,177 @@ import (
 	"github.com/ensbulk/ensbulk/report"
 )
 
-// newLogger logs to stderr: a human console format on a terminal, JSON
-// otherwise (cron, systemd, a pipe).
-func newLogger(w io.Writer, terminal bool, level string) (*zap.Logger, error) {
-	lvl, err := zapcore.ParseLevel(level)
-	if err != nil {
-		return nil, usageErr("--log-level %q: want debug, info, warn or error", level)
-	}
-	var enc zapcore.Encoder
-	if terminal {
-		cfg := zap.NewDevelopmentEncoderConfig()
+// style is what stderr can show.
+type style struct {
+	terminal bool // stderr is a terminal
+	bar      bool // a progress bar can be drawn: a terminal that is not TERM=dumb
+	color    bool // colour codes: a terminal, NO_COLOR unset, TERM not dumb
+}
+
+func styleOf(env *Env) style {
+	t := env.StderrTerminal
+	dumb := env.Getenv("TERM") == "dumb"
+	return style{terminal: t, bar: t && !dumb, color: t && !dumb && env.Getenv("NO_COLOR") == ""}
+}
+
+// newLogger logs to stderr in zap's console format, on a terminal and off
+// it. Off a terminal stderr is a cron mail, a log file or the journal,
+// which a person reads after something went wrong, next to the plain-text
+// summary and error line that end every run; JSON log lines mixed with
+// those would be two formats in one stream. Machines have --summary-json
+// and the report. Off a terminal the timestamps are full ISO 8601 and
+// there is never colour.
+func newLogger(w io.Writer, st style, lvl zapcore.Level) *zap.Logger {
+	cfg := zap.NewDevelopmentEncoderConfig()
+	cfg.EncodeLevel = zapcore.CapitalLevelEncoder
+	if st.color {
 		cfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
-		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
-		enc = zapcore.NewConsoleEncoder(cfg)
-	} else {
-		cfg := zap.NewProductionEncoderConfig()
-		cfg.EncodeTime = zapcore.ISO8601TimeEncoder
-		enc = zapcore.NewJSONEncoder(cfg)
 	}
-	core := zapcore.NewCore(enc, zapcore.AddSync(w), lvl)
-	return zap.New(core), nil
+	cfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	if st.terminal {
+		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
+	}
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(cfg), zapcore.AddSync(w), lvl)
+	return zap.New(core)
 }
 
-// lockedWriter serialises writes to stderr, shared by the logger and the
-// progress bar, which write from different goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// level is the log level that -q, -v and --log-level ask for.
+func (o *outputFlags) level() (zapcore.Level, error) {
+	switch {
+	case o.quiet && o.verbose:
+		return 0, usageErr("-q and -v do not go together")
+	case (o.quiet || o.verbose) && o.logLevel.changed:
+		return 0, usageErr("--log-level does not go with -q or -v")
+	case o.quiet:
+		return zapcore.ErrorLevel, nil
+	case o.verbose:
+		return zapcore.DebugLevel, nil
+	}
+	lvl, err := zapcore.ParseLevel(o.logLevel.String())
+	if err != nil {
+		return 0, usageErr("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	return lvl, nil
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+// progressMode is --progress with auto decided: a bar where one can be
+// drawn, log lines elsewhere, nothing with -q.
+func (o *outputFlags) progressMode(st style) string {
+	mode := o.progress.String()
+	if mode != "auto" {
+		return mode
+	}
+	switch {
+	case o.quiet:
+		return "none"
+	case st.bar:
+		return "bar"
+	}
+	return "json"
 }
 
-// progress shows how a run goes: a bar on a terminal, a JSON line every
+// stderrMux is stderr shared by the progress bar and the log lines, which
+// write from different goroutines. A log line written while the bar is on
+// screen would be glued to the bar and overwritten by its next redraw, so
+// the mux wipes the bar's line, writes the log line, and draws the bar
+// again below it. Its Write is the log side; bar() the bar's.
+type stderrMux struct {
+	mu    sync.Mutex
+	w     io.Writer
+	shown []byte // the bar as last drawn, while it is on screen
+	width int    // the widest the bar has been, in cells
+}
+
+func newStderrMux(w io.Writer) *stderrMux { return &stderrMux{w: w} }
+
+// Write writes a log line (or any whole lines) above the bar.
+func (m *stderrMux) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.shown) > 0 {
+		_, _ = io.WriteString(m.w, "\r"+strings.Repeat(" ", m.width)+"\r")
+	}
+	n, err := m.w.Write(p)
+	if len(m.shown) > 0 {
+		_, _ = m.w.Write(m.shown)
+	}
+	return n, err
+}
+
+// bar is the writer the progress bar draws with.
+func (m *stderrMux) bar() io.Writer { return barWriter{m} }
+
+type barWriter struct{ m *stderrMux }
+
+func (b barWriter) Write(p []byte) (int, error) {
+	m := b.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.w.Write(p)
+	rest := p
+	if i := bytes.LastIndexByte(p, '\n'); i >= 0 {
+		m.shown, m.width = m.shown[:0], 0 // the bar's line is done with
+		rest = p[i+1:]
+	}
+	// The bar wipes its line with spaces before each drawing: keep the
+	// drawing, not the wipe.
+	if len(bytes.TrimSpace(rest)) > 0 {
+		m.shown = append(m.shown[:0], rest...)
+		m.width = max(m.width, utf8.RuneCount(bytes.Trim(rest, "\r")))
+	}
+	return n, err
+}
+
+// barEvery is how often the bar is redrawn at most.
+const barEvery = 100 * time.Millisecond
+
+// progress shows how a run goes: a bar on a terminal, a log line every
 // few seconds otherwise. It is driven by the engine's writer goroutine
-// only.
+// only, which therefore owns the bar.
 type progress struct {
 	mode  string
 	log   *zap.Logger
 	every time.Duration
+	out   io.Writer // the bar's side of stderr
 	bar   *progressbar.ProgressBar
 	phase batch.Phase
 	last  time.Time
 	cur   batch.Progress
-	out   io.Writer
+	desc  string // the bar's description as last set
 }
 
-func newProgress(w io.Writer, terminal bool, o *runOptions, log *zap.Logger) *progress {
-	mode := o.progress.String()
-	if mode == "auto" {
-		mode = "json"
-		if terminal {
-			mode = "bar"
-		}
-	}
-	return &progress{mode: mode, log: log, every: o.progressEvery, out: w}
+func newProgress(m *stderrMux, st style, o *runOptions, log *zap.Logger) *progress {
+	return &progress{mode: o.progressMode(st), log: log, every: o.progressEvery, out: m.bar()}
 }
 
 func (p *progress) update(pr batch.Progress) {
-	p.cur = pr
 	switch p.mode {
 	case "bar":
 		if p.bar == nil || pr.Phase != p.phase {
-			if p.bar != nil {
-				_ = p.bar.Finish()
-			}
+			p.endBar()
 			p.phase = pr.Phase
+			p.last = time.Time{}
+			p.desc = fmt.Sprintf("%-8s", pr.Phase)
 			p.bar = progressbar.NewOptions(pr.Total,
 				progressbar.OptionSetWriter(p.out),
-				progressbar.OptionSetDescription(fmt.Sprintf("%-8s", pr.Phase)),
+				progressbar.OptionSetDescription(p.desc),
 				progressbar.OptionShowCount(),
 				progressbar.OptionShowIts(),
 				progressbar.OptionSetItsString("rows"),
 				progressbar.OptionSetPredictTime(true),
-				progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionSetWidth(30),
 				progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.out) }),
 			)
 		}
-		p.bar.Describe(fmt.Sprintf("%-8s failures %d", pr.Phase, pr.Failures))
-		_ = p.bar.Set(pr.Done)
+		p.cur = pr
+		// Throttled here rather than by the bar, so that the last count
+		// is drawn when the phase ends short of its total.
+		if now := time.Now(); now.Sub(p.last) >= barEvery || pr.Done >= pr.Total {
+			p.last = now
+			p.draw()
+		}
 	case "json":
+		p.cur = pr
 		now := time.Now()
 		if pr.Phase != p.phase || now.Sub(p.last) >= p.every || pr.Done == pr.Total {
 			p.phase = pr.Phase
@@ -106,6 +196,32 @@ func (p *progress) update(pr batch.Progress) {
 			p.emit(pr)
 		}
 	}
+}
+
+// draw shows the current counts on the bar.
+func (p *progress) draw() {
+	if p.bar.IsFinished() {
+		return // a finished bar redraws on a fresh line
+	}
+	// Describe draws the bar too: only when the failures change.
+	if d := fmt.Sprintf("%-8s failures %d", p.cur.Phase, p.cur.Failures); d != p.desc {
+		p.desc = d
+		p.bar.Describe(d)
+	}
+	_ = p.bar.Set(p.cur.Done)
+}
+
+// endBar leaves the bar showing where its phase got to. Finish would
+// fill it to 100%, which after an abort or Ctrl-C is a lie.
+func (p *progress) endBar() {
+	if p.bar == nil {
+		return
+	}
+	p.draw() // reaching the total finishes the bar
+	if !p.bar.IsFinished() {
+		_ = p.bar.Exit() // keeps the count drawn; ends the line
+	}
+	p.bar = nil
 }
 
 func (p *progress) emit(pr batch.Progress) {
@@ -118,14 +234,21 @@ func (p *progress) emit(pr batch.Progress) {
 }
 
 func (p *progress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
+	p.endBar()
+}
+
+// plural is n with the word in the form n takes: "1 row", "2 rows".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
 	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
-// printSummary is the end of every run, on stderr.
+// printSummary is the end of every run, on stderr: a few lines, or with
+// -q the final line alone.
 func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Counts, reportPath string, in *input, code int, runErr error) {
 	verb := "run"
 	if o.validate {
@@ -142,35 +265,55 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 			outcome = "stopped (" + sum.Stopped.Reason + "), resumable"
 		}
 	}
+	rf, _ := report.ParseFormat(o.reportFormat.String())
+	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}
+	next := ""
+	switch code {
+	case exitRows:
+		next = "fix the rows above, then: " + retryCommand(reportPath, meta)
+	case exitAborted, exitStopped:
+		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
+			next = resumeCommand(verb, reportPath, meta)
+		} else {
+			next = "fix the cause, then: " + resumeCommand(verb, reportPath, meta)
+		}
+	}
+	if o.quiet {
+		var counts []string
+		for _, st := range batch.Statuses {
+			if n := c.ByStatus[st]; n > 0 {
+				counts = append(counts, fmt.Sprintf("%d %s", n, st))
+			}
+		}
+		line := fmt.Sprintf("ensbulk %s %s: %s in %s: %s (%s); report %s", verb, in.name, outcome,
+			sum.Duration.Round(time.Millisecond), plural(c.Rows, "row", "rows"), strings.Join(counts, ", "), reportPath)
+		if next != "" {
+			line += "; next: " + strings.TrimPrefix(next, "fix the rows above, then: ")
+		}
+		fmt.Fprintf(w, "%s; exit %d\n", line, code)
+		return
+	}
 	fmt.Fprintf(w, "\nensbulk %s %s: %s in %s\n", verb, in.name, outcome, sum.Duration.Round(time.Millisecond))
-	fmt.Fprintf(w, "rows (%d in the input", c.Rows)
+	fmt.Fprintf(w, "%s in the input", plural(c.Rows, "row", "rows"))
 	if sum.Todo != sum.Rows {
 		fmt.Fprintf(w, ", %d handled by this run, %d done before", sum.Todo, sum.Rows-sum.Todo)
 	}
-	fmt.Fprintln(w, "):")
+	fmt.Fprintln(w, ":")
 	report.WriteStatusTable(w, c.ByStatus)
 	target := "no limit"
 	if sum.TargetRate > 0 {
 		target = fmt.Sprintf("%.4g/s", sum.TargetRate)
 	}
-	fmt.Fprintf(w, "requests: %d (%d retries, %d throttled by the server), achieved %.1f/s, target %s, throttled for %s\n",
-		sum.Requests, sum.Retries, sum.Throttles, sum.AchievedRate, target, sum.Throttled.Round(time.Millisecond))
+	fmt.Fprintf(w, "%s (%s, %d throttled by the server), achieved %.1f/s, target %s, throttled for %s\n",
+		plural(sum.Requests, "request", "requests"), plural(sum.Retries, "retry", "retries"), sum.Throttles,
+		sum.AchievedRate, target, sum.Throttled.Round(time.Millisecond))
 	if len(c.Errors) > 0 {
 		fmt.Fprintln(w, "top problems:")
 		report.WriteErrorTable(w, c.Errors, 10)
 	}
 	fmt.Fprintf(w, "report: %s\n", reportPath)
-	rf, _ := report.ParseFormat(o.reportFormat.String())
-	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}
-	switch code {
-	case exitRows:
-		fmt.Fprintf(w, "next: fix the rows above, then: %s\n", retryCommand(reportPath, meta))
-	case exitAborted, exitStopped:
-		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
-			fmt.Fprintf(w, "next: %s\n", resumeCommand(verb, reportPath, meta))
-		} else {
-			fmt.Fprintf(w, "next: fix the cause, then: %s\n", resumeCommand(verb, reportPath, meta))
-		}
+	if next != "" {
+		fmt.Fprintf(w, "next: %s\n", next)
 	}
 	fmt.Fprintf(w, "exit %d\n", code)
 }

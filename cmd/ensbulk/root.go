@@ -32,7 +32,8 @@ through a rate-limited worker pool, and writes a per-row report.
 
 Connection: --url or ENSWITCH_URL, --user or ENSWITCH_USER, and the password
 from ENSWITCH_PASSWORD, --password-file, or a prompt on a terminal (there is
-no password flag: argv is visible to every user of the machine).
+no password flag: argv is visible to every user of the machine); or a named
+profile of the config file (--profile NAME, see the README's "Profiles").
 
 Exit codes: 0 all rows ok; 1 some rows not ok; 2 usage or input error,
 nothing sent; 3 aborted or interrupted; 4 another run holds the report's
@@ -52,8 +53,14 @@ error (e.g. the report could not be written).`,
 			}
 			return nil
 		},
-		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
+		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
+		Version: buildVersion(),
 	}
+	// --version prints what the version command prints. Declared here so
+	// that cobra does not give it -v, which run and validate use for
+	// verbose.
+	root.Flags().Bool("version", false, "print the version")
+	root.SetVersionTemplate("ensbulk {{.Version}}\n")
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)

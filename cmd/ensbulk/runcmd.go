@@ -74,6 +74,9 @@ rewritten in row order at the end.`,
   ensbulk run changes.csv --resume --max-duration 2h --summary-json /var/log/ensbulk.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.useProfile(cmd.Flags(), env); err != nil {
+				return err
+			}
 			return runBatch(cmd.Context(), env, o, args[0])
 		},
 	}
@@ -98,6 +101,9 @@ per column, how many rows set, keep and clear it.`,
   ensbulk validate changes.jsonl --report /tmp/check.report.csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.useProfile(cmd.Flags(), env); err != nil {
+				return err
+			}
 			if o.offline {
 				return runOffline(env, o, args[0])
 			}
@@ -259,8 +265,8 @@ type job struct {
 	o   *runOptions
 
 	in      *input
-	cleanup func() // removes the spooled copy of standard input
-	errw    io.Writer
+	cleanup func()     // removes the spooled copy of standard input
+	errw    *stderrMux // stderr, shared by the logger and the progress bar
 	log     *zap.Logger
 	conn    *conn
 	win     *window
@@ -278,14 +284,15 @@ type job struct {
 // prepare opens the input, the logger, the connection and the report, in
 // that order; the job it returns is never nil, so close always applies.
 func prepare(env *Env, o *runOptions, path string) (*job, error) {
-	j := &job{env: env, o: o, cleanup: func() {}, log: zap.NewNop(), errw: &lockedWriter{w: env.Stderr}}
-	var err error
+	j := &job{env: env, o: o, cleanup: func() {}, log: zap.NewNop(), errw: newStderrMux(env.Stderr)}
+	lvl, err := o.level()
+	if err != nil {
+		return j, err
+	}
 	if j.in, j.cleanup, err = openInput(env, o, path); err != nil {
 		return j, err
 	}
-	if j.log, err = newLogger(j.errw, env.StderrTerminal, o.logLevel.String()); err != nil {
-		return j, err
-	}
+	j.log = newLogger(j.errw, styleOf(env), lvl)
 	if j.conn, err = connect(env, o, j.log); err != nil {
 		return j, err
 	}
@@ -340,7 +347,7 @@ func (j *job) openReport() error {
 // run hands the rows to the engine, with progress and the schedule's gate.
 func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	o := j.o
-	j.prog = newProgress(j.errw, j.env.StderrTerminal, o, j.log)
+	j.prog = newProgress(j.errw, styleOf(j.env), o, j.log)
 	j.started = o.now()
 	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
@@ -376,7 +383,7 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	}
 	result := outcome(counts, runErr)
 	code := exitCodeOf(result)
-	printSummary(j.env.Stderr, j.o, sum, counts, j.reportPath, j.in, code, runErr)
+	printSummary(j.errw, j.o, sum, counts, j.reportPath, j.in, code, runErr)
 	if j.o.summaryJSON == "" {
 		return result
 	}
@@ -539,6 +546,7 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 		log.Warn("plain http to a non-loopback server: the API password crosses the network unencrypted", zap.String("url", enswitch.RedactURL(u)))
 	}
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: o.workers, Timeout: o.timeout, CAPool: pool, Insecure: o.insecure})
+	hc.Transport = logRequests(hc.Transport, log)
 	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notice})
 	if err != nil {
 		return nil, usageErr("%v", err)
@@ -572,6 +580,9 @@ func password(env *Env, o *runOptions, u, user string) (string, error) {
 		fmt.Fprintf(env.Stderr, "Password for %s at %s: ", user, enswitch.RedactURL(u))
 		b, err := env.ReadPassword()
 		fmt.Fprintln(env.Stderr)
+		if errors.Is(err, errInterrupted) {
+			return "", err
+		}
 		if err != nil {
 			return "", usageErr("read password: %v", err)
 		}

@@ -136,8 +136,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	checkNoSecrets(t, "stdout", p.stdout.String())
 	checkNoSecrets(t, "stderr", p.stderr.String())
-	if !strings.Contains(p.stderr.String(), `"level":"debug"`) && !strings.Contains(p.stderr.String(), `"level":"info"`) {
-		t.Error("stderr holds no log lines: nothing was checked")
+	if !strings.Contains(p.stderr.String(), "\tDEBUG\trequest\t") || !strings.Contains(p.stderr.String(), "\tINFO\t") {
+		t.Error("stderr holds no info and per-request debug lines: nothing was checked")
 	}
 
 	// Every file the run left: report, sidecar, summary, anything else.

@@ -26,7 +26,7 @@ func newSummaryCmd(env *Env) *cobra.Command {
 				return fileErr(err)
 			}
 			w := env.Stdout
-			fmt.Fprintf(w, "%s: %d rows\n", path, c.Rows)
+			fmt.Fprintf(w, "%s: %s\n", path, plural(c.Rows, "row", "rows"))
 			report.WriteStatusTable(w, c.ByStatus)
 			if len(c.Errors) > 0 {
 				fmt.Fprintln(w, "by status, code and message:")

@@ -14,7 +14,7 @@ func RetryAdvice(reportPath string, meta report.Meta, haveMeta bool, notOK int, 
 	if !haveMeta {
 		meta = report.Meta{}
 	}
-	return fmt.Sprintf("to rerun the %d rows that are not ok (after fixing them):\n  %s\n", notOK, RetryCommand(reportPath, meta, d))
+	return fmt.Sprintf("to rerun the %d %s not ok (after fixing %s):\n  %s\n", notOK, plural(notOK, "row that is", "rows that are"), plural(notOK, "it", "them"), RetryCommand(reportPath, meta, d))
 }
 
 // RetryCommand is the command line that reruns the rows of a report that
