@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -136,88 +134,93 @@ func parseDelimiter(s string) (rune, error) {
 	return r[0], nil
 }
 
-// input is the file being run, and how to read it again and again.
+// input is the file being run, and how to read it again and again: from
+// a private snapshot (snapshot.go), so that every pass sees the bytes the
+// first one checked.
 type input struct {
 	path   string // as given
-	file   string // the file read ("-" spooled to a temporary file)
 	name   string // for messages
 	opts   reader.Options
-	sha256 string
-	size   int64
-	mtime  time.Time
+	sha256 string    // of the snapshot: the content this run works from
+	snap   *snapshot // nil for validate --offline on a file, read once in place
 }
 
-func openInput(env *Env, o *runOptions, path string) (*input, func(), error) {
+// openInput checks the input and takes its snapshot beside reportPath
+// (in TMPDIR without a report). validate --offline reads a file once and
+// takes none.
+func openInput(env *Env, o *runOptions, path, reportPath string) (*input, func(), error) {
 	cleanup := func() {}
-	in := &input{path: path, file: path, name: path}
+	dir := os.TempDir()
+	if reportPath != "" {
+		dir = filepath.Dir(reportPath)
+	}
+	in := &input{path: path, name: path}
 	fmtName, err := reader.DetectFormat(path, o.format.String())
 	if err != nil {
 		return nil, cleanup, withKind(errUsage, err)
 	}
 	delim, _ := parseDelimiter(o.delimiter)
-	if path == "-" {
-		// Standard input is read several times (a check of every row
-		// before anything is sent, then one pass per phase): keep a
-		// private copy.
-		tmp, err := os.CreateTemp("", "ensbulk-stdin-*")
-		if err != nil {
-			return nil, cleanup, err
-		}
-		cleanup = func() { os.Remove(tmp.Name()) }
-		if _, err := io.Copy(tmp, env.Stdin); err != nil {
-			tmp.Close()
-			return nil, cleanup, fmt.Errorf("read standard input: %w", err)
-		}
-		if err := tmp.Close(); err != nil {
-			return nil, cleanup, err
-		}
-		in.file, in.name = tmp.Name(), "stdin"
-	}
 	in.opts = reader.Options{Name: in.name, Format: fmtName, EmptyToken: o.emptyToken, Delimiter: delim}
-	f, err := os.Open(in.file)
-	if err != nil {
-		return nil, cleanup, fileErr(fmt.Errorf("input: %w", err))
+	src := env.Stdin
+	if path == "-" {
+		in.name, in.opts.Name = "stdin", "stdin"
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, cleanup, fileErr(fmt.Errorf("input: %w", err))
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, cleanup, fileErr(fmt.Errorf("input: %w", err))
+		}
+		if st.IsDir() {
+			return nil, cleanup, fileErr(fmt.Errorf("input %s is a directory", path))
+		}
+		if o.offline {
+			return in, cleanup, nil // one pass, no report to tie to the input
+		}
+		src = f
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, cleanup, err
-	}
-	if st.IsDir() {
-		return nil, cleanup, fileErr(fmt.Errorf("input %s is a directory", path))
-	}
-	in.size, in.mtime = st.Size(), st.ModTime()
-	if o.offline {
-		return in, cleanup, nil // no report to tie to the input: skip reading it twice
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	snap, err := takeSnapshot(dir, src)
+	switch {
+	case errors.Is(err, errSnapshotPlace):
+		return nil, cleanup, fileErr(fmt.Errorf("report %s: its directory %w", reportPath, err))
+	case err != nil:
+		if path == "-" {
+			return nil, cleanup, fileErr(fmt.Errorf("read standard input: %w", err))
+		}
 		return nil, cleanup, fileErr(fmt.Errorf("input %s: %w", path, err))
 	}
-	in.sha256 = hex.EncodeToString(h.Sum(nil))
-	return in, cleanup, nil
+	in.snap, in.sha256 = snap, snap.sha256
+	return in, snap.remove, nil
 }
 
-// open reads the input from the start; it refuses a file that changed
-// since it was hashed (the passes must see the same rows).
+// open reads the input from the start.
 func (in *input) open() (*reader.Reader, io.Closer, error) {
-	st, err := os.Stat(in.file)
+	if in.snap == nil {
+		return reader.Open(in.path, in.opts)
+	}
+	r, err := reader.New(in.snap.reader(), in.opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	if st.Size() != in.size || !st.ModTime().Equal(in.mtime) {
-		return nil, nil, fmt.Errorf("input %s changed during the run", in.name)
+	return r, noClose{}, nil
+}
+
+// noClose is the Closer of a pass over the snapshot, which the job closes.
+type noClose struct{}
+
+func (noClose) Close() error { return nil }
+
+// changedSince says, for an input read from a file, whether the file no
+// longer holds the bytes of the snapshot the run worked from.
+func (in *input) changedSince() bool {
+	if in.snap == nil || in.path == "-" {
+		return false
 	}
-	f, err := os.Open(in.file)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := reader.New(f, in.opts)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return r, f, nil
+	sum, err := hashFile(in.path)
+	return err != nil || sum != in.sha256
 }
 
 // opener is open for the engine, which reads the input once per pass.
@@ -280,7 +283,11 @@ type job struct {
 func prepare(env *Env, o *runOptions, path string) (*job, error) {
 	j := &job{env: env, o: o, cleanup: func() {}, log: zap.NewNop(), errw: &lockedWriter{w: env.Stderr}}
 	var err error
-	if j.in, j.cleanup, err = openInput(env, o, path); err != nil {
+	j.rf, _ = report.ParseFormat(o.reportFormat.String())
+	if j.reportPath, err = reportPathFor(o, path, j.rf); err != nil {
+		return j, err
+	}
+	if j.in, j.cleanup, err = openInput(env, o, path, j.reportPath); err != nil {
 		return j, err
 	}
 	if j.log, err = newLogger(j.errw, env.StderrTerminal, o.logLevel.String()); err != nil {
@@ -290,10 +297,6 @@ func prepare(env *Env, o *runOptions, path string) (*job, error) {
 		return j, err
 	}
 	if j.win, err = parseWindow(o.window, o.now); err != nil {
-		return j, err
-	}
-	j.rf, _ = report.ParseFormat(o.reportFormat.String())
-	if j.reportPath, err = reportPathFor(o, path, j.rf); err != nil {
 		return j, err
 	}
 	return j, j.openReport()
@@ -370,6 +373,9 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	}
 	result := outcome(counts, runErr)
 	code := exitCodeOf(result)
+	if j.in.changedSince() {
+		fmt.Fprintf(j.env.Stderr, "ensbulk: warning: input %s changed during the run: this run validated and applied it as it was when the run started (sha256 %.12s…), and the report describes that content; the new content was not sent (run it with a new --report PATH)\n", j.in.name, j.in.sha256)
+	}
 	printSummary(j.env.Stderr, j.o, sum, counts, j.reportPath, j.in, code, runErr)
 	if j.o.summaryJSON == "" {
 		return result
