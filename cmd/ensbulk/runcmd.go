@@ -237,7 +237,28 @@ func (in *input) opener() batch.Opener {
 // runBatch is run and validate, in three steps: prepare refuses whatever
 // can be refused before anything is sent, run drives the engine, finish
 // completes the report and says how it went.
-func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
+//
+// --summary-json is written however the run ends, refusals included, and
+// a file of its own says "running" while the run goes: monitoring never
+// reads the success of an earlier run after this one failed or was
+// killed.
+func runBatch(ctx context.Context, env *Env, o *runOptions, path string) (err error) {
+	dest, err := checkSummaryDest(o.summaryJSON, env.Stdout)
+	if err != nil {
+		return err
+	}
+	rec := &runRecord{o: o, dest: dest, input: path, started: o.now()}
+	if dest != nil {
+		if dest.replaced() {
+			if err := rec.write(-1, nil); err != nil {
+				return fileErr(fmt.Errorf("--summary-json %s: %w", dest.path, err))
+			}
+		}
+		defer env.atExit(func() {
+			_ = rec.write(exitCodeOf(errInterrupted), withKind(errInterrupted, errors.New("signalled twice: exited at once")))
+		})()
+		defer func() { err = rec.final(env.Stderr, err) }()
+	}
 	if err := o.check(); err != nil {
 		return err
 	}
@@ -246,7 +267,7 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 		return err
 	}
 	defer stopProfile()
-	j, err := prepare(env, o, path)
+	j, err := prepare(env, o, path, rec)
 	defer j.close()
 	if err != nil {
 		return err
@@ -262,7 +283,8 @@ type job struct {
 	o   *runOptions
 
 	in      *input
-	cleanup func() // removes the spooled copy of standard input
+	cleanup func() // removes the input's snapshot
+	rec     *runRecord
 	errw    io.Writer
 	log     *zap.Logger
 	conn    *conn
@@ -280,16 +302,21 @@ type job struct {
 
 // prepare opens the input, the logger, the connection and the report, in
 // that order; the job it returns is never nil, so close always applies.
-func prepare(env *Env, o *runOptions, path string) (*job, error) {
-	j := &job{env: env, o: o, cleanup: func() {}, log: zap.NewNop(), errw: &lockedWriter{w: env.Stderr}}
+func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error) {
+	j := &job{env: env, o: o, cleanup: func() {}, rec: rec, log: zap.NewNop(), errw: &lockedWriter{w: env.Stderr}}
 	var err error
 	j.rf, _ = report.ParseFormat(o.reportFormat.String())
 	if j.reportPath, err = reportPathFor(o, path, j.rf); err != nil {
 		return j, err
 	}
-	if j.in, j.cleanup, err = openInput(env, o, path, j.reportPath); err != nil {
+	rec.setReport(j.reportPath)
+	in, removeSnapshot, err := openInput(env, o, path, j.reportPath)
+	if err != nil {
 		return j, err
 	}
+	// A second signal exits without returning here: it removes the
+	// snapshot too, where the system could not unlink it at once.
+	j.in, j.cleanup = in, sequence(env.atExit(removeSnapshot), removeSnapshot)
 	if j.log, err = newLogger(j.errw, env.StderrTerminal, o.logLevel.String()); err != nil {
 		return j, err
 	}
@@ -377,18 +404,7 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 		fmt.Fprintf(j.env.Stderr, "ensbulk: warning: input %s changed during the run: this run validated and applied it as it was when the run started (sha256 %.12s…), and the report describes that content; the new content was not sent (run it with a new --report PATH)\n", j.in.name, j.in.sha256)
 	}
 	printSummary(j.env.Stderr, j.o, sum, counts, j.reportPath, j.in, code, runErr)
-	if j.o.summaryJSON == "" {
-		return result
-	}
-	err = writeSummaryJSON(j.o.summaryJSON, j.o, sum, counts, j.reportPath, j.in.path, code, j.started, j.o.now(), runErr)
-	if err != nil {
-		j.log.Error("summary JSON not written", zap.Error(err))
-		// A stopped or aborted run says so first; otherwise monitoring
-		// that reads the file must learn that it is missing.
-		if result == nil || errors.Is(result, errRows) {
-			return internalErr(err)
-		}
-	}
+	j.rec.setOutcome(sum, counts)
 	return result
 }
 
@@ -528,9 +544,7 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 		fmt.Fprintln(env.Stderr, "ensbulk: WARNING: --insecure: the server's TLS certificate is NOT verified; anyone on the path can read the API password and change mailboxes")
 		log.Warn("TLS certificate verification disabled by --insecure")
 	}
-	if strings.HasPrefix(strings.ToLower(u), "http://") && !isLoopbackURL(u) {
-		log.Warn("plain http to a non-loopback server: the API password crosses the network unencrypted", zap.String("url", u))
-	}
+	warnPlainHTTP(env.Stderr, log, u)
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: o.workers, Timeout: o.timeout, CAPool: pool, Insecure: o.insecure})
 	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc})
 	if err != nil {
@@ -583,11 +597,6 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func isLoopbackURL(u string) bool {
-	rest := strings.TrimPrefix(strings.ToLower(u), "http://")
-	return strings.HasPrefix(rest, "127.") || strings.HasPrefix(rest, "localhost") || strings.HasPrefix(rest, "[::1]")
 }
 
 // gate stops the run resumably at --max-duration or the end of --window,
