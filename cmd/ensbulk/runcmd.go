@@ -387,8 +387,8 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	return sum, err
 }
 
-// finish completes the report, prints the summary (and --summary-json),
-// and returns the run's outcome.
+// finish completes the report, prints the summary, hands the counts to
+// --summary-json (written by runBatch), and returns the run's outcome.
 func (j *job) finish(sum *batch.Summary, runErr error) error {
 	var fe *reader.FileError
 	if sum == nil || errors.As(runErr, &fe) {
