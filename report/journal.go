@@ -108,7 +108,7 @@ func OpenJournal(path string, f Format, policy SyncPolicy) (*Journal, error) {
 	removeStaleTemps(path)
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
-	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|noFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}

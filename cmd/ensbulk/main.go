@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"golang.org/x/term"
@@ -19,8 +20,11 @@ func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	stdin := int(os.Stdin.Fd())
 	restoreTerminal := saveTerminal(stdin)
+	hooks := &exitHooks{}
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal or ssh session ends the run like
+	// Ctrl-C, with the report written, instead of killing it mid-write.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		s := <-sigs
 		fmt.Fprintf(os.Stderr, "\nensbulk: %s: finishing requests in flight and writing the report (again to quit at once)\n", s)
@@ -28,9 +32,11 @@ func main() {
 		s = <-sigs
 		fmt.Fprintf(os.Stderr, "ensbulk: %s again: exiting now; the report holds every row acknowledged so far (--resume continues)\n", s)
 		restoreTerminal()
+		hooks.run()
 		os.Exit(exitCodeOf(errInterrupted))
 	}()
 	env := &Env{
+		AtExit: hooks.add,
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
@@ -65,6 +71,10 @@ type Env struct {
 	// lives by default; nil means there is none (tests never read the
 	// real home).
 	UserConfigDir func() (string, error)
+	// AtExit registers what must be done before the process exits without
+	// returning from run (a second signal); the returned func unregisters
+	// it. nil: nothing exits that way (tests calling run).
+	AtExit func(func()) func()
 }
 
 // userConfigDir is env.UserConfigDir, or an error when there is none.
@@ -109,5 +119,56 @@ func readPassword(ctx context.Context, read func() ([]byte, error)) ([]byte, err
 		return a.b, a.err
 	case <-ctx.Done():
 		return nil, withKind(errInterrupted, fmt.Errorf("interrupted at the password prompt: nothing was sent"))
+	}
+}
+
+// atExit registers fn with env.AtExit, if any.
+func (env *Env) atExit(fn func()) func() {
+	if env.AtExit == nil {
+		return func() {}
+	}
+	return env.AtExit(fn)
+}
+
+// exitHooks are the AtExit functions of a process.
+type exitHooks struct {
+	mu   sync.Mutex
+	next int
+	fns  map[int]func()
+}
+
+func (h *exitHooks) add(fn func()) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fns == nil {
+		h.fns = map[int]func(){}
+	}
+	id := h.next
+	h.next++
+	h.fns[id] = fn
+	return func() {
+		h.mu.Lock()
+		delete(h.fns, id)
+		h.mu.Unlock()
+	}
+}
+
+// run runs the registered functions, each at most once.
+func (h *exitHooks) run() {
+	h.mu.Lock()
+	fns := h.fns
+	h.fns = nil
+	h.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
+// sequence is one func that calls fns in order.
+func sequence(fns ...func()) func() {
+	return func() {
+		for _, fn := range fns {
+			fn()
+		}
 	}
 }

@@ -17,7 +17,7 @@ func runOffline(env *Env, o *runOptions, path string) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	in, cleanup, err := openInput(env, o, path)
+	in, cleanup, err := openInput(env, o, path, "")
 	defer cleanup()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -341,39 +342,64 @@ type summaryJSON struct {
 	DurationSec  float64        `json:"duration_seconds"`
 }
 
-func writeSummaryJSON(path string, o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, input string, code int, started, finished time.Time, runErr error) error {
+// summaryOf is the --summary-json of a run that ends with code. sum and c
+// are nil when it ended before the engine ran (a refusal, the lock): the
+// counts are then zero and reason says why. Code -1 is a run still going.
+func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, input string, code int, started, finished time.Time, runErr error) summaryJSON {
 	s := summaryJSON{
 		Version: 1, Command: "run", Input: input, Report: reportPath, ExitCode: code,
-		Rows: c.Rows, RowsThisRun: sum.Todo, Counts: map[string]int{},
-		Requests: sum.Requests, Retries: sum.Retries, Throttles: sum.Throttles,
-		TargetRate: sum.TargetRate, AchievedRate: round1(sum.AchievedRate),
-		Started: started.UTC(), Finished: finished.UTC(), DurationSec: sum.Duration.Seconds(),
+		Counts: map[string]int{}, Started: started.UTC(), Finished: finished.UTC(),
 	}
 	if o.validate {
 		s.Command = "validate"
 	}
+	if sum != nil {
+		s.RowsThisRun, s.Requests, s.Retries, s.Throttles = sum.Todo, sum.Requests, sum.Retries, sum.Throttles
+		s.TargetRate, s.AchievedRate, s.DurationSec = sum.TargetRate, round1(sum.AchievedRate), sum.Duration.Seconds()
+	} else if code >= 0 {
+		s.DurationSec = finished.Sub(started).Seconds()
+	}
 	for _, st := range batch.Statuses {
-		s.Counts[string(st)] = c.ByStatus[st]
+		s.Counts[string(st)] = 0
+		if c != nil {
+			s.Counts[string(st)] = c.ByStatus[st]
+		}
+	}
+	if c != nil {
+		s.Rows = c.Rows
 	}
 	switch code {
+	case -1:
+		s.Outcome = "running"
 	case exitOK:
 		s.Outcome = "ok"
 	case exitRows:
 		s.Outcome = "rows_not_ok"
+	case exitUsage:
+		s.Outcome = "usage_error"
+	case exitLocked:
+		s.Outcome = "locked"
 	case exitStopped:
 		s.Outcome = "stopped"
+	case exitInternal:
+		s.Outcome = "internal_error"
 	default:
 		s.Outcome = "aborted"
-		if sum.Stopped != nil && sum.Stopped.Kind == batch.StopInterrupted {
+		if errors.Is(runErr, errInterrupted) || sum != nil && sum.Stopped != nil && sum.Stopped.Kind == batch.StopInterrupted {
 			s.Outcome = "interrupted"
 		}
 	}
-	if sum.Stopped != nil {
+	switch {
+	case sum != nil && sum.Stopped != nil:
 		s.Reason = sum.Stopped.Reason
+	case code > exitRows && runErr != nil:
+		s.Reason = runErr.Error()
 	}
+	return s
+}
+
+// encodeSummary is the bytes of a summary.
+func encodeSummary(s summaryJSON) ([]byte, error) {
 	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return report.WriteFileAtomic(path, append(b, '\n'), 0o644)
+	return append(b, '\n'), err
 }

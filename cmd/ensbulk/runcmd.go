@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -142,88 +140,93 @@ func parseDelimiter(s string) (rune, error) {
 	return r[0], nil
 }
 
-// input is the file being run, and how to read it again and again.
+// input is the file being run, and how to read it again and again: from
+// a private snapshot (snapshot.go), so that every pass sees the bytes the
+// first one checked.
 type input struct {
 	path   string // as given
-	file   string // the file read ("-" spooled to a temporary file)
 	name   string // for messages
 	opts   reader.Options
-	sha256 string
-	size   int64
-	mtime  time.Time
+	sha256 string    // of the snapshot: the content this run works from
+	snap   *snapshot // nil for validate --offline on a file, read once in place
 }
 
-func openInput(env *Env, o *runOptions, path string) (*input, func(), error) {
+// openInput checks the input and takes its snapshot beside reportPath
+// (in TMPDIR without a report). validate --offline reads a file once and
+// takes none.
+func openInput(env *Env, o *runOptions, path, reportPath string) (*input, func(), error) {
 	cleanup := func() {}
-	in := &input{path: path, file: path, name: path}
+	dir := os.TempDir()
+	if reportPath != "" {
+		dir = filepath.Dir(reportPath)
+	}
+	in := &input{path: path, name: path}
 	fmtName, err := reader.DetectFormat(path, o.format.String())
 	if err != nil {
 		return nil, cleanup, withKind(errUsage, err)
 	}
 	delim, _ := parseDelimiter(o.delimiter)
-	if path == "-" {
-		// Standard input is read several times (a check of every row
-		// before anything is sent, then one pass per phase): keep a
-		// private copy.
-		tmp, err := os.CreateTemp("", "ensbulk-stdin-*")
-		if err != nil {
-			return nil, cleanup, err
-		}
-		cleanup = func() { os.Remove(tmp.Name()) }
-		if _, err := io.Copy(tmp, env.Stdin); err != nil {
-			tmp.Close()
-			return nil, cleanup, fmt.Errorf("read standard input: %w", err)
-		}
-		if err := tmp.Close(); err != nil {
-			return nil, cleanup, err
-		}
-		in.file, in.name = tmp.Name(), "stdin"
-	}
 	in.opts = reader.Options{Name: in.name, Format: fmtName, EmptyToken: o.emptyToken, Delimiter: delim}
-	f, err := os.Open(in.file)
-	if err != nil {
-		return nil, cleanup, fileErr(fmt.Errorf("input: %w", err))
+	src := env.Stdin
+	if path == "-" {
+		in.name, in.opts.Name = "stdin", "stdin"
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, cleanup, fileErr(fmt.Errorf("input: %w", err))
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, cleanup, fileErr(fmt.Errorf("input: %w", err))
+		}
+		if st.IsDir() {
+			return nil, cleanup, fileErr(fmt.Errorf("input %s is a directory", path))
+		}
+		if o.offline {
+			return in, cleanup, nil // one pass, no report to tie to the input
+		}
+		src = f
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, cleanup, err
-	}
-	if st.IsDir() {
-		return nil, cleanup, fileErr(fmt.Errorf("input %s is a directory", path))
-	}
-	in.size, in.mtime = st.Size(), st.ModTime()
-	if o.offline {
-		return in, cleanup, nil // no report to tie to the input: skip reading it twice
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	snap, err := takeSnapshot(dir, src)
+	switch {
+	case errors.Is(err, errSnapshotPlace):
+		return nil, cleanup, fileErr(fmt.Errorf("report %s: its directory %w", reportPath, err))
+	case err != nil:
+		if path == "-" {
+			return nil, cleanup, fileErr(fmt.Errorf("read standard input: %w", err))
+		}
 		return nil, cleanup, fileErr(fmt.Errorf("input %s: %w", path, err))
 	}
-	in.sha256 = hex.EncodeToString(h.Sum(nil))
-	return in, cleanup, nil
+	in.snap, in.sha256 = snap, snap.sha256
+	return in, snap.remove, nil
 }
 
-// open reads the input from the start; it refuses a file that changed
-// since it was hashed (the passes must see the same rows).
+// open reads the input from the start.
 func (in *input) open() (*reader.Reader, io.Closer, error) {
-	st, err := os.Stat(in.file)
+	if in.snap == nil {
+		return reader.Open(in.path, in.opts)
+	}
+	r, err := reader.New(in.snap.reader(), in.opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	if st.Size() != in.size || !st.ModTime().Equal(in.mtime) {
-		return nil, nil, fmt.Errorf("input %s changed during the run", in.name)
+	return r, noClose{}, nil
+}
+
+// noClose is the Closer of a pass over the snapshot, which the job closes.
+type noClose struct{}
+
+func (noClose) Close() error { return nil }
+
+// changedSince says, for an input read from a file, whether the file no
+// longer holds the bytes of the snapshot the run worked from.
+func (in *input) changedSince() bool {
+	if in.snap == nil || in.path == "-" {
+		return false
 	}
-	f, err := os.Open(in.file)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := reader.New(f, in.opts)
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return r, f, nil
+	sum, err := hashFile(in.path)
+	return err != nil || sum != in.sha256
 }
 
 // opener is open for the engine, which reads the input once per pass.
@@ -240,7 +243,28 @@ func (in *input) opener() batch.Opener {
 // runBatch is run and validate, in three steps: prepare refuses whatever
 // can be refused before anything is sent, run drives the engine, finish
 // completes the report and says how it went.
-func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
+//
+// --summary-json is written however the run ends, refusals included, and
+// a file of its own says "running" while the run goes: monitoring never
+// reads the success of an earlier run after this one failed or was
+// killed.
+func runBatch(ctx context.Context, env *Env, o *runOptions, path string) (err error) {
+	dest, err := checkSummaryDest(o.summaryJSON, env.Stdout)
+	if err != nil {
+		return err
+	}
+	rec := &runRecord{o: o, dest: dest, input: path, started: o.now()}
+	if dest != nil {
+		if dest.replaced() {
+			if err := rec.write(-1, nil); err != nil {
+				return fileErr(fmt.Errorf("--summary-json %s: %w", dest.path, err))
+			}
+		}
+		defer env.atExit(func() {
+			_ = rec.write(exitCodeOf(errInterrupted), withKind(errInterrupted, errors.New("signalled twice: exited at once")))
+		})()
+		defer func() { err = rec.final(env.Stderr, err) }()
+	}
 	if err := o.check(); err != nil {
 		return err
 	}
@@ -249,7 +273,7 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) error {
 		return err
 	}
 	defer stopProfile()
-	j, err := prepare(env, o, path)
+	j, err := prepare(env, o, path, rec)
 	defer j.close()
 	if err != nil {
 		return err
@@ -265,7 +289,8 @@ type job struct {
 	o   *runOptions
 
 	in      *input
-	cleanup func()     // removes the spooled copy of standard input
+	cleanup func() // removes the input's snapshot
+	rec     *runRecord
 	errw    *stderrMux // stderr, shared by the logger and the progress bar
 	log     *zap.Logger
 	conn    *conn
@@ -283,24 +308,29 @@ type job struct {
 
 // prepare opens the input, the logger, the connection and the report, in
 // that order; the job it returns is never nil, so close always applies.
-func prepare(env *Env, o *runOptions, path string) (*job, error) {
-	j := &job{env: env, o: o, cleanup: func() {}, log: zap.NewNop(), errw: newStderrMux(env.Stderr)}
+func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error) {
+	j := &job{env: env, o: o, cleanup: func() {}, rec: rec, log: zap.NewNop(), errw: newStderrMux(env.Stderr)}
 	lvl, err := o.level()
 	if err != nil {
 		return j, err
 	}
-	if j.in, j.cleanup, err = openInput(env, o, path); err != nil {
+	j.rf, _ = report.ParseFormat(o.reportFormat.String())
+	if j.reportPath, err = reportPathFor(o, path, j.rf); err != nil {
 		return j, err
 	}
+	rec.setReport(j.reportPath)
+	in, removeSnapshot, err := openInput(env, o, path, j.reportPath)
+	if err != nil {
+		return j, err
+	}
+	// A second signal exits without returning here: it removes the
+	// snapshot too, where the system could not unlink it at once.
+	j.in, j.cleanup = in, sequence(env.atExit(removeSnapshot), removeSnapshot)
 	j.log = newLogger(j.errw, styleOf(env), lvl)
 	if j.conn, err = connect(env, o, j.log); err != nil {
 		return j, err
 	}
 	if j.win, err = parseWindow(o.window, o.now); err != nil {
-		return j, err
-	}
-	j.rf, _ = report.ParseFormat(o.reportFormat.String())
-	if j.reportPath, err = reportPathFor(o, path, j.rf); err != nil {
 		return j, err
 	}
 	return j, j.openReport()
@@ -364,8 +394,8 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	return sum, err
 }
 
-// finish completes the report, prints the summary (and --summary-json),
-// and returns the run's outcome.
+// finish completes the report, prints the summary, hands the counts to
+// --summary-json (written by runBatch), and returns the run's outcome.
 func (j *job) finish(sum *batch.Summary, runErr error) error {
 	if se := (*batch.SinkError)(nil); errors.As(runErr, &se) {
 		_ = j.journal.Close() // fails the same way: one message says it
@@ -383,19 +413,11 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	}
 	result := outcome(counts, runErr)
 	code := exitCodeOf(result)
+	if j.in.changedSince() {
+		fmt.Fprintf(j.errw, "ensbulk: warning: input %s changed during the run: this run validated and applied it as it was when the run started (sha256 %.12s…), and the report describes that content; the new content was not sent (run it with a new --report PATH)\n", j.in.name, j.in.sha256)
+	}
 	printSummary(j.errw, j.o, sum, counts, j.reportPath, j.in, code, runErr)
-	if j.o.summaryJSON == "" {
-		return result
-	}
-	err = writeSummaryJSON(j.o.summaryJSON, j.o, sum, counts, j.reportPath, j.in.path, code, j.started, j.o.now(), runErr)
-	if err != nil {
-		j.log.Error("summary JSON not written", zap.Error(err))
-		// A stopped or aborted run says so first; otherwise monitoring
-		// that reads the file must learn that it is missing.
-		if result == nil || errors.Is(result, errRows) {
-			return internalErr(err)
-		}
-	}
+	j.rec.setOutcome(sum, counts)
 	return result
 }
 
@@ -542,9 +564,7 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 		fmt.Fprintln(env.Stderr, "ensbulk: WARNING: --insecure: the server's TLS certificate is NOT verified; anyone on the path can read the API password and change mailboxes")
 		log.Warn("TLS certificate verification disabled by --insecure")
 	}
-	if strings.HasPrefix(strings.ToLower(u), "http://") && !isLoopbackURL(u) {
-		log.Warn("plain http to a non-loopback server: the API password crosses the network unencrypted", zap.String("url", enswitch.RedactURL(u)))
-	}
+	warnPlainHTTP(env.Stderr, log, u)
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: o.workers, Timeout: o.timeout, CAPool: pool, Insecure: o.insecure})
 	hc.Transport = logRequests(hc.Transport, log)
 	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notice})
@@ -601,11 +621,6 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func isLoopbackURL(u string) bool {
-	rest := strings.TrimPrefix(strings.ToLower(u), "http://")
-	return strings.HasPrefix(rest, "127.") || strings.HasPrefix(rest, "localhost") || strings.HasPrefix(rest, "[::1]")
 }
 
 // deadline is when --max-duration ends (zero without it).

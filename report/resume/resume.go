@@ -14,9 +14,11 @@ package resume
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
@@ -135,27 +137,28 @@ func Decide(cfg Config) (*Plan, error) {
 	if cfg.RetryFailed != "" && sameFile(path, cfg.RetryFailed) {
 		return nil, refuse("--report %s is the report being retried: a retry writes a new report and leaves %s as it is; pass another --report PATH", path, cfg.RetryFailed)
 	}
-	st, statErr := os.Stat(path)
-	exists := statErr == nil
-	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
-		return nil, refuse("report %s: %v", path, statErr)
+	exists, err := checkOwnFile(path, "report")
+	if err != nil {
+		return nil, err
 	}
-	if exists && !st.Mode().IsRegular() {
-		return nil, refuse("report %s is not a regular file", path)
+	if _, err := checkOwnFile(report.MetaPath(path), "report sidecar"); err != nil {
+		return nil, err
 	}
 	if exists && cfg.Resume {
-		// A run killed after creating its report but before any row
-		// finished leaves nothing to resume: start afresh.
-		if l, _, err := report.Latest(path); err == nil && len(l) == 0 {
-			if _, merr := report.ReadMeta(path); merr != nil {
-				if err := os.Remove(path); err != nil {
-					return nil, refuse("report %s: %v", path, err)
-				}
-				exists = false
+		// A report without its sidecar is ours only if it holds nothing
+		// but what a new report starts with: then nothing is lost by
+		// starting afresh. Anything else (an input or config file named
+		// by mistake) is left exactly as it is.
+		if _, merr := report.ReadMeta(path); errors.Is(merr, fs.ErrNotExist) {
+			if !emptyReport(path) {
+				return nil, refuse("cannot resume %s: its sidecar %s is missing, so it is not a report ensbulk can continue (is it one?); it was left as it is: pass --report PATH to start a new report", path, report.MetaPath(path))
 			}
+			if err := os.Remove(path); err != nil {
+				return nil, refuse("report %s: %v", path, err)
+			}
+			exists = false
 		}
 	}
-	var err error
 	switch {
 	case cfg.Resume && exists:
 		err = p.resume(cfg)
@@ -179,4 +182,38 @@ func sameFile(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// checkOwnFile says whether the file a run would write at path exists,
+// and refuses one it must not write: a symbolic link (in a shared
+// directory, another user could aim it at any file the run may write) or
+// anything but a regular file.
+func checkOwnFile(path, what string) (bool, error) {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, refuse("%s %s: %v", what, path, err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return false, refuse("%s %s is a symbolic link: ensbulk does not write through links; name the file itself", what, path)
+	case !st.Mode().IsRegular():
+		return false, refuse("%s %s is not a regular file", what, path)
+	}
+	return true, nil
+}
+
+// emptyReport says whether the file at path holds no more than a new
+// report does before its first record: nothing, or the CSV header (a
+// prefix of it if a crash cut the first write).
+func emptyReport(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	header := strings.Join(report.Header(), ",") + "\n"
+	b := make([]byte, len(header)+1)
+	n, _ := io.ReadFull(f, b)
+	return n <= len(header) && strings.HasPrefix(header, string(b[:n]))
 }
