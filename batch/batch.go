@@ -122,16 +122,31 @@ const (
 	StatusFailed  Status = "failed"  // 404 or another non-retryable refusal
 	StatusError   Status = "error"   // retries exhausted
 	StatusSkipped Status = "skipped" // never attempted: aborted, interrupted, all-or-nothing, budget
+	// StatusUnchanged: the read before the update found every given
+	// field already holding its value; nothing was sent.
+	StatusUnchanged Status = "unchanged"
+	// StatusChange: a plan found that the row would change the mailbox.
+	StatusChange Status = "change"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped}
+var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusUnchanged, StatusChange}
+
+// Success reports whether a row with this status ended as asked: applied,
+// valid, already as wanted, or (plan) able to change.
+func (s Status) Success() bool {
+	switch s {
+	case StatusOK, StatusValid, StatusUnchanged, StatusChange:
+		return true
+	}
+	return false
+}
 
 // Done reports whether a row with this status needs no more work on resume.
 // error and skipped rows are redone: the server never gave a definite answer.
 func (s Status) Done() bool {
 	switch s {
-	case StatusOK, StatusValid, StatusInvalid, StatusFailed:
+	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusUnchanged, StatusChange:
 		return true
 	}
 	return false
@@ -163,6 +178,11 @@ type Result struct {
 	Duration time.Duration
 	Fields   []string
 	Hash     string
+	// Changes are what the read before the update found the row changes
+	// (nil when nothing was read); a PIN's values are never here.
+	Changes []Change
+	// Time is when the result was written.
+	Time time.Time
 }
 
 // Kind classifies an error from the server or the transport.

@@ -64,6 +64,18 @@ type Options struct {
 	OnResult   func(Result)
 	OnProgress func(Progress) // called from one goroutine
 	Now        func() time.Time
+
+	// Reader, when set, reads each mailbox just before its update (see
+	// read.go): rows that change nothing are reported unchanged and not
+	// sent. nil sends every row blind.
+	Reader Reader
+	// PlanOnly (with Reader) sends no update: rows that would change
+	// their mailbox are reported change, with what they would change.
+	PlanOnly bool
+	// Undo, when set, is given the previous values of what a row changes
+	// before its update is sent, and must have made them durable when it
+	// returns; an error aborts the run and the update is not sent.
+	Undo func(UndoEntry) error
 }
 
 func (o *Options) defaults() {

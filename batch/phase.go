@@ -161,7 +161,7 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 // Flush for the batch (group commit), then bookkeeping.
 func (e *engine) write(batch []item) error {
 	wrote := false
-	for _, it := range batch {
+	for i, it := range batch {
 		if it.passed {
 			e.valid.set(it.row.Num)
 			e.validCount++
@@ -169,7 +169,8 @@ func (e *engine) write(batch []item) error {
 		if !it.final {
 			continue
 		}
-		if err := e.sink.Write(it.res); err != nil {
+		batch[i].res.Time = e.opts.Now()
+		if err := e.sink.Write(batch[i].res); err != nil {
 			return err
 		}
 		wrote = true

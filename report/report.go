@@ -53,7 +53,7 @@ func DefaultPath(input string, f Format) string {
 }
 
 // Header is the report's columns, in order.
-var Header = []string{"row", "mailbox", "customer", "status", "phase", "code", "key", "message", "attempts", "duration_ms", "fields", "line", "hash"}
+var Header = []string{"row", "mailbox", "customer", "status", "phase", "code", "key", "message", "attempts", "duration_ms", "fields", "line", "hash", "changes", "time"}
 
 // Record is one line of a report.
 type Record struct {
@@ -70,6 +70,12 @@ type Record struct {
 	Fields     []string `json:"fields"`
 	Line       int      `json:"line"`
 	Hash       string   `json:"hash"`
+	// Changes is what the read before the update found the row changes,
+	// "field: old -> new; ..." (see FormatChanges); a PIN shows as
+	// "pin: changed", never its value.
+	Changes string `json:"changes"`
+	// Time is when the row's result was written, RFC 3339 UTC.
+	Time string `json:"time"`
 }
 
 // FromResult makes the record of a result; messages are kept on one line
@@ -85,7 +91,54 @@ func FromResult(r batch.Result) Record {
 		Row: r.Row, Mailbox: oneLine(r.Mailbox), Customer: oneLine(r.Customer), Status: string(r.Status),
 		Phase: string(r.Phase), Code: oneLine(r.Code), Key: oneLine(r.Key), Message: trimMessage(r.Message),
 		Attempts: r.Attempts, DurationMS: r.Duration.Milliseconds(), Fields: f, Line: r.Line, Hash: r.Hash,
+		Changes: FormatChanges(r.Changes), Time: formatTime(r.Time),
 	}
+}
+
+// TimeLayout is how a record's time is written.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
+}
+
+// FormatChanges writes changes as "field: old -> new", joined by "; ". A
+// value is quoted (Go syntax) when it is empty or could be misread (it
+// holds ";", "->", a quote, or space at an end); an old value the read
+// did not show is "?"; a secret field is "pin: changed".
+func FormatChanges(cs []batch.Change) string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.Field)
+		if c.Secret {
+			b.WriteString(": changed")
+			continue
+		}
+		b.WriteString(": ")
+		if c.Known {
+			b.WriteString(ShowValue(c.Old))
+		} else {
+			b.WriteString("?")
+		}
+		b.WriteString(" -> ")
+		b.WriteString(ShowValue(c.New))
+	}
+	return b.String()
+}
+
+// ShowValue is a value as FormatChanges writes it.
+func ShowValue(v string) string {
+	if v == "" || v == "?" || strings.ContainsAny(v, ";\"\r\n\t") || strings.Contains(v, "->") ||
+		strings.TrimSpace(v) != v || !utf8.ValidString(v) {
+		return strconv.Quote(v)
+	}
+	return v
 }
 
 func oneLine(s string) string {
@@ -135,7 +188,7 @@ func (e *Encoder) Encode(r Record) error {
 	e.buf = append(e.buf[:0],
 		strconv.Itoa(r.Row), safe(r.Mailbox), safe(r.Customer), r.Status, r.Phase, safe(r.Code), safe(r.Key),
 		safe(r.Message), strconv.Itoa(r.Attempts), strconv.FormatInt(r.DurationMS, 10),
-		strings.Join(r.Fields, ";"), strconv.Itoa(r.Line), r.Hash)
+		strings.Join(r.Fields, ";"), strconv.Itoa(r.Line), r.Hash, safe(r.Changes), r.Time)
 	// No Flush here: csv.NewWriter reuses a *bufio.Writer it is given, so
 	// flushing it per record was a write(2) per record. The journal
 	// flushes once per group (Flush).
@@ -276,6 +329,7 @@ func parseCSV(line []byte) (Record, error) {
 		return Record{}, fmt.Errorf("line: %w", err)
 	}
 	rec.Hash = f[12]
+	rec.Changes, rec.Time = unsafe(f[13]), f[14]
 	return rec, nil
 }
 

@@ -13,7 +13,7 @@ import (
 func logNotApplied(log *zap.Logger) func(batch.Result) {
 	return func(r batch.Result) {
 		switch r.Status {
-		case batch.StatusOK, batch.StatusValid, batch.StatusSkipped:
+		case batch.StatusOK, batch.StatusValid, batch.StatusSkipped, batch.StatusUnchanged, batch.StatusChange:
 			return
 		}
 		log.Warn("row not applied", zap.Int("row", r.Row), zap.String("mailbox", r.Mailbox),

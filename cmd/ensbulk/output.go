@@ -131,6 +131,9 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	if o.validate {
 		verb = "validate"
 	}
+	if o.plan {
+		verb = "plan"
+	}
 	outcome := "finished"
 	if sum.Stopped != nil {
 		switch sum.Stopped.Kind {
@@ -164,6 +167,10 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}
 	switch code {
 	case exitRows:
+		if o.plan {
+			fmt.Fprintf(w, "next: fix the rows above, then plan again\n")
+			break
+		}
 		fmt.Fprintf(w, "next: fix the rows above, then: %s\n", retryCommand(reportPath, meta))
 	case exitAborted, exitStopped:
 		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
@@ -208,6 +215,9 @@ func writeSummaryJSON(path string, o *runOptions, sum *batch.Summary, c *report.
 	}
 	if o.validate {
 		s.Command = "validate"
+	}
+	if o.plan {
+		s.Command = "plan"
 	}
 	for _, st := range batch.Statuses {
 		s.Counts[string(st)] = c.ByStatus[st]

@@ -63,6 +63,7 @@ error (e.g. the report could not be written).`,
 	root.AddCommand(
 		newRunCmd(env),
 		newValidateCmd(env),
+		newPlanCmd(env),
 		newSummaryCmd(env),
 		newSimCmd(env),
 		newDemoCmd(env),
