@@ -76,7 +76,8 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 	}
 	for {
 		e.gate(ctx)
-		if err := e.gov.wait(ctx); err != nil || ctx.Err() != nil {
+		wctx := a.waitContext(ctx)
+		if err := e.gov.wait(wctx); err != nil || wctx.Err() != nil {
 			return e.unfinished(a)
 		}
 		resp, seq, err := e.send(ctx, a)

@@ -78,6 +78,17 @@ func (e *engine) readFirst(ctx context.Context, a *attempt) (it item, done bool)
 	return item{}, false
 }
 
+// waitContext is the context an update waits for its turn under: a row
+// whose read is done (its undo entry written) is a request in flight, so
+// a stop does not hold back its first update; a retry after a stop does
+// not go.
+func (a *attempt) waitContext(ctx context.Context) context.Context {
+	if a.changes != nil && a.attempts == 0 {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // read sends mailboxes/get until it has an answer; ok is false when the
 // row ended (it is the row's item) or the run stopped.
 func (e *engine) read(ctx context.Context, a *attempt) (cur Values, it item, ok bool) {
