@@ -18,6 +18,7 @@ type outcome struct {
 	message  string
 	attempts int
 	duration time.Duration
+	changes  []Change
 }
 
 func (o outcome) result(row *Row) Result {
@@ -25,6 +26,7 @@ func (o outcome) result(row *Row) Result {
 		Row: row.Num, Line: row.Line, Mailbox: row.Mailbox, Customer: row.Customer,
 		Status: o.status, Phase: o.phase, Code: o.code, Key: o.key, Message: o.message,
 		Attempts: o.attempts, Duration: o.duration, Fields: row.Fields(), Hash: row.Hash,
+		Changes: o.changes,
 	}
 }
 
@@ -43,6 +45,9 @@ type attempt struct {
 	tries     int    // requests that count toward MaxAttempts: not throttles
 	throttles int    // 429/503 answers
 	last      *Error // the last fault
+
+	// changes are what the read before the update found (read.go).
+	changes []Change
 }
 
 // verdict is the retry decision after a fault.
@@ -67,14 +72,20 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 		return item{row: row}
 	}
 	a := &attempt{row: row, phase: ph, start: e.opts.Now()}
+	if ph == PhaseApply && e.opts.Reader != nil {
+		if it, done := e.readFirst(ctx, a); done {
+			return it
+		}
+	}
 	for {
 		e.gate(ctx)
-		if err := e.gov.wait(ctx); err != nil || ctx.Err() != nil {
+		wctx := a.waitContext(ctx)
+		if err := e.gov.wait(wctx); err != nil || wctx.Err() != nil {
 			e.stopOn(err) // the deadline (governor.go)
 			return e.unfinished(a)
 		}
 		resp, seq, err := e.send(ctx, a)
-		o := outcome{phase: ph, attempts: a.attempts, duration: e.opts.Now().Sub(a.start)}
+		o := outcome{phase: ph, attempts: a.attempts, duration: e.opts.Now().Sub(a.start), changes: a.changes}
 		if err == nil {
 			var it item
 			if it, err = e.succeeded(a, o, resp); err == nil {

@@ -132,10 +132,25 @@ const (
 	// change is in place but was never checked first. The run stops at
 	// the first one.
 	StatusAppliedUnvalidated Status = "applied-unvalidated"
+	// StatusUnchanged: the read before the update found every given
+	// field already holding its value; nothing was sent.
+	StatusUnchanged Status = "unchanged"
+	// StatusChange: a plan found that the row would change the mailbox.
+	StatusChange Status = "change"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusAppliedUnvalidated}
+var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusAppliedUnvalidated, StatusUnchanged, StatusChange}
+
+// Success reports whether a row with this status ended as asked: applied,
+// valid, already as wanted, or (plan) able to change.
+func (s Status) Success() bool {
+	switch s {
+	case StatusOK, StatusValid, StatusUnchanged, StatusChange:
+		return true
+	}
+	return false
+}
 
 // Done reports whether a row with this status needs no more work on resume.
 // error and skipped rows are redone: the server never gave a definite answer.
@@ -144,7 +159,7 @@ var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, Stat
 // already.
 func (s Status) Done() bool {
 	switch s {
-	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusAppliedUnvalidated:
+	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusAppliedUnvalidated, StatusUnchanged, StatusChange:
 		return true
 	}
 	return false
@@ -176,6 +191,11 @@ type Result struct {
 	Duration time.Duration
 	Fields   []string
 	Hash     string
+	// Changes are what the read before the update found the row changes
+	// (nil when nothing was read); a PIN's values are never here.
+	Changes []Change
+	// Time is when the result was written.
+	Time time.Time
 }
 
 // Kind classifies an error from the server or the transport.

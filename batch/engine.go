@@ -81,6 +81,9 @@ type Opener func() (Source, io.Closer, error)
 // but the first.
 func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Options) (*Summary, error) {
 	opts.defaults()
+	if opts.PlanOnly && opts.Reader == nil {
+		return nil, errors.New("batch: a plan needs a Reader")
+	}
 	e := &engine{
 		opts:    opts,
 		sender:  sender,
@@ -89,6 +92,9 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 		circuit: circuit{forbidLimit: opts.ForbiddenAbortAfter, failLimit: opts.CircuitThreshold},
 		tally:   newTally(),
 		start:   opts.Now(),
+	}
+	if opts.PlanOnly {
+		e.overlay = newOverlay()
 	}
 
 	// Pass 0: read everything before sending anything, so a file-level
@@ -134,6 +140,7 @@ type engine struct {
 	gov     *governor
 	circuit circuit
 	start   time.Time
+	overlay *overlay // a plan's view of what earlier rows leave (read.go)
 	// stop ends the run with a *StopError as its cause; the first cause
 	// wins.
 	stop context.CancelCauseFunc
@@ -209,6 +216,7 @@ func (e *engine) scan(open Opener) error {
 					known, customers = false, nil
 				}
 			}
+			e.overlay.count(&row)
 		}
 	}
 	return nil

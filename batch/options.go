@@ -71,6 +71,18 @@ type Options struct {
 	// Now is the run's clock (time.Now when nil); the pace sleeps on real
 	// timers, so it must advance with real time.
 	Now func() time.Time
+
+	// Reader, when set, reads each mailbox just before its update (see
+	// read.go): rows that change nothing are reported unchanged and not
+	// sent. nil sends every row blind.
+	Reader Reader
+	// PlanOnly (with Reader) sends no update: rows that would change
+	// their mailbox are reported change, with what they would change.
+	PlanOnly bool
+	// Undo, when set, is given the previous values of what a row changes
+	// before its update is sent, and must have made them durable when it
+	// returns; an error aborts the run and the update is not sent.
+	Undo func(UndoEntry) error
 }
 
 func (o *Options) defaults() {

@@ -167,7 +167,7 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 // is how a sink that can no longer write (its file removed) stops the
 // run before the apply phase rather than at its first result.
 func (e *engine) write(batch []item) error {
-	for _, it := range batch {
+	for i, it := range batch {
 		if it.passed {
 			e.valid.set(it.row.Num)
 			e.validCount++
@@ -175,7 +175,8 @@ func (e *engine) write(batch []item) error {
 		if !it.final {
 			continue
 		}
-		if err := e.sink.Write(it.res); err != nil {
+		batch[i].res.Time = e.opts.Now()
+		if err := e.sink.Write(batch[i].res); err != nil {
 			return err
 		}
 	}

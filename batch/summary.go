@@ -29,7 +29,7 @@ type ErrorCount struct {
 	Count   int
 }
 
-// Failures counts rows that did not end ok or valid.
+// Failures counts rows that did not end ok, valid, unchanged or change.
 func (s *Summary) Failures() int {
 	return s.ByStatus[StatusInvalid] + s.ByStatus[StatusFailed] + s.ByStatus[StatusError] + s.ByStatus[StatusSkipped] +
 		s.ByStatus[StatusAppliedUnvalidated]
@@ -58,7 +58,7 @@ func newTally() *tally {
 
 func (t *tally) count(r Result) {
 	t.byStatus[r.Status]++
-	if r.Status == StatusOK || r.Status == StatusValid {
+	if r.Status.Success() {
 		return
 	}
 	if r.Phase == PhaseLocal || r.Phase == PhaseValidate {
@@ -74,7 +74,7 @@ func (t *tally) count(r Result) {
 func (t *tally) failures() int {
 	n := 0
 	for st, c := range t.byStatus {
-		if st != StatusOK && st != StatusValid {
+		if !st.Success() {
 			n += c
 		}
 	}

@@ -18,7 +18,7 @@ import (
 // The columns are the report's contract with operators and their
 // spreadsheets: their names and order do not change by accident.
 func TestHeaderIsTheRecordsColumns(t *testing.T) {
-	want := []string{"row", "mailbox", "customer", "status", "phase", "code", "key", "message", "attempts", "duration_ms", "fields", "line", "hash"}
+	want := []string{"row", "mailbox", "customer", "status", "phase", "code", "key", "message", "attempts", "duration_ms", "fields", "line", "hash", "changes", "time"}
 	if got := Header(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Header() = %v, want %v", got, want)
 	}
@@ -45,13 +45,13 @@ func TestJSONLKeys(t *testing.T) {
 	if err := enc.Encode(FromResult(result(1, batch.StatusOK, "OK"))); err != nil {
 		t.Fatal(err)
 	}
-	want := `{"row":1,"mailbox":"1001","customer":"100","status":"ok","phase":"apply","code":"204","key":"","message":"OK","attempts":1,"duration_ms":7,"fields":["description"],"line":2,"hash":"h1"}` + "\n"
+	want := `{"row":1,"mailbox":"1001","customer":"100","status":"ok","phase":"apply","code":"204","key":"","message":"OK","attempts":1,"duration_ms":7,"fields":["description"],"line":2,"hash":"h1","changes":"","time":""}` + "\n"
 	if got := b.String(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
 
-const header = "row,mailbox,customer,status,phase,code,key,message,attempts,duration_ms,fields,line,hash\n"
+const header = "row,mailbox,customer,status,phase,code,key,message,attempts,duration_ms,fields,line,hash,changes,time\n"
 
 // A report that is not one is refused with its file and line named, and
 // an integer cell reads as written or not at all.
@@ -62,12 +62,12 @@ func TestDecodeMalformedCSV(t *testing.T) {
 		{"other header", "row,mailbox,status\n1,1001,ok\n", "r.csv: line 1: not an ensbulk report"},
 		{"extra column", strings.TrimSuffix(header, "\n") + ",extra\n", "r.csv: line 1: not an ensbulk report"},
 		{"missing cell", header + "1,1001,100,ok,apply,204,,OK,1,0,description,2\n", "r.csv: line 2: wrong number of fields"},
-		{"fractional attempts", header + "1,1001,100,ok,apply,204,,OK,1.9,0,description,2,h\n", `r.csv: line 2: attempts: strconv.ParseInt: parsing "1.9": invalid syntax`},
-		{"empty row", header + ",1001,100,ok,apply,204,,OK,1,0,description,2,h\n", `r.csv: line 2: row: strconv.ParseInt: parsing "": invalid syntax`},
-		{"hex line", header + "1,1001,100,ok,apply,204,,OK,1,0,description,0x2,h\n", `r.csv: line 2: line: strconv.ParseInt: parsing "0x2": invalid syntax`},
-		{"unknown status", header + "1,1001,100,done,apply,204,,OK,1,0,description,2,h\n", "r.csv: line 2: not a report record"},
-		{"stray quote", header + "1,1001,100,ok,apply,204,,\"OK,1,0,description,2,h\n" + "2,1003,100,ok,apply,204,,OK\",1,0,description,3,h\n", "r.csv: line 2: extraneous or missing \" in quoted-field"},
-		{"after blank lines", header + "\n1,1001,100,ok,apply,204,,OK,1,0,description,2,h\n\n2,1003\n", "r.csv: line 5: wrong number of fields"},
+		{"fractional attempts", header + "1,1001,100,ok,apply,204,,OK,1.9,0,description,2,h,,\n", `r.csv: line 2: attempts: strconv.ParseInt: parsing "1.9": invalid syntax`},
+		{"empty row", header + ",1001,100,ok,apply,204,,OK,1,0,description,2,h,,\n", `r.csv: line 2: row: strconv.ParseInt: parsing "": invalid syntax`},
+		{"hex line", header + "1,1001,100,ok,apply,204,,OK,1,0,description,0x2,h,,\n", `r.csv: line 2: line: strconv.ParseInt: parsing "0x2": invalid syntax`},
+		{"unknown status", header + "1,1001,100,done,apply,204,,OK,1,0,description,2,h,,\n", "r.csv: line 2: not a report record"},
+		{"stray quote", header + "1,1001,100,ok,apply,204,,\"OK,1,0,description,2,h,,\n" + "2,1003,100,ok,apply,204,,OK\",1,0,description,3,h,,\n", "r.csv: line 2: extraneous or missing \" in quoted-field"},
+		{"after blank lines", header + "\n1,1001,100,ok,apply,204,,OK,1,0,description,2,h,,\n\n2,1003\n", "r.csv: line 5: wrong number of fields"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
@@ -83,7 +83,7 @@ func TestDecodeMalformedCSV(t *testing.T) {
 
 // gocsv alone would read "010" as 8; a report's integers are decimal.
 func TestDecodeIntegersAreDecimal(t *testing.T) {
-	text := header + "010,1001,100,ok,apply,204,,OK,+3,007,,012,h\n"
+	text := header + "010,1001,100,ok,apply,204,,OK,+3,007,,012,h,,\n"
 	var got []Record
 	for r, err := range NewDecoder(strings.NewReader(text), "r.csv").Records() {
 		if err != nil {
@@ -99,7 +99,7 @@ func TestDecodeIntegersAreDecimal(t *testing.T) {
 // Records ends with ErrTorn for a torn last line, after every whole
 // record, and stops when its loop does.
 func TestRecordsTornAndBreak(t *testing.T) {
-	text := header + "1,1001,100,ok,apply,204,,OK,1,0,,2,h\n2,1003,100,ok,apply,204,,OK,1,0,,3,h\n3,1005,1"
+	text := header + "1,1001,100,ok,apply,204,,OK,1,0,,2,h,,\n2,1003,100,ok,apply,204,,OK,1,0,,3,h,,\n3,1005,1"
 	var rows []int
 	var last error
 	for r, err := range NewDecoder(strings.NewReader(text), "r.csv").Records() {

@@ -75,6 +75,12 @@ type Record struct {
 	Fields     FieldNames `csv:"fields" json:"fields"`
 	Line       int        `csv:"line" json:"line"`
 	Hash       string     `csv:"hash" json:"hash"`
+	// Changes is what the read before the update found the row changes,
+	// "field: old -> new; ..." (see FormatChanges); a PIN shows as
+	// "pin: changed", never its value.
+	Changes string `csv:"changes" json:"changes"`
+	// Time is when the row's result was written, RFC 3339 UTC.
+	Time string `csv:"time" json:"time"`
 }
 
 // FieldNames is the names of the fields a row changes (never their
@@ -147,7 +153,54 @@ func FromResult(r batch.Result) Record {
 		Row: r.Row, Mailbox: oneLine(r.Mailbox), Customer: oneLine(r.Customer), Status: string(r.Status),
 		Phase: string(r.Phase), Code: oneLine(r.Code), Key: oneLine(r.Key), Message: trimMessage(r.Message),
 		Attempts: r.Attempts, DurationMS: r.Duration.Milliseconds(), Fields: f, Line: r.Line, Hash: r.Hash,
+		Changes: FormatChanges(r.Changes), Time: formatTime(r.Time),
 	}
+}
+
+// TimeLayout is how a record's time is written.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
+}
+
+// FormatChanges writes changes as "field: old -> new", joined by "; ". A
+// value is quoted (Go syntax) when it is empty or could be misread (it
+// holds ";", "->", a quote, or space at an end); an old value the read
+// did not show is "?"; a secret field is "pin: changed".
+func FormatChanges(cs []batch.Change) string {
+	var b strings.Builder
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.Field)
+		if c.Secret {
+			b.WriteString(": changed")
+			continue
+		}
+		b.WriteString(": ")
+		if c.Known {
+			b.WriteString(ShowValue(c.Old))
+		} else {
+			b.WriteString("?")
+		}
+		b.WriteString(" -> ")
+		b.WriteString(ShowValue(c.New))
+	}
+	return b.String()
+}
+
+// ShowValue is a value as FormatChanges writes it.
+func ShowValue(v string) string {
+	if v == "" || v == "?" || strings.ContainsAny(v, ";\"\r\n\t") || strings.Contains(v, "->") ||
+		strings.TrimSpace(v) != v || !utf8.ValidString(v) {
+		return strconv.Quote(v)
+	}
+	return v
 }
 
 func oneLine(s string) string {

@@ -17,6 +17,17 @@ type Counts struct {
 	Errors   []batch.ErrorCount // not ok/valid, most frequent first
 }
 
+// Successes counts the rows whose status is a success (batch.Status.Success).
+func (c *Counts) Successes() int {
+	n := 0
+	for st, k := range c.ByStatus {
+		if st.Success() {
+			n += k
+		}
+	}
+	return n
+}
+
 // Count reads the latest record of every row of a report.
 func Count(path string) (*Counts, error) {
 	latest, _, err := Latest(path)
@@ -33,7 +44,7 @@ func count(latest map[int]Record) *Counts {
 	for _, r := range latest {
 		c.Rows++
 		c.ByStatus[batch.Status(r.Status)]++
-		if r.Status != string(batch.StatusOK) && r.Status != string(batch.StatusValid) {
+		if !batch.Status(r.Status).Success() {
 			errs[key{r.Status, r.Code, r.Message}]++
 		}
 	}
@@ -65,6 +76,9 @@ func WriteStatusTable(w io.Writer, by map[batch.Status]int) {
 	}
 	width := len(fmt.Sprint(total))
 	for _, st := range batch.Statuses {
+		if by[st] == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange) {
+			continue // only runs that read, and plans, have these
+		}
 		fmt.Fprintf(w, "  %*d  %s\n", width, by[st], st)
 	}
 	all := "rows in all"

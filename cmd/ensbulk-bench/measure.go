@@ -81,7 +81,7 @@ func (b *bench) ensbulkRun(ctx context.Context, name, path string, rows, workers
 	}
 	defer sim.close()
 	b.logf("ensbulk run %s: %d rows, %d workers, rate %g", name, rows, workers, rate)
-	args := []string{"run", path, "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--workers", strconv.Itoa(workers),
+	args := []string{"run", path, "--no-read", "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--workers", strconv.Itoa(workers),
 		"--progress", "none", "--report", filepath.Join(b.dir, name+".report.csv")}
 	args = append(args, extra...)
 	args = append(args, b.profileArgs(name)...)
@@ -437,7 +437,7 @@ func (b *bench) latencyBound(ctx context.Context) ([]tableRow, error) {
 			}
 			b.logf("ensbulk run, latency %s: %d rows, %d workers", lat, rows, w)
 			name := fmt.Sprintf("latency-%d-%d", w, rep)
-			args := []string{"run", path, "--rate", "0", "--workers", strconv.Itoa(w), "--progress", "none",
+			args := []string{"run", path, "--no-read", "--rate", "0", "--workers", strconv.Itoa(w), "--progress", "none",
 				"--report", filepath.Join(b.dir, name+".report.csv")}
 			args = append(args, b.profileArgs(name)...)
 			res, err := b.runAgainst(ctx, sim, rows, args...)

@@ -57,7 +57,7 @@ func (b *bench) scaleRun(ctx context.Context, n int, limit time.Duration) (scale
 	defer stub.close()
 	b.logf("ensbulk run --rate 0: %d rows against the stub, bound %s", n, limit)
 	name := fmt.Sprintf("scale-run-%d", n)
-	args := []string{"run", path, "--rate", "0", "--workers", strconv.Itoa(b.sz.workers), "--progress", "none",
+	args := []string{"run", path, "--no-read", "--rate", "0", "--workers", strconv.Itoa(b.sz.workers), "--progress", "none",
 		"--report", filepath.Join(b.dir, name+".report.csv")}
 	args = append(args, b.profileArgs(name)...)
 	res, err := runProc(ctx, procSpec{bin: b.bin, args: args, url: stub.url, limit: limit, maxRSS: b.sz.rssCap})
@@ -107,7 +107,7 @@ func (b *bench) resumeRun(ctx context.Context, path, base string, todo []int, re
 	}
 	name := fmt.Sprintf("%s-%d-%d", verb, len(todo), round)
 	rep := filepath.Join(b.dir, name+".report.csv")
-	args := []string{"run", path, "--rate", "0", "--workers", strconv.Itoa(b.sz.workers), "--progress", "none", "--report", rep}
+	args := []string{"run", path, "--no-read", "--rate", "0", "--workers", strconv.Itoa(b.sz.workers), "--progress", "none", "--report", rep}
 	if retry {
 		args = append(args, "--retry-failed", base)
 	} else {

@@ -116,7 +116,7 @@ func TestCatalogThroughBinary(t *testing.T) {
 				t.Fatal(err)
 			}
 			rep := filepath.Join(t.TempDir(), "catalog.report.csv")
-			args := []string{"run", in, "--report", rep, "--rate", "0", "--workers", "4", "--progress", "none"}
+			args := []string{"run", in, "--no-read", "--report", rep, "--rate", "0", "--workers", "4", "--progress", "none"}
 			if o := e.Options; o.Format != "" {
 				args = append(args, "--format", o.Format)
 			}

@@ -147,7 +147,7 @@ func crashRound(t *testing.T, rng *rand.Rand, round, rows, boxes, workers, maxKi
 	initial := sim.State()
 	in := writeFile(t, "crash.csv", crashInput(rng, rows, boxes))
 	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
-	args := []string{"run", in, "--resume", "--rate", "0", "--workers", strconv.Itoa(workers), "--max-attempts", "10", "--progress", "none", "--log-level", "error"}
+	args := []string{"run", in, "--no-read", "--resume", "--rate", "0", "--workers", strconv.Itoa(workers), "--max-attempts", "10", "--progress", "none", "--log-level", "error"}
 
 	var acks []ackPoint
 	for attempt := 0; kills < maxKills && attempt < 3*maxKills; attempt++ {

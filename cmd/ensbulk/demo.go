@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -88,7 +89,11 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 		return err
 	}
 	reportPath := report.DefaultPath(input, report.CSV)
-	for _, p := range []string{reportPath, report.MetaPath(reportPath)} {
+	undoPath := undoPathFor("", reportPath, reader.Format(strings.TrimPrefix(filepath.Ext(name), ".")))
+	planReport := planPath(input, report.CSV)
+	undoReport := report.DefaultPath(undoPath, report.CSV)
+	for _, p := range []string{reportPath, report.MetaPath(reportPath), planReport, report.MetaPath(planReport),
+		undoPath, undoPath + ".journal", undoReport, report.MetaPath(undoReport)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
@@ -126,10 +131,22 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 		}
 		return ""
 	}
+	before := sim.State()
+	fmt.Fprintf(out, "1. ensbulk plan %s: what the file would change, old -> new; nothing is sent\n", name)
+	planCmd := newPlanCmd(&denv)
+	planCmd.SetArgs(append(append([]string{input}, o.engineFlags.args()...), "--log-level", "error"))
+	planCmd.SetOut(env.Stdout)
+	planCmd.SetErr(env.Stderr)
+	planCmd.SilenceUsage, planCmd.SilenceErrors = true, true
+	if err := planCmd.ExecuteContext(ctx); err != nil && !errors.Is(err, errRows) {
+		return err
+	}
+	fmt.Fprintf(out, "\n2. ensbulk run %s: read each mailbox, write its old values to the undo file, then update\n", name)
 	runCmd := newRunCmd(&denv)
 	runCmd.SetArgs(append(append([]string{input}, o.engineFlags.args()...), "--log-level", "error"))
 	runCmd.SetOut(env.Stdout)
 	runCmd.SetErr(env.Stderr)
+	runCmd.SilenceUsage, runCmd.SilenceErrors = true, true
 	runErr := runCmd.ExecuteContext(ctx)
 	if runErr != nil && !errors.Is(runErr, errRows) {
 		return runErr
@@ -163,9 +180,34 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 		fmt.Fprintf(out, "; %d DO NOT", mismatched)
 	}
 	fmt.Fprintln(out, ".")
-	fmt.Fprintf(out, "next: ensbulk summary %s\n", reportPath)
 	if mismatched > 0 {
 		return fmt.Errorf("demo: %d mailboxes differ from their ok rows", mismatched)
+	}
+
+	fmt.Fprintf(out, "\n3. ensbulk run %s: take it all back\n", filepath.Base(undoPath))
+	undoCmd := newRunCmd(&denv)
+	undoCmd.SetArgs(append(append([]string{undoPath}, o.engineFlags.args()...), "--log-level", "error"))
+	undoCmd.SetOut(env.Stdout)
+	undoCmd.SetErr(env.Stderr)
+	undoCmd.SilenceUsage, undoCmd.SilenceErrors = true, true
+	if err := undoCmd.ExecuteContext(ctx); err != nil {
+		return err
+	}
+	// The demo server masks PINs in get, as servers commonly do: PIN
+	// changes cannot be undone, everything else must be as before.
+	differ := 0
+	after := sim.State()
+	for i, m := range before.Mailboxes {
+		for k, v := range m {
+			if k != "pin" && after.Mailboxes[i][k] != v {
+				differ++
+			}
+		}
+	}
+	fmt.Fprintf(out, "\nchecked against the simulator after the undo: %d fields differ from before the run (PINs aside: the server masks them)\n", differ)
+	fmt.Fprintf(out, "next: ensbulk summary %s\n", reportPath)
+	if differ > 0 {
+		return fmt.Errorf("demo: the undo left %d fields different from before the run", differ)
 	}
 	return nil
 }

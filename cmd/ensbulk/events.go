@@ -13,7 +13,7 @@ import (
 func logNotApplied(log *zap.Logger) func(batch.Result) {
 	return func(r batch.Result) {
 		switch r.Status {
-		case batch.StatusOK, batch.StatusValid, batch.StatusSkipped:
+		case batch.StatusOK, batch.StatusValid, batch.StatusSkipped, batch.StatusUnchanged, batch.StatusChange:
 			return
 		case batch.StatusAppliedUnvalidated:
 			log.Error("row applied during validation: the server ignored validation=1", zap.Int("row", r.Row),

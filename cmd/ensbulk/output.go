@@ -255,6 +255,9 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	if o.validate {
 		verb = "validate"
 	}
+	if o.plan {
+		verb = "plan"
+	}
 	outcome := "finished"
 	if sum.Stopped != nil {
 		switch sum.Stopped.Kind {
@@ -272,6 +275,9 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	switch code {
 	case exitRows:
 		next = "fix the rows above, then: " + retryCommand(reportPath, meta)
+		if o.plan {
+			next = "fix the rows above, then plan again"
+		}
 	case exitAborted, exitStopped:
 		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
 			next = resumeCommand(verb, reportPath, meta)
@@ -352,6 +358,9 @@ func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, 
 	}
 	if o.validate {
 		s.Command = "validate"
+	}
+	if o.plan {
+		s.Command = "plan"
 	}
 	if sum != nil {
 		s.RowsThisRun, s.Requests, s.Retries, s.Throttles = sum.Todo, sum.Requests, sum.Retries, sum.Throttles

@@ -36,6 +36,9 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*re
 	if o.validate {
 		mode = "validate"
 	}
+	if o.plan {
+		mode = "plan"
+	}
 	open := in.opener()
 	return resume.Decide(resume.Config{
 		Report: reportPath,

@@ -61,7 +61,7 @@ func TestResumeAfterTornRecordAtEveryOffset(t *testing.T) {
 			sim := startSim(t, simulator.Config{Seed: 1})
 			in := writeFile(t, "torn.csv", smallInput(rows))
 			full := filepath.Join(t.TempDir(), "full.report."+rf)
-			if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--report", full, "--report-format", rf, "--rate", "0", "--progress", "none"); res.code != exitOK {
+			if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--report", full, "--report-format", rf, "--rate", "0", "--progress", "none"); res.code != exitOK {
 				t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
 			}
 			b, err := os.ReadFile(full)
@@ -83,7 +83,7 @@ func TestResumeAfterTornRecordAtEveryOffset(t *testing.T) {
 				copyFile(t, report.MetaPath(full), report.MetaPath(rep), -1)
 				sim.ResetStats()
 				from := len(sim.Audit())
-				res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--report", rep, "--report-format", rf, "--rate", "0", "--progress", "none")
+				res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--resume", "--report", rep, "--report-format", rf, "--rate", "0", "--progress", "none")
 				if res.code != exitOK {
 					t.Fatalf("cut at %d: exit %d\n%s", cut, res.code, res.stderr)
 				}
@@ -114,7 +114,7 @@ func TestResumeSendsOnlyUnfinishedRows(t *testing.T) {
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "part.csv", smallInput(rows))
 	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
-	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--progress", "none"); res.code != exitOK {
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--rate", "0", "--progress", "none"); res.code != exitOK {
 		t.Fatalf("exit %d\n%s", res.code, res.stderr)
 	}
 	// As if killed when rows 1, 3, 2 and 6 were durable, in that order:
@@ -135,7 +135,7 @@ func TestResumeSendsOnlyUnfinishedRows(t *testing.T) {
 	}
 	sim.ResetStats()
 	from := len(sim.Audit())
-	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--rate", "0", "--workers", "1", "--progress", "none"); res.code != exitOK {
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--resume", "--rate", "0", "--workers", "1", "--progress", "none"); res.code != exitOK {
 		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
 	}
 	applied := appliedRows(t, sim, from)

@@ -71,7 +71,7 @@ func TestRetryFailedSample(t *testing.T) {
 	initial := sim.State()
 	in := sample(t, "changes.csv")
 	old := strings.TrimSuffix(in, ".csv") + ".report.csv"
-	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0"); res.code != exitRows {
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--rate", "0"); res.code != exitRows {
 		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
 	}
 	oldReport, oldMeta := readFile(t, old), readFile(t, old+".meta.json")
@@ -79,7 +79,7 @@ func TestRetryFailedSample(t *testing.T) {
 
 	sim.ResetStats()
 	from := len(sim.Audit())
-	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--retry-failed", old, "--rate", "0")
+	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--retry-failed", old, "--rate", "0")
 	if res.code != exitOK {
 		t.Fatalf("retry: exit %d, want 0\n%s", res.code, res.stderr)
 	}
@@ -116,7 +116,7 @@ func TestRetryRerunsLaterRowsOfMailbox(t *testing.T) {
 		"1003,100,other,Europe/Oslo\n"+ // row 2: ok, another mailbox
 		"1001,100,second,Europe/Berlin\n") // row 3: ok
 	old := strings.TrimSuffix(in, ".csv") + ".report.csv"
-	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0"); res.code != exitRows {
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--rate", "0"); res.code != exitRows {
 		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
 	}
 	if err := os.WriteFile(in, []byte(strings.Replace(string(readFile(t, in)), "Londn", "London", 1)), 0o644); err != nil {
@@ -124,7 +124,7 @@ func TestRetryRerunsLaterRowsOfMailbox(t *testing.T) {
 	}
 	sim.ResetStats()
 	from := len(sim.Audit())
-	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--retry-failed", old, "--rate", "0", "--workers", "8"); res.code != exitOK {
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--retry-failed", old, "--rate", "0", "--workers", "8"); res.code != exitOK {
 		t.Fatalf("retry: exit %d\n%s", res.code, res.stderr)
 	}
 	var order []string
@@ -284,12 +284,12 @@ func TestRetryStoppedResumesItsOwnReport(t *testing.T) {
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	old := strings.TrimSuffix(in, ".csv") + ".report.csv"
-	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0"); res.code != exitRows {
+	if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--rate", "0"); res.code != exitRows {
 		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
 	}
 	oldReport := readFile(t, old)
 	fixSample(t, in)
-	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--retry-failed", old, "--rate", "0", "--workers", "1", "--max-rows", "2")
+	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--retry-failed", old, "--rate", "0", "--workers", "1", "--max-rows", "2")
 	if res.code != exitStopped {
 		t.Fatalf("retry with --max-rows: exit %d, want %d\n%s", res.code, exitStopped, res.stderr)
 	}
@@ -299,7 +299,7 @@ func TestRetryStoppedResumesItsOwnReport(t *testing.T) {
 		t.Fatalf("the stopped retry does not print %q:\n%s", want, res.stderr)
 	}
 	sim.ResetStats()
-	res = runCLI(t, context.Background(), simEnv(sim), append(unquoteWords(t, strings.TrimPrefix(want, "ensbulk ")), "--rate", "0")...)
+	res = runCLI(t, context.Background(), simEnv(sim), append(unquoteWords(t, strings.TrimPrefix(want, "ensbulk ")), "--rate", "0", "--no-read")...)
 	if res.code != exitOK {
 		t.Fatalf("the printed command: exit %d\n%s", res.code, res.stderr)
 	}

@@ -70,6 +70,8 @@ error (e.g. the report could not be written).`,
 	root.AddCommand(
 		newRunCmd(env),
 		newValidateCmd(env),
+		newPlanCmd(env),
+		newExportCmd(env),
 		newSummaryCmd(env),
 		newSimCmd(env),
 		newDemoCmd(env),

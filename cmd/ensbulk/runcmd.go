@@ -38,6 +38,7 @@ type runOptions struct {
 	offline      bool   // validate --offline
 	allOrNothing bool   // run --all-or-nothing
 	retryFailed  string // run --retry-failed
+	readFlags           // run: --no-read, --undo; the plan command (undo.go, plancmd.go)
 
 	now func() time.Time // injected clock (tests); time.Now otherwise
 }
@@ -82,6 +83,7 @@ rewritten in row order at the end.`,
 	o.addFlags(f)
 	f.BoolVar(&o.allOrNothing, "all-or-nothing", false, "apply nothing if any row fails validation")
 	f.StringVar(&o.retryFailed, "retry-failed", "", "rerun only the rows that are not ok in this earlier report (and later rows of the same mailboxes)")
+	o.readFlags.addFlags(f)
 	return c
 }
 
@@ -301,6 +303,7 @@ type job struct {
 	lock       *runLock
 	plan       *resume.Plan
 	journal    *report.Journal // nil once closed
+	undo       *undoLog        // the undo journal of a run that reads (undo.go)
 
 	prog    *progress
 	started time.Time
@@ -341,6 +344,9 @@ func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error)
 func reportPathFor(o *runOptions, input string, rf report.Format) (string, error) {
 	if o.report != "" {
 		return o.report, nil
+	}
+	if o.plan && input != "-" {
+		return planPath(input, rf), nil
 	}
 	if input == "-" {
 		return "", usageErr("reading standard input needs --report PATH")
@@ -385,6 +391,10 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: authGate(j.conn.client, o.timeout, j.log, gate(o, j.win, j.started)), Deadline: deadline(o, j.started),
 		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
 	}
+	if err := j.reads(&opts); err != nil {
+		j.prog.finish()
+		return nil, err
+	}
 	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),
 		zap.String("url", j.conn.url), zap.String("user", j.conn.user), zap.Int("workers", o.workers),
 		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", j.plan.Resuming),
@@ -409,6 +419,9 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	}
 	counts, err := j.closeReport()
 	if err != nil {
+		return err
+	}
+	if err := j.finishReads(); err != nil {
 		return err
 	}
 	result := outcome(counts, runErr)
@@ -459,6 +472,7 @@ func (j *job) close() {
 	if j.journal != nil {
 		_ = j.journal.Close()
 	}
+	_ = j.undo.close()
 	j.lock.release()
 	_ = j.log.Sync()
 	j.cleanup()
@@ -473,7 +487,7 @@ func outcome(c *report.Counts, runErr error) error {
 		return runErr
 	case runErr != nil:
 		return internalErr(runErr)
-	case c.Rows-c.ByStatus[batch.StatusOK]-c.ByStatus[batch.StatusValid] > 0:
+	case c.Rows-c.Successes() > 0:
 		return errRows
 	}
 	return nil

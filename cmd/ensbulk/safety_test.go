@@ -136,7 +136,7 @@ func TestPhaseExactSuccessCodes(t *testing.T) {
 	t.Run("204 to validation stops the run at once", func(t *testing.T) {
 		h := startHostile(t, func(bool) string { return "204" })
 		in := writeFile(t, "in.csv", boxRows(rows))
-		res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none", "--no-read")
 		if res.code != exitAborted {
 			t.Fatalf("exit %d, want %d\n%s", res.code, exitAborted, res.stderr)
 		}
@@ -177,7 +177,7 @@ func TestPhaseExactSuccessCodes(t *testing.T) {
 	t.Run("201 to an apply is not ok", func(t *testing.T) {
 		h := startHostile(t, func(bool) string { return "201" })
 		in := writeFile(t, "in.csv", boxRows(rows))
-		res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none", "--no-read")
 		if res.code != exitRows {
 			t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
 		}
@@ -203,7 +203,7 @@ func TestPhaseExactSuccessCodes(t *testing.T) {
 					return "204"
 				})
 				in := writeFile(t, "in.csv", boxRows(3))
-				res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--max-attempts", "2", "--progress", "none")
+				res := runCLI(t, context.Background(), hostileEnv(h), "run", in, "--rate", "0", "--max-attempts", "2", "--progress", "none", "--no-read")
 				if res.code != exitRows {
 					t.Fatalf("%s: exit %d, want %d\n%s", phase, res.code, exitRows, res.stderr)
 				}
@@ -290,7 +290,7 @@ func TestRatePlanRefusalIsScoped(t *testing.T) {
 	t.Run("one customer refused, the others applied", func(t *testing.T) {
 		sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 90})
 		in := writeFile(t, "in.csv", rows(90))
-		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none", "--no-read")
 		if res.code != exitRows {
 			t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
 		}
@@ -311,7 +311,7 @@ func TestRatePlanRefusalIsScoped(t *testing.T) {
 	t.Run("every customer refused aborts", func(t *testing.T) {
 		sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 90, ForbidCustomers: []int{100, 101}})
 		in := writeFile(t, "in.csv", rows(90))
-		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none", "--no-read")
 		if res.code != exitAborted {
 			t.Fatalf("exit %d, want %d\n%s", res.code, exitAborted, res.stderr)
 		}
@@ -326,7 +326,7 @@ func TestRatePlanRefusalIsScoped(t *testing.T) {
 		sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 20, ForbidCustomers: []int{simulator.CustomerAcme}})
 		in := writeFile(t, "in.csv", "mailbox,customer,description\n"+strings.Repeat("2001,,x\n3001,100,y\n", 20))
 		env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "acme", "ENSWITCH_PASSWORD": "acme-demo-pass"}
-		res := runCLI(t, context.Background(), env, "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none")
+		res := runCLI(t, context.Background(), env, "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--progress", "none", "--no-read")
 		if res.code != exitAborted {
 			t.Fatalf("exit %d, want %d\n%s", res.code, exitAborted, res.stderr)
 		}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
 )
 
@@ -32,7 +31,7 @@ func newSummaryCmd(env *Env) *cobra.Command {
 				fmt.Fprintln(w, "by status, code and message:")
 				report.WriteErrorTable(w, c.Errors, top)
 			}
-			notOK := c.Rows - c.ByStatus[batch.StatusOK] - c.ByStatus[batch.StatusValid]
+			notOK := c.Rows - c.Successes()
 			if notOK > 0 {
 				m, err := report.ReadMeta(path)
 				fmt.Fprint(w, retryAdvice(path, m, err == nil, notOK))

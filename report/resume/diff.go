@@ -92,7 +92,7 @@ func (p *Plan) retry(cfg Config) error {
 		if !sameBox(r, rec) && !identityFix(rec) {
 			return false, refuse("--retry-failed %s: row %d is mailbox %s in the input but %s in the report: the input does not match the report (were rows added, removed or reordered?)", old, r.Num, boxName(r.Mailbox, r.Customer), boxName(rec.Mailbox, rec.Customer))
 		}
-		return rec.Status != string(batch.StatusOK), nil
+		return !batch.Status(rec.Status).Success() || rec.Status == string(batch.StatusChange), nil
 	}, func(r *batch.Row, rec report.Record) {
 		rec.Line = r.Line
 		p.seeds = append(p.seeds, rec)
