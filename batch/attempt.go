@@ -58,15 +58,10 @@ const (
 // stops, or (a passed validation in a run) it may go on to the apply
 // phase; it returns the item for the writer.
 func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
-	budgeted := (ph == PhaseApply) != e.opts.ValidateOnly
-	if budgeted && e.opts.MaxRows > 0 && e.started.Add(1) > int64(e.opts.MaxRows) {
-		e.stop(&StopError{Kind: StopBudget, Reason: fmt.Sprintf("--max-rows %d reached", e.opts.MaxRows)})
-		return item{row: row}
-	}
 	a := &attempt{row: row, phase: ph, start: e.opts.Now()}
 	for {
 		e.gate(ctx)
-		if err := e.gov.wait(ctx); err != nil || ctx.Err() != nil {
+		if err := e.gov.wait(ctx); err != nil || ctx.Err() != nil || e.overBudget(a) {
 			return e.unfinished(a)
 		}
 		resp, seq, err := e.send(ctx, a)

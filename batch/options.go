@@ -50,8 +50,9 @@ type Options struct {
 	// were finished by an earlier run being resumed).
 	Todo func(*Row) bool
 	// MaxRows stops the run, resumably, once this many rows have been
-	// started in the apply phase (validate-only: in the validate phase).
-	// 0 = no limit.
+	// sent in the apply phase (validate-only: in the validate phase): a
+	// row counts when its first request goes out, and rows already sent
+	// finish. 0 = no limit.
 	MaxRows int
 	// Gate, when set, is called before every request; an error stops the
 	// run resumably with that error as the reason (budgets, windows).

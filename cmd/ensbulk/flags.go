@@ -106,7 +106,7 @@ type scheduleFlags struct {
 
 func (s *scheduleFlags) addFlags(f *pflag.FlagSet) {
 	f.DurationVar(&s.maxDuration, "max-duration", 0, "stop cleanly after this long (exit 5, resumable), e.g. 2h")
-	f.IntVar(&s.maxRows, "max-rows", 0, "stop cleanly after starting this many rows (exit 5, resumable)")
+	f.IntVar(&s.maxRows, "max-rows", 0, "stop cleanly once this many rows were sent to be applied (exit 5, resumable)")
 	f.StringVar(&s.window, "window", "", "only send requests inside this daily window, e.g. 01:00-05:00 or '01:00-05:00 Europe/Oslo'")
 	f.BoolVar(&s.windowExit, "window-exit", false, "outside --window, exit 5 (resumable) instead of waiting for it to open")
 }
