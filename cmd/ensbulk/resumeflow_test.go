@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -77,4 +78,62 @@ func TestMaxRowsAppliesThatMany(t *testing.T) {
 	if n := sim.Stats().Applied; n != 30 {
 		t.Errorf("the server applied %d rows, want 30", n)
 	}
+}
+
+// A run aborted by repeated 403s is finished by the resume the summary
+// prints once the cause is fixed on the server: the rows refused before
+// the abort are sent again, not kept as failed.
+func TestResumeAfterForbiddenAbortFinishes(t *testing.T) {
+	forbidding := startSim(t, simulator.Config{Seed: 1, ForbidCustomers: []int{100}})
+	var b strings.Builder
+	b.WriteString("mailbox,customer,description\n")
+	for i := range 20 {
+		fmt.Fprintf(&b, "%d,100,plan fixed %d\n", 1001+2*i, i)
+	}
+	in := writeFile(t, "plan.csv", b.String())
+	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
+	res := runBinary(t, simEnv(forbidding), "", "run", in, "--rate", "0", "--workers", "2")
+	if res.code != exitAborted {
+		t.Fatalf("exit %d, want %d (aborted by 403s)\n%s", res.code, exitAborted, res.stderr)
+	}
+	if c := statusCounts(t, rep); c[batch.StatusFailed] == 0 {
+		t.Fatalf("no row was refused before the abort: %v", c)
+	}
+	next := nextCommand(t, res.stderr)
+
+	// The rate plan is fixed: the same world, updates allowed.
+	st := forbidding.State()
+	for i := range st.Customers {
+		st.Customers[i].MailboxUpdatesForbidden = st.Customers[i].ID == simulator.CustomerLegacy
+	}
+	fixed := startSim(t, simulator.Config{Seed: 1, State: st})
+	res = runBinary(t, simEnv(fixed), "", next...)
+	if res.code != exitOK {
+		t.Fatalf("%v: exit %d, want 0\n%s", next, res.code, res.stderr)
+	}
+	if c := statusCounts(t, rep); c[batch.StatusOK] != 20 {
+		t.Errorf("after the resume: %v, want 20 ok", c)
+	}
+	if n := fixed.Stats().Applied; n != 20 {
+		t.Errorf("the resume applied %d rows, want 20", n)
+	}
+}
+
+// nextCommand is the arguments of the last "next: " command a summary
+// printed (after "then: " when it says what to fix first).
+func nextCommand(t *testing.T, stderr string) []string {
+	t.Helper()
+	i := strings.LastIndex(stderr, "next: ")
+	if i < 0 {
+		t.Fatalf("no next step printed:\n%s", stderr)
+	}
+	line, _, _ := strings.Cut(stderr[i+len("next: "):], "\n")
+	if _, after, ok := strings.Cut(line, "then: "); ok {
+		line = after
+	}
+	words := unquoteWords(t, line)
+	if len(words) < 2 || words[0] != "ensbulk" {
+		t.Fatalf("next step %q is not an ensbulk command", line)
+	}
+	return words[1:]
 }

@@ -34,7 +34,7 @@ func (p *Plan) resume(cfg Config) error {
 			changed = append(changed, r.Num)
 			return true, nil
 		}
-		return !batch.Status(rec.Status).Done(), nil
+		return redo(rec), nil
 	}, nil)
 	if err != nil {
 		return err
@@ -152,6 +152,23 @@ func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, redo func(*
 	slices.Sort(gone)
 	return gone, nil
 }
+
+// redo reports whether a resume sends a row again: a row without a
+// definite answer (error, skipped), and a row refused with 402 or 403.
+// Those refusals are the role's and the rate plan's, not the row's: the
+// operator fixes them on the server (repeated, they abort the run), and
+// the resume after the fix must finish the job. A 404 or 400 is the row's
+// own fault and stays final until the input is edited.
+func redo(rec report.Record) bool {
+	if batch.Status(rec.Status) == batch.StatusFailed && forbidden(rec.Code) {
+		return true
+	}
+	return !batch.Status(rec.Status).Done()
+}
+
+// forbidden reports whether code is the server's refusal by role (402)
+// or rate plan (403).
+func forbidden(code string) bool { return code == "402" || code == "403" }
 
 func sameBox(r *batch.Row, rec report.Record) bool {
 	return rec.Mailbox == r.Mailbox && rec.Customer == r.Customer
