@@ -161,7 +161,7 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	}
 	fmt.Fprintf(w, "report: %s\n", reportPath)
 	rf, _ := report.ParseFormat(o.reportFormat.String())
-	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}
+	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: verb, Format: rf}
 	switch code {
 	case exitRows:
 		fmt.Fprintf(w, "next: fix the rows above, then: %s\n", retryCommand(reportPath, meta))

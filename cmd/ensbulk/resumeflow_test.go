@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +137,53 @@ func nextCommand(t *testing.T, stderr string) []string {
 		t.Fatalf("next step %q is not an ensbulk command", line)
 	}
 	return words[1:]
+}
+
+// The "next:" step a summary prints works as printed, again and again: a
+// retry of a retry of a retry, each after fixing one more row, ends all
+// ok, and no report is ever overwritten.
+func TestNextStepChainReachesAllOK(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	dir := t.TempDir()
+	bad := []string{"Europe/Londn", "Mars/Base", "Nowhere/X"}
+	good := []string{"Europe/London", "Europe/Oslo", "UTC"}
+	content := "mailbox,customer,description,timezone\n" +
+		"1001,100,a,Europe/London\n" +
+		"1003,100,b," + bad[0] + "\n" +
+		"1005,100,c," + bad[1] + "\n" +
+		"1007,100,d," + bad[2] + "\n" +
+		"1009,100,e,Europe/Oslo\n"
+	in := filepath.Join(dir, "changes.csv")
+	if err := os.WriteFile(in, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := simEnv(sim)
+	res := runBinary(t, env, dir, "run", "changes.csv", "--rate", "0")
+	for i := range bad {
+		if res.code != exitRows {
+			t.Fatalf("step %d: exit %d, want %d\n%s", i, res.code, exitRows, res.stderr)
+		}
+		next := nextCommand(t, res.stderr)
+		content = strings.Replace(content, bad[i], good[i], 1)
+		if err := os.WriteFile(in, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res = runBinary(t, env, dir, next...)
+	}
+	if res.code != exitOK {
+		t.Fatalf("after three retries: exit %d\n%s", res.code, res.stderr)
+	}
+	for _, n := range []string{"changes.report.csv", "changes.retry1.report.csv", "changes.retry2.report.csv", "changes.retry3.report.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("report %s: %v", n, err)
+		}
+	}
+	if c := statusCounts(t, filepath.Join(dir, "changes.retry3.report.csv")); c[batch.StatusOK] != 5 {
+		t.Errorf("last report: %v, want 5 ok", c)
+	}
+	for i, tz := range good {
+		if m, _ := sim.Mailbox(100, fmt.Sprint(1003+2*i)); m["timezone"] != tz {
+			t.Errorf("mailbox %d timezone %q, want %q", 1003+2*i, m["timezone"], tz)
+		}
+	}
 }

@@ -299,8 +299,11 @@ func prepare(env *Env, o *runOptions, path string) (*job, error) {
 	return j, j.openReport()
 }
 
-// reportPathFor is --report, or the input's default report; a retry never
-// writes over the report it retries.
+// reportPathFor is --report, or the input's default report for the
+// command (validate and run keep separate reports). A retry never writes
+// over the report it retries nor over the run's report: it takes the next
+// free changes.retryN.report.csv, so the retry its summary suggests,
+// of a retry's own report, works as printed.
 func reportPathFor(o *runOptions, input string, rf report.Format) (string, error) {
 	if o.report != "" {
 		return o.report, nil
@@ -308,8 +311,15 @@ func reportPathFor(o *runOptions, input string, rf report.Format) (string, error
 	if input == "-" {
 		return "", usageErr("reading standard input needs --report PATH")
 	}
-	p := report.DefaultPath(input, rf)
-	if o.retryFailed != "" && sameFile(p, o.retryFailed) {
+	mode := "run"
+	if o.validate {
+		mode = "validate"
+	}
+	p := report.DefaultPathFor(input, mode, rf)
+	if o.retryFailed == "" {
+		return p, nil
+	}
+	if _, err := os.Lstat(p); err == nil || sameFile(p, o.retryFailed) {
 		p = nextRetryPath(input, rf)
 	}
 	return p, nil
@@ -475,14 +485,12 @@ func sameFile(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
-// nextRetryPath picks changes.retry1.report.csv, retry2, ... so a retry
-// never overwrites the report it retries.
+// nextRetryPath picks changes.retry1.report.csv, retry2, ...: the first
+// that does not exist.
 func nextRetryPath(input string, f report.Format) string {
-	ext := filepath.Ext(input)
-	base := strings.TrimSuffix(input, ext)
 	for i := 1; ; i++ {
-		p := fmt.Sprintf("%s.retry%d.report.%s", base, i, f)
-		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		p := report.RetryPath(input, i, f)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			return p
 		}
 	}
