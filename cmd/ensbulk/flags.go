@@ -138,7 +138,7 @@ func (r *reportFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&r.report, "report", "", "report path (default: the input's name with .report.csv or .report.jsonl)")
 	f.Var(r.reportFormat, "report-format", "report format")
 	f.BoolVar(&r.resume, "resume", false, "continue an interrupted run from its report (starts afresh when there is no report yet)")
-	f.BoolVar(&r.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone)")
+	f.BoolVar(&r.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone); with --retry-failed: also apply rows that were ok and were edited since")
 	f.StringVar(&r.summaryJSON, "summary-json", "", "write the final counts, rate, duration and exit code to this file as JSON")
 }
 

@@ -187,3 +187,55 @@ func TestNextStepChainReachesAllOK(t *testing.T) {
 		}
 	}
 }
+
+// An edit to a row that was ok in the retried report is never dropped in
+// silence: the retry is refused naming the row, nothing sent, and with
+// --force the edited row is applied with the failed ones.
+func TestRetryRefusesEditOfOKRow(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	dir := t.TempDir()
+	content := "mailbox,customer,description,timezone\n" +
+		"1001,100,a,Europe/London\n" +
+		"1003,100,b,Europe/Londn\n" +
+		"1005,100,c,Europe/Oslo\n"
+	in := filepath.Join(dir, "changes.csv")
+	if err := os.WriteFile(in, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := simEnv(sim)
+	res := runBinary(t, env, dir, "run", "changes.csv", "--rate", "0")
+	if res.code != exitRows {
+		t.Fatalf("first run: exit %d\n%s", res.code, res.stderr)
+	}
+	next := nextCommand(t, res.stderr)
+	content = strings.NewReplacer("Europe/Londn", "Europe/London", "1005,100,c,", "1005,100,c edited,").Replace(content)
+	if err := os.WriteFile(in, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sim.ResetStats()
+	res = runBinary(t, env, dir, next...)
+	if res.code != exitUsage {
+		t.Fatalf("retry with an edited ok row: exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+	}
+	for _, want := range []string{"row 3 was ok", "--force"} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("refusal does not say %q:\n%s", want, res.stderr)
+		}
+	}
+	if n := sim.Stats().Requests; n != 0 {
+		t.Errorf("the refused retry sent %d requests", n)
+	}
+	res = runBinary(t, env, dir, append(next, "--force")...)
+	if res.code != exitOK {
+		t.Fatalf("retry --force: exit %d\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "applying it again") {
+		t.Errorf("--force does not say it applies the edited row:\n%s", res.stderr)
+	}
+	if m, _ := sim.Mailbox(100, "1005"); m["description"] != "c edited" {
+		t.Errorf("edited row not applied: description %q", m["description"])
+	}
+	if m, _ := sim.Mailbox(100, "1003"); m["timezone"] != "Europe/London" {
+		t.Errorf("failed row not applied: timezone %q", m["timezone"])
+	}
+}

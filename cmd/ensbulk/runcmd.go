@@ -335,6 +335,9 @@ func (j *job) openReport() error {
 	if j.plan, err = planRun(j.in, j.o, j.reportPath, j.rf); err != nil {
 		return err
 	}
+	for _, n := range j.plan.Notes {
+		fmt.Fprintf(j.errw, "ensbulk: %s\n", n)
+	}
 	if !j.plan.Resuming {
 		// The sidecar goes first: a report without one cannot be resumed.
 		if err := report.WriteMeta(j.reportPath, j.plan.Meta); err != nil {

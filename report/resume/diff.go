@@ -88,9 +88,14 @@ func (p *Plan) retry(cfg Config) error {
 	if err != nil {
 		return refuse("--retry-failed: %v", err)
 	}
+	var edited []int // rows ok in the report whose content changed since
 	gone, err := p.diff(cfg.Open, latest, func(r *batch.Row, rec report.Record) (bool, error) {
 		if !sameBox(r, rec) && !identityFix(rec) {
 			return false, refuse("--retry-failed %s: row %d is mailbox %s in the input but %s in the report: the input does not match the report (were rows added, removed or reordered?)", old, r.Num, boxName(r.Mailbox, r.Customer), boxName(rec.Mailbox, rec.Customer))
+		}
+		if rec.Status == string(batch.StatusOK) && rec.Hash != r.Hash {
+			edited = append(edited, r.Num)
+			return cfg.Force, nil
 		}
 		return rec.Status != string(batch.StatusOK), nil
 	}, func(r *batch.Row, rec report.Record) {
@@ -102,6 +107,15 @@ func (p *Plan) retry(cfg Config) error {
 	}
 	if len(gone) > 0 {
 		return refuse("--retry-failed %s: %s of the report %s not in the input: the input does not match the report", old, rowList(gone), plural(len(gone), "is", "are"))
+	}
+	// An edit to a row that was applied would otherwise be carried over
+	// as ok and never sent: refuse it, as --resume refuses a changed
+	// input, unless --force asks for those rows to be applied too.
+	if len(edited) > 0 && !cfg.Force {
+		return refuse("--retry-failed %s: %s %s ok in that report and %s been edited since: a retry reruns only the rows that are not ok, so the %s would not be applied; pass --force to apply %s too, or undo the %s", old, rowList(edited), plural(len(edited), "was", "were"), plural(len(edited), "has", "have"), plural(len(edited), "edit", "edits"), plural(len(edited), "it", "them"), plural(len(edited), "edit", "edits"))
+	}
+	if len(edited) > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("--force: %s %s ok in %s and %s been edited since: applying %s again", rowList(edited), plural(len(edited), "was", "were"), old, plural(len(edited), "has", "have"), plural(len(edited), "it", "them")))
 	}
 	return nil
 }

@@ -52,7 +52,9 @@ type Config struct {
 	// and Format are what a report must be to be resumed; its input
 	// fields are compared with the resumed report's.
 	Meta report.Meta
-	// Resume continues Report; Force accepts an input that changed since.
+	// Resume continues Report; Force accepts an input that changed since
+	// (with Resume), or applies the rows that were ok in RetryFailed and
+	// were edited since (with RetryFailed).
 	Resume, Force bool
 	// RetryFailed is the earlier report whose rows that are not ok this
 	// run reruns; "" for none.
@@ -99,6 +101,10 @@ type Plan struct {
 	Done int
 	// Seeded counts the records Seed carried over.
 	Seeded int
+	// Notes are what the operator is told before anything is sent: what
+	// this plan does that a plain run would not (records reused, rows
+	// applied again, a report set aside).
+	Notes []string
 
 	todo  map[int]bool // nil: every row
 	seeds []report.Record
