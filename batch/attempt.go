@@ -123,7 +123,7 @@ func (e *engine) succeeded(a *attempt, o outcome, resp Response) item {
 	o.code, o.key, o.message = resp.Code, resp.Key, resp.Message
 	switch {
 	case a.phase == PhaseValidate && !e.opts.ValidateOnly:
-		return item{row: a.row, passed: true}
+		return e.passedItem(a.row, o)
 	case a.phase == PhaseValidate:
 		return o.final(a.row, StatusValid)
 	}

@@ -124,6 +124,7 @@ type engine struct {
 	todo       bitset // rows handled by this run
 	final      bitset // rows whose final result was written
 	valid      bitset // rows that passed validation (run, not validate-only)
+	prevalid   bitset // rows validated by an earlier run: set in pass 0, then read-only
 	rows       int
 	todoCount  int
 	validCount int
@@ -175,6 +176,7 @@ func (e *engine) scan(open Opener) error {
 		if e.opts.Todo == nil || e.opts.Todo(&row) {
 			e.todo.set(row.Num)
 			e.todoCount++
+			e.prevalidated(&row)
 		}
 	}
 	return nil

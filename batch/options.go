@@ -54,6 +54,16 @@ type Options struct {
 	// row counts when its first request goes out, and rows already sent
 	// finish. 0 = no limit.
 	MaxRows int
+	// Validated, when set, is asked once per row this run handles, in the
+	// first read: a row it accepts was validated by an earlier run (the
+	// caller checked that its content is unchanged) and goes straight to
+	// the apply phase. Not used in a validate-only run.
+	Validated func(*Row) bool
+	// RecordValidation writes a row's passed validation to the sink at
+	// once (status valid, phase validate), before its final result, and
+	// reports a validated row left unsent skipped with phase validate, so
+	// that a later run can pass it back through Validated (validated.go).
+	RecordValidation bool
 	// Gate, when set, is called before every request; an error stops the
 	// run resumably with that error as the reason (budgets, windows).
 	Gate func(context.Context) error
