@@ -239,3 +239,152 @@ func TestRetryRefusesEditOfOKRow(t *testing.T) {
 		t.Errorf("failed row not applied: timezone %q", m["timezone"])
 	}
 }
+
+// Budgeted runs make progress: a file too big for one night's
+// --max-duration is finished by the nightly --resume, each row validated
+// once (a resume does not validate again the rows an earlier night
+// validated), and every night after validation is done applies rows.
+func TestBudgetedNightsFinish(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	const rows = 300
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "big.csv"), []byte(manyRows(rows)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := simEnv(sim)
+	nights := 0
+	for {
+		nights++
+		if nights > 5 {
+			t.Fatalf("not finished after 5 nights: %v; the server validated %d and applied %d", statusCounts(t, filepath.Join(dir, "big.report.csv")), sim.Stats().Validated, sim.Stats().Applied)
+		}
+		before := sim.Stats()
+		res := runBinary(t, env, dir, "run", "big.csv", "--resume", "--rate", "50", "--max-duration", "4s")
+		after := sim.Stats()
+		t.Logf("night %d: exit %d, validated %d, applied %d", nights, res.code, after.Validated-before.Validated, after.Applied-before.Applied)
+		if res.code == exitOK {
+			break
+		}
+		if res.code != exitStopped {
+			t.Fatalf("night %d: exit %d\n%s", nights, res.code, res.stderr)
+		}
+		if after.Validated == before.Validated && after.Applied == before.Applied {
+			t.Fatalf("night %d made no progress\n%s", nights, res.stderr)
+		}
+		if before.Validated >= rows && after.Applied == before.Applied {
+			t.Fatalf("night %d applied nothing although every row was validated\n%s", nights, res.stderr)
+		}
+	}
+	st := sim.Stats()
+	if st.Applied != rows {
+		t.Errorf("applied %d, want %d", st.Applied, rows)
+	}
+	// A row in flight when a night's budget ran out is answered and
+	// recorded; only a request lost in between would be sent twice.
+	if st.Validated > rows+8 {
+		t.Errorf("the server validated %d times for %d rows: rows were validated again", st.Validated, rows)
+	}
+}
+
+// readmeBlock returns the ensbulk command lines of the first code block
+// after heading in the README, each as its arguments (comments cut).
+func readmeBlock(t *testing.T, heading string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("README has no %q", heading)
+	}
+	_, rest, _ = strings.Cut(rest, "```")
+	_, rest, _ = strings.Cut(rest, "\n")
+	block, _, _ := strings.Cut(rest, "```")
+	var out [][]string
+	for _, line := range strings.Split(block, "\n") {
+		if !strings.HasPrefix(line, "ensbulk ") {
+			continue
+		}
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = line[:i]
+		}
+		out = append(out, shellWords(t, strings.TrimSpace(strings.TrimPrefix(line, "ensbulk "))))
+	}
+	return out
+}
+
+// The README's first real run, line by line through the binary, in a
+// directory holding the sample changes.csv: validate and run keep their
+// own reports, the run takes over the validation it follows (saying so,
+// validating only the rows without a definite answer), and the retry
+// after fixing the bad rows ends all ok.
+func TestReadmeFirstRunSequence(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "changes.csv")
+	copyFile(t, sample(t, "changes.csv"), in, -1)
+	cmds := readmeBlock(t, "## A first real run")
+	want := []struct {
+		cmd  string
+		code int
+	}{
+		{"validate --offline changes.csv", exitRows},
+		{"validate changes.csv", exitRows},
+		{"run changes.csv --rate 5", exitRows},
+		{"summary changes.report.csv", exitOK},
+		{"run changes.csv --retry-failed changes.report.csv", exitOK},
+	}
+	if len(cmds) != len(want) {
+		t.Fatalf("README's first run has %d ensbulk lines, the test knows %d: %q", len(cmds), len(want), cmds)
+	}
+	env := simEnv(sim)
+	for i, args := range cmds {
+		if got := strings.Join(args, " "); got != want[i].cmd {
+			t.Fatalf("README line %d is %q, the test knows %q", i+1, got, want[i].cmd)
+		}
+		if args[0] == "run" && slicesContains(args, "--retry-failed") {
+			fixSample(t, in)
+		}
+		before := sim.Stats()
+		res := runBinary(t, env, dir, args...)
+		after := sim.Stats()
+		if res.code != want[i].code {
+			t.Fatalf("%q: exit %d, want %d\n%s", want[i].cmd, res.code, want[i].code, res.stderr)
+		}
+		switch want[i].cmd {
+		case "validate changes.csv":
+			if _, err := os.Stat(filepath.Join(dir, "changes.validate.report.csv")); err != nil {
+				t.Errorf("validate's report: %v", err)
+			}
+		case "run changes.csv --rate 5":
+			if !strings.Contains(res.stderr, "52 valid rows are not validated again, 4 invalid rows are reported without sending") {
+				t.Errorf("the run does not say it takes over the validation:\n%s", res.stderr)
+			}
+			// Only the two rows validate answered 404 and 403 for are
+			// validated again; the 52 valid ones are applied.
+			if n := after.Validated - before.Validated; n != 0 {
+				t.Errorf("the run had %d rows validated again, want 0", n)
+			}
+			if n := after.Requests - before.Requests; n != 52+2 {
+				t.Errorf("the run sent %d requests, want 54 (52 applies, 2 validations of the 404 and 403 rows)", n)
+			}
+			c := statusCounts(t, filepath.Join(dir, "changes.report.csv"))
+			if c[batch.StatusOK] != 52 || c[batch.StatusInvalid] != 4 || c[batch.StatusFailed] != 2 {
+				t.Errorf("run report %v, want 52 ok, 4 invalid, 2 failed", c)
+			}
+		}
+	}
+	if c := statusCounts(t, filepath.Join(dir, "changes.retry1.report.csv")); c[batch.StatusOK] != 58 {
+		t.Errorf("retry report %v, want 58 ok", c)
+	}
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

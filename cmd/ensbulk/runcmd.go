@@ -359,6 +359,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
 		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started),
+		Validated: j.plan.Validated, RecordValidation: !o.validate,
 		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
 	}
 	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),

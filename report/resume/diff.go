@@ -29,12 +29,15 @@ func (p *Plan) resume(cfg Config) error {
 		return refuse("cannot resume: %v", err)
 	}
 	var changed []int // finished rows whose content or mailbox differs now
-	gone, err := p.diff(cfg.Open, latest, func(r *batch.Row, rec report.Record) (bool, error) {
+	gone, err := p.diff(cfg.Open, latest, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if rec.Hash != r.Hash || !sameBox(r, rec) {
 			changed = append(changed, r.Num)
 			return true, nil
 		}
-		return redo(rec), nil
+		if meta.Mode == "run" && passedValidation(rec) {
+			p.validated(r.Num)
+		}
+		return redo(rec, meta.Mode), nil
 	}, nil)
 	if err != nil {
 		return err
@@ -52,6 +55,9 @@ func (p *Plan) resume(cfg Config) error {
 	}
 	p.Meta = meta
 	p.Resuming = true
+	if n := p.keepValidTodo(); n > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d %s validated by an earlier run of this report and unchanged since: not validated again", n, plural(n, "row was", "rows were")))
+	}
 	if len(diffs) == 0 {
 		return nil
 	}
@@ -89,7 +95,7 @@ func (p *Plan) retry(cfg Config) error {
 		return refuse("--retry-failed: %v", err)
 	}
 	var edited []int // rows ok in the report whose content changed since
-	gone, err := p.diff(cfg.Open, latest, func(r *batch.Row, rec report.Record) (bool, error) {
+	gone, err := p.diff(cfg.Open, latest, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if !sameBox(r, rec) && !identityFix(rec) {
 			return false, refuse("--retry-failed %s: row %d is mailbox %s in the input but %s in the report: the input does not match the report (were rows added, removed or reordered?)", old, r.Num, boxName(r.Mailbox, r.Customer), boxName(rec.Mailbox, rec.Customer))
 		}
@@ -122,13 +128,13 @@ func (p *Plan) retry(cfg Config) error {
 
 // diff reads the input once and decides, in file order, which rows this
 // run redoes: a row the report does not hold, a row for which redo says
-// so, and every later row of a mailbox with a redone row, so that a
-// mailbox's rows are applied in file order again. redo sees every row the
+// so, and, with chain, every later row of a mailbox with a redone row, so
+// that a mailbox's rows are applied in file order again. redo sees every row the
 // report holds, also those already redone for their mailbox, so that it
 // can check each one; keep is called, when set, for the rows not redone.
 // diff returns, sorted, the rows of the report the input no longer has.
 // It takes latest apart: every row of the input is deleted from it.
-func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, redo func(*batch.Row, report.Record) (bool, error), keep func(*batch.Row, report.Record)) ([]int, error) {
+func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, chain bool, redo func(*batch.Row, report.Record) (bool, error), keep func(*batch.Row, report.Record)) ([]int, error) {
 	src, c, err := open()
 	if err != nil {
 		return nil, err
@@ -148,7 +154,7 @@ func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, redo func(*
 				return nil, err
 			}
 		}
-		if do || dirty[r.Key()] {
+		if do || chain && dirty[r.Key()] {
 			dirty[r.Key()] = true
 			p.todo[r.Num] = true
 			continue
@@ -173,16 +179,49 @@ func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, redo func(*
 // operator fixes them on the server (repeated, they abort the run), and
 // the resume after the fix must finish the job. A 404 or 400 is the row's
 // own fault and stays final until the input is edited.
-func redo(rec report.Record) bool {
-	if batch.Status(rec.Status) == batch.StatusFailed && forbidden(rec.Code) {
+//
+// In a run's report a valid record is a validation that passed and was
+// not followed by the row's apply (a crash in between): it is redone.
+func redo(rec report.Record, mode string) bool {
+	switch st := batch.Status(rec.Status); {
+	case st == batch.StatusFailed && forbidden(rec.Code):
 		return true
+	case st == batch.StatusValid && mode == "run":
+		return true
+	default:
+		return !st.Done()
 	}
-	return !batch.Status(rec.Status).Done()
+}
+
+// passedValidation reports whether the record of a run's row shows that
+// the server validated the row: its passed validation itself (valid), a
+// row left unsent after it (skipped, phase validate), or any answer of
+// the apply phase but a 400 (the server no longer accepts the row).
+func passedValidation(rec report.Record) bool {
+	switch batch.Phase(rec.Phase) {
+	case batch.PhaseValidate:
+		st := batch.Status(rec.Status)
+		return st == batch.StatusValid || st == batch.StatusSkipped
+	case batch.PhaseApply:
+		return rec.Status != string(batch.StatusInvalid)
+	}
+	return false
 }
 
 // forbidden reports whether code is the server's refusal by role (402)
 // or rate plan (403).
 func forbidden(code string) bool { return code == "402" || code == "403" }
+
+// keepValidTodo forgets the validations of rows this run does not handle
+// and returns how many are left.
+func (p *Plan) keepValidTodo() int {
+	for n := range p.valid {
+		if !p.todo[n] {
+			delete(p.valid, n)
+		}
+	}
+	return len(p.valid)
+}
 
 func sameBox(r *batch.Row, rec report.Record) bool {
 	return rec.Mailbox == r.Mailbox && rec.Customer == r.Customer

@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
@@ -64,6 +65,14 @@ type Config struct {
 	Open batch.Opener
 	// Dialect says which options change how the input is read.
 	Dialect Dialect
+	// Reuse is the report of a validate run of the same input whose
+	// results a new run takes over instead of validating again (see
+	// reuse); "" for none. ReuseMaxAge is how old it may be.
+	Reuse       string
+	ReuseMaxAge time.Duration
+	// AllOrNothing is the run's --all-or-nothing: the rows Reuse holds
+	// as invalid are then validated again, so that the engine sees them.
+	AllOrNothing bool
 }
 
 // Dialect is what this package needs to know of how the command reads an
@@ -107,7 +116,22 @@ type Plan struct {
 	Notes []string
 
 	todo  map[int]bool // nil: every row
+	valid map[int]bool // rows validated before that this run does not validate again
 	seeds []report.Record
+}
+
+// Validated tells the engine whether a row was validated by an earlier
+// run, with the content it has now: it then skips the validate phase.
+func (p *Plan) Validated(r *batch.Row) bool { return p.valid[r.Num] }
+
+// Prevalidated counts the rows Validated accepts.
+func (p *Plan) Prevalidated() int { return len(p.valid) }
+
+func (p *Plan) validated(row int) {
+	if p.valid == nil {
+		p.valid = map[int]bool{}
+	}
+	p.valid[row] = true
 }
 
 // Todo tells the engine whether this run handles a row.
@@ -169,6 +193,8 @@ func Decide(cfg Config) (*Plan, error) {
 		err = refuse("report %s %w: pass --resume to continue that run, or --report PATH to start a new report", path, ErrReportExists)
 	case cfg.RetryFailed != "":
 		err = p.retry(cfg)
+	case cfg.Reuse != "":
+		err = p.reuse(cfg)
 	}
 	if err != nil {
 		return nil, err
