@@ -130,15 +130,17 @@ type reportFlags struct {
 	reportFormat *choice
 	resume       bool
 	force        bool
+	rotate       bool
 	summaryJSON  string
 }
 
 func (r *reportFlags) addFlags(f *pflag.FlagSet) {
 	r.reportFormat = newChoice(string(report.CSV), string(report.CSV), string(report.JSONL))
-	f.StringVar(&r.report, "report", "", "report path (default: the input's name with .report.csv or .report.jsonl)")
+	f.StringVar(&r.report, "report", "", "report path (default: changes.csv -> changes.report.csv; validate: changes.validate.report.csv)")
 	f.Var(r.reportFormat, "report-format", "report format")
 	f.BoolVar(&r.resume, "resume", false, "continue an interrupted run from its report (starts afresh when there is no report yet)")
 	f.BoolVar(&r.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone); with --retry-failed: also apply rows that were ok and were edited since")
+	f.BoolVar(&r.rotate, "rotate", false, "with --resume: when the report's run finished and the input has changed (a new file each night), keep that report under a dated name and start a new one")
 	f.StringVar(&r.summaryJSON, "summary-json", "", "write the final counts, rate, duration and exit code to this file as JSON")
 }
 

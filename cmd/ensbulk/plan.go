@@ -45,7 +45,7 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*re
 			Version: 1, Input: in.path, InputSHA256: in.sha256, InputFormat: string(in.opts.Format),
 			EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: mode, Started: o.now().UTC(), Format: rf,
 		},
-		Resume: o.resume, Force: o.force, RetryFailed: o.retryFailed,
+		Resume: o.resume, Force: o.force, Rotate: o.rotate, RetryFailed: o.retryFailed,
 		Open: func() (batch.Source, io.Closer, error) {
 			src, c, err := open()
 			var fe *reader.FileError

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,12 +29,19 @@ type binRun struct {
 // environment) in dir, bounded in time.
 func runBinary(t *testing.T, env map[string]string, dir string, args ...string) binRun {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
+	environ := os.Environ()
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		environ = append(environ, k+"="+v)
 	}
+	return runCommand(t, environ, dir, binary, args...)
+}
+
+// runCommand runs a program with exactly environ in dir, bounded in time.
+func runCommand(t *testing.T, environ []string, dir, prog string, args ...string) binRun {
+	t.Helper()
+	cmd := exec.Command(prog, args...)
+	cmd.Dir = dir
+	cmd.Env = environ
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
@@ -343,7 +351,7 @@ func TestReadmeFirstRunSequence(t *testing.T) {
 		if got := strings.Join(args, " "); got != want[i].cmd {
 			t.Fatalf("README line %d is %q, the test knows %q", i+1, got, want[i].cmd)
 		}
-		if args[0] == "run" && slicesContains(args, "--retry-failed") {
+		if args[0] == "run" && slices.Contains(args, "--retry-failed") {
 			fixSample(t, in)
 		}
 		before := sim.Stats()
@@ -378,13 +386,4 @@ func TestReadmeFirstRunSequence(t *testing.T) {
 	if c := statusCounts(t, filepath.Join(dir, "changes.retry1.report.csv")); c[batch.StatusOK] != 58 {
 		t.Errorf("retry report %v, want 58 ok", c)
 	}
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

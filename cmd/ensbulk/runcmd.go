@@ -118,6 +118,9 @@ func (o *runOptions) check() error {
 			return err
 		}
 	}
+	if o.rotate && !o.resume {
+		return usageErr("--rotate goes with --resume: it sets aside the finished report that --resume would continue")
+	}
 	if o.resume && o.retryFailed != "" {
 		return usageErr("--resume and --retry-failed do not go together: --retry-failed writes a new report")
 	}
@@ -382,6 +385,7 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	if err != nil {
 		return err
 	}
+	j.markFinished(sum, counts, runErr)
 	result := outcome(counts, runErr)
 	code := exitCodeOf(result)
 	printSummary(j.env.Stderr, j.o, sum, counts, j.reportPath, j.in, code, runErr)
@@ -398,6 +402,20 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 		}
 	}
 	return result
+}
+
+// markFinished records in the sidecar that the report's run went through
+// its whole input, so that the next --resume with a new input (the next
+// night's file) sets this report aside instead of refusing.
+func (j *job) markFinished(sum *batch.Summary, c *report.Counts, runErr error) {
+	if runErr != nil || c.ByStatus[batch.StatusSkipped] > 0 || c.Rows != sum.Rows {
+		return
+	}
+	m := j.plan.Meta
+	m.Finished = j.o.now().UTC()
+	if err := report.WriteMeta(j.reportPath, m); err != nil {
+		j.log.Warn("report sidecar: not marked finished; a --resume with a new input will be refused", zap.Error(err))
+	}
 }
 
 // abandon ends a run that sent nothing (a file-level error in the input):

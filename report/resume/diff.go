@@ -3,6 +3,7 @@ package resume
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
@@ -11,22 +12,25 @@ import (
 // resume plans the continuation of cfg.Report. A row is redone unless its
 // outcome is final and its content unchanged; a changed input is refused
 // unless cfg.Force, which then makes the report describe the input now.
-func (p *Plan) resume(cfg Config) error {
+// With cfg.Rotate, a changed input whose report's run had finished is a
+// new job (a nightly file replaced by the next night's): the old report is
+// set aside under a dated name and the run starts afresh; rotated says so.
+func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 	path := cfg.Report
 	meta, err := report.ReadMeta(path)
 	if err != nil {
-		return refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), err)
+		return false, refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), err)
 	}
 	// What the report is cannot be forced: another mode or encoding.
 	if meta.Mode != cfg.Meta.Mode {
-		return refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
+		return false, refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
 	}
 	if meta.Format != "" && meta.Format != cfg.Meta.Format {
-		return refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
+		return false, refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
 	}
 	latest, _, err := report.Latest(path)
 	if err != nil {
-		return refuse("cannot resume: %v", err)
+		return false, refuse("cannot resume: %v", err)
 	}
 	var changed []int // finished rows whose content or mailbox differs now
 	gone, err := p.diff(cfg.Open, latest, true, func(r *batch.Row, rec report.Record) (bool, error) {
@@ -40,7 +44,7 @@ func (p *Plan) resume(cfg Config) error {
 		return redo(rec, meta.Mode), nil
 	}, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
@@ -50,8 +54,11 @@ func (p *Plan) resume(cfg Config) error {
 	if len(gone) > 0 {
 		diffs = append(diffs, fmt.Sprintf("%s of the report %s no longer in the input", rowList(gone), plural(len(gone), "is", "are")))
 	}
+	if len(diffs) > 0 && cfg.Rotate && !cfg.Force && !meta.Finished.IsZero() {
+		return true, p.rotate(cfg, meta, joinAnd(diffs))
+	}
 	if len(diffs) > 0 && !cfg.Force {
-		return refuse("cannot resume %s: the input changed since the report was started: %s; pass --force to redo every changed row (and the later rows of their mailboxes), or --report PATH to start a new report", path, joinAnd(diffs))
+		return false, refuse("cannot resume %s: the input changed since the report was started: %s; pass --force to redo every changed row (and the later rows of their mailboxes), or --report PATH to start a new report", path, joinAnd(diffs))
 	}
 	p.Meta = meta
 	p.Resuming = true
@@ -59,7 +66,7 @@ func (p *Plan) resume(cfg Config) error {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d %s validated by an earlier run of this report and unchanged since: not validated again", n, plural(n, "row was", "rows were")))
 	}
 	if len(diffs) == 0 {
-		return nil
+		return false, nil
 	}
 	// --force: the report now describes this input. Rows the input lost
 	// leave it (the final report has one line per input row), and the
@@ -67,15 +74,16 @@ func (p *Plan) resume(cfg Config) error {
 	// this run is not refused again.
 	if len(gone) > 0 {
 		if err := report.Rewrite(path, func(r report.Record) bool { _, lost := slices.BinarySearch(gone, r.Row); return !lost }); err != nil {
-			return fmt.Errorf("report %s: %w", path, err)
+			return false, fmt.Errorf("report %s: %w", path, err)
 		}
 	}
 	p.Meta.InputSHA256, p.Meta.InputFormat = cfg.Meta.InputSHA256, cfg.Meta.InputFormat
 	p.Meta.EmptyToken, p.Meta.Delimiter = cfg.Meta.EmptyToken, cfg.Meta.Delimiter
+	p.Meta.Finished = time.Time{} // the changed rows are not done yet
 	if err := report.WriteMeta(path, p.Meta); err != nil {
-		return fmt.Errorf("report sidecar: %w", err)
+		return false, fmt.Errorf("report sidecar: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
 // retry plans a rerun of the rows of cfg.RetryFailed that are not ok.

@@ -57,6 +57,9 @@ type Config struct {
 	// (with Resume), or applies the rows that were ok in RetryFailed and
 	// were edited since (with RetryFailed).
 	Resume, Force bool
+	// Rotate, with Resume, sets aside the report of a finished run whose
+	// input changed since and starts a new one, instead of refusing.
+	Rotate bool
 	// RetryFailed is the earlier report whose rows that are not ok this
 	// run reruns; "" for none.
 	RetryFailed string
@@ -188,7 +191,10 @@ func Decide(cfg Config) (*Plan, error) {
 	var err error
 	switch {
 	case cfg.Resume && exists:
-		err = p.resume(cfg)
+		var rotated bool
+		if rotated, err = p.resume(cfg); err == nil && rotated && cfg.Reuse != "" {
+			err = p.reuse(cfg)
+		}
 	case exists:
 		err = refuse("report %s %w: pass --resume to continue that run, or --report PATH to start a new report", path, ErrReportExists)
 	case cfg.RetryFailed != "":
