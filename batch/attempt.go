@@ -66,11 +66,6 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 	if msg := e.circuit.refusal(row.Customer); msg != "" {
 		return outcome{phase: PhaseNone, message: msg}.final(row, StatusSkipped)
 	}
-	budgeted := (ph == PhaseApply) != e.opts.ValidateOnly
-	if budgeted && e.opts.MaxRows > 0 && e.started.Add(1) > int64(e.opts.MaxRows) {
-		e.stop(&StopError{Kind: StopBudget, Reason: fmt.Sprintf("--max-rows %d reached", e.opts.MaxRows)})
-		return item{row: row}
-	}
 	a := &attempt{row: row, phase: ph, start: e.opts.Now()}
 	if ph == PhaseApply && e.opts.Reader != nil {
 		if it, done := e.readFirst(ctx, a); done {
@@ -80,7 +75,7 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 	for {
 		e.gate(ctx)
 		wctx := a.waitContext(ctx)
-		if err := e.gov.wait(wctx); err != nil || wctx.Err() != nil {
+		if err := e.gov.wait(wctx); err != nil || wctx.Err() != nil || e.overBudget(a) {
 			e.stopOn(err) // the deadline (governor.go)
 			return e.unfinished(a)
 		}
@@ -176,7 +171,7 @@ func (e *engine) succeeded(a *attempt, o outcome, resp Response) (item, error) {
 	e.answered(false)
 	switch {
 	case a.phase == PhaseValidate && !e.opts.ValidateOnly:
-		return item{row: a.row, passed: true}, nil
+		return e.passedItem(a.row, o), nil
 	case a.phase == PhaseValidate:
 		return o.final(a.row, StatusValid), nil
 	}

@@ -150,6 +150,7 @@ type engine struct {
 	todo       bitset // rows handled by this run
 	final      bitset // rows whose final result was written
 	valid      bitset // rows that passed validation (run, not validate-only)
+	prevalid   bitset // rows validated by an earlier run: set in pass 0, then read-only
 	rows       int
 	todoCount  int
 	validCount int
@@ -217,6 +218,7 @@ func (e *engine) scan(open Opener) error {
 				}
 			}
 			e.overlay.count(&row)
+			e.prevalidated(&row)
 		}
 	}
 	return nil

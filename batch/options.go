@@ -51,9 +51,20 @@ type Options struct {
 	// were finished by an earlier run being resumed).
 	Todo func(*Row) bool
 	// MaxRows stops the run, resumably, once this many rows have been
-	// started in the apply phase (validate-only: in the validate phase).
-	// 0 = no limit.
+	// sent in the apply phase (validate-only: in the validate phase): a
+	// row counts when its first request goes out, and rows already sent
+	// finish. 0 = no limit.
 	MaxRows int
+	// Validated, when set, is asked once per row this run handles, in the
+	// first read: a row it accepts was validated by an earlier run (the
+	// caller checked that its content is unchanged) and goes straight to
+	// the apply phase. Not used in a validate-only run.
+	Validated func(*Row) bool
+	// RecordValidation writes a row's passed validation to the sink at
+	// once (status valid, phase validate), before its final result, and
+	// reports a validated row left unsent skipped with phase validate, so
+	// that a later run can pass it back through Validated (validated.go).
+	RecordValidation bool
 	// Gate, when set, is called before every request; an error stops the
 	// run resumably with that error as the reason (budgets, windows).
 	Gate func(context.Context) error

@@ -14,6 +14,7 @@ type item struct {
 	res    Result
 	final  bool // res is the row's final result
 	passed bool // validated ok (phase validate, run mode)
+	record bool // res records the passed validation (see validated.go)
 	local  bool // refused by local checks: never went through the scheduler
 }
 
@@ -45,7 +46,7 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 
 	total := e.validCount
 	if ph == PhaseValidate {
-		total = e.todoCount
+		total = e.todoCount - e.validCount // less those validated before
 	}
 	s := newScheduler(e.opts.Workers * 4)
 	results := make(chan item, e.opts.Workers)
@@ -134,6 +135,9 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 		}
 		switch ph {
 		case PhaseValidate:
+			if e.prevalid.has(row.Num) {
+				continue // validated by an earlier run
+			}
 			if row.Err != nil {
 				r := row
 				o := outcome{status: StatusInvalid, phase: PhaseLocal, key: row.Err.Column, message: row.Err.Message}
@@ -171,6 +175,12 @@ func (e *engine) write(batch []item) error {
 		if it.passed {
 			e.valid.set(it.row.Num)
 			e.validCount++
+		}
+		if it.record {
+			batch[i].res.Time = e.opts.Now()
+			if err := e.sink.Write(batch[i].res); err != nil {
+				return err
+			}
 		}
 		if !it.final {
 			continue
@@ -223,7 +233,7 @@ func (e *engine) sweep(ctx context.Context, open Opener) error {
 			continue
 		}
 		r := row
-		o := outcome{status: StatusSkipped, phase: PhaseNone, message: reason}
+		o := outcome{status: StatusSkipped, phase: e.skippedPhase(&row), message: reason}
 		batch = append(batch, item{row: &r, final: true, res: o.result(&r)})
 		if len(batch) == 256 {
 			if err := e.write(batch); err != nil {

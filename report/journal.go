@@ -43,6 +43,11 @@ type Meta struct {
 	Mode        string    `json:"mode"` // run or validate
 	Started     time.Time `json:"started"`
 	Format      Format    `json:"report_format"`
+	// Finished is when a run of the report went through its whole input
+	// (no row skipped or missing, whatever the rows' outcomes); zero while
+	// it has not. A resume of a finished report whose input changed
+	// starts a new report (package resume).
+	Finished time.Time `json:"finished,omitzero"`
 }
 
 // MetaPath is the sidecar's path for a report.

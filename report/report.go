@@ -46,15 +46,39 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("report format %q: want csv or jsonl", s)
 }
 
-// DefaultPath is the report path for an input: changes.csv ->
-// changes.report.csv (changes.report.jsonl for a JSONL report).
-func DefaultPath(input string, f Format) string {
-	if input == "-" || input == "" {
-		input = "stdin"
+// DefaultPath is the report path of a run of input: changes.csv ->
+// changes.report.csv (changes.report.jsonl for a JSONL report). See
+// DefaultPathFor.
+func DefaultPath(input string, f Format) string { return DefaultPathFor(input, "run", f) }
+
+// DefaultPathFor is the report path of a mode's run of input. Only a
+// run's report is STEM.report.F; every other mode names itself
+// (changes.validate.report.csv), so that validate and run never write
+// the same report. The stem is the input's name without a .csv
+// extension, and with any other (good.jsonl -> good.jsonl.report.csv), so
+// that good.csv and good.jsonl never share a report either.
+func DefaultPathFor(input, mode string, f Format) string {
+	if mode == "" || mode == "run" {
+		return reportStem(input) + ".report." + string(f)
 	}
-	ext := filepath.Ext(input)
-	base := strings.TrimSuffix(input, ext)
-	return base + ".report." + string(f)
+	return reportStem(input) + "." + mode + ".report." + string(f)
+}
+
+// RetryPath is the report of the n-th retry of input's reports:
+// changes.retry1.report.csv.
+func RetryPath(input string, n int, f Format) string {
+	return fmt.Sprintf("%s.retry%d.report.%s", reportStem(input), n, f)
+}
+
+// reportStem is what the default reports of input are named after.
+func reportStem(input string) string {
+	if input == "-" || input == "" {
+		return "stdin"
+	}
+	if ext := filepath.Ext(input); strings.EqualFold(ext, ".csv") {
+		return strings.TrimSuffix(input, ext)
+	}
+	return input
 }
 
 // Record is one line of a report. It is the only declaration of the

@@ -70,7 +70,9 @@ func writeReport(path string, rows, notOK int, reportPath string) ([]int, error)
 		}
 		if (i+1)%every == 0 && len(todo) < notOK {
 			if len(todo)%2 == 0 {
-				res.Status, res.Code, res.Message, res.Attempts = batch.StatusError, "", "Post: context deadline exceeded", 4
+				// Failed in validation: a resume validates it again (a row
+				// that failed in its apply would go straight to the apply).
+				res.Status, res.Phase, res.Code, res.Message, res.Attempts = batch.StatusError, batch.PhaseValidate, "", "Post: context deadline exceeded", 4
 			} else {
 				res.Status, res.Phase, res.Code, res.Message, res.Attempts, res.Duration = batch.StatusSkipped, batch.PhaseNone, "", "interrupted", 0, 0
 			}

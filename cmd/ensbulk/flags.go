@@ -123,7 +123,7 @@ type scheduleFlags struct {
 
 func (s *scheduleFlags) addFlags(f *pflag.FlagSet) {
 	f.DurationVar(&s.maxDuration, "max-duration", 0, "stop cleanly after this long (exit 5, resumable), e.g. 2h")
-	f.IntVar(&s.maxRows, "max-rows", 0, "stop cleanly after starting this many rows (exit 5, resumable)")
+	f.IntVar(&s.maxRows, "max-rows", 0, "stop cleanly once this many rows were sent to be applied (exit 5, resumable)")
 	f.StringVar(&s.window, "window", "", "only send requests inside this daily window, e.g. 01:00-05:00 or '01:00-05:00 Europe/Oslo'")
 	f.BoolVar(&s.windowExit, "window-exit", false, "outside --window, exit 5 (resumable) instead of waiting for it to open")
 }
@@ -147,15 +147,17 @@ type reportFlags struct {
 	reportFormat *choice
 	resume       bool
 	force        bool
+	rotate       bool
 	summaryJSON  string
 }
 
 func (r *reportFlags) addFlags(f *pflag.FlagSet) {
 	r.reportFormat = newChoice(string(report.CSV), string(report.CSV), string(report.JSONL))
-	f.StringVar(&r.report, "report", "", "report path (default: the input's name with .report.csv or .report.jsonl)")
+	f.StringVar(&r.report, "report", "", "report path (default: changes.csv -> changes.report.csv; validate: changes.validate.report.csv)")
 	f.Var(r.reportFormat, "report-format", "report format")
 	f.BoolVar(&r.resume, "resume", false, "continue an interrupted run from its report (starts afresh when there is no report yet)")
-	f.BoolVar(&r.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone)")
+	f.BoolVar(&r.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone); with --retry-failed: also apply rows that were ok and were edited since")
+	f.BoolVar(&r.rotate, "rotate", false, "with --resume: when the report's run finished and the input has changed (a new file each night), keep that report under a dated name and start a new one")
 	f.StringVar(&r.summaryJSON, "summary-json", "", "write the final counts, rate, duration and exit code to this file as JSON")
 }
 

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -34,26 +33,11 @@ func operatorEnv(set map[string]string) []string {
 	return env
 }
 
-// runBinary runs the binary to its end (at most a minute) off a terminal.
+// runBinary runs the binary to its end (at most two minutes) off a
+// terminal.
 func runBinary(t *testing.T, env map[string]string, args ...string) cli {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = operatorEnv(env)
-	var out, errb syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("ensbulk %s: still running after a minute\nstderr:\n%s", strings.Join(args, " "), errb.String())
-	}
-	return cli{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode()}
+	return runBinaryIn(t, env, "", args...)
 }
 
 // twoRows is an input of one good row and one the server refuses (a PIN

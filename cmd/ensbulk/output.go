@@ -270,7 +270,7 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 		}
 	}
 	rf, _ := report.ParseFormat(o.reportFormat.String())
-	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Format: rf}
+	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: verb, Format: rf}
 	next := ""
 	switch code {
 	case exitRows:

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/reader"
@@ -46,7 +48,8 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*re
 			Version: 1, Input: in.path, InputSHA256: in.sha256, InputFormat: string(in.opts.Format),
 			EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: mode, Started: o.now().UTC(), Format: rf,
 		},
-		Resume: o.resume, Force: o.force, RetryFailed: o.retryFailed,
+		Resume: o.resume, Force: o.force, Rotate: o.rotate, RetryFailed: o.retryFailed,
+		Companions: undoFiles(o, reportPath, in.opts.Format),
 		Open: func() (batch.Source, io.Closer, error) {
 			src, c, err := open()
 			var fe *reader.FileError
@@ -55,8 +58,33 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*re
 			}
 			return src, c, err
 		},
-		Dialect: dialect(),
+		Dialect:     dialect(),
+		Reuse:       validateReport(in, o, mode),
+		ReuseMaxAge: validationReuseAge, AllOrNothing: o.allOrNothing,
 	})
+}
+
+// validationReuseAge is how long after a validate run a run of the same,
+// unchanged input takes over its results instead of validating again.
+// validate-then-run is one sitting; a day later the server may answer
+// otherwise, and validating again costs one request per row.
+const validationReuseAge = 24 * time.Hour
+
+// validateReport is the default report of a validate run of the input,
+// whose results a run may take over (in either report format; "" when
+// there is none to take).
+func validateReport(in *input, o *runOptions, mode string) string {
+	if mode != "run" || o.retryFailed != "" || in.path == "-" {
+		return ""
+	}
+	rf, _ := report.ParseFormat(o.reportFormat.String())
+	for _, f := range []report.Format{rf, report.CSV, report.JSONL} {
+		p := report.DefaultPathFor(in.path, "validate", f)
+		if _, err := os.Lstat(report.MetaPath(p)); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // retryAdvice is what the summary of a report with notOK rows that are

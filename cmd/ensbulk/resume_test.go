@@ -224,8 +224,9 @@ func TestResumeRefusesChangedInput(t *testing.T) {
 		if res := runCLI(t, context.Background(), simEnv(sim), "validate", other, "--rate", "0"); res.code != exitOK {
 			t.Fatalf("validate: exit %d\n%s", res.code, res.stderr)
 		}
-		refused(t, []string{"run", other, "--resume"}, `report of a "validate" run`)
-		refused(t, []string{"run", other, "--resume", "--force"}, `report of a "validate" run`)
+		vrep := strings.TrimSuffix(other, ".csv") + ".validate.report.csv"
+		refused(t, []string{"run", other, "--resume", "--report", vrep}, `report of a "validate" run`)
+		refused(t, []string{"run", other, "--resume", "--report", vrep, "--force"}, `report of a "validate" run`)
 	})
 	t.Run("force", func(t *testing.T) {
 		sim.ResetStats()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 
@@ -23,7 +24,7 @@ func TestSamplesReachExpectedState(t *testing.T) {
 			if res.code != exitRows {
 				t.Fatalf("exit %d, want %d (the samples hold deliberately wrong rows)\nstderr:\n%s", res.code, exitRows, res.stderr)
 			}
-			rep := strings.TrimSuffix(in, filepath.Ext(in)) + ".report.csv"
+			rep := report.DefaultPath(in, report.CSV) // changes.jsonl.report.csv: not the CSV's
 			got := latest(t, rep)
 			if len(got) != 58 {
 				t.Fatalf("report has %d rows, want 58", len(got))
@@ -173,7 +174,7 @@ func TestValidateOnlyChangesNothing(t *testing.T) {
 	if string(before) != string(after) {
 		t.Error("validate changed the simulator's state")
 	}
-	got := latest(t, strings.TrimSuffix(in, ".jsonl")+".report.csv")
+	got := latest(t, in+".validate.report.csv")
 	valid := 0
 	for _, r := range got {
 		if r.Status == "valid" {

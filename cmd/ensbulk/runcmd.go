@@ -124,6 +124,9 @@ func (o *runOptions) check() error {
 			return err
 		}
 	}
+	if o.rotate && !o.resume {
+		return usageErr("--rotate goes with --resume: it sets aside the finished report that --resume would continue")
+	}
 	if o.resume && o.retryFailed != "" {
 		return usageErr("--resume and --retry-failed do not go together: --retry-failed writes a new report")
 	}
@@ -339,8 +342,11 @@ func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error)
 	return j, j.openReport()
 }
 
-// reportPathFor is --report, or the input's default report; a retry never
-// writes over the report it retries.
+// reportPathFor is --report, or the input's default report for the
+// command (validate and run keep separate reports). A retry never writes
+// over the report it retries nor over the run's report: it takes the next
+// free changes.retryN.report.csv, so the retry its summary suggests,
+// of a retry's own report, works as printed.
 func reportPathFor(o *runOptions, input string, rf report.Format) (string, error) {
 	if o.report != "" {
 		return o.report, nil
@@ -351,8 +357,15 @@ func reportPathFor(o *runOptions, input string, rf report.Format) (string, error
 	if input == "-" {
 		return "", usageErr("reading standard input needs --report PATH")
 	}
-	p := report.DefaultPath(input, rf)
-	if o.retryFailed != "" && sameFile(p, o.retryFailed) {
+	mode := "run"
+	if o.validate {
+		mode = "validate"
+	}
+	p := report.DefaultPathFor(input, mode, rf)
+	if o.retryFailed == "" {
+		return p, nil
+	}
+	if _, err := os.Lstat(p); err == nil || sameFile(p, o.retryFailed) {
 		p = nextRetryPath(input, rf)
 	}
 	return p, nil
@@ -367,6 +380,9 @@ func (j *job) openReport() error {
 	}
 	if j.plan, err = planRun(j.in, j.o, j.reportPath, j.rf); err != nil {
 		return err
+	}
+	for _, n := range j.plan.Notes {
+		fmt.Fprintf(j.errw, "ensbulk: %s\n", n)
 	}
 	if !j.plan.Resuming {
 		// The sidecar goes first: a report without one cannot be resumed.
@@ -389,6 +405,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
 		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: authGate(j.conn.client, o.timeout, j.log, gate(o, j.win, j.started)), Deadline: deadline(o, j.started),
+		Validated: j.plan.Validated, RecordValidation: !o.validate && !o.plan,
 		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
 	}
 	if err := j.reads(&opts); err != nil {
@@ -424,6 +441,7 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	if err := j.finishReads(); err != nil {
 		return err
 	}
+	j.markFinished(sum, counts, runErr)
 	result := outcome(counts, runErr)
 	code := exitCodeOf(result)
 	if j.in.changedSince() {
@@ -432,6 +450,20 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	printSummary(j.errw, j.o, sum, counts, j.reportPath, j.in, code, runErr)
 	j.rec.setOutcome(sum, counts)
 	return result
+}
+
+// markFinished records in the sidecar that the report's run went through
+// its whole input, so that the next --resume with a new input (the next
+// night's file) sets this report aside instead of refusing.
+func (j *job) markFinished(sum *batch.Summary, c *report.Counts, runErr error) {
+	if runErr != nil || c.ByStatus[batch.StatusSkipped] > 0 || c.Rows != sum.Rows {
+		return
+	}
+	m := j.plan.Meta
+	m.Finished = j.o.now().UTC()
+	if err := report.WriteMeta(j.reportPath, m); err != nil {
+		j.log.Warn("report sidecar: not marked finished; a --resume with a new input will be refused", zap.Error(err))
+	}
 }
 
 // abandon ends a run that sent nothing (a file-level error in the input):
@@ -524,14 +556,12 @@ func sameFile(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
-// nextRetryPath picks changes.retry1.report.csv, retry2, ... so a retry
-// never overwrites the report it retries.
+// nextRetryPath picks changes.retry1.report.csv, retry2, ...: the first
+// that does not exist.
 func nextRetryPath(input string, f report.Format) string {
-	ext := filepath.Ext(input)
-	base := strings.TrimSuffix(input, ext)
 	for i := 1; ; i++ {
-		p := fmt.Sprintf("%s.retry%d.report.%s", base, i, f)
-		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		p := report.RetryPath(input, i, f)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			return p
 		}
 	}

@@ -200,7 +200,7 @@ func TestSecretsNeverLeakJSONL(t *testing.T) {
 	if res.code != exitRows {
 		t.Fatalf("exit %d, want %d\n%s", res.code, exitRows, res.stderr)
 	}
-	rep := strings.TrimSuffix(in, ".jsonl") + ".report.csv"
+	rep := in + ".report.csv"
 	checkNoSecrets(t, "stdout", res.stdout)
 	checkNoSecrets(t, "stderr", res.stderr)
 	entries, err := os.ReadDir(filepath.Dir(in))

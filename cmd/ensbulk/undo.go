@@ -70,6 +70,16 @@ func undoPathFor(flag, reportPath string, f reader.Format) string {
 	return strings.TrimSuffix(reportPath, filepath.Ext(reportPath)) + ".undo." + ext
 }
 
+// undoFiles are the undo file and its journal of a run with this report,
+// none when the run reads nothing (--no-read, plan).
+func undoFiles(o *runOptions, reportPath string, f reader.Format) []string {
+	if o.noRead || o.plan || o.validate {
+		return nil
+	}
+	p := undoPathFor(o.undoPath, reportPath, f)
+	return []string{p, p + ".journal"}
+}
+
 // openUndo opens the journal for appending: a new run refuses an undo file
 // or journal already there (it may be the only record of an earlier run's
 // values); a resume continues it, cutting a line torn by a crash.

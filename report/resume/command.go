@@ -29,7 +29,7 @@ func RetryCommand(reportPath string, meta report.Meta, d Dialect) string {
 // and resuming without naming it would resume the report retried.
 func ResumeCommand(verb, reportPath string, meta report.Meta, d Dialect) string {
 	tail := []string{"--resume"}
-	if meta.Input == "" || meta.Input == "-" || reportPath != report.DefaultPath(meta.Input, formatOr(meta.Format)) {
+	if meta.Input == "" || meta.Input == "-" || reportPath != report.DefaultPathFor(meta.Input, meta.Mode, formatOr(meta.Format)) {
 		tail = append(tail, "--report", shellQuote(reportPath))
 	}
 	return commandLine(verb, meta, d, tail...)

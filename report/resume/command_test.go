@@ -32,10 +32,12 @@ func TestCommands(t *testing.T) {
 			"ensbulk run in.csv --delimiter ';' --empty-token - --retry-failed in.report.csv", "ensbulk run in.csv --delimiter ';' --empty-token - --resume"},
 		{"tab", "in.report.csv", tab,
 			"ensbulk run in.csv --delimiter tab --retry-failed in.report.csv", "ensbulk run in.csv --delimiter tab --resume"},
-		{"csv options do not matter to jsonl", "in.report.csv", jsonl,
-			"ensbulk run in.jsonl --retry-failed in.report.csv", "ensbulk run in.jsonl --resume"},
-		{"format the name does not imply", "export.report.csv", byFlag,
-			"ensbulk run export.txt --format csv --retry-failed export.report.csv", "ensbulk run export.txt --format csv --resume"},
+		{"csv options do not matter to jsonl", "in.jsonl.report.csv", jsonl,
+			"ensbulk run in.jsonl --retry-failed in.jsonl.report.csv", "ensbulk run in.jsonl --resume"},
+		{"format the name does not imply", "export.txt.report.csv", byFlag,
+			"ensbulk run export.txt --format csv --retry-failed export.txt.report.csv", "ensbulk run export.txt --format csv --resume"},
+		{"the csv's report is not the jsonl's", "in.report.csv", jsonl,
+			"ensbulk run in.jsonl --retry-failed in.report.csv", "ensbulk run in.jsonl --resume --report in.report.csv"},
 		{"jsonl report", "in.report.jsonl", jsonReport,
 			"ensbulk run in.csv --report-format jsonl --retry-failed in.report.jsonl", "ensbulk run in.csv --report-format jsonl --resume"},
 		{"a retry's report is named", "in.retry1.report.csv", sidecar(),
@@ -54,6 +56,21 @@ func TestCommands(t *testing.T) {
 				t.Errorf("ResumeCommand: got %q, want %q", got, tt.wantResume)
 			}
 		})
+	}
+}
+
+// A validate's report is its own default (changes.validate.report.csv),
+// not the run's.
+func TestResumeCommandOfValidate(t *testing.T) {
+	m := sidecar()
+	m.Mode = "validate"
+	for _, tt := range []struct{ report, want string }{
+		{"in.validate.report.csv", "ensbulk validate in.csv --resume"},
+		{"in.report.csv", "ensbulk validate in.csv --resume --report in.report.csv"},
+	} {
+		if got := ResumeCommand("validate", tt.report, m, testDialect); got != tt.want {
+			t.Errorf("ResumeCommand(%s): got %q, want %q", tt.report, got, tt.want)
+		}
 	}
 }
 

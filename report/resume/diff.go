@@ -3,6 +3,7 @@ package resume
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
@@ -11,33 +12,39 @@ import (
 // resume plans the continuation of cfg.Report. A row is redone unless its
 // outcome is final and its content unchanged; a changed input is refused
 // unless cfg.Force, which then makes the report describe the input now.
-func (p *Plan) resume(cfg Config) error {
+// With cfg.Rotate, a changed input whose report's run had finished is a
+// new job (a nightly file replaced by the next night's): the old report is
+// set aside under a dated name and the run starts afresh; rotated says so.
+func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 	path := cfg.Report
 	meta, err := report.ReadMeta(path)
 	if err != nil {
-		return refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), err)
+		return false, refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), err)
 	}
 	// What the report is cannot be forced: another mode or encoding.
 	if meta.Mode != cfg.Meta.Mode {
-		return refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
+		return false, refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
 	}
 	if meta.Format != "" && meta.Format != cfg.Meta.Format {
-		return refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
+		return false, refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
 	}
 	latest, _, err := report.Latest(path)
 	if err != nil {
-		return refuse("cannot resume: %v", err)
+		return false, refuse("cannot resume: %v", err)
 	}
 	var changed []int // finished rows whose content or mailbox differs now
-	gone, err := p.diff(cfg.Open, latest, func(r *batch.Row, rec report.Record) (bool, error) {
+	gone, err := p.diff(cfg.Open, latest, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if rec.Hash != r.Hash || !sameBox(r, rec) {
 			changed = append(changed, r.Num)
 			return true, nil
 		}
-		return !batch.Status(rec.Status).Done(), nil
+		if meta.Mode == "run" && passedValidation(rec) {
+			p.validated(r.Num)
+		}
+		return redo(rec, meta.Mode), nil
 	}, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
@@ -47,13 +54,19 @@ func (p *Plan) resume(cfg Config) error {
 	if len(gone) > 0 {
 		diffs = append(diffs, fmt.Sprintf("%s of the report %s no longer in the input", rowList(gone), plural(len(gone), "is", "are")))
 	}
+	if len(diffs) > 0 && cfg.Rotate && !cfg.Force && !meta.Finished.IsZero() {
+		return true, p.rotate(cfg, meta, joinAnd(diffs))
+	}
 	if len(diffs) > 0 && !cfg.Force {
-		return refuse("cannot resume %s: the input changed since the report was started: %s; pass --force to redo every changed row (and the later rows of their mailboxes), or --report PATH to start a new report", path, joinAnd(diffs))
+		return false, refuse("cannot resume %s: the input changed since the report was started: %s; pass --force to redo every changed row (and the later rows of their mailboxes), or --report PATH to start a new report", path, joinAnd(diffs))
 	}
 	p.Meta = meta
 	p.Resuming = true
+	if n := p.keepValidTodo(); n > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d %s validated by an earlier run of this report and unchanged since: not validated again", n, plural(n, "row was", "rows were")))
+	}
 	if len(diffs) == 0 {
-		return nil
+		return false, nil
 	}
 	// --force: the report now describes this input. Rows the input lost
 	// leave it (the final report has one line per input row), and the
@@ -61,15 +74,16 @@ func (p *Plan) resume(cfg Config) error {
 	// this run is not refused again.
 	if len(gone) > 0 {
 		if err := report.Rewrite(path, func(r report.Record) bool { _, lost := slices.BinarySearch(gone, r.Row); return !lost }); err != nil {
-			return fmt.Errorf("report %s: %w", path, err)
+			return false, fmt.Errorf("report %s: %w", path, err)
 		}
 	}
 	p.Meta.InputSHA256, p.Meta.InputFormat = cfg.Meta.InputSHA256, cfg.Meta.InputFormat
 	p.Meta.EmptyToken, p.Meta.Delimiter = cfg.Meta.EmptyToken, cfg.Meta.Delimiter
+	p.Meta.Finished = time.Time{} // the changed rows are not done yet
 	if err := report.WriteMeta(path, p.Meta); err != nil {
-		return fmt.Errorf("report sidecar: %w", err)
+		return false, fmt.Errorf("report sidecar: %w", err)
 	}
-	return nil
+	return false, nil
 }
 
 // retry plans a rerun of the rows of cfg.RetryFailed that are not ok.
@@ -88,11 +102,18 @@ func (p *Plan) retry(cfg Config) error {
 	if err != nil {
 		return refuse("--retry-failed: %v", err)
 	}
-	gone, err := p.diff(cfg.Open, latest, func(r *batch.Row, rec report.Record) (bool, error) {
+	var edited []int // rows ok in the report whose content changed since
+	gone, err := p.diff(cfg.Open, latest, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if !sameBox(r, rec) && !identityFix(rec) {
 			return false, refuse("--retry-failed %s: row %d is mailbox %s in the input but %s in the report: the input does not match the report (were rows added, removed or reordered?)", old, r.Num, boxName(r.Mailbox, r.Customer), boxName(rec.Mailbox, rec.Customer))
 		}
-		return !batch.Status(rec.Status).Success() || rec.Status == string(batch.StatusChange), nil
+		// Done: applied, or already as wanted (a plan's "change" is not).
+		done := batch.Status(rec.Status).Success() && rec.Status != string(batch.StatusChange)
+		if done && rec.Hash != r.Hash {
+			edited = append(edited, r.Num)
+			return cfg.Force, nil
+		}
+		return !done, nil
 	}, func(r *batch.Row, rec report.Record) {
 		rec.Line = r.Line
 		p.seeds = append(p.seeds, rec)
@@ -103,20 +124,29 @@ func (p *Plan) retry(cfg Config) error {
 	if len(gone) > 0 {
 		return refuse("--retry-failed %s: %s of the report %s not in the input: the input does not match the report", old, rowList(gone), plural(len(gone), "is", "are"))
 	}
+	// An edit to a row that was applied would otherwise be carried over
+	// as ok and never sent: refuse it, as --resume refuses a changed
+	// input, unless --force asks for those rows to be applied too.
+	if len(edited) > 0 && !cfg.Force {
+		return refuse("--retry-failed %s: %s %s ok in that report and %s been edited since: a retry reruns only the rows that are not ok, so the %s would not be applied; pass --force to apply %s too, or undo the %s", old, rowList(edited), plural(len(edited), "was", "were"), plural(len(edited), "has", "have"), plural(len(edited), "edit", "edits"), plural(len(edited), "it", "them"), plural(len(edited), "edit", "edits"))
+	}
+	if len(edited) > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("--force: %s %s ok in %s and %s been edited since: applying %s again", rowList(edited), plural(len(edited), "was", "were"), old, plural(len(edited), "has", "have"), plural(len(edited), "it", "them")))
+	}
 	return nil
 }
 
 // diff reads the input once and decides, in file order, which rows this
 // run redoes: a row the report does not hold, a row for which redo says
-// so, and every later row of a mailbox with a redone row, so that a
-// mailbox's rows are applied in file order again. "Mailbox" is
+// so, and, with chain, every later row of a mailbox with a redone row, so
+// that a mailbox's rows are applied in file order again. "Mailbox" is
 // batch.Row.Key, the engine's ordering identity (the number alone: a row
 // without a customer may be the same mailbox as one naming a customer). redo sees every row the
 // report holds, also those already redone for their mailbox, so that it
 // can check each one; keep is called, when set, for the rows not redone.
 // diff returns, sorted, the rows of the report the input no longer has.
 // It takes latest apart: every row of the input is deleted from it.
-func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, redo func(*batch.Row, report.Record) (bool, error), keep func(*batch.Row, report.Record)) ([]int, error) {
+func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, chain bool, redo func(*batch.Row, report.Record) (bool, error), keep func(*batch.Row, report.Record)) ([]int, error) {
 	src, c, err := open()
 	if err != nil {
 		return nil, err
@@ -136,7 +166,7 @@ func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, redo func(*
 				return nil, err
 			}
 		}
-		if do || dirty[r.Key()] {
+		if do || chain && dirty[r.Key()] {
 			dirty[r.Key()] = true
 			p.todo[r.Num] = true
 			continue
@@ -153,6 +183,56 @@ func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, redo func(*
 	}
 	slices.Sort(gone)
 	return gone, nil
+}
+
+// redo reports whether a resume sends a row again: a row without a
+// definite answer (error, skipped), and a row refused with 402 or 403.
+// Those refusals are the role's and the rate plan's, not the row's: the
+// operator fixes them on the server (repeated, they abort the run), and
+// the resume after the fix must finish the job. A 404 or 400 is the row's
+// own fault and stays final until the input is edited.
+//
+// In a run's report a valid record is a validation that passed and was
+// not followed by the row's apply (a crash in between): it is redone.
+func redo(rec report.Record, mode string) bool {
+	switch st := batch.Status(rec.Status); {
+	case st == batch.StatusFailed && forbidden(rec.Code):
+		return true
+	case st == batch.StatusValid && mode == "run":
+		return true
+	default:
+		return !st.Done()
+	}
+}
+
+// passedValidation reports whether the record of a run's row shows that
+// the server validated the row: its passed validation itself (valid), a
+// row left unsent after it (skipped, phase validate), or any answer of
+// the apply phase but a 400 (the server no longer accepts the row).
+func passedValidation(rec report.Record) bool {
+	switch batch.Phase(rec.Phase) {
+	case batch.PhaseValidate:
+		st := batch.Status(rec.Status)
+		return st == batch.StatusValid || st == batch.StatusSkipped
+	case batch.PhaseApply:
+		return rec.Status != string(batch.StatusInvalid)
+	}
+	return false
+}
+
+// forbidden reports whether code is the server's refusal by role (402)
+// or rate plan (403).
+func forbidden(code string) bool { return code == "402" || code == "403" }
+
+// keepValidTodo forgets the validations of rows this run does not handle
+// and returns how many are left.
+func (p *Plan) keepValidTodo() int {
+	for n := range p.valid {
+		if !p.todo[n] {
+			delete(p.valid, n)
+		}
+	}
+	return len(p.valid)
 }
 
 func sameBox(r *batch.Row, rec report.Record) bool {

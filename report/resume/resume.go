@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
@@ -54,8 +55,17 @@ type Config struct {
 	// and Format are what a report must be to be resumed; its input
 	// fields are compared with the resumed report's.
 	Meta report.Meta
-	// Resume continues Report; Force accepts an input that changed since.
+	// Resume continues Report; Force accepts an input that changed since
+	// (with Resume), or applies the rows that were ok in RetryFailed and
+	// were edited since (with RetryFailed).
 	Resume, Force bool
+	// Rotate, with Resume, sets aside the report of a finished run whose
+	// input changed since and starts a new one, instead of refusing.
+	Rotate bool
+	// Companions are files that belong to the report (its undo file and
+	// undo journal): a rotation sets them aside with it, so that the new
+	// run starts with none.
+	Companions []string
 	// RetryFailed is the earlier report whose rows that are not ok this
 	// run reruns; "" for none.
 	RetryFailed string
@@ -64,6 +74,14 @@ type Config struct {
 	Open batch.Opener
 	// Dialect says which options change how the input is read.
 	Dialect Dialect
+	// Reuse is the report of a validate run of the same input whose
+	// results a new run takes over instead of validating again (see
+	// reuse); "" for none. ReuseMaxAge is how old it may be.
+	Reuse       string
+	ReuseMaxAge time.Duration
+	// AllOrNothing is the run's --all-or-nothing: the rows Reuse holds
+	// as invalid are then validated again, so that the engine sees them.
+	AllOrNothing bool
 }
 
 // Dialect is what this package needs to know of how the command reads an
@@ -101,9 +119,28 @@ type Plan struct {
 	Done int
 	// Seeded counts the records Seed carried over.
 	Seeded int
+	// Notes are what the operator is told before anything is sent: what
+	// this plan does that a plain run would not (records reused, rows
+	// applied again, a report set aside).
+	Notes []string
 
 	todo  map[int]bool // nil: every row
+	valid map[int]bool // rows validated before that this run does not validate again
 	seeds []report.Record
+}
+
+// Validated tells the engine whether a row was validated by an earlier
+// run, with the content it has now: it then skips the validate phase.
+func (p *Plan) Validated(r *batch.Row) bool { return p.valid[r.Num] }
+
+// Prevalidated counts the rows Validated accepts.
+func (p *Plan) Prevalidated() int { return len(p.valid) }
+
+func (p *Plan) validated(row int) {
+	if p.valid == nil {
+		p.valid = map[int]bool{}
+	}
+	p.valid[row] = true
 }
 
 // Todo tells the engine whether this run handles a row.
@@ -161,11 +198,16 @@ func Decide(cfg Config) (*Plan, error) {
 	}
 	switch {
 	case cfg.Resume && exists:
-		err = p.resume(cfg)
+		var rotated bool
+		if rotated, err = p.resume(cfg); err == nil && rotated && cfg.Reuse != "" {
+			err = p.reuse(cfg)
+		}
 	case exists:
 		err = refuse("report %s %w: pass --resume to continue that run, or --report PATH to start a new report", path, ErrReportExists)
 	case cfg.RetryFailed != "":
 		err = p.retry(cfg)
+	case cfg.Reuse != "":
+		err = p.reuse(cfg)
 	}
 	if err != nil {
 		return nil, err

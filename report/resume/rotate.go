@@ -1,0 +1,78 @@
+package resume
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ensbulk/ensbulk/report"
+)
+
+// rotate sets aside the report of a finished run whose input has changed
+// since, so that the run starts a new report: a nightly job that finds a
+// new file under the same name each night. The old report and its sidecar
+// keep their content under a name dated by the old run's start
+// (nightly.report.20260101T020000Z.csv). A run that did not finish is
+// never set aside: its rows not yet sent would be dropped in silence.
+func (p *Plan) rotate(cfg Config, meta report.Meta, why string) error {
+	old := cfg.Report
+	to := rotatedPath(old, meta)
+	if err := os.Rename(report.MetaPath(old), report.MetaPath(to)); err != nil {
+		return fmt.Errorf("set aside the finished report %s: %w", old, err)
+	}
+	if err := os.Rename(old, to); err != nil {
+		// Put the sidecar back: a report without its sidecar cannot be
+		// resumed.
+		_ = os.Rename(report.MetaPath(to), report.MetaPath(old))
+		return fmt.Errorf("set aside the finished report %s: %w", old, err)
+	}
+	for _, c := range cfg.Companions {
+		if _, err := os.Lstat(c); err != nil {
+			continue
+		}
+		if err := os.Rename(c, companionPath(c, old, to)); err != nil {
+			return fmt.Errorf("set aside %s with the finished report %s (now %s): %w", c, old, to, err)
+		}
+	}
+	*p = Plan{Meta: cfg.Meta}
+	p.note("the run of %s finished on %s and the input changed since (%s): that report is kept as %s, and this run starts a new one",
+		old, meta.Finished.UTC().Format("2006-01-02 15:04:05 UTC"), why, to)
+	return nil
+}
+
+// companionPath is where a file that goes with the report old (its undo
+// file) goes when old is set aside as to: the same name with old's stem
+// replaced by to's (nightly.report.undo.csv ->
+// nightly.report.20260101T020000Z.undo.csv), or, for a file named apart
+// from the report, to's date inserted before its extension.
+func companionPath(c, old, to string) string {
+	oldStem := strings.TrimSuffix(old, filepath.Ext(old))
+	toStem := strings.TrimSuffix(to, filepath.Ext(to))
+	if rest, ok := strings.CutPrefix(c, oldStem+"."); ok {
+		return toStem + "." + rest
+	}
+	stamp := strings.TrimPrefix(toStem, oldStem)
+	ext := filepath.Ext(c)
+	return strings.TrimSuffix(c, ext) + stamp + ext
+}
+
+// rotatedPath is the first free dated name for a report set aside.
+func rotatedPath(path string, meta report.Meta) string {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(path, ext)
+	stamp := meta.Started.UTC().Format("20060102T150405Z")
+	for i := 1; ; i++ {
+		p := fmt.Sprintf("%s.%s%s", base, stamp, ext)
+		if i > 1 {
+			p = fmt.Sprintf("%s.%s-%d%s", base, stamp, i, ext)
+		}
+		_, err1 := os.Lstat(p)
+		_, err2 := os.Lstat(report.MetaPath(p))
+		if errors.Is(err1, fs.ErrNotExist) && errors.Is(err2, fs.ErrNotExist) {
+			return p
+		}
+	}
+}
