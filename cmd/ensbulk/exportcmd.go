@@ -48,6 +48,9 @@ cells and plan to see exactly those changes. PINs are left out unless
   ensbulk export --customer 100 --columns description,timezone,pager`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.useProfile(cmd.Flags(), env); err != nil {
+				return err
+			}
 			return runExport(cmd.Context(), env, o)
 		},
 	}

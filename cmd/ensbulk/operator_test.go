@@ -131,6 +131,21 @@ password_file = "lab.password"
 			t.Errorf("a report was left behind")
 		}
 	})
+	// Every command that talks to a switch takes the profile, pace
+	// settings included, even where it has no --rate or --workers.
+	t.Run("plan and export take the profile too", func(t *testing.T) {
+		env := map[string]string{"ENSBULK_CONFIG": config}
+		in := writeFile(t, "changes.csv", twoRows)
+		sim.ResetStats()
+		if res := runBinary(t, env, "plan", in, "--progress", "none"); res.code != 1 || sim.Stats().Requests == 0 {
+			t.Errorf("plan: exit %d, %d requests; want 1 and some\n%s", res.code, sim.Stats().Requests, res.stderr)
+		}
+		sim.ResetStats()
+		res := runBinary(t, env, "export", "--customer", "100")
+		if res.code != 0 || !strings.HasPrefix(res.stdout, "mailbox,") || sim.Stats().Requests == 0 {
+			t.Errorf("export: exit %d, %d requests, stdout %.80q; want 0, some, a CSV\n%s", res.code, sim.Stats().Requests, res.stdout, res.stderr)
+		}
+	})
 }
 
 func TestQuietAndVerbose(t *testing.T) {

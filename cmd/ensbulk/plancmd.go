@@ -54,6 +54,9 @@ Exit 0 when every row is change or unchanged, 1 otherwise.`,
   ensbulk export --customer 100 > box.csv && ensbulk plan box.csv   # all unchanged`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.useProfile(cmd.Flags(), env); err != nil {
+				return err
+			}
 			return runBatch(cmd.Context(), env, o, args[0])
 		},
 	}

@@ -126,6 +126,9 @@ type profileKey struct {
 	// identity keys say which switch and account: the environment and the
 	// profile must not disagree on them.
 	identity bool
+	// pace keys tune a batch's pace; a command that sends no batch
+	// (export) has no such flag and takes the rest of the profile.
+	pace bool
 }
 
 func profileKeys() []profileKey {
@@ -135,8 +138,8 @@ func profileKeys() []profileKey {
 		{key: "password_file", flag: "password-file", env: "ENSWITCH_PASSWORD", identity: true},
 		{key: "ca_file", flag: "ca-file"},
 		{key: "insecure", flag: "insecure"},
-		{key: "rate", flag: "rate"},
-		{key: "workers", flag: "workers"},
+		{key: "rate", flag: "rate", pace: true},
+		{key: "workers", flag: "workers", pace: true},
 		{key: "timeout", flag: "timeout"},
 		{key: "auth", flag: "auth", env: "ENSWITCH_AUTH"},
 	}
@@ -543,6 +546,9 @@ func applyProfile(fs *pflag.FlagSet, p *profile, getenv func(string) string) err
 			continue
 		}
 		f := fs.Lookup(k.flag)
+		if f == nil && k.pace {
+			continue // export: one request at a time, no pace to set
+		}
 		if f == nil {
 			return &profileError{Path: p.Path, Profile: p.Name, Key: k.key, Err: fmt.Errorf("this command has no --%s flag", k.flag)}
 		}
