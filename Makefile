@@ -29,7 +29,7 @@ RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v $(firstword $(
 # both readers.
 test: fmtcheck vet cross
 	@[ -n "$(RACE)" ] || echo "warning: no C compiler for cgo (go env CC) or CGO_ENABLED=0: the tests run without -race; install gcc or clang for the race detector"
-	$(GO) test $(RACE) -count=1 -timeout 8m $(PKGS)
+	$(GO) test $(RACE) -count=1 -timeout 15m $(PKGS)
 	$(MAKE) fuzz
 
 fmtcheck:
