@@ -35,14 +35,4 @@ func Values(m Mailbox) batch.Values {
 
 // PlainPIN reports whether a PIN as get or list wrote it is the PIN
 // itself: PINs are digits, so a mask ("****") or an empty PIN is not.
-func PlainPIN(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func PlainPIN(s string) bool { return schema.Digits(s) }

@@ -67,6 +67,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"io/fs"
 	"net/url"
 	"os"
@@ -368,7 +369,7 @@ func unknownKeyError(path string, e *toml.DecodeError, more int) error {
 		return pe
 	}
 	msg := fmt.Sprintf("unknown key %q", leaf)
-	if c := closestKey(leaf, valid); c != "" {
+	if c := schema.Nearest(leaf, valid); c != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", c)
 	} else if len(valid) > 0 {
 		msg += fmt.Sprintf(" (valid keys: %s)", strings.Join(valid, ", "))
@@ -391,39 +392,6 @@ func isSecretKey(key string) bool {
 		return true
 	}
 	return false
-}
-
-// closestKey returns the entry of valid nearest to key by edit distance,
-// or "" when none is near.
-func closestKey(key string, valid []string) string {
-	best, bestD := "", max(2, len(key)/3)+1
-	for _, v := range valid {
-		if d := editDistance(strings.ToLower(key), v); d < bestD {
-			best, bestD = v, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // resolvePaths expands a leading ~/ and makes relative file names relative

@@ -365,7 +365,7 @@ func reportPathFor(o *runOptions, input string, rf report.Format) (string, error
 	if o.retryFailed == "" {
 		return p, nil
 	}
-	if _, err := os.Lstat(p); err == nil || sameFile(p, o.retryFailed) {
+	if _, err := os.Lstat(p); err == nil || resume.SameFile(p, o.retryFailed) {
 		p = nextRetryPath(input, rf)
 	}
 	return p, nil
@@ -543,17 +543,6 @@ func startProfile(path string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
-}
-
-func sameFile(a, b string) bool {
-	ea, err1 := filepath.Abs(a)
-	eb, err2 := filepath.Abs(b)
-	if err1 == nil && err2 == nil && ea == eb {
-		return true
-	}
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // nextRetryPath picks changes.retry1.report.csv, retry2, ...: the first

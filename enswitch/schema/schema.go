@@ -8,8 +8,6 @@
 // names (the reader) does not pull in the HTTP client.
 package schema
 
-import "sort"
-
 // FieldType is how a mailbox parameter's value is written.
 type FieldType int
 
@@ -168,25 +166,21 @@ func Digits(s string) bool {
 // Closest returns the field name nearest to name (case-insensitive edit
 // distance), for "did you mean" messages; "" when nothing is close.
 func Closest(name string) string {
-	type cand struct {
-		name string
-		d    int
-	}
+	return Nearest(name, Names())
+}
+
+// Nearest returns the entry of names nearest to name by edit distance
+// (ASCII case folded), or "" when none is within max(2, len(name)/3)
+// edits: a did-you-mean for any list of names (fields, config keys).
+func Nearest(name string, names []string) string {
 	lower := toLower(name)
-	var cs []cand
-	for _, f := range fields {
-		d := distance(lower, f.Name)
-		cs = append(cs, cand{f.Name, d})
+	best, bestD := "", max(2, len(name)/3)+1
+	for _, n := range names {
+		if d := distance(lower, n); d < bestD {
+			best, bestD = n, d
+		}
 	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-	if len(cs) == 0 {
-		return ""
-	}
-	limit := max(2, len(name)/3)
-	if cs[0].d > limit {
-		return ""
-	}
-	return cs[0].name
+	return best
 }
 
 // toLower folds ASCII only: field names are ASCII, and a byte-wise fold

@@ -171,7 +171,7 @@ func (p *Plan) Seed(j *report.Journal) error {
 func Decide(cfg Config) (*Plan, error) {
 	p := &Plan{Meta: cfg.Meta}
 	path := cfg.Report
-	if cfg.RetryFailed != "" && sameFile(path, cfg.RetryFailed) {
+	if cfg.RetryFailed != "" && SameFile(path, cfg.RetryFailed) {
 		return nil, refuse("--report %s is the report being retried: a retry writes a new report and leaves %s as it is; pass another --report PATH", path, cfg.RetryFailed)
 	}
 	exists, err := checkOwnFile(path, "report")
@@ -215,7 +215,9 @@ func Decide(cfg Config) (*Plan, error) {
 	return p, nil
 }
 
-func sameFile(a, b string) bool {
+// SameFile reports whether paths a and b name one file: the same absolute
+// path, or (when both exist) the same inode through links or mounts.
+func SameFile(a, b string) bool {
 	ea, err1 := filepath.Abs(a)
 	eb, err2 := filepath.Abs(b)
 	if err1 == nil && err2 == nil && ea == eb {
