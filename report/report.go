@@ -374,6 +374,8 @@ type Decoder struct {
 	line  int
 	name  string
 	sep   rune        // from a sep= line, 0 if none
+	crlf  bool        // the last line read ended in CRLF
+	sheet bool        // a spreadsheet saved the file (see Next)
 	cells *cellReader // CSV only
 	out   []Record    // gocsv's target: one record
 }
@@ -398,13 +400,15 @@ func (d *Decoder) Next() (Record, error) {
 			return Record{}, err
 		}
 		if d.f == "" {
-			line = bytes.TrimPrefix(line, utf8BOM)
+			if bytes.HasPrefix(line, utf8BOM) {
+				line, d.sheet = line[len(utf8BOM):], true
+			}
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue
 			}
 			if d.sep == 0 && d.line == 1 {
 				if sep, ok := sepLine(line); ok {
-					d.sep = sep
+					d.sep, d.sheet = sep, true
 					continue
 				}
 			}
@@ -417,8 +421,12 @@ func (d *Decoder) Next() (Record, error) {
 				if !ok {
 					return Record{}, fmt.Errorf("%s: line %d: not an ensbulk report (header %q)", d.name, d.line, firstN(string(line), 80))
 				}
+				// ensbulk writes neither a byte order mark, a sep= line,
+				// semicolons nor CRLF: any of them says a spreadsheet
+				// saved the file, and may have rewritten its numbers.
 				d.f = CSV
-				d.cells = newCellReader(delim)
+				d.sheet = d.sheet || delim != ',' || d.crlf
+				d.cells = newCellReader(delim, d.sheet)
 				d.out = make([]Record, 1)
 				continue
 			}
@@ -494,6 +502,8 @@ func (d *Decoder) readLine() ([]byte, error) {
 			return nil, err
 		}
 		d.line++
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		d.crlf = bytes.HasSuffix(line, []byte("\r"))
 		line = bytes.TrimRight(line, "\r\n")
 		if len(bytes.TrimSpace(line)) > 0 {
 			return line, nil
@@ -543,18 +553,20 @@ func validStatus(s string) bool {
 // than a record swallowing the lines after it. It checks what gocsv is
 // lax about: an integer cell must be a decimal integer (gocsv reads "010"
 // as 8, "1.9" as 1 and "" as 0), and text cells are given back as written
-// (see unsafe). A mailbox or customer that a spreadsheet turned into a
-// number in scientific notation is refused: the digits it stood for are
-// lost, and no report ensbulk writes holds one.
+// (see unsafe). In a file a spreadsheet saved, a mailbox or customer in
+// scientific notation is refused: it is how the spreadsheet showed a
+// long number, whose digits are lost. (ensbulk's own report may hold one:
+// the mailbox of an invalid row, as the input gave it.)
 type cellReader struct {
 	cr    *csv.Reader
 	src   *bytes.Reader
 	cols  []column
 	delim rune // the header's
+	sheet bool // a spreadsheet saved the file
 }
 
-func newCellReader(delim rune) *cellReader {
-	c := &cellReader{src: bytes.NewReader(nil), cols: columns(), delim: delim}
+func newCellReader(delim rune, sheet bool) *cellReader {
+	c := &cellReader{src: bytes.NewReader(nil), cols: columns(), delim: delim, sheet: sheet}
 	// One csv.Reader for every line: it reads each line to its end of
 	// input and is ready for the next after Reset.
 	c.cr = csv.NewReader(c.src)
@@ -591,7 +603,7 @@ func (c *cellReader) Read() ([]string, error) {
 		switch col.kind {
 		case reflect.String:
 			cells[i] = unsafe(cells[i])
-			if (col.name == "mailbox" || col.name == "customer") && scientific(cells[i]) {
+			if c.sheet && (col.name == "mailbox" || col.name == "customer") && scientific(cells[i]) {
 				return nil, fmt.Errorf("%s %q is a number as a spreadsheet shows it, not the %s the report held: "+
 					"the spreadsheet rewrote it when it saved the report; open the report with the mailbox and customer columns as text (see the README, \"Reports in a spreadsheet\")", col.name, cells[i], col.name)
 			}

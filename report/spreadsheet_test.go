@@ -206,6 +206,9 @@ func TestDecodeSpreadsheetDamage(t *testing.T) {
 		{"semicolon short record", semiHeader + "1;1001;7;ok\n", "r.csv: line 2: wrong number of fields"},
 		{"formatted duration", semiHeader + "1;1001;7;ok;apply;204;;OK;1;1.234;;2;h;;\n", `r.csv: line 2: duration_ms: strconv.ParseInt: parsing "1.234"`},
 		{"bom only", "\ufeff\n", ""},
+		{"ensbulk's own 1e3 mailbox", header + "1,1e3,7,invalid,local,,mailbox,mailbox must be digits,0,0,,2,h,,\n", ""},
+		{"1e3 mailbox after a save with commas", sheetSave{delim: ',', crlf: true}.save(t, header+"1,1e3,7,invalid,local,,mailbox,mailbox must be digits,0,0,,2,h,,\n"),
+			`r.csv: line 2: mailbox "1e3" is a number as a spreadsheet shows it`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := decodeAll(tc.text)
