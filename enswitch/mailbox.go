@@ -39,12 +39,24 @@ func (k ValueKind) String() string {
 	return "string"
 }
 
-// Value is one column of a mailbox as the server wrote it.
+// MaxValueLen bounds the text kept of one column of get or list data.
+// Enswitch's columns are short (names, numbers, addresses); a server that
+// sends megabytes decides nothing about what reaches reports, undo files
+// and terminals.
+const MaxValueLen = 1024
+
+// Value is one column of a mailbox as the server wrote it, made safe to
+// keep: redacted of the password and token, control characters escaped,
+// at most MaxValueLen bytes (see Inert).
 type Value struct {
 	// Text is a string's value, a number's decimal text as sent, "1" or
 	// "0" for a boolean, the JSON of an object or array, "" for null.
 	Text string
 	Kind ValueKind
+	// Altered is set when Text is not exactly what the server sent: cut,
+	// escaped or redacted. Such a text may be shown, but never written
+	// back to the server as the column's value (an undo, an export).
+	Altered bool
 }
 
 // Mailbox is one mailbox as mailboxes/get or mailboxes/list reports it:
@@ -95,7 +107,7 @@ func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, er
 	if err != nil {
 		return Mailbox{}, err
 	}
-	m, err := DecodeMailbox(env.Data)
+	m, err := decodeMailbox(env.Data, c.secretsFor(nil, nil))
 	if err != nil {
 		return Mailbox{}, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/get data: " + c.secretsFor(nil, nil).clean(err.Error(), MaxMessageLen)}
 	}
@@ -112,15 +124,24 @@ func (c *Client) List(ctx context.Context, customer string) ([]Mailbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := DecodeMailboxes(env.Data)
+	out, err := decodeMailboxes(env.Data, c.secretsFor(nil, nil))
 	if err != nil {
 		return nil, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/list data: " + c.secretsFor(nil, nil).clean(err.Error(), MaxMessageLen)}
 	}
 	return out, nil
 }
 
-// DecodeMailbox decodes the data of mailboxes/get: one JSON object.
+// DecodeMailbox decodes the data of mailboxes/get: one JSON object. Its
+// column names and texts are bounded and inert as a Client's Get makes
+// them, without the redaction of a client's secrets.
 func DecodeMailbox(data json.RawMessage) (Mailbox, error) {
+	return decodeMailbox(data, &secrets{})
+}
+
+// decodeMailbox is DecodeMailbox, redacting sec from every text: a
+// server that echoes the password into a description must not have it
+// land in a report, an undo file or a terminal.
+func decodeMailbox(data json.RawMessage, sec *secrets) (Mailbox, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Mailbox{}, err
@@ -130,9 +151,13 @@ func DecodeMailbox(data json.RawMessage) (Mailbox, error) {
 	}
 	m := Mailbox{cols: make(map[string]Value, len(raw))}
 	for k, v := range raw {
+		k = sec.clean(k, MaxKeyLen)
 		val, err := decodeValue(v)
 		if err != nil {
 			return Mailbox{}, fmt.Errorf("column %s: %w", k, err)
+		}
+		if t := sec.clean(val.Text, MaxValueLen); t != val.Text {
+			val.Text, val.Altered = t, true
 		}
 		m.cols[k] = val
 	}
@@ -140,8 +165,13 @@ func DecodeMailbox(data json.RawMessage) (Mailbox, error) {
 }
 
 // DecodeMailboxes decodes the data of mailboxes/list: an array of
-// objects (an empty array is a customer without mailboxes).
+// objects (an empty array is a customer without mailboxes), each as
+// DecodeMailbox.
 func DecodeMailboxes(data json.RawMessage) ([]Mailbox, error) {
+	return decodeMailboxes(data, &secrets{})
+}
+
+func decodeMailboxes(data json.RawMessage, sec *secrets) ([]Mailbox, error) {
 	var rows []json.RawMessage
 	if err := json.Unmarshal(data, &rows); err != nil {
 		return nil, err
@@ -151,7 +181,7 @@ func DecodeMailboxes(data json.RawMessage) ([]Mailbox, error) {
 	}
 	out := make([]Mailbox, len(rows))
 	for i, r := range rows {
-		m, err := DecodeMailbox(r)
+		m, err := decodeMailbox(r, sec)
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", i+1, err)
 		}

@@ -20,15 +20,17 @@ func (c *Client) Read(ctx context.Context, mailbox, customer string) (batch.Valu
 }
 
 // Values returns the update parameters of a mailbox as read, by the rules
-// of Read.
+// of Read. A column whose text is not what the server sent (Altered) is
+// left out, as unknown: an undo must not write back a cut or escaped
+// value as if it were the old one.
 func Values(m Mailbox) batch.Values {
 	out := make(batch.Values, len(m.cols))
 	for _, f := range schema.Fields() {
-		text, present, _ := m.Value(f.Name)
-		if !present || f.Name == "pin" && !PlainPIN(text) {
+		v, present := m.Column(f.Name)
+		if !present || v.Altered || f.Name == "pin" && !PlainPIN(v.Text) {
 			continue
 		}
-		out[f.Name] = text
+		out[f.Name] = v.Text
 	}
 	return out
 }

@@ -88,9 +88,25 @@ func utf16Pair(r rune) (rune, rune) {
 // token sent, the row's PIN.
 type secrets struct {
 	res []*regexp.Regexp
+	// runes[i] is the length in characters of res[i]'s secret, counted
+	// when first needed: no encoding of it is shorter in bytes, so a
+	// shorter text ("OK", most columns of a mailbox) is not searched.
+	runes []int
 	// pin is compiled only when a text could hold it: most answers are
 	// "OK" and need no pattern at all.
 	pin string
+}
+
+// secretRunes is the length in characters of res[i]'s secret.
+func (s *secrets) secretRunes(i int) int {
+	if s.runes == nil {
+		s.runes = make([]int, len(s.res))
+		for j, re := range s.res {
+			// The pattern is one group per character.
+			s.runes[j] = strings.Count(re.String(), "(?:")
+		}
+	}
+	return s.runes[i]
 }
 
 // maxEncoded bounds the length of one character of a secret in any
@@ -125,9 +141,8 @@ func (s *secrets) redactCut(text string, limit int) (string, int) {
 
 func (s *secrets) longest() int {
 	n := utf8.RuneCountInString(s.pin)
-	for _, re := range s.res {
-		// The pattern is one group per character.
-		n = max(n, strings.Count(re.String(), "(?:"))
+	for i := range s.res {
+		n = max(n, s.secretRunes(i))
 	}
 	return n
 }
@@ -136,10 +151,12 @@ func (s *secrets) redact(text string) string {
 	if text == "" {
 		return text
 	}
-	for _, re := range s.res {
-		text = re.ReplaceAllLiteralString(text, redacted)
+	for i, re := range s.res {
+		if len(text) >= s.secretRunes(i) {
+			text = re.ReplaceAllLiteralString(text, redacted)
+		}
 	}
-	if s.pin != "" && mayHold(text, s.pin) {
+	if s.pin != "" && len(text) >= utf8.RuneCountInString(s.pin) && mayHold(text, s.pin) {
 		text = secretRE(s.pin).ReplaceAllLiteralString(text, redacted)
 	}
 	return text

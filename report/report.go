@@ -16,6 +16,7 @@ import (
 	"iter"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,18 @@ func ParseFormat(s string) (Format, error) {
 		return JSONL, nil
 	}
 	return "", fmt.Errorf("report format %q: want csv or jsonl", s)
+}
+
+// FormatOf returns the format a report path's extension names: .csv, or
+// .jsonl or .ndjson (any case); ok is false for any other name.
+func FormatOf(path string) (f Format, ok bool) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return CSV, true
+	case ".jsonl", ".ndjson":
+		return JSONL, true
+	}
+	return "", false
 }
 
 // DefaultPath is the report path of a run of input: changes.csv ->
@@ -345,11 +358,24 @@ func unsafe(s string) string {
 // (a write cut by a crash) is not a record: Next returns ErrTorn for it.
 // Every record is one physical line (see FromResult), so a malformed
 // record is named by its file and line.
+//
+// A CSV report also reads back after a spreadsheet saved it, as the
+// input reader reads such files: a UTF-8 byte order mark, CRLF line ends,
+// an Excel "sep=" first line, cells quoted that need not be, lines of
+// empty cells, and semicolons for commas (Excel's separator where the
+// decimal point is a comma). The delimiter is the one that splits the
+// header into exactly Header(): nothing is guessed from the data. Records
+// a resumed run appended after the spreadsheet's lines are in ensbulk's
+// own commas, and read too. What a spreadsheet may have rewritten in a
+// cell is still checked as for any report (see cellReader).
 type Decoder struct {
 	br    *bufio.Reader
 	f     Format
 	line  int
 	name  string
+	sep   rune        // from a sep= line, 0 if none
+	crlf  bool        // the last line read ended in CRLF
+	sheet bool        // a spreadsheet saved the file (see Next)
 	cells *cellReader // CSV only
 	out   []Record    // gocsv's target: one record
 }
@@ -362,6 +388,9 @@ func NewDecoder(r io.Reader, name string) *Decoder {
 // ErrTorn is returned for a last line cut short by a crash.
 var ErrTorn = errors.New("last record is incomplete")
 
+// utf8BOM is what Excel's "CSV UTF-8" puts before the first line.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // Next returns the next record, io.EOF at the end, ErrTorn for a final
 // partial line.
 func (d *Decoder) Next() (Record, error) {
@@ -371,16 +400,33 @@ func (d *Decoder) Next() (Record, error) {
 			return Record{}, err
 		}
 		if d.f == "" {
+			if bytes.HasPrefix(line, utf8BOM) {
+				line, d.sheet = line[len(utf8BOM):], true
+			}
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			if d.sep == 0 && d.line == 1 {
+				if sep, ok := sepLine(line); ok {
+					d.sep, d.sheet = sep, true
+					continue
+				}
+			}
 			if line[0] == '{' {
 				d.f = JSONL
 			} else {
-				d.f = CSV
 				// gocsv would read a report with other columns, leaving
 				// the missing ones zero: the header must be this one.
-				if string(line) != strings.Join(Header(), ",") {
-					return Record{}, fmt.Errorf("%s: line 1: not an ensbulk report (header %q)", d.name, firstN(string(line), 80))
+				delim, ok := headerDelimiter(line, d.sep)
+				if !ok {
+					return Record{}, fmt.Errorf("%s: line %d: not an ensbulk report (header %q)", d.name, d.line, firstN(string(line), 80))
 				}
-				d.cells = newCellReader()
+				// ensbulk writes neither a byte order mark, a sep= line,
+				// semicolons nor CRLF: any of them says a spreadsheet
+				// saved the file, and may have rewritten its numbers.
+				d.f = CSV
+				d.sheet = d.sheet || delim != ',' || d.crlf
+				d.cells = newCellReader(delim, d.sheet)
 				d.out = make([]Record, 1)
 				continue
 			}
@@ -389,6 +435,9 @@ func (d *Decoder) Next() (Record, error) {
 		if d.f == JSONL {
 			err = json.Unmarshal(line, &rec)
 		} else {
+			if d.cells.empty(line) {
+				continue // a spreadsheet's row of empty cells
+			}
 			rec, err = d.decodeCSV(line)
 		}
 		if err != nil {
@@ -399,6 +448,35 @@ func (d *Decoder) Next() (Record, error) {
 		}
 		return rec, nil
 	}
+}
+
+// sepLine reads Excel's "sep=;" first line.
+func sepLine(line []byte) (rune, bool) {
+	if len(line) != 5 || !strings.EqualFold(string(line[:4]), "sep=") {
+		return 0, false
+	}
+	switch line[4] {
+	case ',', ';':
+		return rune(line[4]), true
+	}
+	return 0, false
+}
+
+// headerDelimiter returns the delimiter that splits line into exactly
+// Header(): sep when a sep= line named one, else a comma or a semicolon.
+func headerDelimiter(line []byte, sep rune) (rune, bool) {
+	want := Header()
+	for _, d := range []rune{',', ';'} {
+		if sep != 0 && d != sep {
+			continue
+		}
+		cr := csv.NewReader(bytes.NewReader(line))
+		cr.Comma = d
+		if cells, err := cr.Read(); err == nil && slices.Equal(cells, want) {
+			return d, true
+		}
+	}
+	return 0, false
 }
 
 // Records walks the records left in file order: every record, then at
@@ -424,6 +502,8 @@ func (d *Decoder) readLine() ([]byte, error) {
 			return nil, err
 		}
 		d.line++
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		d.crlf = bytes.HasSuffix(line, []byte("\r"))
 		line = bytes.TrimRight(line, "\r\n")
 		if len(bytes.TrimSpace(line)) > 0 {
 			return line, nil
@@ -433,8 +513,21 @@ func (d *Decoder) readLine() ([]byte, error) {
 
 // decodeCSV reads one CSV record from its line: the cells are split and
 // checked by a cellReader, and gocsv puts them into the record's fields
-// by position (the header was checked to be Header()).
+// by position (the header was checked to be Header()). A line the
+// header's semicolons do not read is tried with commas, the delimiter of
+// every record ensbulk itself appends.
 func (d *Decoder) decodeCSV(line []byte) (Record, error) {
+	rec, err := d.decodeWith(line, d.cells.delim)
+	if err != nil && d.cells.delim != ',' {
+		if r, err2 := d.decodeWith(line, ','); err2 == nil {
+			return r, nil
+		}
+	}
+	return rec, err
+}
+
+func (d *Decoder) decodeWith(line []byte, delim rune) (Record, error) {
+	d.cells.cr.Comma = delim
 	d.cells.src.Reset(line)
 	if err := gocsv.UnmarshalCSVWithoutHeaders(d.cells, &d.out); err != nil {
 		return Record{}, err
@@ -460,21 +553,38 @@ func validStatus(s string) bool {
 // than a record swallowing the lines after it. It checks what gocsv is
 // lax about: an integer cell must be a decimal integer (gocsv reads "010"
 // as 8, "1.9" as 1 and "" as 0), and text cells are given back as written
-// (see unsafe).
+// (see unsafe). In a file a spreadsheet saved, a mailbox or customer in
+// scientific notation is refused: it is how the spreadsheet showed a
+// long number, whose digits are lost. (ensbulk's own report may hold one:
+// the mailbox of an invalid row, as the input gave it.)
 type cellReader struct {
-	cr   *csv.Reader
-	src  *bytes.Reader
-	cols []column
+	cr    *csv.Reader
+	src   *bytes.Reader
+	cols  []column
+	delim rune // the header's
+	sheet bool // a spreadsheet saved the file
 }
 
-func newCellReader() *cellReader {
-	c := &cellReader{src: bytes.NewReader(nil), cols: columns()}
+func newCellReader(delim rune, sheet bool) *cellReader {
+	c := &cellReader{src: bytes.NewReader(nil), cols: columns(), delim: delim, sheet: sheet}
 	// One csv.Reader for every line: it reads each line to its end of
 	// input and is ready for the next after Reset.
 	c.cr = csv.NewReader(c.src)
+	c.cr.Comma = delim
 	c.cr.FieldsPerRecord = len(c.cols)
 	c.cr.ReuseRecord = true
 	return c
+}
+
+// empty reports whether line is a row of empty cells, as a spreadsheet
+// writes for rows it once formatted.
+func (c *cellReader) empty(line []byte) bool {
+	for _, b := range line {
+		if b != byte(c.delim) && b != ' ' && b != '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // Read returns the current line's cells, checked.
@@ -493,6 +603,10 @@ func (c *cellReader) Read() ([]string, error) {
 		switch col.kind {
 		case reflect.String:
 			cells[i] = unsafe(cells[i])
+			if c.sheet && (col.name == "mailbox" || col.name == "customer") && scientific(cells[i]) {
+				return nil, fmt.Errorf("%s %q is a number as a spreadsheet shows it, not the %s the report held: "+
+					"the spreadsheet rewrote it when it saved the report; open the report with the mailbox and customer columns as text (see the README, \"Reports in a spreadsheet\")", col.name, cells[i], col.name)
+			}
 		case reflect.Int, reflect.Int64:
 			n, err := strconv.ParseInt(cells[i], 10, col.bits)
 			if err != nil {
@@ -502,6 +616,31 @@ func (c *cellReader) Read() ([]string, error) {
 		}
 	}
 	return cells, nil
+}
+
+// scientific reports whether s is a number in the form a spreadsheet
+// shows a long one: 4.41235E+11.
+func scientific(s string) bool {
+	m, e, ok := strings.Cut(strings.ToUpper(s), "E")
+	if !ok || m == "" || e == "" {
+		return false
+	}
+	m = strings.TrimPrefix(m, "-")
+	whole, frac, _ := strings.Cut(m, ".")
+	e = strings.TrimLeft(e, "+-")
+	return digits(whole) && (frac == "" || digits(frac)) && digits(e)
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ReadAll returns the current line's record: gocsv reads all its reader

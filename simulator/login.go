@@ -22,7 +22,8 @@ const DefaultTokenTTL = time.Hour
 // AuthConfig configures user/login and tokens.
 type AuthConfig struct {
 	// NoTokens plays a server older than Enswitch 4.1: user/login is an
-	// unknown function and auth_token is not accepted.
+	// unknown function and auth_token is not accepted. A VersionCompat
+	// before 4.1 sets it.
 	NoTokens bool
 	// TokenTTL is a token's lifetime; 0 means DefaultTokenTTL, negative
 	// means tokens never expire (auth_token_expires is then absent).
@@ -70,6 +71,15 @@ func newKey() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k) // crypto/rand.Read never fails
 	return k
+}
+
+// Auth returns how the server authenticates: the AuthConfig it was
+// given, with the defaults and the version's rules applied.
+func (s *Server) Auth() AuthConfig {
+	a := s.issuer.cfg
+	a.NoTokens = s.cfg.Auth.NoTokens
+	a.Now = nil
+	return a
 }
 
 // AuthStats returns the authentication counters.

@@ -22,6 +22,9 @@ const DefaultVersion = "4.4"
 // "text".
 var notifyForNewFrom = version{4, 2}
 
+// tokensFrom is the first version whose user/login issues tokens.
+var tokensFrom = version{4, 1}
+
 // version is an Enswitch release, major.minor.
 type version struct{ major, minor int }
 

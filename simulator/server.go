@@ -82,7 +82,7 @@ type Config struct {
 	Seed int64
 	// VersionCompat is the Enswitch version played, "3.13" to "4.4"; ""
 	// means DefaultVersion. Before 4.2, notify_for refuses "all" and
-	// "text".
+	// "text"; before 4.1 there are no tokens (as Auth.NoTokens).
 	VersionCompat string
 	// DTypes are the accepted dtype values; nil means DefaultDTypes().
 	DTypes []string
@@ -185,6 +185,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.DTypes = slices.Clone(cfg.DTypes)
 	if cfg.AuditLimit <= 0 {
 		cfg.AuditLimit = 100000
+	}
+	if pol.version.less(tokensFrom) {
+		cfg.Auth.NoTokens = true
 	}
 	s := &Server{
 		cfg:       cfg,

@@ -147,7 +147,7 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 	if err := enc.header(); err != nil {
 		return fileErr(err)
 	}
-	rows, masked := 0, 0
+	rows, masked, cut := 0, 0, 0
 	for _, cust := range o.customers {
 		rctx, cancel := context.WithTimeout(ctx, o.timeout)
 		boxes, err := cn.client.List(rctx, cust)
@@ -159,6 +159,11 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 			if o.withPIN {
 				if v, present, _ := m.Value("pin"); !present || v != "" && !enswitch.PlainPIN(v) {
 					masked++
+				}
+			}
+			for _, c := range cols {
+				if c != "customer" && altered(m, c) {
+					cut++
 				}
 			}
 			if err := enc.encode(m, cust); err != nil {
@@ -180,6 +185,9 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 		}
 	}
 	fmt.Fprintf(env.Stderr, "export: %d mailboxes of %d customer(s)\n", rows, len(o.customers))
+	if cut > 0 {
+		fmt.Fprintf(env.Stderr, "export: %d value(s) the server sent were too long, held control characters or a secret; those cells are left empty (keep)\n", cut)
+	}
 	if masked > 0 {
 		fmt.Fprintf(env.Stderr, "export: the server does not show %d PIN(s) in plain; those cells are left empty (keep)\n", masked)
 	}
@@ -216,14 +224,24 @@ func (e *exportEncoder) header() error {
 func cell(m enswitch.Mailbox, name, customer string) (string, bool) {
 	text, present, null := m.Value(name)
 	switch {
-	case name == "customer" && (!present || null):
+	case name == "customer" && (!present || null || altered(m, name)):
 		return customer, true
 	case !present || null:
 		return "", false
 	case name == "pin" && !enswitch.PlainPIN(text):
 		return "", false // a mask, or no PIN: keep
+	case altered(m, name):
+		return "", false // not the value itself: keep
 	}
 	return text, true
+}
+
+// altered reports whether the client had to cut, escape or redact a
+// column's text (enswitch.Value.Altered): such a text is not the value,
+// and a file that applied it would write the wrong one.
+func altered(m enswitch.Mailbox, name string) bool {
+	v, _ := m.Column(name)
+	return v.Altered
 }
 
 func (e *exportEncoder) encode(m enswitch.Mailbox, customer string) error {

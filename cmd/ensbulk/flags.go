@@ -154,11 +154,31 @@ type reportFlags struct {
 func (r *reportFlags) addFlags(f *pflag.FlagSet) {
 	r.reportFormat = newChoice(string(report.CSV), string(report.CSV), string(report.JSONL))
 	f.StringVar(&r.report, "report", "", "report path (default: changes.csv -> changes.report.csv; validate: changes.validate.report.csv)")
-	f.Var(r.reportFormat, "report-format", "report format")
+	f.Var(r.reportFormat, "report-format", "report format (default: --report's extension, .csv or .jsonl, else csv)")
 	f.BoolVar(&r.resume, "resume", false, "continue an interrupted run from its report (starts afresh when there is no report yet)")
 	f.BoolVar(&r.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone); with --retry-failed: also apply rows that were ok and were edited since")
 	f.BoolVar(&r.rotate, "rotate", false, "with --resume: when the report's run finished and the input has changed (a new file each night), keep that report under a dated name and start a new one")
 	f.StringVar(&r.summaryJSON, "summary-json", "", "write the final counts, rate, duration and exit code to this file as JSON")
+}
+
+// validate makes the report's extension decide its format: --report
+// x.report.jsonl writes JSONL without --report-format, and a
+// --report-format that contradicts the extension is refused rather than
+// writing one format under the other's name. A path with another
+// extension takes --report-format.
+func (r *reportFlags) validate() error {
+	if r.report == "" {
+		return nil
+	}
+	f, ok := report.FormatOf(r.report)
+	if !ok {
+		return nil
+	}
+	if r.reportFormat.changed && r.reportFormat.value != string(f) {
+		return usageErr("--report %s names a %s report but --report-format is %s: drop --report-format (the extension decides), or name the report with .%s", r.report, f, r.reportFormat.value, r.reportFormat.value)
+	}
+	r.reportFormat.value = string(f)
+	return nil
 }
 
 // outputFlags shape what a run says on stderr while it goes.

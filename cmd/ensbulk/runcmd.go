@@ -119,7 +119,7 @@ per column, how many rows set, keep and clear it.`,
 // check refuses settings that cannot go together, before anything is
 // opened.
 func (o *runOptions) check() error {
-	for _, g := range []interface{ validate() error }{&o.inputFlags, &o.engineFlags, &o.scheduleFlags} {
+	for _, g := range []interface{ validate() error }{&o.inputFlags, &o.engineFlags, &o.scheduleFlags, &o.reportFlags} {
 		if err := g.validate(); err != nil {
 			return err
 		}

@@ -32,6 +32,8 @@ type simOptions struct {
 	checkOrder      string
 	tls             bool
 	certFile        string
+	noTokens        bool
+	tokenTTL        time.Duration
 	faults          simulator.Faults
 }
 
@@ -46,7 +48,9 @@ mailboxes/get and mailboxes/list, and switchable faults. Its first line of
 output is "listening on http://ADDR"; then the demo users and passwords.
 /__stats and /__state show counters and the current mailboxes.
 
-It plays Enswitch 4.4 unless --version-compat says otherwise. Where the
+It plays Enswitch 4.4 unless --version-compat says otherwise: user/login
+issues tokens (since 4.1) that expire after --token-ttl; --no-tokens, or a
+version before 4.1, plays a server without them. Where the
 vendor's pages are silent (PIN and e-mail formats, time zones, the order of
 the checks, whether get/list show the PIN, which columns read back as null),
 its answers are simulator policy, each behind a flag below.
@@ -57,6 +61,7 @@ its answers are simulator policy, each behind a flag below.
   ensbulk sim --mailboxes 10000 --seed 7 --latency 50ms --error-rate 0.05 --rate-limit 100
   ensbulk sim --state world.json --dump after.json
   ensbulk sim --version-compat 3.13 --pin-display absent --forbid-customer 101
+  ensbulk sim --token-ttl 5s   # tokens renewed every few seconds
   ensbulk sim --tls --cert-file sim.pem   # then: ensbulk run ... --ca-file sim.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,6 +79,8 @@ its answers are simulator policy, each behind a flag below.
 	f.BoolVar(&o.numericCodes, "numeric-codes", false, "write response codes as JSON numbers")
 	f.BoolVar(&o.objectResponses, "object-responses", false, `write "responses" as one object, not an array`)
 	f.IntSliceVar(&o.forbid, "forbid-customer", nil, "customer IDs whose rate plan refuses mailbox updates (403), repeatable")
+	f.DurationVar(&o.tokenTTL, "token-ttl", simulator.DefaultTokenTTL, "lifetime of the tokens user/login issues (0 = they never expire)")
+	f.BoolVar(&o.noTokens, "no-tokens", false, "play a server before Enswitch 4.1: user/login is unknown, auth_token refused (as --version-compat below 4.1)")
 	f.BoolVar(&o.tls, "tls", false, "serve HTTPS with a self-signed certificate")
 	f.StringVar(&o.certFile, "cert-file", "", "where --tls writes its certificate (PEM; default: a new file in the temp directory)")
 	// Simulator policy: rules the vendor's pages do not give.
@@ -108,6 +115,15 @@ func runSim(ctx context.Context, env *Env, o *simOptions) error {
 			cfg.NullColumns = append(cfg.NullColumns, c)
 		}
 	}
+	switch {
+	case o.tokenTTL < 0:
+		return usageErr("--token-ttl %s: want a duration of 0 (never expire) or more", o.tokenTTL)
+	case o.tokenTTL == 0:
+		cfg.Auth.TokenTTL = -1 // never
+	default:
+		cfg.Auth.TokenTTL = o.tokenTTL
+	}
+	cfg.Auth.NoTokens = o.noTokens
 	var err error
 	if cfg.PINMinDigits, cfg.PINMaxDigits, err = simulator.ParsePINDigits(o.pinDigits); err != nil {
 		return usageErr("--pin-digits: %v", err)
@@ -151,6 +167,7 @@ func runSim(ctx context.Context, env *Env, o *simOptions) error {
 	} else {
 		fmt.Fprintf(env.Stdout, "listening on %s://%s\n", scheme, ln.Addr())
 	}
+	fmt.Fprintln(env.Stdout, tokensLine(sim))
 	printUsers(env, sim)
 	errc := make(chan error, 1)
 	go func() {
@@ -212,6 +229,18 @@ func serveTLS(srv *http.Server, ln net.Listener, path string) (string, error) {
 	}
 	srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	return path, nil
+}
+
+// tokensLine says how the simulator authenticates, as configured.
+func tokensLine(sim *simulator.Server) string {
+	a := sim.Auth()
+	switch {
+	case a.NoTokens:
+		return "tokens: none (a server before Enswitch 4.1: user/login is unknown, every request carries the password)"
+	case a.TokenTTL < 0:
+		return "tokens: user/login issues tokens that never expire"
+	}
+	return fmt.Sprintf("tokens: user/login issues tokens that expire after %s", a.TokenTTL)
 }
 
 func printUsers(env *Env, sim *simulator.Server) {

@@ -2,6 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	neturl "net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -59,5 +64,161 @@ func TestSimTLS(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("sim did not stop")
+	}
+}
+
+// startSimCommand runs `ensbulk sim` with args on a free loopback port
+// until the test ends, and returns its URL and what it printed up to the
+// list of users.
+func startSimCommand(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"sim", "--addr", "127.0.0.1:0", "--mailboxes", "20"}, args...),
+			&Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("sim did not stop")
+		}
+	})
+	listening := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)\n`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if m := listening.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "users ") {
+			return m[1], out.String()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sim did not start:\n%s\n%s", out.String(), errb.String())
+		}
+	}
+}
+
+// login posts user/login with token=1 as the demo admin and returns the
+// envelope's code and data, or the HTTP status of an answer that is not
+// 200 (an unknown function).
+func login(t *testing.T, url string) (string, map[string]any) {
+	t.Helper()
+	form := neturl.Values{"auth_username": {"admin"}, "auth_password": {"admin-demo-pass"}, "token": {"1"}}
+	resp, err := http.PostForm(url+"/api/json/user/login/", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Sprint(resp.StatusCode), nil
+	}
+	var env struct {
+		Responses []struct {
+			Code any `json:"code"`
+		} `json:"responses"`
+		Data map[string]any `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Responses) == 0 {
+		t.Fatal("login: no responses")
+	}
+	return fmt.Sprint(env.Responses[0].Code), env.Data
+}
+
+// The token flags of `ensbulk sim` reach its user/login, and its startup
+// lines say what it plays; a run with --auth auto works against each.
+func TestSimTokenFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		line    string
+		code    string
+		expiry  float64 // auth_token_expiry; 0: none
+		expires bool    // auth_token_expires present
+	}{
+		{"default", nil, "tokens: user/login issues tokens that expire after 1h0m0s", "200", 3600, true},
+		{"token-ttl", []string{"--token-ttl", "5s"}, "tokens: user/login issues tokens that expire after 5s", "200", 5, true},
+		{"never expire", []string{"--token-ttl", "0"}, "tokens: user/login issues tokens that never expire", "200", 0, false},
+		{"no tokens", []string{"--no-tokens"}, "tokens: none (a server before Enswitch 4.1", "404", 0, false},
+		{"version 4.0", []string{"--version-compat", "4.0"}, "tokens: none (a server before Enswitch 4.1", "404", 0, false},
+		{"version 4.1", []string{"--version-compat", "4.1"}, "tokens: user/login issues tokens that expire after 1h0m0s", "200", 3600, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, out := startSimCommand(t, tc.args...)
+			if !strings.Contains(out, "\n"+tc.line) {
+				t.Errorf("startup lines lack %q:\n%s", tc.line, out)
+			}
+			code, data := login(t, url)
+			if code != tc.code {
+				t.Fatalf("user/login answered %s, want %s", code, tc.code)
+			}
+			if tc.code == "200" {
+				if _, ok := data["auth_token"].(string); !ok {
+					t.Errorf("login data has no auth_token: %v", data)
+				}
+				if got, _ := data["auth_token_expiry"].(float64); tc.expiry != 0 && got != tc.expiry {
+					t.Errorf("auth_token_expiry %v, want %v", data["auth_token_expiry"], tc.expiry)
+				}
+				if _, ok := data["auth_token_expires"]; ok != tc.expires {
+					t.Errorf("auth_token_expires present: %v, want %v (%v)", ok, tc.expires, data)
+				}
+			}
+			in := writeFile(t, "tok.csv", uniqueRows(4))
+			env := map[string]string{"ENSWITCH_URL": url, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
+			if res := runCLI(t, context.Background(), env, "run", in, "--rate", "0", "--progress", "none", "--auth", "auto"); res.code != exitOK {
+				t.Fatalf("run: exit %d\n%s", res.code, tail(res.stderr, 20))
+			}
+		})
+	}
+	t.Run("negative ttl", func(t *testing.T) {
+		res := runCLI(t, context.Background(), nil, "sim", "--token-ttl", "-1s", "--addr", "127.0.0.1:0")
+		if res.code != exitUsage || !strings.Contains(res.stderr, "--token-ttl -1s") {
+			t.Errorf("exit %d, want %d naming --token-ttl:\n%s", res.code, exitUsage, res.stderr)
+		}
+	})
+}
+
+// The README's simulator section lists every flag `ensbulk sim --help`
+// shows, and no flag sim does not have.
+func TestReadmeListsSimFlags(t *testing.T) {
+	res := runCLI(t, context.Background(), nil, "sim", "--help")
+	if res.code != exitOK {
+		t.Fatalf("sim --help: exit %d\n%s", res.code, res.stderr)
+	}
+	_, flags, ok := strings.Cut(res.stdout, "\nFlags:\n")
+	if !ok {
+		t.Fatalf("sim --help has no Flags section:\n%s", res.stdout)
+	}
+	flags, _, _ = strings.Cut(flags, "\nGlobal Flags:")
+	have := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z][a-z-]*)`).FindAllStringSubmatch(flags, -1) {
+		if m[1] != "help" {
+			have[m[1]] = true
+		}
+	}
+	if len(have) < 20 {
+		t.Fatalf("found %d flags in sim --help, want every one:\n%s", len(have), flags)
+	}
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "\n## The simulator\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	listed := map[string]bool{}
+	for _, m := range regexp.MustCompile("`--([a-z][a-z-]*)`").FindAllStringSubmatch(section, -1) {
+		listed[m[1]] = true
+	}
+	for f := range have {
+		if !listed[f] {
+			t.Errorf("README's simulator section does not list --%s", f)
+		}
+	}
+	for f := range listed {
+		if !have[f] && f != "ca-file" && f != "insecure" && f != "auth" {
+			t.Errorf("README's simulator section lists --%s, which sim does not have", f)
+		}
 	}
 }
