@@ -115,11 +115,22 @@ func TestDecideRetryKeepsLineOfInput(t *testing.T) {
 	writeReport(t, old, nil, finished()...)
 	rows := input()
 	rows[0].Line = 40 // a multi-line cell above moved row 1 down
-	p, err := Decide(Config{Report: filepath.Join(dir, "new.csv"), Meta: sidecar(), RetryFailed: old, Open: opener(rows, nil), Dialect: testDialect})
+	path := filepath.Join(dir, "new.csv")
+	p, err := Decide(Config{Report: path, Meta: sidecar(), RetryFailed: old, Open: opener(rows, nil), Dialect: testDialect})
 	if err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
-	if got, want := p.seeds[0].Line, 40; got != want {
+	j, err := report.OpenJournal(path, report.CSV, report.SyncNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Seed(j); err != nil {
+		t.Fatalf("Seed: %v", err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := latestRows(t, path)[1].Line, 40; got != want {
 		t.Errorf("line of seeded row 1: got %d, want %d", got, want)
 	}
 }
