@@ -59,13 +59,23 @@ func (x *index) get(row int) int64 {
 	return v
 }
 
+// free releases the pages; the index is empty after.
+func (x *index) free() {
+	for _, p := range x.pages {
+		if p != nil {
+			freePage(p)
+		}
+	}
+	*x = index{}
+}
+
 func (x *index) set(row int, v int64) {
 	p := row / pageRows
 	for len(x.pages) <= p {
 		x.pages = append(x.pages, nil)
 	}
 	if x.pages[p] == nil {
-		x.pages[p] = make([]byte, pageRows*offsetBytes)
+		x.pages[p] = newPage(pageRows * offsetBytes)
 	}
 	b := x.pages[p][(row%pageRows)*offsetBytes:]
 	if b[0]|b[1]|b[2]|b[3]|b[4] == 0 {
@@ -105,7 +115,7 @@ func OpenLatest(path string) (*LatestReader, error) {
 	}
 	r := &LatestReader{f: f, name: path, sorted: true, maxBy: map[string]int{}}
 	if err := r.scan(); err != nil {
-		f.Close()
+		r.Close()
 		return nil, err
 	}
 	r.win = windows{f: f}
@@ -345,8 +355,13 @@ func (r *LatestReader) All() iter.Seq2[Record, error] {
 	}
 }
 
-// Close closes the report.
-func (r *LatestReader) Close() error { return r.f.Close() }
+// Close closes the report and releases the index; Next must not be
+// called after.
+func (r *LatestReader) Close() error {
+	r.idx.free()
+	r.row = 0
+	return r.f.Close()
+}
 
 // lineNumber counts the lines of f before offset off, plus one.
 func lineNumber(f *os.File, off int64) (int, error) {
@@ -370,7 +385,7 @@ func lineNumber(f *os.File, off int64) (int, error) {
 // the file, replaced least recently used first.
 type windows struct {
 	f    *os.File
-	w    [4]window
+	w    [8]window
 	tick int
 	long []byte
 }
@@ -381,7 +396,7 @@ type window struct {
 	used  int
 }
 
-const windowSize = 64 << 10
+const windowSize = 32 << 10
 
 // line returns the line that starts at off, with its newline, valid
 // until the next call.

@@ -218,7 +218,7 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 				return nil, err
 			}
 		}
-		if do || chain && dirty[r.Key()] {
+		if do || chain && len(dirty) > 0 && dirty[r.Key()] {
 			if chain && r.Num < kept {
 				dirty[r.Key()] = true
 			}
