@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
@@ -178,13 +179,8 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 	p.todo = bitset{}
 	dirty := map[string]bool{}
 	gone := &rowSet{}
-	next := func() (report.Record, bool, error) {
-		rec, err := old.Next()
-		if errors.Is(err, io.EOF) {
-			return report.Record{}, false, nil
-		}
-		return rec, err == nil, err
-	}
+	next, stop := ahead(old)
+	defer stop()
 	rec, more, err := next()
 	if err != nil {
 		return nil, &readError{err}
@@ -239,6 +235,73 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 		}
 	}
 	return gone, nil
+}
+
+// ahead reads the report's records on a goroutine of its own, a batch
+// ahead of next: the report is decoded while the input is read. next
+// returns false at the end; stop must be called before old is closed.
+func ahead(old *report.LatestReader) (next func() (report.Record, bool, error), stop func()) {
+	type chunk struct {
+		recs []report.Record
+		err  error // io.EOF at the end
+	}
+	const size = 512
+	full, free := make(chan chunk, 4), make(chan []report.Record, 5)
+	for range 5 {
+		free <- make([]report.Record, 0, size)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			var buf []report.Record
+			select {
+			case buf = <-free:
+			case <-done:
+				return
+			}
+			c := chunk{recs: buf[:0]}
+			for len(c.recs) < size {
+				rec, err := old.Next()
+				if err != nil {
+					c.err = err
+					break
+				}
+				c.recs = append(c.recs, rec)
+			}
+			select {
+			case full <- c:
+			case <-done:
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	var cur chunk
+	i := 0
+	next = func() (report.Record, bool, error) {
+		for i == len(cur.recs) {
+			if cur.err != nil {
+				if errors.Is(cur.err, io.EOF) {
+					return report.Record{}, false, nil
+				}
+				return report.Record{}, false, cur.err
+			}
+			if cur.recs != nil {
+				free <- cur.recs
+			}
+			cur, i = <-full, 0
+		}
+		i++
+		return cur.recs[i-1], true, nil
+	}
+	var once sync.Once
+	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
+	return next, stop
 }
 
 // readError is a record of the report diff could not read.
