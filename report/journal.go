@@ -308,6 +308,8 @@ func Rewrite(path string, keep func(Record) bool) error {
 	return rewrite(path, "", keep, nil)
 }
 
+var newline = []byte{'\n'}
+
 // rewrite writes the kept rows' latest lines in row order, in format f
 // ("": the report's own), counting them into c when set. A line already
 // in f is copied as it is; only what keep or c must see is decoded.
@@ -359,7 +361,7 @@ func rewrite(path string, f Format, keep func(Record) bool, c *counter) error {
 			if _, err := w.Write(line); err != nil {
 				return err
 			}
-			if _, err := w.Write([]byte{'\n'}); err != nil {
+			if _, err := w.Write(newline); err != nil {
 				return err
 			}
 		}
@@ -386,12 +388,16 @@ func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) erro
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	if err := fill(bw); err != nil {
-		tmp.Close()
-		return err
+	sw := &syncingWriter{f: tmp}
+	bw := bufio.NewWriterSize(sw, 64<<10)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := bw.Flush(); err != nil {
+	if werr := sw.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		tmp.Close()
 		return err
 	}
@@ -410,6 +416,43 @@ func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) erro
 		return err
 	}
 	return syncDir(dir)
+}
+
+// syncingWriter writes a file and, every syncEvery bytes, fsyncs it on
+// a goroutine while writing goes on: the disk writes a large final
+// report while it is being copied, and the fsync before its rename,
+// which a run waits for after its last request, has little left to do.
+type syncingWriter struct {
+	f        *os.File
+	unsynced int64
+	done     chan error // the fsync in flight, nil when none
+	err      error
+}
+
+const syncEvery = 16 << 20
+
+func (w *syncingWriter) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	w.unsynced += int64(n)
+	if err == nil && w.unsynced >= syncEvery {
+		if err = w.wait(); err == nil {
+			w.unsynced = 0
+			w.done = make(chan error, 1)
+			go func(done chan<- error) { done <- w.f.Sync() }(w.done)
+		}
+	}
+	return n, err
+}
+
+// wait waits for the fsync in flight and returns the first error of one.
+func (w *syncingWriter) wait() error {
+	if w.done != nil {
+		if err := <-w.done; w.err == nil {
+			w.err = err
+		}
+		w.done = nil
+	}
+	return w.err
 }
 
 // syncDir fsyncs a directory, making the names created or renamed in it
