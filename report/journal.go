@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -284,99 +283,90 @@ func (j *Journal) Close() error {
 	return err
 }
 
-// Latest reads a report and returns the last record of every row (a
-// resumed run appends newer records for rows it redid). A torn last line
-// is ignored: it was never acknowledged as written.
-func Latest(path string) (map[int]Record, Format, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, "", err
-	}
-	defer f.Close()
-	d := NewDecoder(f, path)
-	out := map[int]Record{}
-	for rec, err := range d.Records() {
-		if errors.Is(err, ErrTorn) {
-			break
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		out[rec.Row] = rec
-	}
-	return out, d.Format(), nil
-}
-
 // Finalize rewrites the report at path in row order, one line per row
 // (the latest record of each), atomically: a temporary file, fsync,
-// rename, fsync of the directory.
+// rename, fsync of the directory. Its memory is 5 bytes per row (see
+// LatestReader).
 func Finalize(path string, f Format) error {
-	_, err := rewrite(path, f, nil)
-	return err
+	return rewrite(path, f, nil, nil)
 }
 
 // FinalizeCount is Finalize that also counts the final report, so the end
 // of a run reads its report once, not twice.
 func FinalizeCount(path string, f Format) (*Counts, error) {
-	latest, err := rewrite(path, f, nil)
-	if err != nil {
+	c := newCounter()
+	if err := rewrite(path, f, nil, c); err != nil {
 		return nil, err
 	}
-	return count(latest), nil
+	return c.counts(), nil
 }
 
 // Rewrite rewrites the report at path like Finalize, in its own format,
 // keeping only the rows for which keep is true (a resume with --force of
 // an input that lost rows).
 func Rewrite(path string, keep func(Record) bool) error {
-	_, f, err := Latest(path)
+	return rewrite(path, "", keep, nil)
+}
+
+var newline = []byte{'\n'}
+
+// rewrite writes the kept rows' latest lines in row order, in format f
+// ("": the report's own), counting them into c when set. A line already
+// in f is copied as it is; only what keep or c must see is decoded.
+func rewrite(path string, f Format, keep func(Record) bool, c *counter) error {
+	lr, err := OpenLatest(path)
 	if err != nil {
 		return err
+	}
+	defer lr.Close()
+	if f == "" {
+		f = lr.Format()
 	}
 	if f == "" {
 		f = CSV
 	}
-	_, err = rewrite(path, f, keep)
-	return err
-}
-
-// rewrite writes the kept rows' latest records in row order and returns
-// those records.
-func rewrite(path string, f Format, keep func(Record) bool) (map[int]Record, error) {
-	latest, _, err := Latest(path)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]int, 0, len(latest))
-	for n, r := range latest {
-		if keep == nil || keep(r) {
-			rows = append(rows, n)
-		}
-	}
-	sort.Ints(rows)
-	err = writeAtomic(path, 0o600, func(w io.Writer) error {
+	same := lr.Format() == f
+	return writeAtomic(path, 0o600, func(w io.Writer) error {
 		enc, err := NewEncoder(w, f, true)
 		if err != nil {
 			return err
 		}
-		for _, n := range rows {
-			if err := enc.Encode(latest[n]); err != nil {
+		for {
+			off, line, err := lr.nextLine()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			var rec Record
+			decoded := keep != nil || !same || (c != nil && !c.quick(line, f))
+			if decoded {
+				if rec, err = lr.decodeAt(line, off); err != nil {
+					return err
+				}
+				if keep != nil && !keep(rec) {
+					continue
+				}
+				if c != nil {
+					c.add(rec)
+				}
+			}
+			if !same {
+				if err := enc.Encode(rec); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+			if _, err := w.Write(newline); err != nil {
 				return err
 			}
 		}
 		return enc.Flush()
 	})
-	if err != nil {
-		return nil, err
-	}
-	if keep != nil {
-		for n, r := range latest {
-			if !keep(r) {
-				delete(latest, n)
-			}
-		}
-	}
-	return latest, nil
 }
 
 // WriteFileAtomic writes data to path atomically, as a file of mode perm.
@@ -398,12 +388,16 @@ func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) erro
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	if err := fill(bw); err != nil {
-		tmp.Close()
-		return err
+	sw := &syncingWriter{f: tmp}
+	bw := bufio.NewWriterSize(sw, 64<<10)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := bw.Flush(); err != nil {
+	if werr := sw.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		tmp.Close()
 		return err
 	}
@@ -424,6 +418,43 @@ func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) erro
 	return syncDir(dir)
 }
 
+// syncingWriter writes a file and, every syncEvery bytes, fsyncs it on
+// a goroutine while writing goes on: the disk writes a large final
+// report while it is being copied, and the fsync before its rename,
+// which a run waits for after its last request, has little left to do.
+type syncingWriter struct {
+	f        *os.File
+	unsynced int64
+	done     chan error // the fsync in flight, nil when none
+	err      error
+}
+
+const syncEvery = 16 << 20
+
+func (w *syncingWriter) Write(b []byte) (int, error) {
+	n, err := w.f.Write(b)
+	w.unsynced += int64(n)
+	if err == nil && w.unsynced >= syncEvery {
+		if err = w.wait(); err == nil {
+			w.unsynced = 0
+			w.done = make(chan error, 1)
+			go func(done chan<- error) { done <- w.f.Sync() }(w.done)
+		}
+	}
+	return n, err
+}
+
+// wait waits for the fsync in flight and returns the first error of one.
+func (w *syncingWriter) wait() error {
+	if w.done != nil {
+		if err := <-w.done; w.err == nil {
+			w.err = err
+		}
+		w.done = nil
+	}
+	return w.err
+}
+
 // syncDir fsyncs a directory, making the names created or renamed in it
 // durable.
 func syncDir(dir string) error {
@@ -440,4 +471,18 @@ func syncDir(dir string) error {
 func (j *Journal) WriteRecord(r Record) error {
 	j.dirty = true
 	return j.enc.Encode(r)
+}
+
+// WriteEncoded appends records already encoded in the journal's format,
+// one a line, as they are (the records a retry carries over, spooled
+// before the journal was opened).
+func (j *Journal) WriteEncoded(r io.Reader) error {
+	j.dirty = true
+	if err := j.enc.Flush(); err != nil {
+		return j.fail("write", err)
+	}
+	if _, err := io.Copy(j.bw, r); err != nil {
+		return j.fail("write", err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"io"
 	"path/filepath"
 	"strconv"
@@ -79,6 +80,48 @@ func BenchmarkEncode(b *testing.B) {
 			}
 			if err := enc.Flush(); err != nil {
 				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkDecode measures reading one record back, as a resume, a
+// summary and the final rewrite do for every row of a report.
+//
+//	go test -run '^$' -bench Decode ./report
+func BenchmarkDecode(b *testing.B) {
+	for _, f := range []Format{CSV, JSONL} {
+		b.Run(string(f), func(b *testing.B) {
+			var buf bytes.Buffer
+			enc, err := NewEncoder(&buf, f, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec := FromResult(batch.Result{Row: 1, Mailbox: "1001", Customer: "100", Status: batch.StatusOK,
+				Phase: batch.PhaseApply, Code: "204", Message: "OK", Attempts: 1,
+				Duration: 12 * time.Millisecond, Fields: []string{"description", "timezone"},
+				Hash: "9f86d081884c7d659a2feaa0c55ad015"})
+			for i := range b.N {
+				rec.Row = i + 1
+				if err := enc.Encode(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := enc.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			d := NewDecoder(&buf, "bench")
+			b.ReportAllocs()
+			b.ResetTimer()
+			n := 0
+			for _, err := range d.Records() {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			if n != b.N {
+				b.Fatalf("decoded %d records, want %d", n, b.N)
 			}
 		})
 	}

@@ -47,15 +47,31 @@ func writeJournal(t *testing.T, path string, f Format, n int) []byte {
 
 func rowsOf(t *testing.T, path string) map[int]Record {
 	t.Helper()
-	l, _, err := Latest(path)
+	lr, err := OpenLatest(path)
 	if err != nil {
-		t.Fatalf("Latest: %v", err)
+		t.Fatalf("OpenLatest: %v", err)
+	}
+	defer lr.Close()
+	l := map[int]Record{}
+	prev := 0
+	for rec, err := range lr.All() {
+		if err != nil {
+			t.Fatalf("LatestReader: %v", err)
+		}
+		if rec.Row <= prev {
+			t.Fatalf("LatestReader: row %d after row %d, want row order", rec.Row, prev)
+		}
+		prev = rec.Row
+		l[rec.Row] = rec
+	}
+	if lr.Rows() != len(l) {
+		t.Errorf("LatestReader.Rows: got %d, want %d", lr.Rows(), len(l))
 	}
 	return l
 }
 
 // A crash can cut the journal at any byte of the record being written.
-// At every such offset: Latest ignores the torn record (and keeps every
+// At every such offset: OpenLatest ignores the torn record (and keeps every
 // whole one), OpenJournal cuts it off, and the next record appended
 // starts on a clean line, so the file reads back whole.
 func TestTornLastRecordAtEveryOffset(t *testing.T) {
@@ -75,7 +91,7 @@ func TestTornLastRecordAtEveryOffset(t *testing.T) {
 					whole = n
 				}
 				if got := rowsOf(t, p); len(got) != whole {
-					t.Fatalf("cut at %d/%d: Latest has %d rows, want %d", cut, len(full), len(got), whole)
+					t.Fatalf("cut at %d/%d: OpenLatest has %d rows, want %d", cut, len(full), len(got), whole)
 				}
 				j, err := OpenJournal(p, f, SyncNone)
 				if err != nil {

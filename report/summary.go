@@ -28,31 +28,65 @@ func (c *Counts) Successes() int {
 	return n
 }
 
-// Count reads the latest record of every row of a report.
+// Count reads the latest record of every row of a report, in memory
+// flat in rows (see LatestReader) but for its distinct problems.
 func Count(path string) (*Counts, error) {
-	latest, _, err := Latest(path)
+	lr, err := OpenLatest(path)
 	if err != nil {
 		return nil, err
 	}
-	return count(latest), nil
+	defer lr.Close()
+	c := newCounter()
+	for rec, err := range lr.All() {
+		if err != nil {
+			return nil, err
+		}
+		c.add(rec)
+	}
+	return c.counts(), nil
 }
 
-func count(latest map[int]Record) *Counts {
-	c := &Counts{ByStatus: map[batch.Status]int{}}
-	type key struct{ st, code, msg string }
-	errs := map[key]int{}
-	for _, r := range latest {
-		c.Rows++
-		c.ByStatus[batch.Status(r.Status)]++
-		if !batch.Status(r.Status).Success() {
-			errs[key{r.Status, r.Code, r.Message}]++
-		}
+// counter counts records by status, and those that are not a success by
+// status, code and message.
+type counter struct {
+	c    *Counts
+	errs map[errKey]int
+}
+
+type errKey struct{ st, code, msg string }
+
+func newCounter() *counter {
+	return &counter{c: &Counts{ByStatus: map[batch.Status]int{}}, errs: map[errKey]int{}}
+}
+
+func (c *counter) add(r Record) {
+	c.c.Rows++
+	st := batch.Status(r.Status)
+	c.c.ByStatus[st]++
+	if !st.Success() {
+		c.errs[errKey{r.Status, r.Code, r.Message}]++
 	}
-	for k, n := range errs {
-		c.Errors = append(c.Errors, batch.ErrorCount{Status: batch.Status(k.st), Code: k.code, Message: k.msg, Count: n})
+}
+
+// quick counts a line whose status is a success from its status alone,
+// without decoding the record (see statusOf); it is false for any other
+// line, which the caller decodes and adds.
+func (c *counter) quick(line []byte, f Format) bool {
+	st := batch.Status(statusOf(line, f))
+	if st == "" || !st.Success() {
+		return false
 	}
-	SortErrors(c.Errors)
-	return c
+	c.c.Rows++
+	c.c.ByStatus[st]++
+	return true
+}
+
+func (c *counter) counts() *Counts {
+	for k, n := range c.errs {
+		c.c.Errors = append(c.c.Errors, batch.ErrorCount{Status: batch.Status(k.st), Code: k.code, Message: k.msg, Count: n})
+	}
+	SortErrors(c.c.Errors)
+	return c.c
 }
 
 // SortErrors orders error counts, most frequent first.

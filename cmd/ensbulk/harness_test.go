@@ -154,10 +154,7 @@ func expectState(t testing.TB, initial *simulator.State, input, reportPath strin
 		}
 		want[boxKey{c, m["mailbox"]}] = cp
 	}
-	latest, _, err := report.Latest(reportPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	latest := latest(t, reportPath)
 	format, err := reader.DetectFormat(input, "")
 	if err != nil {
 		t.Fatal(err)
@@ -213,9 +210,17 @@ func checkState(t testing.TB, sim *testSim, want map[boxKey]map[string]string) {
 // latest reads a report's records by row.
 func latest(t testing.TB, path string) map[int]report.Record {
 	t.Helper()
-	l, _, err := report.Latest(path)
+	lr, err := report.OpenLatest(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer lr.Close()
+	l := map[int]report.Record{}
+	for rec, err := range lr.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		l[rec.Row] = rec
 	}
 	return l
 }

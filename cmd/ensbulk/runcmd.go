@@ -505,6 +505,9 @@ func (j *job) close() {
 		_ = j.journal.Close()
 	}
 	_ = j.undo.close()
+	if j.plan != nil {
+		j.plan.Close()
+	}
 	j.lock.release()
 	_ = j.log.Sync()
 	j.cleanup()

@@ -108,7 +108,7 @@ func TestRowList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := rowList(tt.rows); got != tt.want {
+			if got := rowList(tt.rows, len(tt.rows)); got != tt.want {
 				t.Errorf("rowList(%v): got %q, want %q", tt.rows, got, tt.want)
 			}
 		})

@@ -1,8 +1,10 @@
 package resume
 
 import (
+	"errors"
 	"fmt"
-	"slices"
+	"io"
+	"sync"
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
@@ -28,14 +30,21 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 	if meta.Format != "" && meta.Format != cfg.Meta.Format {
 		return false, refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
 	}
-	latest, _, err := report.Latest(path)
+	old, err := report.OpenLatest(path)
 	if err != nil {
 		return false, refuse("cannot resume: %v", err)
 	}
-	var changed []int // finished rows whose content or mailbox differs now
-	gone, err := p.diff(cfg.Open, latest, true, func(r *batch.Row, rec report.Record) (bool, error) {
+	defer old.Close()
+	var changed rowSet // finished rows whose content or mailbox differs now
+	// Rows a resume always redoes never keep a later row of their mailbox
+	// from being redone.
+	kept := old.MaxRowUnless(batch.StatusError, batch.StatusSkipped)
+	if meta.Mode == "run" {
+		kept = old.MaxRowUnless(batch.StatusError, batch.StatusSkipped, batch.StatusValid)
+	}
+	gone, err := p.diff(cfg.Open, old, kept, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if rec.Hash != r.Hash || !sameBox(r, rec) {
-			changed = append(changed, r.Num)
+			changed.add(r.Num)
 			return true, nil
 		}
 		if meta.Mode == "run" && passedValidation(rec) {
@@ -43,16 +52,20 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 		}
 		return redo(rec, meta.Mode), nil
 	}, nil)
+	if re := (*readError)(nil); errors.As(err, &re) {
+		return false, refuse("cannot resume: %v", re.err)
+	}
 	if err != nil {
 		return false, err
 	}
+	old.Close() // before a rotation or a rewrite replaces it
 
 	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
-	if len(changed) > 0 {
-		diffs = append(diffs, fmt.Sprintf("%s now %s from %s record in the report", rowList(changed), plural(len(changed), "differs", "differ"), plural(len(changed), "its", "their")))
+	if changed.n > 0 {
+		diffs = append(diffs, fmt.Sprintf("%s now %s from %s record in the report", &changed, plural(changed.n, "differs", "differ"), plural(changed.n, "its", "their")))
 	}
-	if len(gone) > 0 {
-		diffs = append(diffs, fmt.Sprintf("%s of the report %s no longer in the input", rowList(gone), plural(len(gone), "is", "are")))
+	if gone.n > 0 {
+		diffs = append(diffs, fmt.Sprintf("%s of the report %s no longer in the input", gone, plural(gone.n, "is", "are")))
 	}
 	if len(diffs) > 0 && cfg.Rotate && !cfg.Force && !meta.Finished.IsZero() {
 		return true, p.rotate(cfg, meta, joinAnd(diffs))
@@ -72,8 +85,8 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 	// leave it (the final report has one line per input row), and the
 	// sidecar names the new input, so a later --resume after a crash of
 	// this run is not refused again.
-	if len(gone) > 0 {
-		if err := report.Rewrite(path, func(r report.Record) bool { _, lost := slices.BinarySearch(gone, r.Row); return !lost }); err != nil {
+	if gone.n > 0 {
+		if err := report.Rewrite(path, func(r report.Record) bool { return !gone.has(r.Row) }); err != nil {
 			return false, fmt.Errorf("report %s: %w", path, err)
 		}
 	}
@@ -98,92 +111,203 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 // such a row is fixed.
 func (p *Plan) retry(cfg Config) error {
 	old := cfg.RetryFailed
-	latest, _, err := report.Latest(old)
+	lr, err := report.OpenLatest(old)
 	if err != nil {
 		return refuse("--retry-failed: %v", err)
 	}
-	var edited []int // rows ok in the report whose content changed since
-	gone, err := p.diff(cfg.Open, latest, true, func(r *batch.Row, rec report.Record) (bool, error) {
+	defer lr.Close()
+	var edited rowSet // rows ok in the report whose content changed since
+	kept := lr.MaxRowUnless(batch.StatusError, batch.StatusSkipped)
+	gone, err := p.diff(cfg.Open, lr, kept, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if !sameBox(r, rec) && !identityFix(rec) {
 			return false, refuse("--retry-failed %s: row %d is mailbox %s in the input but %s in the report: the input does not match the report (were rows added, removed or reordered?)", old, r.Num, boxName(r.Mailbox, r.Customer), boxName(rec.Mailbox, rec.Customer))
 		}
 		// Done: applied, or already as wanted (a plan's "change" is not).
 		done := batch.Status(rec.Status).Success() && rec.Status != string(batch.StatusChange)
 		if done && rec.Hash != r.Hash {
-			edited = append(edited, r.Num)
+			edited.add(r.Num)
 			return cfg.Force, nil
 		}
 		return !done, nil
-	}, func(r *batch.Row, rec report.Record) {
+	}, func(r *batch.Row, rec report.Record) error {
 		rec.Line = r.Line
-		p.seeds = append(p.seeds, rec)
+		return p.seed(rec, cfg.Meta.Format)
 	})
+	if re := (*readError)(nil); errors.As(err, &re) {
+		return refuse("--retry-failed: %v", re.err)
+	}
 	if err != nil {
 		return err
 	}
-	if len(gone) > 0 {
-		return refuse("--retry-failed %s: %s of the report %s not in the input: the input does not match the report", old, rowList(gone), plural(len(gone), "is", "are"))
+	if gone.n > 0 {
+		return refuse("--retry-failed %s: %s of the report %s not in the input: the input does not match the report", old, gone, plural(gone.n, "is", "are"))
 	}
 	// An edit to a row that was applied would otherwise be carried over
 	// as ok and never sent: refuse it, as --resume refuses a changed
 	// input, unless --force asks for those rows to be applied too.
-	if len(edited) > 0 && !cfg.Force {
-		return refuse("--retry-failed %s: %s %s ok in that report and %s been edited since: a retry reruns only the rows that are not ok, so the %s would not be applied; pass --force to apply %s too, or undo the %s", old, rowList(edited), plural(len(edited), "was", "were"), plural(len(edited), "has", "have"), plural(len(edited), "edit", "edits"), plural(len(edited), "it", "them"), plural(len(edited), "edit", "edits"))
+	if n := edited.n; n > 0 && !cfg.Force {
+		return refuse("--retry-failed %s: %s %s ok in that report and %s been edited since: a retry reruns only the rows that are not ok, so the %s would not be applied; pass --force to apply %s too, or undo the %s", old, &edited, plural(n, "was", "were"), plural(n, "has", "have"), plural(n, "edit", "edits"), plural(n, "it", "them"), plural(n, "edit", "edits"))
 	}
-	if len(edited) > 0 {
-		p.Notes = append(p.Notes, fmt.Sprintf("--force: %s %s ok in %s and %s been edited since: applying %s again", rowList(edited), plural(len(edited), "was", "were"), old, plural(len(edited), "has", "have"), plural(len(edited), "it", "them")))
+	if n := edited.n; n > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("--force: %s %s ok in %s and %s been edited since: applying %s again", &edited, plural(n, "was", "were"), old, plural(n, "has", "have"), plural(n, "it", "them")))
 	}
 	return nil
 }
 
-// diff reads the input once and decides, in file order, which rows this
-// run redoes: a row the report does not hold, a row for which redo says
-// so, and, with chain, every later row of a mailbox with a redone row, so
-// that a mailbox's rows are applied in file order again. "Mailbox" is
-// batch.Row.Key, the engine's ordering identity (the number alone: a row
-// without a customer may be the same mailbox as one naming a customer). redo sees every row the
-// report holds, also those already redone for their mailbox, so that it
-// can check each one; keep is called, when set, for the rows not redone.
-// diff returns, sorted, the rows of the report the input no longer has.
-// It takes latest apart: every row of the input is deleted from it.
-func (p *Plan) diff(open batch.Opener, latest map[int]report.Record, chain bool, redo func(*batch.Row, report.Record) (bool, error), keep func(*batch.Row, report.Record)) ([]int, error) {
+// diff reads the input once, beside the report's latest records in row
+// order (a merge of the two by row number), and decides, in file order,
+// which rows this run redoes: a row the report does not hold, a row for
+// which redo says so, and, with chain, every later row of a mailbox with
+// a redone row, so that a mailbox's rows are applied in file order again.
+// "Mailbox" is batch.Row.Key, the engine's ordering identity (the number
+// alone: a row without a customer may be the same mailbox as one naming a
+// customer). redo sees every row the report holds, also those already
+// redone for their mailbox, so that it can check each one; keep is
+// called, when set, for the rows not redone. diff returns the rows of the
+// report the input no longer has.
+//
+// The mailboxes with a redone row are remembered only below kept, the
+// highest row the report holds that may be kept (see MaxRowUnless): no
+// later row can need them. Its memory is the bits of p.todo and what it
+// returns, and those mailboxes.
+func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain bool, redo func(*batch.Row, report.Record) (bool, error), keep func(*batch.Row, report.Record) error) (*rowSet, error) {
 	src, c, err := open()
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	p.todo = map[int]bool{}
+	p.todo = bitset{}
 	dirty := map[string]bool{}
+	gone := &rowSet{}
+	next, stop := ahead(old)
+	defer stop()
+	rec, more, err := next()
+	if err != nil {
+		return nil, &readError{err}
+	}
+	last := 0
 	for r, err := range batch.Rows(src) {
 		if err != nil {
 			return nil, &RefusedError{Err: fmt.Errorf("%w (nothing was sent)", err)}
 		}
-		rec, held := latest[r.Num]
-		delete(latest, r.Num)
+		if r.Num <= last {
+			return nil, refuse("input: row numbers must increase (row %d after %d)", r.Num, last)
+		}
+		last = r.Num
+		for more && rec.Row < r.Num {
+			gone.add(rec.Row)
+			if rec, more, err = next(); err != nil {
+				return nil, &readError{err}
+			}
+		}
+		held := more && rec.Row == r.Num
+		var cur report.Record
+		if held {
+			cur = rec
+			if rec, more, err = next(); err != nil {
+				return nil, &readError{err}
+			}
+		}
 		do := !held
 		if held {
-			if do, err = redo(&r, rec); err != nil {
+			if do, err = redo(&r, cur); err != nil {
 				return nil, err
 			}
 		}
-		if do || chain && dirty[r.Key()] {
-			dirty[r.Key()] = true
-			p.todo[r.Num] = true
+		if do || chain && len(dirty) > 0 && dirty[r.Key()] {
+			if chain && r.Num < kept {
+				dirty[r.Key()] = true
+			}
+			p.todo.set(r.Num)
 			continue
 		}
 		p.Done++
 		if keep != nil {
-			keep(&r, rec)
+			if err := keep(&r, cur); err != nil {
+				return nil, err
+			}
 		}
 	}
-	slices.SortFunc(p.seeds, func(a, b report.Record) int { return a.Row - b.Row })
-	gone := make([]int, 0, len(latest))
-	for n := range latest {
-		gone = append(gone, n)
+	for more {
+		gone.add(rec.Row)
+		if rec, more, err = next(); err != nil {
+			return nil, &readError{err}
+		}
 	}
-	slices.Sort(gone)
 	return gone, nil
 }
+
+// ahead reads the report's records on a goroutine of its own, a batch
+// ahead of next: the report is decoded while the input is read. next
+// returns false at the end; stop must be called before old is closed.
+func ahead(old *report.LatestReader) (next func() (report.Record, bool, error), stop func()) {
+	type chunk struct {
+		recs []report.Record
+		err  error // io.EOF at the end
+	}
+	const size = 512
+	full, free := make(chan chunk, 4), make(chan []report.Record, 5)
+	for range 5 {
+		free <- make([]report.Record, 0, size)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			var buf []report.Record
+			select {
+			case buf = <-free:
+			case <-done:
+				return
+			}
+			c := chunk{recs: buf[:0]}
+			for len(c.recs) < size {
+				rec, err := old.Next()
+				if err != nil {
+					c.err = err
+					break
+				}
+				c.recs = append(c.recs, rec)
+			}
+			select {
+			case full <- c:
+			case <-done:
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	var cur chunk
+	i := 0
+	next = func() (report.Record, bool, error) {
+		for i == len(cur.recs) {
+			if cur.err != nil {
+				if errors.Is(cur.err, io.EOF) {
+					return report.Record{}, false, nil
+				}
+				return report.Record{}, false, cur.err
+			}
+			if cur.recs != nil {
+				free <- cur.recs
+			}
+			cur, i = <-full, 0
+		}
+		i++
+		return cur.recs[i-1], true, nil
+	}
+	var once sync.Once
+	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
+	return next, stop
+}
+
+// readError is a record of the report diff could not read.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
 
 // redo reports whether a resume sends a row again: a row without a
 // definite answer (error, skipped), and a row refused with 402 or 403.
@@ -227,12 +351,10 @@ func forbidden(code string) bool { return code == "402" || code == "403" }
 // keepValidTodo forgets the validations of rows this run does not handle
 // and returns how many are left.
 func (p *Plan) keepValidTodo() int {
-	for n := range p.valid {
-		if !p.todo[n] {
-			delete(p.valid, n)
-		}
+	if p.todo != nil {
+		p.nval = p.valid.and(p.todo)
 	}
-	return len(p.valid)
+	return p.nval
 }
 
 func sameBox(r *batch.Row, rec report.Record) bool {

@@ -119,9 +119,17 @@ func todoRows(p *Plan, rows []batch.Row) []int {
 // latestRows are the row numbers of the report at path.
 func latestRows(t *testing.T, path string) map[int]report.Record {
 	t.Helper()
-	l, _, err := report.Latest(path)
+	lr, err := report.OpenLatest(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer lr.Close()
+	l := map[int]report.Record{}
+	for rec, err := range lr.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		l[rec.Row] = rec
 	}
 	return l
 }

@@ -124,23 +124,22 @@ type Plan struct {
 	// applied again, a report set aside).
 	Notes []string
 
-	todo  map[int]bool // nil: every row
-	valid map[int]bool // rows validated before that this run does not validate again
-	seeds []report.Record
+	todo  bitset // nil: every row
+	valid bitset // rows validated before that this run does not validate again
+	nval  int
+	seeds *spool // records carried over, nil when none
 }
 
 // Validated tells the engine whether a row was validated by an earlier
 // run, with the content it has now: it then skips the validate phase.
-func (p *Plan) Validated(r *batch.Row) bool { return p.valid[r.Num] }
+func (p *Plan) Validated(r *batch.Row) bool { return p.valid.has(r.Num) }
 
 // Prevalidated counts the rows Validated accepts.
-func (p *Plan) Prevalidated() int { return len(p.valid) }
+func (p *Plan) Prevalidated() int { return p.nval }
 
 func (p *Plan) validated(row int) {
-	if p.valid == nil {
-		p.valid = map[int]bool{}
-	}
-	p.valid[row] = true
+	p.valid.set(row)
+	p.nval++
 }
 
 // Todo tells the engine whether this run handles a row.
@@ -148,20 +147,41 @@ func (p *Plan) Todo(r *batch.Row) bool {
 	if p.todo == nil {
 		return true
 	}
-	return p.todo[r.Num]
+	return p.todo.has(r.Num)
 }
 
 // Seed writes into the new report of a retry the earlier records of the
 // rows it does not rerun, so that report has one line per input row.
 func (p *Plan) Seed(j *report.Journal) error {
-	for _, r := range p.seeds {
-		if err := j.WriteRecord(r); err != nil {
+	if p.seeds == nil {
+		return j.Flush()
+	}
+	defer p.Close()
+	if err := p.seeds.copyTo(j); err != nil {
+		return err
+	}
+	p.Seeded = p.seeds.n
+	return j.Flush()
+}
+
+// Close removes what the plan still holds on disk (the records Seed
+// would carry over); the run calls it however it ends.
+func (p *Plan) Close() {
+	if p.seeds != nil {
+		p.seeds.close()
+		p.seeds = nil
+	}
+}
+
+// seed carries rec over into the new report.
+func (p *Plan) seed(rec report.Record, format report.Format) error {
+	if p.seeds == nil {
+		var err error
+		if p.seeds, err = newSpool(format); err != nil {
 			return err
 		}
 	}
-	p.Seeded = len(p.seeds)
-	p.seeds = nil
-	return j.Flush()
+	return p.seeds.write(rec)
 }
 
 // Decide plans a run. A report that exists is continued with Resume and
@@ -210,6 +230,7 @@ func Decide(cfg Config) (*Plan, error) {
 		err = p.reuse(cfg)
 	}
 	if err != nil {
+		p.Close()
 		return nil, err
 	}
 	return p, nil

@@ -115,11 +115,22 @@ func TestDecideRetryKeepsLineOfInput(t *testing.T) {
 	writeReport(t, old, nil, finished()...)
 	rows := input()
 	rows[0].Line = 40 // a multi-line cell above moved row 1 down
-	p, err := Decide(Config{Report: filepath.Join(dir, "new.csv"), Meta: sidecar(), RetryFailed: old, Open: opener(rows, nil), Dialect: testDialect})
+	path := filepath.Join(dir, "new.csv")
+	p, err := Decide(Config{Report: path, Meta: sidecar(), RetryFailed: old, Open: opener(rows, nil), Dialect: testDialect})
 	if err != nil {
 		t.Fatalf("Decide: %v", err)
 	}
-	if got, want := p.seeds[0].Line, 40; got != want {
+	j, err := report.OpenJournal(path, report.CSV, report.SyncNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Seed(j); err != nil {
+		t.Fatalf("Seed: %v", err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := latestRows(t, path)[1].Line, 40; got != want {
 		t.Errorf("line of seeded row 1: got %d, want %d", got, want)
 	}
 }
@@ -137,4 +148,32 @@ func TestDecideRetryRefusesItsOwnReport(t *testing.T) {
 func equalRecord(a, b report.Record) bool {
 	return a.Row == b.Row && a.Mailbox == b.Mailbox && a.Status == b.Status && a.Code == b.Code &&
 		a.Key == b.Key && a.Line == b.Line && a.Hash == b.Hash && slices.Equal(a.Fields, b.Fields)
+}
+
+// The records a retry carries over wait in a temporary file that is gone
+// from its directory at once: a run that is killed before Seed, or whose
+// plan is refused, leaves nothing behind.
+func TestDecideRetrySpoolLeavesNothing(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dir := t.TempDir()
+	old := filepath.Join(dir, "in.report.csv")
+	writeReport(t, old, nil, finished()...)
+	path := filepath.Join(dir, "in.retry1.report.csv")
+	p, err := Decide(Config{Report: path, Meta: sidecar(), RetryFailed: old, Open: opener(input(), nil), Dialect: testDialect})
+	if err != nil {
+		t.Fatalf("Decide: %v", err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary files after Decide: %v, want none", left)
+	}
+	p.Close()
+	renamed := input()
+	renamed[5].Mailbox = "z" // row 6, ok in the report: refused after rows 1-5 were carried over
+	if _, err := Decide(Config{Report: path, Meta: sidecar(), RetryFailed: old, Open: opener(renamed, nil), Dialect: testDialect}); err == nil {
+		t.Fatal("Decide: got nil, want a refusal")
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary files after a refused Decide: %v, want none", left)
+	}
 }

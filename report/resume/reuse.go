@@ -45,15 +45,16 @@ func (p *Plan) reuse(cfg Config) error {
 		p.note("validating every row: the validate report %s was started %s ago, more than %s", path, age.Round(time.Minute), cfg.ReuseMaxAge)
 		return nil
 	}
-	latest, _, err := report.Latest(path)
+	old, err := report.OpenLatest(path)
 	if err != nil {
 		p.note("validating every row: the validate report %s is unreadable (%v)", path, err)
 		return nil
 	}
+	defer old.Close()
 	valid, invalid := 0, 0
 	// No chain: nothing was applied, so a row this run handles does not
 	// make the later rows of its mailbox need a validation again.
-	_, err = p.diff(cfg.Open, latest, false, func(r *batch.Row, rec report.Record) (bool, error) {
+	_, err = p.diff(cfg.Open, old, 0, false, func(r *batch.Row, rec report.Record) (bool, error) {
 		if rec.Hash != r.Hash || !sameBox(r, rec) {
 			return true, nil
 		}
@@ -66,11 +67,17 @@ func (p *Plan) reuse(cfg Config) error {
 			return cfg.AllOrNothing, nil
 		}
 		return true, nil
-	}, func(r *batch.Row, rec report.Record) {
+	}, func(r *batch.Row, rec report.Record) error {
 		invalid++
 		rec.Line = r.Line
-		p.seeds = append(p.seeds, rec)
+		return p.seed(rec, cfg.Meta.Format)
 	})
+	if re := (*readError)(nil); errors.As(err, &re) {
+		p.Close()
+		*p = Plan{Meta: p.Meta, Notes: p.Notes}
+		p.note("validating every row: the validate report %s is unreadable (%v)", path, re.err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

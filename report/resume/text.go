@@ -5,17 +5,21 @@ import (
 	"strings"
 )
 
-// rowList names rows for a message: "row 7", "rows 3, 9 and 12", "rows 3,
-// 9, 12, 15, 20 and 41 more".
-func rowList(rows []int) string {
-	const show = 5
-	if len(rows) == 1 {
-		return fmt.Sprintf("row %d", rows[0])
+// rowListShow is how many rows a message names before it counts the
+// rest.
+const rowListShow = 5
+
+// rowList names rows for a message, from the first few (at least
+// rowListShow+1 of them when there are more) and their count: "row 7",
+// "rows 3, 9 and 12", "rows 3, 9, 12, 15, 20 and 41 more".
+func rowList(first []int, total int) string {
+	if total == 1 {
+		return fmt.Sprintf("row %d", first[0])
 	}
 	var s []string
-	for i, n := range rows {
-		if i == show && len(rows) > show+1 {
-			s = append(s, fmt.Sprintf("%d more", len(rows)-show))
+	for i, n := range first {
+		if i == rowListShow && total > rowListShow+1 {
+			s = append(s, fmt.Sprintf("%d more", total-rowListShow))
 			break
 		}
 		s = append(s, fmt.Sprint(n))

@@ -1,0 +1,214 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// hostileRecord is a record of row n whose cells take the CSV writer's
+// every path: quotes, delimiters, formula prefixes, and now and then a
+// line longer than a read window.
+func hostileRecord(n int, rnd *rand.Rand) Record {
+	st := batch.Statuses[rnd.IntN(len(batch.Statuses))]
+	r := Record{Row: n, Mailbox: fmt.Sprint(1000 + n%97), Customer: "100", Status: string(st), Phase: "apply",
+		Code: "204", Attempts: 1 + n%3, DurationMS: int64(n % 50), Fields: FieldNames{"description"},
+		Line: n + 1, Hash: fmt.Sprintf("%016x", rnd.Uint64()), Time: "2026-01-02T03:04:05.000Z"}
+	switch n % 7 {
+	case 1:
+		r.Message = `said "no", then, "maybe"`
+	case 2:
+		r.Mailbox = "=cmd|' /C calc'!A0"
+	case 3:
+		r.Fields = FieldNames{}
+		r.Customer = ""
+	case 4:
+		r.Changes = `description: "a,b" -> 'x'`
+	case 5:
+		r.Message = " leading space, trailing "
+	}
+	if n%5000 == 17 {
+		r.Changes = strings.Repeat("description: a -> b; ", 4000) // > 64 KiB
+	}
+	return r
+}
+
+// OpenLatest and Finalize must give, for a journal in completion order
+// with superseded records, what decoding every record does: each row's
+// last record, in row order, byte for byte what the encoder writes. The
+// journal spans several index pages and read windows, and holds lines
+// longer than a window.
+func TestLatestReaderMatchesFullDecode(t *testing.T) {
+	for _, f := range []Format{CSV, JSONL} {
+		t.Run(string(f), func(t *testing.T) {
+			rnd := rand.New(rand.NewPCG(1, uint64(len(f))))
+			// Rows finish near file order, as a pool of 64 workers
+			// finishes them, but for a stretch in any order.
+			const rows = pageRows + 123
+			var order []int
+			for i := 0; i < rows; i += 64 {
+				for _, k := range rnd.Perm(min(64, rows-i)) {
+					order = append(order, i+k)
+				}
+			}
+			rnd.Shuffle(2000, func(i, j int) { order[i], order[j] = order[j], order[i] })
+			var recs []Record
+			for _, i := range order {
+				if i%11 == 3 {
+					continue // a row never finished
+				}
+				recs = append(recs, hostileRecord(i+1, rnd))
+				if i%13 == 0 {
+					// Superseded later by the row's final record.
+					recs = append(recs[:len(recs)-1], Record{Row: i + 1, Status: string(batch.StatusValid), Phase: "validate", Fields: FieldNames{}}, recs[len(recs)-1])
+				}
+			}
+			// A resume appends newer records for some rows at the end.
+			for n := 5; n <= rows; n += 977 {
+				recs = append(recs, hostileRecord(n, rnd))
+			}
+			path := filepath.Join(t.TempDir(), "r.report."+string(f))
+			var buf bytes.Buffer
+			enc, err := NewEncoder(&buf, f, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				if err := enc.Encode(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := enc.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			want := map[int]Record{}
+			for rec, err := range NewDecoder(bytes.NewReader(buf.Bytes()), path).Records() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[rec.Row] = rec
+			}
+			got := rowsOf(t, path)
+			if len(got) != len(want) {
+				t.Fatalf("rows: got %d, want %d", len(got), len(want))
+			}
+			for n, w := range want {
+				if g := got[n]; fmt.Sprint(g) != fmt.Sprint(w) {
+					t.Fatalf("row %d: got %+v, want %+v", n, g, w)
+				}
+			}
+
+			c, err := FinalizeCount(path, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exp bytes.Buffer
+			enc, _ = NewEncoder(&exp, f, true)
+			byStatus := map[batch.Status]int{}
+			for n := 1; n <= rows; n++ {
+				if w, ok := want[n]; ok {
+					if err := enc.Encode(w); err != nil {
+						t.Fatal(err)
+					}
+					byStatus[batch.Status(w.Status)]++
+				}
+			}
+			enc.Flush()
+			final, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(final, exp.Bytes()) {
+				t.Fatalf("final report (%d bytes) differs from the latest records encoded in row order (%d bytes)", len(final), exp.Len())
+			}
+			if c.Rows != len(want) || fmt.Sprint(c.ByStatus) != fmt.Sprint(byStatus) {
+				t.Errorf("counts: got %d rows %v, want %d %v", c.Rows, c.ByStatus, len(want), byStatus)
+			}
+			lr, err := OpenLatest(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lr.Close()
+			if !lr.Sorted() {
+				t.Errorf("a final report: Sorted() is false")
+			}
+		})
+	}
+}
+
+// A malformed record met on the walk in row order is named by its line
+// in the file, as the sequential decoder names it.
+func TestLatestReaderNamesBadLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.report.csv")
+	var buf bytes.Buffer
+	enc, _ := NewEncoder(&buf, CSV, true)
+	for _, n := range []int{3, 1, 2} {
+		enc.Encode(FromResult(result(n, batch.StatusOK, "OK")))
+	}
+	enc.Flush()
+	lines := strings.SplitAfter(buf.String(), "\n")
+	lines[2] = strings.Replace(lines[2], ",1,", ",x1,", 1) // row 1's attempts, on line 3
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Count(path)
+	if err == nil || !strings.Contains(err.Error(), path+": line 3: attempts") {
+		t.Errorf("Count: got %v, want an error naming line 3 and its attempts cell", err)
+	}
+}
+
+// BenchmarkFinalize measures the end of a run of 100,000 rows: the
+// journal in completion order (a passed validation, then the final
+// result of each row) rewritten in row order and counted. Its peak heap
+// is reported per row: the index is 5 bytes a row.
+//
+//	go test -run '^$' -bench Finalize -benchtime 5x ./report
+func BenchmarkFinalize(b *testing.B) {
+	const rows = 100_000
+	dir := b.TempDir()
+	var buf bytes.Buffer
+	enc, _ := NewEncoder(&buf, CSV, true)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for _, phase := range []batch.Status{batch.StatusValid, batch.StatusOK} {
+		for i := 0; i < rows; i += 64 {
+			for _, k := range rnd.Perm(min(64, rows-i)) {
+				r := FromResult(batch.Result{Row: i + k + 1, Mailbox: fmt.Sprint(1000 + i + k), Customer: "100", Status: phase,
+					Phase: batch.PhaseApply, Code: "204", Message: "OK", Attempts: 1, Duration: 12 * time.Millisecond,
+					Fields: []string{"description", "timezone"}, Hash: "9f86d081884c7d659a2feaa0c55ad015"})
+				enc.Encode(r)
+			}
+		}
+	}
+	enc.Flush()
+	path := filepath.Join(dir, "r.report.csv")
+	b.ReportAllocs()
+	var peak uint64
+	for b.Loop() {
+		b.StopTimer()
+		if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		stop := watchHeap(&peak)
+		c, err := FinalizeCount(path, CSV)
+		stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c.Rows != rows {
+			b.Fatalf("rows %d, want %d", c.Rows, rows)
+		}
+	}
+	b.ReportMetric(float64(peak)/rows, "peak-heap-B/row")
+}
