@@ -193,15 +193,6 @@ func (r *LatestReader) scan() error {
 	}
 }
 
-// csvHeader is the first line of a CSV report.
-var csvHeader = string(bytes.Join(func() [][]byte {
-	var out [][]byte
-	for _, h := range Header() {
-		out = append(out, []byte(h))
-	}
-	return out
-}(), []byte(",")))
-
 // rowOf reads the row number at the start of a record line: the first
 // CSV cell, or the first key a JSONL record is written with. ok is false
 // for anything else.
