@@ -67,7 +67,7 @@ func (j *job) preflight() func(context.Context, batch.Row, func(context.Context)
 				return nil // the run is stopping: it says why
 			}
 			if err := withTimeout(ctx, timeout, cl.Login); err != nil {
-				return judge(cn, enswitch.FnLogin, err, log)
+				return judge(ctx, cn, enswitch.FnLogin, err, log)
 			}
 			if cl.AuthInUse() == enswitch.AuthToken {
 				own, _ := cl.OwnCustomer()
@@ -83,7 +83,7 @@ func (j *job) preflight() func(context.Context, batch.Row, func(context.Context)
 			m, err = cl.Get(ctx, first.Mailbox, first.Customer)
 			return err
 		}); err != nil {
-			return judge(cn, "mailboxes/get", err, log)
+			return judge(ctx, cn, "mailboxes/get", err, log)
 		}
 		if c, present, null := m.Value("customer"); first.Customer == "" && present && !null && c != "" {
 			// Asked without a customer, the server answered from the
@@ -105,8 +105,12 @@ func withTimeout(ctx context.Context, d time.Duration, f func(context.Context) e
 // judge turns the preflight's failed request to function into the run's
 // end when it proves the settings wrong, nil when it does not (the
 // answer came from an Enswitch API: a 404 of the mailbox, a 400, a 402
-// or 403 of the role; or a fault that may pass).
-func judge(cn *conn, function string, err error, log *zap.Logger) error {
+// or 403 of the role; or a fault that may pass; or a signal, which the
+// run reports itself).
+func judge(ctx context.Context, cn *conn, function string, err error, log *zap.Logger) error {
+	if ctx.Err() != nil {
+		return nil
+	}
 	const sent = "no row was sent"
 	at := cn.url
 	switch enswitch.SetupOf(err) {
