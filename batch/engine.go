@@ -109,6 +109,9 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	e.stop = stop
+	if err := e.preflight(ctx); err != nil {
+		return nil, err
+	}
 
 	err := e.phases(ctx, open)
 	if err == nil {
@@ -151,6 +154,7 @@ type engine struct {
 	final      bitset // rows whose final result was written
 	valid      bitset // rows that passed validation (run, not validate-only)
 	prevalid   bitset // rows validated by an earlier run: set in pass 0, then read-only
+	first      *Row   // the first row to send (mailbox and customer only), nil if none
 	rows       int
 	todoCount  int
 	validCount int
@@ -211,6 +215,9 @@ func (e *engine) scan(open Opener) error {
 		if e.opts.Todo == nil || e.opts.Todo(&row) {
 			e.todo.set(row.Num)
 			e.todoCount++
+			if e.first == nil && row.Err == nil {
+				e.first = &Row{Num: row.Num, Line: row.Line, Mailbox: row.Mailbox, Customer: row.Customer}
+			}
 			if known && row.Err == nil {
 				customers[row.Customer] = true
 				if row.Customer == "" || len(customers) > maxCustomers {
@@ -222,6 +229,23 @@ func (e *engine) scan(open Opener) error {
 		}
 	}
 	return nil
+}
+
+// preflight runs Options.Preflight before the first row is sent, behind
+// the gate (a closed window holds it too) and through the pace.
+func (e *engine) preflight(ctx context.Context) error {
+	if e.opts.Preflight == nil || e.first == nil {
+		return nil
+	}
+	e.gate(ctx)
+	if ctx.Err() != nil {
+		return nil // stopped by the gate: the phases report it
+	}
+	return e.opts.Preflight(ctx, *e.first, func(ctx context.Context) error {
+		err := e.gov.wait(ctx)
+		e.stopOn(err)
+		return err
+	})
 }
 
 // maxCustomers bounds the customers scan keeps: memory must not grow with

@@ -68,6 +68,15 @@ type Options struct {
 	// Gate, when set, is called before every request; an error stops the
 	// run resumably with that error as the reason (budgets, windows).
 	Gate func(context.Context) error
+	// Preflight, when set, is called once the whole input has been read
+	// and before any row is sent, behind Gate, with the first row this
+	// run will send (its number, line, mailbox and customer) and the
+	// run's pace, which each request it makes waits on first (an error
+	// from pace: the run is stopping, and says why itself). An error
+	// from Preflight ends the run before any row is sent: Run returns it
+	// with no summary, as for a file-level error. Not called when no row
+	// will be sent.
+	Preflight func(ctx context.Context, first Row, pace func(context.Context) error) error
 	// Deadline, when set, is when the run must have stopped, resumably
 	// (--max-duration): no request goes after it, and a Retry-After
 	// pause that would end after it stops the run at once.

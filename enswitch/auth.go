@@ -74,12 +74,24 @@ type auth struct {
 var errNoTokens = errors.New("the server does not issue tokens")
 
 // OwnCustomer returns the authenticated user's own customer as the login
-// answered it, and whether it is known (it is not before the first login,
-// nor with password authentication).
+// answered it (or LearnOwnCustomer was told), and whether it is known.
 func (c *Client) OwnCustomer() (string, bool) {
 	c.auth.mu.Lock()
 	defer c.auth.mu.Unlock()
 	return c.auth.own, c.auth.own != ""
+}
+
+// LearnOwnCustomer records the user's own customer found another way
+// than the login (the customer a mailboxes/get without customer
+// answered, with password authentication); a customer the login
+// answered is kept.
+func (c *Client) LearnOwnCustomer(own string) {
+	own = Inert(own, MaxKeyLen)
+	c.auth.mu.Lock()
+	defer c.auth.mu.Unlock()
+	if c.auth.own == "" {
+		c.auth.own = own
+	}
 }
 
 // AuthInUse returns how calls are authenticated now: AuthToken or
@@ -181,7 +193,7 @@ func (c *Client) credentials(ctx context.Context, stale *token) (*token, error) 
 		}
 		a.mu.Unlock()
 		if errors.Is(err, errNoTokens) {
-			return nil, &batch.Error{Kind: batch.KindFatal, Code: "", Message: "--auth token: " + err.Error() + ": use --auth password or auto"}
+			return nil, &batch.Error{Kind: batch.KindFatal, Code: "", Message: "--auth token: " + err.Error() + ": use --auth password or auto", Err: err}
 		}
 		if err != nil {
 			return nil, err
@@ -203,7 +215,13 @@ func (c *Client) login(ctx context.Context) (*token, string, error) {
 	if errors.As(err, &be) {
 		switch {
 		case be.Code == "404" || be.Code == CodeNotFound:
-			return nil, "", fmt.Errorf("%w (%s)", errNoTokens, strings.TrimSpace(be.Code+" "+be.Message))
+			// An HTTP 404 that is no envelope may also be a wrong path:
+			// the cause is kept for SetupOf.
+			msg := strings.TrimSpace(be.Code + " " + be.Message)
+			if be.Err != nil {
+				return nil, "", fmt.Errorf("%w (%s)%w", errNoTokens, msg, be.Err)
+			}
+			return nil, "", fmt.Errorf("%w (%s)", errNoTokens, msg)
 		case be.Kind == batch.KindInvalid && be.Key == "token":
 			return nil, "", fmt.Errorf("%w (400 %s)", errNoTokens, be.Message)
 		case be.Kind == batch.KindUnauthorized:

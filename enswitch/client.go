@@ -80,6 +80,9 @@ func New(cfg Config) (*Client, error) {
 	// Errors quote the URL only through RedactURL: a user:pass@ in it
 	// must not reach a terminal or log, even when refused.
 	shown := RedactURL(cfg.BaseURL)
+	if !hasScheme(cfg.BaseURL) {
+		return nil, fmt.Errorf("enswitch: server URL %q has no scheme: write it as https://%s (or http:// for a plain-HTTP server)", shown, strings.TrimLeft(shown, "/"))
+	}
 	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("enswitch: server URL %q does not parse", shown)
@@ -538,7 +541,8 @@ func (c *Client) post(ctx context.Context, function, cred string, params []batch
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &batch.Error{Kind: batch.KindTransient, Code: strconv.Itoa(resp.StatusCode),
-			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippetOf(body, sec))}
+			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippetOf(body, sec)),
+			Err:     withSetup(statusSetup(c.base.Scheme, resp.StatusCode, body), nil)}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			e.Throttle = true
 			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -551,7 +555,8 @@ func (c *Client) post(ctx context.Context, function, cred string, params []batch
 	env, err := DecodeEnvelope(body)
 	if err != nil {
 		return nil, &batch.Error{Kind: batch.KindTransient, Code: "200",
-			Message: fmt.Sprintf("%s (body: %s)", sec.clean(err.Error(), MaxMessageLen), snippetOf(body, sec))}
+			Message: fmt.Sprintf("%s (body: %s)", sec.clean(err.Error(), MaxMessageLen), snippetOf(body, sec)),
+			Err:     withSetup(statusSetup(c.base.Scheme, resp.StatusCode, body), nil)}
 	}
 	// A server may quote the request in a message (some echo the
 	// offending value, or the whole body), and decides how long and what
@@ -593,7 +598,7 @@ func (c *Client) transportError(ctx context.Context, err error, sec *secrets) er
 	if !errors.Is(ctx.Err(), context.Canceled) && (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) {
 		msg = "timeout: " + msg
 	}
-	return &batch.Error{Kind: batch.KindTransient, Message: msg, Err: ctxOnly(ctx, err)}
+	return &batch.Error{Kind: batch.KindTransient, Message: msg, Err: withSetup(transportSetup(err), ctxOnly(ctx, err))}
 }
 
 func isTimeout(err error) bool {

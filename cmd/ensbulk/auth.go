@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"sync"
-	"time"
 
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
@@ -18,50 +16,58 @@ func authFlag(f *pflag.FlagSet, p *string) {
 
 // authSettings are the client settings --auth decides: the mode and who
 // is told of a fallback to the password.
-func authSettings(env *Env, flagValue string, log *zap.Logger) (enswitch.AuthMode, func(string), error) {
+func authSettings(env *Env, flagValue string, log *zap.Logger) (enswitch.AuthMode, *authNotices, error) {
 	v := firstNonEmpty(flagValue, env.Getenv("ENSWITCH_AUTH"), string(enswitch.AuthAuto))
 	mode, err := enswitch.ParseAuthMode(v)
 	if err != nil {
 		return "", nil, usageErr("--auth: %v", err)
 	}
-	notice := func(msg string) { log.Warn(msg) }
-	return mode, notice, nil
+	return mode, &authNotices{log: log}, nil
 }
 
-// authGate is the run's gate with, after it, the run's first login when
-// the client uses tokens.
-//
-// The client would log in inside the first paced call; but every worker's
-// call would wait there for that first token, holding a slot of the pace
-// that passes meanwhile, and all would go at once when the token came: a
-// burst at the start of every run. The gate runs before a worker takes its
-// slot, and the engine calls it only once the input has been checked
-// whole (a file-level error still sends nothing). Only the first login is
-// made here: renewals happen inside paced calls while the other workers go
-// on with the old token, and a failed first login is left to the calls,
-// which log in again (or answer the login's refusal) and are counted by
-// the engine like any request.
-func authGate(cl *enswitch.Client, timeout time.Duration, log *zap.Logger, next func(context.Context) error) func(context.Context) error {
-	if cl.AuthInUse() == enswitch.AuthPassword {
-		return next
+// authNotices logs what the client says of its authentication (the
+// fallback to the password). The preflight holds them: a fallback met
+// while the settings are wrong (a wrong path answers user/login with a
+// 404 too) is no news, and the mistake is said in one line.
+type authNotices struct {
+	log *zap.Logger
+
+	mu   sync.Mutex
+	held bool
+	msgs []string
+}
+
+// say is the client's Notice.
+func (n *authNotices) say(msg string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.held {
+		n.msgs = append(n.msgs, msg)
+		return
 	}
-	var once sync.Once
-	return func(ctx context.Context) error {
-		if next != nil {
-			if err := next(ctx); err != nil {
-				return err
-			}
-		}
-		once.Do(func() {
-			lctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			if err := cl.Login(lctx); err != nil {
-				log.Debug("first login failed; the requests log in again", zap.Error(err))
-				return
-			}
-			own, _ := cl.OwnCustomer()
-			log.Info("authenticated", zap.String("auth", string(cl.AuthInUse())), zap.String("own_customer", own))
-		})
-		return nil
+	n.log.Warn(msg)
+}
+
+// hold keeps what is said until release or drop.
+func (n *authNotices) hold() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.held = true
+}
+
+// release logs what was held, and what comes next at once.
+func (n *authNotices) release() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range n.msgs {
+		n.log.Warn(m)
 	}
+	n.msgs, n.held = nil, false
+}
+
+// drop forgets what was held.
+func (n *authNotices) drop() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.msgs, n.held = nil, false
 }

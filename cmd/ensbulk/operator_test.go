@@ -87,7 +87,7 @@ password_file = "lab.password"
 		{name: "--config and the file's default_profile", args: []string{"--config", config}, code: 1, requests: true},
 		{name: "the user config dir's file", env: map[string]string{"XDG_CONFIG_HOME": xdg}, code: 1, requests: true},
 		{name: "flags override the profile", env: map[string]string{"ENSBULK_CONFIG": config}, args: []string{"--profile", "prod", "--url", sim.URL, "--user", "admin"}, code: 1, requests: true},
-		{name: "the profile is used where flags are not given", env: map[string]string{"ENSBULK_CONFIG": config}, args: []string{"--profile", "prod", "--url", sim.URL}, code: 3, requests: true, stderr: "ABORTED"},
+		{name: "the profile is used where flags are not given", env: map[string]string{"ENSBULK_CONFIG": config}, args: []string{"--profile", "prod", "--url", sim.URL}, code: 3, requests: true, stderr: "authentication refused for user nobody"},
 		{name: "no such profile", env: map[string]string{"ENSBULK_CONFIG": config}, args: []string{"--profile", "staging"}, code: 2, stderr: `profile "staging": no such profile; the file has: lab, prod`},
 		{name: "missing config file", args: []string{"--config", filepath.Join(dir, "none.toml"), "--profile", "lab"}, code: 2, stderr: "the config file does not exist"},
 	}

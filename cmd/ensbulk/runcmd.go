@@ -404,7 +404,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
-		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: authGate(j.conn.client, o.timeout, j.log, gate(o, j.win, j.started)), Deadline: deadline(o, j.started),
+		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Preflight: j.preflight(), Deadline: deadline(o, j.started),
 		Validated: j.plan.Validated, RecordValidation: !o.validate && !o.plan,
 		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
 	}
@@ -416,7 +416,11 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		zap.String("url", j.conn.url), zap.String("user", j.conn.user), zap.Int("workers", o.workers),
 		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", j.plan.Resuming),
 		zap.Int("resumed_rows_done", j.plan.Done))
-	sum, err := batch.Run(ctx, j.in.opener(), j.conn.client, j.journal, opts)
+	sender := ownCustomerSender{j.conn.client}
+	if opts.Reader != nil {
+		opts.Reader = sender
+	}
+	sum, err := batch.Run(ctx, j.in.opener(), sender, j.journal, opts)
 	j.prog.finish()
 	return sum, err
 }
@@ -466,14 +470,19 @@ func (j *job) markFinished(sum *batch.Summary, c *report.Counts, runErr error) {
 	}
 }
 
-// abandon ends a run that sent nothing (a file-level error in the input):
-// no empty report is left behind.
+// abandon ends a run that sent no row (a file-level error in the input,
+// settings the preflight proved wrong): no report, sidecar or undo file
+// of this run is left behind to block the corrected rerun.
 func (j *job) abandon(runErr error) error {
 	_ = j.journal.Close()
 	j.journal = nil
 	if !j.plan.Resuming && j.plan.Seeded == 0 {
 		os.Remove(j.reportPath)
 		os.Remove(report.MetaPath(j.reportPath))
+	}
+	if j.undo != nil {
+		_, _ = j.undo.finish(j.o.emptyToken) // nothing new in it: an empty one goes
+		j.undo = nil
 	}
 	var fe *reader.FileError
 	switch {
@@ -563,6 +572,7 @@ func nextRetryPath(input string, f report.Format) string {
 type conn struct {
 	url, user string
 	client    *enswitch.Client
+	notices   *authNotices
 }
 
 func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
@@ -577,7 +587,7 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 	if _, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user}); err != nil {
 		return nil, usageErr("%v", err) // before the URL is shown anywhere
 	}
-	mode, notice, err := authSettings(env, o.auth, log)
+	mode, notices, err := authSettings(env, o.auth, log)
 	if err != nil {
 		return nil, err
 	}
@@ -603,11 +613,11 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 	warnPlainHTTP(env.Stderr, log, u)
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: o.workers, Timeout: o.timeout, CAPool: pool, Insecure: o.insecure})
 	hc.Transport = logRequests(hc.Transport, log)
-	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notice})
+	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notices.say})
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	return &conn{url: enswitch.RedactURL(u), user: user, client: cl}, nil
+	return &conn{url: enswitch.RedactURL(u), user: user, client: cl, notices: notices}, nil
 }
 
 func password(env *Env, o *runOptions, u, user string) (string, error) {

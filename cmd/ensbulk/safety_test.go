@@ -92,6 +92,12 @@ func startHostile(t *testing.T, answer func(validate bool) string) *hostile {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		if strings.Contains(r.URL.Path, "mailboxes/get") {
+			// The preflight's read: a mailbox this server does not know.
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"responses":[{"code":"404","key":"mailbox","message":"Mailbox not found"}]}`)
+			return
+		}
 		if !strings.Contains(r.URL.Path, "mailboxes/update") {
 			// An older server: no user/login, so --auth auto falls back to
 			// the password; only updates are counted.
