@@ -36,7 +36,9 @@ func (e *engine) phases(ctx context.Context, open Opener) error {
 
 // phase runs one phase over the rows that need it: a dispatcher feeds the
 // scheduler in file order, workers send, and the calling goroutine is the
-// writer, the one owner of the sink and the progress.
+// writer, the one owner of the sink and the progress. The writer makes
+// each group of results durable (Flush) before it releases their rows;
+// the workers do not wait for it.
 func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 	src, c, err := open()
 	if err != nil {
@@ -48,8 +50,14 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 	if ph == PhaseValidate {
 		total = e.todoCount - e.validCount // less those validated before
 	}
-	s := newScheduler(e.opts.Workers * 4)
-	results := make(chan item, e.opts.Workers)
+	// The results queue holds every row the scheduler can have out at
+	// once, and the rows refused locally besides: a worker never waits
+	// for the writer, so an fsync stalls only the mailboxes whose rows
+	// wait for it (their next row is released after it), not the pool.
+	// Results that arrive during an fsync make the next group.
+	limit := e.opts.Workers * 4
+	s := newScheduler(limit)
+	results := make(chan item, limit+e.opts.Workers)
 	var g errgroup.Group
 	var wg sync.WaitGroup // every sender on results: dispatcher and workers
 
@@ -76,7 +84,7 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 
 	var writeErr error
 	done := 0
-	batch := make([]item, 0, 64)
+	batch := make([]item, 0, cap(results))
 	for it := range results {
 		batch = append(batch[:0], it)
 	drain:
