@@ -198,7 +198,7 @@ func (c *Client) login(ctx context.Context) (*token, string, error) {
 		}
 	}
 	sent := c.now()
-	env, err := c.post(ctx, FnLogin, c.authForm, []batch.Param{{Name: "token", Value: "1"}}, c.secretsFor(nil, nil))
+	env, err := c.post(ctx, FnLogin, c.authForm, []batch.Param{{Name: "token", Value: "1"}}, "", c.secretsFor(nil, nil))
 	var be *batch.Error
 	if errors.As(err, &be) {
 		switch {
