@@ -638,3 +638,23 @@ func TestSlowFlushStallsOnlyItsMailbox(t *testing.T) {
 		t.Errorf("%d concurrent calls for one mailbox", s.overlap)
 	}
 }
+
+// TestSteadyRateGroupsFlushes: at a steady rate results arrive one at a
+// time; the writer still makes them durable in groups (an fsync each),
+// not one by one.
+func TestSteadyRateGroupsFlushes(t *testing.T) {
+	const n = 300
+	rows := mkRows(n, func(i int) string { return fmt.Sprint(i) })
+	sink := &memSink{}
+	sum, err := Run(context.Background(), opener(rows), newScripted(ok), sink, fast(Options{Workers: 8, Rate: 1000, ValidateOnly: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.ByStatus[StatusValid]; got != n {
+		t.Fatalf("valid = %d, want %d", got, n)
+	}
+	// 300 results over 0.3 s, one group per 5 ms at most: ~60 flushes.
+	if sink.flushes > n/2 {
+		t.Errorf("%d flushes for %d results at a steady 1000/s, want at most %d: results are not grouped", sink.flushes, n, n/2)
+	}
+}
