@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,7 +57,7 @@ type Config struct {
 type Client struct {
 	base     *url.URL
 	username string
-	password *regexp.Regexp // the password in any encoding, for redaction
+	password *secretPattern // the password in any encoding, for redaction
 	hc       *http.Client
 	auth     auth
 	pace     func(context.Context) error
@@ -634,7 +633,7 @@ func redact(s, password string) string {
 	if password == "" {
 		return s
 	}
-	return (&secrets{res: []*regexp.Regexp{secretRE(password)}}).redact(s)
+	return (&secrets{res: []*secretPattern{secretRE(password)}}).redact(s)
 }
 
 // snippet returns the first bytes of a body, printable, on one line, with
