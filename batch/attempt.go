@@ -79,7 +79,7 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 			e.stopOn(err) // the deadline (governor.go)
 			return e.unfinished(a)
 		}
-		resp, seq, err := e.send(ctx, a)
+		resp, seq, err := e.send(a)
 		o := outcome{phase: ph, attempts: a.attempts, duration: e.opts.Now().Sub(a.start), changes: a.changes}
 		if err == nil {
 			var it item
@@ -122,15 +122,17 @@ func (e *engine) gate(ctx context.Context) {
 
 // send makes one request. It runs without ctx's cancellation: a stop lets
 // requests already sent finish, on their own timeout, so that their
-// answers are recorded. seq is the request's number in the run.
-func (e *engine) send(ctx context.Context, a *attempt) (resp Response, seq int64, err error) {
+// answers are recorded. seq is the request's number in the run. The
+// deadline is the one timer of the request: net/http adds none of its own
+// for a context that ends before its Client.Timeout would.
+func (e *engine) send(a *attempt) (resp Response, seq int64, err error) {
 	a.attempts++
 	a.tries++
 	if a.attempts > 1 {
 		e.retries.Add(1)
 	}
 	seq = e.requests.Add(1)
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.Timeout)
+	rctx, cancel := context.WithTimeout(e.detached, e.opts.Timeout)
 	defer cancel()
 	resp, err = e.sender.Update(rctx, a.row.Params, a.phase == PhaseValidate)
 	return resp, seq, err

@@ -109,6 +109,7 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	e.stop = stop
+	e.detached = context.WithoutCancel(ctx)
 	if err := e.preflight(ctx); err != nil {
 		return nil, err
 	}
@@ -147,6 +148,9 @@ type engine struct {
 	// stop ends the run with a *StopError as its cause; the first cause
 	// wins.
 	stop context.CancelCauseFunc
+	// detached is the run's context without its cancellation: what each
+	// request runs under (see send), made once rather than per request.
+	detached context.Context
 
 	// writer
 	tally      *tally

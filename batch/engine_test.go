@@ -525,3 +525,136 @@ func TestDefaultWorkers(t *testing.T) {
 		t.Errorf("peak concurrency with Workers unset = %d, want DefaultWorkers (%d)", peak, DefaultWorkers)
 	}
 }
+
+// blockingSink blocks its first Flush that has something to make durable
+// until unblock is closed; durable lists the rows whose results a Flush
+// has returned for.
+type blockingSink struct {
+	mu       sync.Mutex
+	written  []int // rows written since the last Flush
+	durable  map[int]bool
+	blocked  chan struct{} // closed when the first Flush starts blocking
+	unblock  chan struct{}
+	didBlock bool
+}
+
+func (b *blockingSink) Write(r Result) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.written = append(b.written, r.Row)
+	return nil
+}
+
+func (b *blockingSink) Flush() error {
+	b.mu.Lock()
+	pending := b.written
+	b.written = nil
+	first := !b.didBlock && len(pending) > 0
+	b.didBlock = b.didBlock || first
+	b.mu.Unlock()
+	if first {
+		close(b.blocked)
+		<-b.unblock
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, n := range pending {
+		b.durable[n] = true
+	}
+	return nil
+}
+
+func (b *blockingSink) isDurable(row int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.durable[row]
+}
+
+// TestSlowFlushStallsOnlyItsMailbox: while the sink makes a result
+// durable (an fsync), the workers go on with other mailboxes, and the
+// next row of the mailbox whose result is not yet durable is not sent.
+func TestSlowFlushStallsOnlyItsMailbox(t *testing.T) {
+	const workers = 4
+	// Row 1 and row 6 share mailbox "A"; every other row has its own.
+	rows := mkRows(60, func(i int) string { return fmt.Sprint("m", i) })
+	for _, i := range []int{0, 5} {
+		rows[i].Mailbox = "A"
+		rows[i].Params[0].Value = "A"
+	}
+	sink := &blockingSink{durable: map[int]bool{}, blocked: make(chan struct{}), unblock: make(chan struct{})}
+	var mu sync.Mutex
+	answered := 0          // answers after the Flush started blocking
+	var sentEarly []string // second row of A sent before the first was durable
+	enough := make(chan struct{})
+	s := newScripted(func(ps []Param, validate bool, attempt int) (Response, error) {
+		desc := value(ps, "description")
+		if value(ps, "mailbox") == "A" && desc == "r6" && !sink.isDurable(1) {
+			mu.Lock()
+			sentEarly = append(sentEarly, desc)
+			mu.Unlock()
+		}
+		if desc != "r1" {
+			// Row 1 alone is answered before the Flush blocks, so the
+			// group being made durable is row 1's alone.
+			select {
+			case <-sink.blocked:
+			case <-time.After(10 * time.Second):
+				t.Error("the sink never flushed row 1")
+			}
+			mu.Lock()
+			answered++
+			if answered == 3*workers {
+				close(enough)
+			}
+			mu.Unlock()
+		}
+		return ok(ps, validate, attempt)
+	})
+	go func() {
+		// The scheduler lets 4 rows per worker out at a time: 15 can be
+		// answered while row 1's result waits. Ask for 12, more than
+		// the workers plus a results queue of one item per worker hold.
+		select {
+		case <-enough:
+		case <-time.After(10 * time.Second):
+			mu.Lock()
+			t.Errorf("%d answers while a Flush blocked, want at least %d: the workers stalled on the sink", answered, 3*workers)
+			mu.Unlock()
+		}
+		close(sink.unblock)
+	}()
+	opts := fast(Options{Workers: workers, ValidateOnly: true})
+	sum, err := Run(context.Background(), opener(rows), s, sink, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.ByStatus[StatusValid]; got != len(rows) {
+		t.Errorf("valid = %d, want %d", got, len(rows))
+	}
+	if len(sentEarly) > 0 {
+		t.Errorf("row 6 (mailbox A) sent before row 1's result was durable")
+	}
+	if s.overlap != 0 {
+		t.Errorf("%d concurrent calls for one mailbox", s.overlap)
+	}
+}
+
+// TestSteadyRateGroupsFlushes: at a steady rate results arrive one at a
+// time; the writer still makes them durable in groups (an fsync each),
+// not one by one.
+func TestSteadyRateGroupsFlushes(t *testing.T) {
+	const n = 300
+	rows := mkRows(n, func(i int) string { return fmt.Sprint(i) })
+	sink := &memSink{}
+	sum, err := Run(context.Background(), opener(rows), newScripted(ok), sink, fast(Options{Workers: 8, Rate: 1000, ValidateOnly: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum.ByStatus[StatusValid]; got != n {
+		t.Fatalf("valid = %d, want %d", got, n)
+	}
+	// 300 results over 0.3 s, one group per 5 ms at most: ~60 flushes.
+	if sink.flushes > n/2 {
+		t.Errorf("%d flushes for %d results at a steady 1000/s, want at most %d: results are not grouped", sink.flushes, n, n/2)
+	}
+}

@@ -104,7 +104,7 @@ func (e *engine) read(ctx context.Context, a *attempt) (cur Values, it item, ok 
 			e.retries.Add(1)
 		}
 		seq := e.requests.Add(1)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.Timeout)
+		rctx, cancel := context.WithTimeout(e.detached, e.opts.Timeout)
 		cur, err := e.opts.Reader.Read(rctx, a.row.Mailbox, a.row.Customer)
 		cancel()
 		if err == nil {

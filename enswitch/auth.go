@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +50,7 @@ type token struct {
 	form    string    // "auth_token=..." for the request body
 	expires time.Time // zero: never
 	renewAt time.Time // zero: never
-	re      *regexp.Regexp
+	re      *secretPattern
 }
 
 // auth is the client's token state. One login at a time: the callers that
@@ -67,7 +66,7 @@ type auth struct {
 	refused    error         // a login refused for good: wrong credentials, redirect, TLS
 	own        string        // the user's own customer, "" until known
 	logins     int
-	lastTokens []*regexp.Regexp // tokens recently replaced, still redacted
+	lastTokens []*secretPattern // tokens recently replaced, still redacted
 }
 
 // errNoTokens says that the server has no token login.
@@ -210,7 +209,7 @@ func (c *Client) login(ctx context.Context) (*token, string, error) {
 		}
 	}
 	sent := c.now()
-	env, err := c.post(ctx, FnLogin, c.authForm, []batch.Param{{Name: "token", Value: "1"}}, c.secretsFor(nil, nil))
+	env, err := c.post(ctx, FnLogin, c.authForm, []batch.Param{{Name: "token", Value: "1"}}, "", c.secretsFor(nil, nil))
 	var be *batch.Error
 	if errors.As(err, &be) {
 		switch {

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,7 +57,7 @@ type Config struct {
 type Client struct {
 	base     *url.URL
 	username string
-	password *regexp.Regexp // the password in any encoding, for redaction
+	password *secretPattern // the password in any encoding, for redaction
 	hc       *http.Client
 	auth     auth
 	pace     func(context.Context) error
@@ -430,6 +429,13 @@ func severity(k batch.Kind) int {
 // nothing). A 401 on that login, or on the call repeated with a new
 // token, is the answer.
 func (c *Client) Call(ctx context.Context, function string, params []batch.Param) (*Envelope, error) {
+	return c.call(ctx, function, params, "")
+}
+
+// call is Call with tail, form-encoded parameters of the client's own
+// ("&validation=1"), appended to the body after params: a validation
+// does not copy the row's params to add one.
+func (c *Client) call(ctx context.Context, function string, params []batch.Param, tail string) (*Envelope, error) {
 	for _, p := range params {
 		if p.Name == "auth_username" || p.Name == "auth_password" || p.Name == "auth_token" {
 			// A second copy would make the server see two credentials;
@@ -442,7 +448,7 @@ func (c *Client) Call(ctx context.Context, function string, params []batch.Param
 	if err != nil {
 		return nil, err
 	}
-	env, err := c.send(ctx, function, tok, params)
+	env, err := c.send(ctx, function, tok, params, tail)
 	if tok == nil || batch.KindOf(err) != batch.KindUnauthorized {
 		return env, err
 	}
@@ -454,16 +460,16 @@ func (c *Client) Call(ctx context.Context, function string, params []batch.Param
 			return nil, c.transportError(ctx, err, c.secretsFor(tok, params))
 		}
 	}
-	return c.send(ctx, function, tok, params)
+	return c.send(ctx, function, tok, params, tail)
 }
 
 // send posts one request with the token, or the password when tok is nil.
-func (c *Client) send(ctx context.Context, function string, tok *token, params []batch.Param) (*Envelope, error) {
+func (c *Client) send(ctx context.Context, function string, tok *token, params []batch.Param, tail string) (*Envelope, error) {
 	cred := c.authForm
 	if tok != nil {
 		cred = tok.form
 	}
-	return c.post(ctx, function, cred, params, c.secretsFor(tok, params))
+	return c.post(ctx, function, cred, params, tail, c.secretsFor(tok, params))
 }
 
 // secretsFor is what must be redacted from the answer to a request: the
@@ -491,15 +497,15 @@ func (c *Client) secretsFor(tok *token, params []batch.Param) *secrets {
 	return s
 }
 
-// post sends one request with the credentials form cred and decodes the
-// answer; every text from the server in the result is redacted of sec and
-// made inert.
-func (c *Client) post(ctx context.Context, function, cred string, params []batch.Param, sec *secrets) (*Envelope, error) {
+// post sends one request with the credentials form cred, then params,
+// then tail (already encoded), and decodes the answer; every text from
+// the server in the result is redacted of sec and made inert.
+func (c *Client) post(ctx context.Context, function, cred string, params []batch.Param, tail string, sec *secrets) (*Envelope, error) {
 	// The form is written directly rather than through url.Values (a map,
 	// then a sort, per request): credentials first, then the params in
 	// the order given. Servers do not care about order; the bytes are the
 	// same escapes url.Values would write.
-	n := len(cred)
+	n := len(cred) + len(tail)
 	for _, p := range params {
 		n += 2 + len(p.Name) + len(p.Value)
 	}
@@ -512,6 +518,7 @@ func (c *Client) post(ctx context.Context, function, cred string, params []batch
 		form.WriteByte('=')
 		form.WriteString(url.QueryEscape(p.Value))
 	}
+	form.WriteString(tail)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(function), strings.NewReader(form.String()))
 	if err != nil {
 		return nil, &batch.Error{Kind: batch.KindFatal, Message: "build request", Err: err}
@@ -631,7 +638,7 @@ func redact(s, password string) string {
 	if password == "" {
 		return s
 	}
-	return (&secrets{res: []*regexp.Regexp{secretRE(password)}}).redact(s)
+	return (&secrets{res: []*secretPattern{secretRE(password)}}).redact(s)
 }
 
 // snippet returns the first bytes of a body, printable, on one line, with
@@ -677,13 +684,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // Update calls mailboxes/update with the row's params; validate=true adds
 // validation=1. It implements batch.Sender.
 func (c *Client) Update(ctx context.Context, params []batch.Param, validate bool) (batch.Response, error) {
-	ps := params
+	tail := ""
 	if validate {
-		ps = make([]batch.Param, 0, len(params)+1)
-		ps = append(ps, params...)
-		ps = append(ps, batch.Param{Name: "validation", Value: "1"})
+		tail = "&validation=1"
 	}
-	env, err := c.Call(ctx, "mailboxes/update", ps)
+	env, err := c.call(ctx, "mailboxes/update", params, tail)
 	if err != nil {
 		return batch.Response{}, err
 	}

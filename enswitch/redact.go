@@ -30,7 +30,7 @@ const redacted = "[REDACTED]"
 // character of the secret may appear as itself, as the %XX of each of its
 // UTF-8 bytes, as '+' for a space, as a JSON escape, or as an HTML
 // entity, independently of its neighbours.
-func secretRE(s string) *regexp.Regexp {
+func secretRE(s string) *secretPattern {
 	if s == "" {
 		return nil
 	}
@@ -76,7 +76,24 @@ func secretRE(s string) *regexp.Regexp {
 		}
 		b.WriteByte(')')
 	}
-	return regexp.MustCompile(b.String())
+	last, _ := utf8.DecodeLastRuneInString(s)
+	return &secretPattern{re: regexp.MustCompile(b.String()), chars: utf8.RuneCountInString(s), last: last}
+}
+
+// secretPattern is one secret's pattern (secretRE), with what lets most
+// texts (an "OK" answer) skip it without running it.
+type secretPattern struct {
+	re    *regexp.Regexp
+	chars int  // characters in the secret; each is at least one byte of text
+	last  rune // its last character (see mayHold)
+}
+
+// redact replaces the secret in text.
+func (p *secretPattern) redact(text string) string {
+	if len(text) < p.chars || !mayHold(text, p.last) {
+		return text
+	}
+	return p.re.ReplaceAllLiteralString(text, redacted)
 }
 
 func utf16Pair(r rune) (rune, rune) {
@@ -87,26 +104,10 @@ func utf16Pair(r rune) (rune, rune) {
 // secrets is what one call must never let through: the password, the
 // token sent, the row's PIN.
 type secrets struct {
-	res []*regexp.Regexp
-	// runes[i] is the length in characters of res[i]'s secret, counted
-	// when first needed: no encoding of it is shorter in bytes, so a
-	// shorter text ("OK", most columns of a mailbox) is not searched.
-	runes []int
+	res []*secretPattern
 	// pin is compiled only when a text could hold it: most answers are
 	// "OK" and need no pattern at all.
 	pin string
-}
-
-// secretRunes is the length in characters of res[i]'s secret.
-func (s *secrets) secretRunes(i int) int {
-	if s.runes == nil {
-		s.runes = make([]int, len(s.res))
-		for j, re := range s.res {
-			// The pattern is one group per character.
-			s.runes[j] = strings.Count(re.String(), "(?:")
-		}
-	}
-	return s.runes[i]
 }
 
 // maxEncoded bounds the length of one character of a secret in any
@@ -127,8 +128,11 @@ func (s *secrets) clean(text string, limit int) string {
 // redactCut is text redacted, cut to about limit bytes as clean says,
 // and how many bytes were dropped.
 func (s *secrets) redactCut(text string, limit int) (string, int) {
+	if limit <= 0 || len(text) <= limit {
+		return s.redact(text), 0
+	}
 	guard := s.longest() * maxEncoded
-	if limit <= 0 || len(text) <= limit+guard {
+	if len(text) <= limit+guard {
 		return s.redact(text), 0
 	}
 	dropped := len(text) - (limit + guard)
@@ -141,8 +145,8 @@ func (s *secrets) redactCut(text string, limit int) (string, int) {
 
 func (s *secrets) longest() int {
 	n := utf8.RuneCountInString(s.pin)
-	for i := range s.res {
-		n = max(n, s.secretRunes(i))
+	for _, p := range s.res {
+		n = max(n, p.chars)
 	}
 	return n
 }
@@ -151,22 +155,21 @@ func (s *secrets) redact(text string) string {
 	if text == "" {
 		return text
 	}
-	for i, re := range s.res {
-		if len(text) >= s.secretRunes(i) {
-			text = re.ReplaceAllLiteralString(text, redacted)
-		}
+	for _, p := range s.res {
+		text = p.redact(text)
 	}
-	if s.pin != "" && len(text) >= utf8.RuneCountInString(s.pin) && mayHold(text, s.pin) {
-		text = secretRE(s.pin).ReplaceAllLiteralString(text, redacted)
+	if s.pin != "" {
+		if last, _ := utf8.DecodeLastRuneInString(s.pin); mayHold(text, last) {
+			text = secretRE(s.pin).redact(text)
+		}
 	}
 	return text
 }
 
-// mayHold reports whether text could hold secret in some encoding: every
-// encoding of it either has its last character literally or uses one of
-// the escape characters.
-func mayHold(text, secret string) bool {
-	last, _ := utf8.DecodeLastRuneInString(secret)
+// mayHold reports whether text could hold a secret whose last character
+// is last, in some encoding: every encoding of it either has that
+// character literally or uses one of the escape characters.
+func mayHold(text string, last rune) bool {
 	return strings.ContainsRune(text, last) || strings.ContainsAny(text, `%&\+`)
 }
 

@@ -17,6 +17,7 @@ import (
 )
 
 func main() {
+	tuneGC(os.Getenv)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	stdin := int(os.Stdin.Fd())
 	restoreTerminal := saveTerminal(stdin)

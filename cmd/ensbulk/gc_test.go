@@ -1,0 +1,46 @@
+package main
+
+import (
+	"runtime/debug"
+	"testing"
+)
+
+func TestGCPercentFor(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		live uint64
+		want int
+	}{
+		{"nothing live yet", 0, gcMaxPercent},
+		{"a tiny heap is capped", 1 << 20, gcMaxPercent},
+		{"4 MiB reaches the floor", 4 << 20, 700},
+		{"8 MiB reaches the floor", 8 << 20, 300},
+		{"half the floor", gcHeapFloor / 2, 100},
+		{"a large heap is paced as by default", 1 << 30, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := gcPercentFor(tc.live); got != tc.want {
+				t.Errorf("gcPercentFor(%d) = %d, want %d", tc.live, got, tc.want)
+			}
+			if got := gcPercentFor(tc.live); tc.live > 0 && tc.live+tc.live*uint64(got)/100 < min(gcHeapFloor, tc.live*2) {
+				t.Errorf("goal %d for live %d is under the floor", tc.live+tc.live*uint64(got)/100, tc.live)
+			}
+		})
+	}
+}
+
+func TestTuneGCLeavesTheOperatorsSetting(t *testing.T) {
+	prev := debug.SetGCPercent(123)
+	defer debug.SetGCPercent(prev)
+	for _, name := range []string{"GOGC", "GOMEMLIMIT"} {
+		tuneGC(func(k string) string {
+			if k == name {
+				return "200"
+			}
+			return ""
+		})
+		if got := debug.SetGCPercent(123); got != 123 {
+			t.Errorf("with %s set, GOGC became %d, want it left at 123", name, got)
+		}
+	}
+}
