@@ -44,3 +44,14 @@ func TestTuneGCLeavesTheOperatorsSetting(t *testing.T) {
 		}
 	}
 }
+
+// The runtime's minimum heap goal (4 MiB) grows with GOGC too: the largest
+// percent the tuner sets must not lift an empty heap's goal past the
+// floor, or a run of a million rows that holds almost nothing live grows
+// its resident size to the goal of GOGC×4 MiB.
+func TestGCMaxPercentKeepsMinimumHeapAtFloor(t *testing.T) {
+	const runtimeMinHeap = 4 << 20
+	if got := runtimeMinHeap * gcMaxPercent / 100; got > gcHeapFloor {
+		t.Errorf("an empty heap's goal at GOGC=%d is %d MiB, past the %d MiB floor", gcMaxPercent, got>>20, gcHeapFloor>>20)
+	}
+}
