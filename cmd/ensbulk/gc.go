@@ -21,7 +21,7 @@ import (
 // collector run back to back once the live heap passed it. An operator's
 // GOGC or GOMEMLIMIT is left alone.
 const (
-	gcHeapFloor  = 32 << 20
+	gcHeapFloor = 32 << 20
 	// gcMaxPercent is the floor over the runtime's 4 MiB minimum heap:
 	// the runtime scales that minimum by GOGC/100 too, so a larger
 	// percent would put the goal of an empty heap past the floor
