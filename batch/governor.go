@@ -22,15 +22,17 @@ import (
 //
 // The rules, each one a promise of the README ("Faults and retries"):
 //
-//   - Burst 1. A request goes no sooner than one interval after the
-//     request before it, measured when it is let go, not when its slot was
-//     handed out: a worker whose timer fired late cannot take its
-//     neighbour's slot too, so no second of sending holds more than the
-//     rate plus one request.
-//   - No catch-up. Time the process did not run (SIGSTOP, a laptop sleep,
-//     a starved machine) is no credit: a worker that wakes far past its
-//     slot restarts the pace from now, and every slot handed out before is
-//     taken again behind it.
+//   - Slots on a grid, one interval apart, so that a timer firing a
+//     little late costs no rate: the next slot is counted from the last
+//     slot, not from when its request went. A worker may go late on its
+//     slot by at most the slack, min(interval/2, 10ms); so any second of
+//     sending holds the slots of at most a second and a slack: the rate
+//     plus one request up to 100/s (rate × slack < 1), at most 1% more
+//     above it.
+//   - No catch-up. A worker that wakes past its slot by more than the
+//     slack (SIGSTOP, a laptop sleep, a starved machine) restarts the pace
+//     from now, and every slot handed out before is taken again behind
+//     it: time the process did not run is no credit.
 //   - A pause moves every request not yet sent. A throttle (Retry-After,
 //     or a halved pace) starts a new epoch: slots of the old one are void,
 //     and their sleeping workers are woken to queue again from the end of
@@ -56,7 +58,6 @@ type governor struct {
 	mu           sync.Mutex
 	interval     time.Duration // between requests; 0 while unlimited
 	next         time.Time     // the next free slot of this epoch
-	last         time.Time     // when the last request was let go
 	epoch        uint64        // slots of another epoch are void
 	wake         chan struct{} // closed (and replaced) when the epoch changes
 	current      float64       // current pace; 0 = unlimited
@@ -78,10 +79,10 @@ type governor struct {
 const (
 	throttleCooldown = 500 * time.Millisecond
 	minRate          = 0.5
-	// jumpSlack is how late past its slot a worker may wake before the
-	// pace restarts (when more than one interval): timers on a loaded
-	// machine are a little late; a stopped process is seconds late.
-	jumpSlack = 100 * time.Millisecond
+	// maxSlack bounds how late past its slot a worker may still go on it
+	// (see slack): timers on a loaded machine are a little late; a
+	// stopped process is seconds late.
+	maxSlack = 10 * time.Millisecond
 )
 
 // MinRate and MaxRate bound a run's rate (requests per second), 0 aside.
@@ -173,7 +174,7 @@ func (g *governor) step(now time.Time, s *slot) (time.Duration, error) {
 	if s.held && s.epoch != g.epoch {
 		s.held = false
 	}
-	if s.held && g.interval > 0 && now.Sub(s.at) > max(g.interval, jumpSlack) {
+	if s.held && g.interval > 0 && now.Sub(s.at) > g.slack() {
 		// The process did not run for a while: the slots handed out
 		// before are all past, and going on them would send at once
 		// what the pause did not.
@@ -189,9 +190,6 @@ func (g *governor) step(now time.Time, s *slot) (time.Duration, error) {
 		*s = slot{at: at, epoch: g.epoch, held: true}
 	}
 	when := s.at
-	if !g.last.IsZero() {
-		when = later(when, g.last.Add(g.interval))
-	}
 	if when.After(now) {
 		if !g.deadline.IsZero() && when.After(g.deadline) {
 			if !now.Before(g.deadline) {
@@ -202,10 +200,15 @@ func (g *governor) step(now time.Time, s *slot) (time.Duration, error) {
 		return when.Sub(now), nil
 	}
 	s.held = false
-	g.last = now
+
 	g.count(now)
 	return 0, nil
 }
+
+// slack is how late past its slot a worker may still go on it (mu held):
+// half an interval, so that no two slots' requests can meet, and at most
+// maxSlack, so that above 100/s a second holds at most 1% more.
+func (g *governor) slack() time.Duration { return min(g.interval/2, maxSlack) }
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
