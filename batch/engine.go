@@ -154,10 +154,10 @@ type engine struct {
 
 	// writer
 	tally      *tally
-	todo       bitset // rows handled by this run
-	final      bitset // rows whose final result was written
-	valid      bitset // rows that passed validation (run, not validate-only)
-	prevalid   bitset // rows validated by an earlier run: set in pass 0, then read-only
+	todo       RowSet // rows handled by this run
+	final      RowSet // rows whose final result was written
+	valid      RowSet // rows that passed validation (run, not validate-only)
+	prevalid   RowSet // rows validated by an earlier run: set in pass 0, then read-only
 	first      *Row   // the first row to send (mailbox and customer only), nil if none
 	rows       int
 	todoCount  int
@@ -217,7 +217,7 @@ func (e *engine) scan(open Opener) error {
 		last = row.Num
 		e.rows++
 		if e.opts.Todo == nil || e.opts.Todo(&row) {
-			e.todo.set(row.Num)
+			e.todo.Set(row.Num)
 			e.todoCount++
 			if e.first == nil && row.Err == nil {
 				e.first = &Row{Num: row.Num, Line: row.Line, Mailbox: row.Mailbox, Customer: row.Customer}

@@ -185,12 +185,12 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 			return err
 		}
 		seen++
-		if !e.todo.has(row.Num) {
+		if !e.todo.Has(row.Num) {
 			continue
 		}
 		switch ph {
 		case PhaseValidate:
-			if e.prevalid.has(row.Num) {
+			if e.prevalid.Has(row.Num) {
 				continue // validated by an earlier run
 			}
 			if row.Err != nil {
@@ -200,7 +200,7 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 				continue
 			}
 		case PhaseApply:
-			if !e.valid.has(row.Num) {
+			if !e.valid.Has(row.Num) {
 				continue
 			}
 		}
@@ -228,7 +228,7 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 func (e *engine) write(batch []item) error {
 	for i, it := range batch {
 		if it.passed {
-			e.valid.set(it.row.Num)
+			e.valid.Set(it.row.Num)
 			e.validCount++
 		}
 		if it.record {
@@ -252,7 +252,7 @@ func (e *engine) write(batch []item) error {
 		if !it.final {
 			continue
 		}
-		e.final.set(it.row.Num)
+		e.final.Set(it.row.Num)
 		e.finalCount++
 		e.tally.count(it.res)
 		if e.opts.OnResult != nil {
@@ -284,7 +284,7 @@ func (e *engine) sweep(ctx context.Context, open Opener) error {
 		if err != nil {
 			return fmt.Errorf("input changed during the run: %w", err)
 		}
-		if !e.todo.has(row.Num) || e.final.has(row.Num) {
+		if !e.todo.Has(row.Num) || e.final.Has(row.Num) {
 			continue
 		}
 		r := row
@@ -303,20 +303,4 @@ func (e *engine) sweep(ctx context.Context, open Opener) error {
 		}
 	}
 	return nil
-}
-
-// bitset is a growable set of row numbers.
-type bitset []uint64
-
-func (b *bitset) set(i int) {
-	w := i / 64
-	for len(*b) <= w {
-		*b = append(*b, 0)
-	}
-	(*b)[w] |= 1 << (uint(i) % 64)
-}
-
-func (b bitset) has(i int) bool {
-	w := i / 64
-	return w < len(b) && b[w]&(1<<(uint(i)%64)) != 0
 }

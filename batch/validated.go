@@ -16,8 +16,8 @@ func (e *engine) prevalidated(row *Row) {
 	if e.opts.Validated == nil || e.opts.ValidateOnly || row.Err != nil || !e.opts.Validated(row) {
 		return
 	}
-	e.prevalid.set(row.Num)
-	e.valid.set(row.Num)
+	e.prevalid.Set(row.Num)
+	e.valid.Set(row.Num)
 	e.validCount++
 }
 
@@ -37,7 +37,7 @@ func (e *engine) passedItem(row *Row, o outcome) item {
 // the row passed validation (in this run or an earlier one) and its apply
 // was never sent.
 func (e *engine) skippedPhase(row *Row) Phase {
-	if e.opts.RecordValidation && e.valid.has(row.Num) {
+	if e.opts.RecordValidation && e.valid.Has(row.Num) {
 		return PhaseValidate
 	}
 	return PhaseNone

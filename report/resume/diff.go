@@ -176,7 +176,7 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 		return nil, err
 	}
 	defer c.Close()
-	p.todo = bitset{}
+	p.todo = batch.RowSet{}
 	dirty := map[string]bool{}
 	gone := &rowSet{}
 	next, stop := ahead(old)
@@ -218,7 +218,7 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 			if chain && r.Num < kept {
 				dirty[r.Key()] = true
 			}
-			p.todo.set(r.Num)
+			p.todo.Set(r.Num)
 			continue
 		}
 		p.Done++
@@ -352,7 +352,7 @@ func forbidden(code string) bool { return code == "402" || code == "403" }
 // and returns how many are left.
 func (p *Plan) keepValidTodo() int {
 	if p.todo != nil {
-		p.nval = p.valid.and(p.todo)
+		p.nval = p.valid.And(p.todo)
 	}
 	return p.nval
 }

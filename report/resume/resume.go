@@ -124,21 +124,21 @@ type Plan struct {
 	// applied again, a report set aside).
 	Notes []string
 
-	todo  bitset // nil: every row
-	valid bitset // rows validated before that this run does not validate again
+	todo  batch.RowSet // nil: every row
+	valid batch.RowSet // rows validated before that this run does not validate again
 	nval  int
 	seeds *spool // records carried over, nil when none
 }
 
 // Validated tells the engine whether a row was validated by an earlier
 // run, with the content it has now: it then skips the validate phase.
-func (p *Plan) Validated(r *batch.Row) bool { return p.valid.has(r.Num) }
+func (p *Plan) Validated(r *batch.Row) bool { return p.valid.Has(r.Num) }
 
 // Prevalidated counts the rows Validated accepts.
 func (p *Plan) Prevalidated() int { return p.nval }
 
 func (p *Plan) validated(row int) {
-	p.valid.set(row)
+	p.valid.Set(row)
 	p.nval++
 }
 
@@ -147,7 +147,7 @@ func (p *Plan) Todo(r *batch.Row) bool {
 	if p.todo == nil {
 		return true
 	}
-	return p.todo.has(r.Num)
+	return p.todo.Has(r.Num)
 }
 
 // Seed writes into the new report of a retry the earlier records of the

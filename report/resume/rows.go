@@ -3,9 +3,9 @@ package resume
 import (
 	"bufio"
 	"fmt"
-	"math/bits"
 	"os"
 
+	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
 )
 
@@ -14,53 +14,23 @@ import (
 // row once, in its own first read), row sets that are bits too, and the
 // records a retry carries over spooled to a temporary file, not held.
 
-// bitset is a set of row numbers, a bit each.
-type bitset []uint64
-
-func (b *bitset) set(i int) {
-	w := i / 64
-	for len(*b) <= w {
-		*b = append(*b, 0)
-	}
-	(*b)[w] |= 1 << (uint(i) % 64)
-}
-
-func (b bitset) has(i int) bool {
-	w := i / 64
-	return w < len(b) && b[w]&(1<<(uint(i)%64)) != 0
-}
-
-// and keeps the rows of b that are also in o, and returns how many.
-func (b bitset) and(o bitset) int {
-	n := 0
-	for i := range b {
-		if i < len(o) {
-			b[i] &= o[i]
-		} else {
-			b[i] = 0
-		}
-		n += bits.OnesCount64(b[i])
-	}
-	return n
-}
-
 // rowSet is a set of rows added in increasing order, for a message that
 // names a few and counts the rest, and for a membership test.
 type rowSet struct {
-	bits  bitset
+	bits  batch.RowSet
 	n     int
 	first []int // the first few, for rowList
 }
 
 func (s *rowSet) add(row int) {
-	s.bits.set(row)
+	s.bits.Set(row)
 	s.n++
 	if len(s.first) <= rowListShow {
 		s.first = append(s.first, row)
 	}
 }
 
-func (s *rowSet) has(row int) bool { return s.bits.has(row) }
+func (s *rowSet) has(row int) bool { return s.bits.Has(row) }
 
 // String names the rows: see rowList.
 func (s *rowSet) String() string { return rowList(s.first, s.n) }
