@@ -75,19 +75,7 @@ func TestLatestReaderMatchesFullDecode(t *testing.T) {
 				recs = append(recs, hostileRecord(n, rnd))
 			}
 			path := filepath.Join(t.TempDir(), "r.report."+string(f))
-			var buf bytes.Buffer
-			enc, err := NewEncoder(&buf, f, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range recs {
-				if err := enc.Encode(r); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := enc.Flush(); err != nil {
-				t.Fatal(err)
-			}
+			buf := bytes.NewBufferString(encodeReport(t, f, recs))
 			if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +102,7 @@ func TestLatestReaderMatchesFullDecode(t *testing.T) {
 				t.Fatal(err)
 			}
 			var exp bytes.Buffer
-			enc, _ = NewEncoder(&exp, f, true)
+			enc, _ := NewEncoder(&exp, f, true)
 			byStatus := map[batch.Status]int{}
 			for n := 1; n <= rows; n++ {
 				if w, ok := want[n]; ok {

@@ -111,8 +111,14 @@ func spreadsheetRecords() []Record {
 
 func encodeCSV(t *testing.T, recs []Record) string {
 	t.Helper()
+	return encodeReport(t, CSV, recs)
+}
+
+// encodeReport is recs as a report of format f, header included.
+func encodeReport(t *testing.T, f Format, recs []Record) string {
+	t.Helper()
 	var b bytes.Buffer
-	enc, err := NewEncoder(&b, CSV, true)
+	enc, err := NewEncoder(&b, f, true)
 	if err != nil {
 		t.Fatal(err)
 	}
