@@ -275,6 +275,7 @@ type bench struct {
 	// vegeta is the vegeta binary; "" when it is not measured, and
 	// noVegeta says why.
 	vegeta, noVegeta string
+	rawProfiles      int // raw client profiles written (-cpuprofile)
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -288,6 +289,16 @@ func (b *bench) profileArgs(name string) []string {
 		return nil
 	}
 	return []string{"--cpuprofile", b.opts.cpuprofile + ".ensbulk-" + name}
+}
+
+// rawProfileArgs asks the raw client for a CPU profile when -cpuprofile
+// is set, so that its profile can be set beside ensbulk's.
+func (b *bench) rawProfileArgs() []string {
+	if b.opts.cpuprofile == "" {
+		return nil
+	}
+	b.rawProfiles++
+	return []string{"-cpuprofile", fmt.Sprintf("%s.raw-%d", b.opts.cpuprofile, b.rawProfiles)}
 }
 
 // tableRow is one line of the results.

@@ -102,7 +102,8 @@ func (b *bench) rawRound(ctx context.Context, bodies string, rows, workers int, 
 		return toolRun{}, err
 	}
 	b.logf("raw client: %d rows, %d workers, rate %g", rows, workers, rate)
-	res, err := runProc(ctx, procSpec{bin: self, args: rawArgs(bodies, workers, rate), env: []string{rawEnv + "=1"}, url: sim.url, limit: b.sz.runLimit})
+	cpu0 := selfCPU()
+	res, err := runProc(ctx, procSpec{bin: self, args: append(rawArgs(bodies, workers, rate), b.rawProfileArgs()...), env: []string{rawEnv + "=1"}, url: sim.url, limit: b.sz.runLimit})
 	if err == nil && (res.code != 0 || res.stopped != "") {
 		err = fmt.Errorf("raw client: exit %d %s\n%s", res.code, res.stopped, res.tail())
 	}
@@ -112,6 +113,7 @@ func (b *bench) rawRound(ctx context.Context, bodies string, rows, workers int, 
 	if err != nil {
 		return toolRun{}, fmt.Errorf("raw client: %w", err)
 	}
+	b.logf("  %s wall; CPU raw client %s, simulator (+ bench) %s", res.wall.Round(time.Millisecond), res.cpu.Round(time.Millisecond), (selfCPU() - cpu0).Round(time.Millisecond))
 	return toolRun{res: res, reqs: sim.requests.Load()}, nil
 }
 
@@ -123,7 +125,7 @@ func (b *bench) vegetaRound(ctx context.Context, bodies string, rows, workers in
 	}
 	defer sim.close()
 	targets := filepath.Join(b.dir, "vegeta-targets.json")
-	if err := writeVegetaTargets(bodies, targets, sim.url); err != nil {
+	if err := writeVegetaTargets(ctx, bodies, targets, sim.url); err != nil {
 		return toolRun{}, err
 	}
 	b.logf("vegeta: %s, %d workers, rate %g", d, workers, rate)

@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,11 +26,12 @@ import (
 const rawEnv = "ENSBULK_BENCH_RAW"
 
 // writeRawBodies reads the file the way ensbulk does and writes, before
-// any clock starts, the POST body ensbulk sends to apply each row, one a
-// line (form encoding has no newlines); the validation's body is the same
-// with validation=1 at the end. Encoded as enswitch.Client.Call does
-// (credentials, the row's params in order, validation last), so the bytes
-// on the wire are the same. It returns the number of rows.
+// any clock starts, the row part of the POST body ensbulk sends to apply
+// each row, one a line (form encoding has no newlines): the row's params in
+// order, escaped as enswitch.Client.post does. The credentials go in front
+// when the body is sent (rawCredentials) and the validation's body has
+// validation=1 at the end, so the bytes on the wire are ensbulk's. It
+// returns the number of rows.
 func writeRawBodies(path, out string) (int, error) {
 	r, c, err := reader.Open(path, reader.Options{NoHash: true})
 	if err != nil {
@@ -41,7 +44,6 @@ func writeRawBodies(path, out string) (int, error) {
 	}
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 64<<10)
-	auth := "auth_password=" + url.QueryEscape(simPassword) + "&auth_username=" + url.QueryEscape(simUser)
 	n := 0
 	for {
 		row, err := r.Next()
@@ -54,7 +56,6 @@ func writeRawBodies(path, out string) (int, error) {
 		if row.Err != nil {
 			return 0, fmt.Errorf("synthetic row %d refused: %v", row.Num, row.Err)
 		}
-		bw.WriteString(auth)
 		for _, p := range row.Params {
 			bw.WriteString("&" + url.QueryEscape(p.Name) + "=" + url.QueryEscape(p.Value))
 		}
@@ -82,25 +83,47 @@ func rawMain(args []string) int {
 	bodiesPath := fs.String("bodies", "", "file of apply bodies, one a line")
 	workers := fs.Int("workers", 64, "concurrent requests")
 	rate := fs.Float64("rate", 0, "requests per second (0 = no limit)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "raw client:", err)
+			return 2
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	b, err := os.ReadFile(*bodiesPath)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "raw client:", err)
 		return 2
 	}
+	tr := &http.Transport{MaxIdleConns: 2 * *workers, MaxIdleConnsPerHost: *workers, IdleConnTimeout: 90 * time.Second}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	base := os.Getenv("ENSWITCH_URL")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cred, err := rawCredentials(ctx, hc, base)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raw client:", err)
+		return 1
+	}
 	apply := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	validate := make([]string, len(apply))
 	for i, a := range apply {
-		validate[i] = a + "&validation=1"
+		apply[i] = cred + a
+		validate[i] = apply[i] + "&validation=1"
 	}
-	tr := &http.Transport{MaxIdleConns: 2 * *workers, MaxIdleConnsPerHost: *workers, IdleConnTimeout: 90 * time.Second}
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	endpoint := os.Getenv("ENSWITCH_URL") + "/api/json/mailboxes/update/"
+	endpoint := base + "/api/json/mailboxes/update/"
 	var pace <-chan struct{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	if *rate > 0 {
 		pace = pacer(ctx, *rate)
 	}
@@ -166,6 +189,7 @@ func rawPost(ctx context.Context, hc *http.Client, endpoint, body string) error 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
@@ -176,4 +200,32 @@ func rawPost(ctx context.Context, hc *http.Client, endpoint, body string) error 
 		err = fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return err
+}
+
+// rawCredentials logs in to the simulator at base as ensbulk does by
+// default (--auth auto: user/login with token=1, once) and returns the
+// credentials part of every later body: auth_token=TOKEN. Baselines that
+// sent the password instead would spare the server its token check and
+// measure a cheaper server, not a cheaper client.
+func rawCredentials(ctx context.Context, hc *http.Client, base string) (string, error) {
+	form := "auth_password=" + url.QueryEscape(simPassword) + "&auth_username=" + url.QueryEscape(simUser) + "&token=1"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/json/user/login/", strings.NewReader(form))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("log in: %w", err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Data struct {
+			Token string `json:"auth_token"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&env); err != nil || env.Data.Token == "" {
+		return "", fmt.Errorf("log in: HTTP %d, no auth_token in the answer (%v)", resp.StatusCode, err)
+	}
+	return "auth_token=" + url.QueryEscape(env.Data.Token), nil
 }

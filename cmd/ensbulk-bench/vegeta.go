@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,9 +47,13 @@ func firstLine(s string) string {
 // writeVegetaTargets writes vegeta's JSON targets for base: the
 // validation bodies of the prepared raw bodies (vegeta cycles through
 // them; a validation changes nothing, so any number of passes is
-// harmless).
-func writeVegetaTargets(bodies, out, base string) error {
+// harmless), with a token the bench logs in for, as ensbulk's are.
+func writeVegetaTargets(ctx context.Context, bodies, out, base string) error {
 	b, err := os.ReadFile(bodies)
+	if err != nil {
+		return err
+	}
+	cred, err := rawCredentials(ctx, &http.Client{Timeout: 30 * time.Second}, base)
 	if err != nil {
 		return err
 	}
@@ -65,10 +70,10 @@ func writeVegetaTargets(bodies, out, base string) error {
 		Body   string              `json:"body"`
 		Header map[string][]string `json:"header"`
 	}
-	hdr := map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}}
+	hdr := map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}, "Accept": {"application/json"}}
 	for _, body := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
 		t := target{Method: "POST", URL: base + "/api/json/mailboxes/update/", Header: hdr,
-			Body: base64.StdEncoding.EncodeToString([]byte(body + "&validation=1"))}
+			Body: base64.StdEncoding.EncodeToString([]byte(cred + body + "&validation=1"))}
 		if err := enc.Encode(t); err != nil {
 			return err
 		}
