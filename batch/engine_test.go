@@ -653,7 +653,7 @@ func TestSteadyRateGroupsFlushes(t *testing.T) {
 	if got := sum.ByStatus[StatusValid]; got != n {
 		t.Fatalf("valid = %d, want %d", got, n)
 	}
-	// 300 results over 0.3 s, one group per 5 ms at most: ~60 flushes.
+	// 300 results over 0.3 s, one group per 20 ms at most: ~15 flushes.
 	if sink.flushes > n/2 {
 		t.Errorf("%d flushes for %d results at a steady 1000/s, want at most %d: results are not grouped", sink.flushes, n, n/2)
 	}

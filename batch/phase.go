@@ -57,7 +57,15 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 	// for the writer, so an fsync stalls only the mailboxes whose rows
 	// wait for it (their next row is released after it), not the pool.
 	// Results that arrive during an fsync make the next group.
-	limit := e.opts.Workers * 4
+	//
+	// A row is out from when the dispatcher adds it until its group is
+	// durable, so the rows out must cover the workers' rows and a whole
+	// group commit besides, or the pool waits for the writer after all:
+	// with 4 rows out a worker (a group of 5 ms is ~120 results at full
+	// speed) the run measured 0.84 of the raw client, with 16, 0.91
+	// (go run ./cmd/ensbulk-bench -only throughput). A group is at most
+	// half of them, so the other half keeps the workers busy meanwhile.
+	limit := e.opts.Workers * 16
 	s := newScheduler(limit)
 	results := make(chan item, limit+e.opts.Workers)
 	var g errgroup.Group
@@ -90,7 +98,7 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 
 	var writeErr error
 	done := 0
-	batch := make([]item, 0, cap(results))
+	batch := make([]item, 0, limit/2)
 	var flushed time.Time // when the last group was made durable
 	for it := range results {
 		batch = gather(results, append(batch[:0], it), flushed.Add(groupCommitDelay), &busy)
@@ -123,15 +131,17 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 }
 
 // groupCommitDelay is the least time between two groups the writer makes
-// durable. An fsync costs the process ~0.1 ms of CPU (and the disk ~1
+// durable. An fsync costs the process ~0.15 ms of CPU (and the disk ~1
 // ms): at a steady, moderate rate, results arrive one at a time and would
 // each pay one. A result that comes within this delay of the last group
-// waits for it with those that follow, so a run fsyncs at most ~200 times
-// a second whatever its rate. It waits only while a worker holds a row
-// whose result may join it: with none (the rows left wait for this
-// group's release, as in a file of few mailboxes), the group goes at
-// once. The workers never wait for it (see phase).
-const groupCommitDelay = 5 * time.Millisecond
+// waits for it with those that follow, so a run fsyncs at most ~50 times
+// a second whatever its rate (at --rate 1000, 5 ms gave 320 µs of CPU a
+// request, 20 ms 308). It waits only while a worker holds a row whose
+// result may join it: with none (the rows left wait for this group's
+// release, as in a file of few mailboxes), the group goes at once. The
+// workers never wait for it (see phase); a later row of the same mailbox
+// does, at most this long.
+const groupCommitDelay = 20 * time.Millisecond
 
 // gather adds to batch the results that are waiting, and those that
 // arrive before until while busy (rows held by workers) is not zero and
