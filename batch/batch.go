@@ -116,6 +116,18 @@ type Source interface {
 	Next() (Row, error)
 }
 
+// Filter is a Source that can pass over, unread, the rows a pass of the
+// engine does not need: after Only(want), Next returns only the rows whose
+// number want accepts, and Passed counts the rows it left out. A row left
+// out is not checked, so only a pass that follows a full read of the same
+// bytes filters. A Source that is not a Filter is filtered by the engine
+// itself (see Wanted): the same rows, each read in full.
+type Filter interface {
+	Source
+	Only(want func(num int) bool)
+	Passed() int
+}
+
 // Status is the outcome of one row.
 type Status string
 

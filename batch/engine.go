@@ -190,7 +190,8 @@ func (e *engine) abort(kind StopKind, reason string) {
 }
 
 // scan is pass 0: read every row, decide which this run handles, catch
-// file-level errors.
+// file-level errors. Rows Options.Todo refuses are passed over unread
+// (see Options.Todo).
 func (e *engine) scan(open Opener) error {
 	src, c, err := open()
 	if err != nil {
@@ -207,7 +208,12 @@ func (e *engine) scan(open Opener) error {
 			e.circuit.customers = len(customers)
 		}
 	}()
-	for row, err := range Rows(src) {
+	rows, passed := Rows(src), func() int { return 0 }
+	if e.opts.Todo != nil {
+		rows, passed = Wanted(src, e.opts.Todo)
+	}
+	defer func() { e.rows += passed() }()
+	for row, err := range rows {
 		if err != nil {
 			return err
 		}
@@ -216,21 +222,19 @@ func (e *engine) scan(open Opener) error {
 		}
 		last = row.Num
 		e.rows++
-		if e.opts.Todo == nil || e.opts.Todo(&row) {
-			e.todo.Set(row.Num)
-			e.todoCount++
-			if e.first == nil && row.Err == nil {
-				e.first = &Row{Num: row.Num, Line: row.Line, Mailbox: row.Mailbox, Customer: row.Customer}
-			}
-			if known && row.Err == nil {
-				customers[row.Customer] = true
-				if row.Customer == "" || len(customers) > maxCustomers {
-					known, customers = false, nil
-				}
-			}
-			e.overlay.count(&row)
-			e.prevalidated(&row)
+		e.todo.Set(row.Num) // every row yielded is one this run handles
+		e.todoCount++
+		if e.first == nil && row.Err == nil {
+			e.first = &Row{Num: row.Num, Line: row.Line, Mailbox: row.Mailbox, Customer: row.Customer}
 		}
+		if known && row.Err == nil {
+			customers[row.Customer] = true
+			if row.Customer == "" || len(customers) > maxCustomers {
+				known, customers = false, nil
+			}
+		}
+		e.overlay.count(&row)
+		e.prevalidated(&row)
 	}
 	return nil
 }

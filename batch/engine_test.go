@@ -357,7 +357,7 @@ func TestTodoLeavesRowsOut(t *testing.T) {
 	rows := mkRows(10, func(i int) string { return fmt.Sprint(i) })
 	s := newScripted(ok)
 	sink := &memSink{}
-	sum, err := Run(context.Background(), opener(rows), s, sink, fast(Options{Workers: 2, Todo: func(r *Row) bool { return r.Num > 6 }}))
+	sum, err := Run(context.Background(), opener(rows), s, sink, fast(Options{Workers: 2, Todo: func(n int) bool { return n > 6 }}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,10 +46,14 @@ type Options struct {
 	// pool instead of counting as attempts.
 	MaxThrottles int
 
-	// Todo, when set, is asked once per row in file order during the
-	// first read; rows it refuses are left out of this run entirely (they
-	// were finished by an earlier run being resumed).
-	Todo func(*Row) bool
+	// Todo, when set, is asked once per row number in file order during
+	// the first read; rows it refuses are left out of this run entirely
+	// (they were finished by an earlier run being resumed). They are not
+	// read in full even in the first read: the caller that refuses a row
+	// read the input before (the plan of a resume checks every row of
+	// the same bytes), and a resume of a million-row report then parses
+	// the rows it redoes, not the million.
+	Todo func(num int) bool
 	// MaxRows stops the run, resumably, once this many rows have been
 	// sent in the apply phase (validate-only: in the validate phase): a
 	// row counts when its first request goes out, and rows already sent

@@ -187,8 +187,16 @@ func gather(results <-chan item, batch []item, until time.Time, busy *atomic.Int
 // scheduler in file order; rows refused by local checks go straight to
 // the writer. The input must read as it did in pass 0.
 func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *scheduler, results chan<- item) error {
+	// Only the rows of this phase are read in full: after pass 0 read
+	// them all, the input's private copy reads the same (a resume redoing
+	// a thousand rows of a million parses a thousand here).
+	want := func(n int) bool { return e.todo.Has(n) && !e.prevalid.Has(n) }
+	if ph == PhaseApply {
+		want = func(n int) bool { return e.valid.Has(n) }
+	}
+	rows, passed := Wanted(src, want)
 	seen := 0
-	for row, err := range Rows(src) {
+	for row, err := range rows {
 		if err != nil {
 			err = fmt.Errorf("input changed during the run: %w", err)
 			e.abort(StopAborted, err.Error())
@@ -222,7 +230,7 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 			return nil
 		}
 	}
-	if seen != e.rows {
+	if seen += passed(); seen != e.rows {
 		err := fmt.Errorf("input changed during the run: %d rows now, %d before", seen, e.rows)
 		e.abort(StopAborted, err.Error())
 		return err
@@ -290,7 +298,8 @@ func (e *engine) sweep(ctx context.Context, open Opener) error {
 	}
 	defer c.Close()
 	var batch []item
-	for row, err := range Rows(src) {
+	rows, _ := Wanted(src, func(n int) bool { return e.todo.Has(n) && !e.final.Has(n) })
+	for row, err := range rows {
 		if err != nil {
 			return fmt.Errorf("input changed during the run: %w", err)
 		}

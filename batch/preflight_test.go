@@ -66,7 +66,7 @@ func TestPreflightNotCalled(t *testing.T) {
 		t.Fatalf("err = %v, want %v", err, boom)
 	}
 	rows := mkRows(3, func(i int) string { return "1001" })
-	if _, err := Run(context.Background(), opener(rows), newScripted(ok), &memSink{}, Options{Preflight: pf, Todo: func(*Row) bool { return false }}); err != nil {
+	if _, err := Run(context.Background(), opener(rows), newScripted(ok), &memSink{}, Options{Preflight: pf, Todo: func(int) bool { return false }}); err != nil {
 		t.Fatal(err)
 	}
 	if called != 0 {

@@ -18,6 +18,28 @@ func Rows(src Source) iter.Seq2[Row, error] {
 	return Seq(src.Next)
 }
 
+// Wanted walks the rows of src that want accepts (by row number), as Rows
+// does; passed, called after the walk, counts the rows left out. A Filter
+// leaves them unread; any other Source has them read and dropped.
+func Wanted(src Source, want func(num int) bool) (rows iter.Seq2[Row, error], passed func() int) {
+	if f, ok := src.(Filter); ok {
+		f.Only(want)
+		return Rows(f), f.Passed
+	}
+	n := 0
+	return func(yield func(Row, error) bool) {
+		for row, err := range Rows(src) {
+			if err == nil && !want(row.Num) {
+				n++
+				continue
+			}
+			if !yield(row, err) {
+				return
+			}
+		}
+	}, func() int { return n }
+}
+
 // Seq turns a Next-style reader (a value, then io.EOF) into an iterator:
 // every value, then at most one error that is not io.EOF.
 func Seq[T any](next func() (T, error)) iter.Seq2[T, error] {

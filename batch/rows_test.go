@@ -3,7 +3,9 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"time"
 )
@@ -79,5 +81,49 @@ func TestSleep(t *testing.T) {
 	}
 	if err := Sleep(ctx, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("Sleep(0) of a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// filterSource is a Filter that records what it was asked to pass over.
+type filterSource struct {
+	sliceSource
+	want   func(int) bool
+	passed int
+}
+
+func (f *filterSource) Only(want func(int) bool) { f.want = want }
+func (f *filterSource) Passed() int              { return f.passed }
+func (f *filterSource) Next() (Row, error) {
+	for {
+		r, err := f.sliceSource.Next()
+		if err != nil || f.want == nil || f.want(r.Num) {
+			return r, err
+		}
+		f.passed++
+	}
+}
+
+// Wanted yields the same rows and count from a Filter (which passes rows
+// over itself) and from a plain Source (whose rows it drops).
+func TestWanted(t *testing.T) {
+	rows := mkRows(10, func(i int) string { return fmt.Sprint(i) })
+	even := func(n int) bool { return n%2 == 0 }
+	for _, src := range []Source{&sliceSource{rows: rows}, &filterSource{sliceSource: sliceSource{rows: rows}}} {
+		t.Run(fmt.Sprintf("%T", src), func(t *testing.T) {
+			seq, passed := Wanted(src, even)
+			var got []int
+			for r, err := range seq {
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, r.Num)
+			}
+			if want := []int{2, 4, 6, 8, 10}; !slices.Equal(got, want) {
+				t.Errorf("rows %v, want %v", got, want)
+			}
+			if passed() != 5 {
+				t.Errorf("passed %d, want 5", passed())
+			}
+		})
 	}
 }

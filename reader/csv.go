@@ -169,6 +169,9 @@ func delimFlag(d rune) string {
 // nextCSV reads records until one is a row (all-empty records are skipped).
 func (r *Reader) nextCSV() (batch.Row, error) {
 	for {
+		if r.want != nil && r.passPlain() {
+			continue
+		}
 		rec, line, err := r.readRecord()
 		if err == io.EOF {
 			return batch.Row{}, io.EOF
@@ -181,10 +184,13 @@ func (r *Reader) nextCSV() (batch.Row, error) {
 				return batch.Row{}, r.fileErr(err)
 			}
 			r.num++
+			if pe.StartLine == pe.Line && r.pass(r.num) {
+				continue // a row refused locally, passed over (a file-level fault is not)
+			}
 			return r.quoteError(rec, pe)
 		}
 		r.num++
-		if allEmpty(rec) {
+		if allEmpty(rec) || r.pass(r.num) {
 			continue
 		}
 		if len(rec) != len(r.header) {

@@ -60,6 +60,9 @@ func FuzzCSV(f *testing.F) {
 	seedCatalog(f, ".csv")
 	f.Add([]byte("mailbox,pin,owner,envelope\n1001,1234,0,1\n"), uint8(0))
 	f.Add([]byte("sep=;\nmailbox;pin\n1;2\n"), uint8(1))
+	// Rows refused for their quotes, blank and all-empty records, a
+	// quoted line break: what a filtered read must number as a full one.
+	f.Add([]byte("mailbox,description\n1,\"x\"y\n2,a\"b\n\n,\n3,\"two\nlines\"\n4,ok\n5,\"z\"q\n"), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, d uint8) {
 		delim := []rune{',', ';', '\t', '|'}[int(d)%4]
 		fuzzRead(t, data, Options{Name: "fuzz.csv", Format: CSV, Delimiter: delim})
@@ -88,6 +91,51 @@ func fuzzRead(t *testing.T, data []byte, opts Options) {
 	rows1, err1 := fuzzRows(t, iotest.OneByteReader(bytes.NewReader(data)), len(data), opts)
 	if fmt.Sprint(err1) != fmt.Sprint(err) || !reflect.DeepEqual(rows1, rows) {
 		t.Fatalf("read one byte at a time: got %d rows, %v; read at once: %d rows, %v", len(rows1), err1, len(rows), err)
+	}
+	// Passing rows over (batch.Filter) must leave the others exactly as
+	// a full read gives them, and count the rest.
+	for _, m := range []int{2, 3} {
+		checkFiltered(t, data, opts, rows, err, func(n int) bool { return n%m == 1 })
+	}
+}
+
+// checkFiltered reads data again with Only(want) and compares with rows,
+// err: the rows of a full read of data.
+func checkFiltered(t *testing.T, data []byte, opts Options, rows []batch.Row, err error, want func(int) bool) {
+	t.Helper()
+	r, nerr := New(bytes.NewReader(data), opts)
+	if nerr != nil {
+		if fmt.Sprint(nerr) != fmt.Sprint(err) {
+			t.Fatalf("filtered read: New = %v, full read: %v", nerr, err)
+		}
+		return
+	}
+	r.Only(want)
+	var wantRows []batch.Row
+	for _, row := range rows {
+		if want(row.Num) {
+			wantRows = append(wantRows, row)
+		}
+	}
+	var filtered []batch.Row
+	for n := 0; n <= len(data)+1; n++ {
+		row, ferr := r.Next()
+		if ferr == io.EOF {
+			ferr = nil
+		}
+		if ferr != nil || row.Num == 0 {
+			if fmt.Sprint(ferr) != fmt.Sprint(err) {
+				t.Fatalf("filtered read ended with %v, full read with %v", ferr, err)
+			}
+			break
+		}
+		filtered = append(filtered, row)
+	}
+	if !reflect.DeepEqual(filtered, wantRows) {
+		t.Fatalf("filtered read: %d rows, want the %d rows of a full read it accepts", len(filtered), len(wantRows))
+	}
+	if err == nil && r.Passed() != len(rows)-len(wantRows) {
+		t.Fatalf("filtered read passed over %d rows, want %d", r.Passed(), len(rows)-len(wantRows))
 	}
 }
 

@@ -29,15 +29,19 @@ func (r *Reader) nextJSONL() (batch.Row, error) {
 		r.line++
 		line = bytes.TrimSuffix(line, nl)
 		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if size > MaxRecordBytes+2 || len(line) > MaxRecordBytes {
+		over := size > MaxRecordBytes+2 || len(line) > MaxRecordBytes
+		if !over && len(bytes.Trim(line, " \t")) == 0 {
+			continue
+		}
+		if r.pass(r.line) {
+			continue
+		}
+		if over {
 			r.begin()
 			row := batch.Row{Num: r.line, Line: r.line}
 			r.fail(&row, "", fmt.Sprintf("the line is %d bytes long, over the limit of %d: one line must be one mailbox's changes", size, MaxRecordBytes))
 			r.finish(&row)
 			return row, nil
-		}
-		if len(bytes.Trim(line, " \t")) == 0 {
-			continue
 		}
 		row := batch.Row{Num: r.line, Line: r.line}
 		r.parseObject(&row, line)

@@ -139,14 +139,19 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() error { return e.Err }
 
-// Reader yields the rows of one input file. It implements batch.Source.
-// It is not safe for concurrent use.
+// Reader yields the rows of one input file. It implements batch.Source
+// and batch.Filter. It is not safe for concurrent use.
 type Reader struct {
 	name       string
 	format     Format
 	emptyToken string
 	delim      rune
 	noHash     bool
+
+	// want, when set, says which rows Next returns (batch.Filter); the
+	// others are counted in passed, numbered as ever but not checked.
+	want   func(num int) bool
+	passed int
 
 	guard *guard
 	br    *bufio.Reader
@@ -290,6 +295,24 @@ func (r *Reader) Next() (batch.Row, error) {
 		return batch.Row{}, err
 	}
 	return row, nil
+}
+
+// Only makes Next return only the rows whose number want accepts; the
+// others are passed over: numbered, counted (Passed), not checked, not
+// hashed and not tallied. For a pass over bytes an earlier pass read in
+// full (batch.Filter).
+func (r *Reader) Only(want func(num int) bool) { r.want = want }
+
+// Passed counts the rows Next passed over since Only.
+func (r *Reader) Passed() int { return r.passed }
+
+// pass says whether the row numbered num is passed over, and counts it.
+func (r *Reader) pass(num int) bool {
+	if r.want == nil || r.want(num) {
+		return false
+	}
+	r.passed++
+	return true
 }
 
 // Tally returns the counts of every row read so far. Unlike a Tally fed

@@ -27,7 +27,7 @@
 //
 // Usage:
 //
-//	ensbulk-bench [-quick] [-only throughput,rate,latency,input,durability,scale] [-vegeta=false] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]
+//	ensbulk-bench [-quick] [-only throughput,rate,latency,input,durability,scale] [-vegeta=false] [-no-big] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]
 package main
 
 import (
@@ -76,6 +76,7 @@ type options struct {
 	keep       bool
 	vegeta     bool
 	bigLimit   time.Duration
+	noBig      bool
 }
 
 // sizes are what a mode measures: the full run (tens of minutes with the
@@ -138,9 +139,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bin, "bin", "", "ensbulk binary to measure (default: go build one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (inputs, reports, profiles)")
 	fs.BoolVar(&o.vegeta, "vegeta", true, "build vegeta from the Go module proxy ("+vegetaModule+") as a second baseline (never in -quick)")
+	fs.BoolVar(&o.noBig, "no-big", false, "leave out the 10M-row scale rows (7d-7f)")
 	fs.DurationVar(&o.bigLimit, "big-limit", 10*time.Minute, "time bound of each 10M-row process (full run); a process stopped there is reported as not finished")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-vegeta=false] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]")
+		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-vegeta=false] [-no-big] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -251,7 +253,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("scale: %w", err)
 		}
 		rows = append(rows, r...)
-		if b.sz.bigRows > 0 {
+		if b.sz.bigRows > 0 && !o.noBig {
 			r, err := b.scale(ctx, b.sz.bigRows, true, o.bigLimit)
 			if err != nil {
 				return fmt.Errorf("scale %d rows: %w", b.sz.bigRows, err)

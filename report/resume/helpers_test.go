@@ -109,7 +109,7 @@ func sidecar() report.Meta {
 func todoRows(p *Plan, rows []batch.Row) []int {
 	var out []int
 	for i := range rows {
-		if p.Todo(&rows[i]) {
+		if p.Todo(rows[i].Num) {
 			out = append(out, rows[i].Num)
 		}
 	}

@@ -142,12 +142,12 @@ func (p *Plan) validated(row int) {
 	p.nval++
 }
 
-// Todo tells the engine whether this run handles a row.
-func (p *Plan) Todo(r *batch.Row) bool {
+// Todo tells the engine whether this run handles the row numbered num.
+func (p *Plan) Todo(num int) bool {
 	if p.todo == nil {
 		return true
 	}
-	return p.todo.Has(r.Num)
+	return p.todo.Has(num)
 }
 
 // Seed writes into the new report of a retry the earlier records of the
