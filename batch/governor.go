@@ -25,12 +25,12 @@ import (
 //   - Slots on a grid, one interval apart, so that a timer firing a
 //     little late costs no rate: the next slot is counted from the last
 //     slot, not from when its request went. A worker may go late on its
-//     slot by at most the slack, 5ms, or a little less than an interval
-//     at 100/s and below; so any second of sending holds the slots of at
-//     most a second and a slack: the rate plus one request up to 100/s
-//     (slack < interval), at most 0.5% more above it (rate × 5ms), which
-//     leaves the other half of the 1% the README allows for the network's
-//     own bunching on the way to the server. The slack is in time, not in
+//     slot by at most the slack, 5ms; so any second of sending holds the
+//     slots of at most a second and a slack: the rate plus one request
+//     below 200/s (the slack is less than an interval), at most 0.5% more
+//     from 200/s (rate × 5ms), which leaves the other half of the 1% the
+//     README allows for the network's own bunching on the way to the
+//     server. The slack is in time, not in
 //     intervals: timers on a loaded machine fire a few milliseconds late
 //     whatever the rate, and a slack of half an interval (0.5ms at --rate
 //     1000) restarted the pace so often that --rate 1000 achieved 727/s.
@@ -224,16 +224,10 @@ func (g *governor) step(now time.Time, s *slot) (time.Duration, error) {
 	return 0, nil
 }
 
-// slack is how late past its slot a worker may still go on it (mu held):
-// maxSlack, so that above 100/s a second holds at most 0.5% more, and less
-// than an interval at 100/s and below, so that a second holds at most one
-// more there.
-func (g *governor) slack() time.Duration {
-	if g.interval >= maxSlack {
-		return min(g.interval*99/100, maxSlack)
-	}
-	return maxSlack
-}
+// slack is how late past its slot a worker may still go on it: maxSlack,
+// so that from 200/s a second holds at most 0.5% more, and below 200/s
+// less than an interval, so that a second holds at most one more there.
+func (g *governor) slack() time.Duration { return maxSlack }
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
