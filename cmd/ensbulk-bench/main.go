@@ -107,7 +107,7 @@ type sizes struct {
 
 func fullSizes() sizes {
 	return sizes{
-		workers: 64, tputRows: 20000, tputReps: 5,
+		workers: 64, tputRows: 20000, tputReps: 9,
 		rate: 200, rateHigh: 1000, rateFor: 15 * time.Second, rateReps: 3,
 		latency: 50 * time.Millisecond, latWorker: []int{16, 64}, latFor: 10 * time.Second, latReps: 3,
 		inputRows: []int{1_000_000, 100_000}, inputReps: 3,
