@@ -61,7 +61,7 @@ func TestQuick(t *testing.T) {
 			t.Errorf("row %s: met %q, want yes or **no**", id, met)
 		}
 	}
-	for _, id := range []string{"1", "2a", "2b", "2c", "2d", "3a", "3b", "4a", "4b", "4c", "5", "6a", "6b", "7a", "7b", "7c", "8a", "8b", "8c"} {
+	for _, id := range []string{"1", "2a", "2b", "2c", "2d", "3a", "3b", "4a", "4b", "4c", "5", "6a", "6b", "7a", "7b", "7c", "8a", "8b", "8c", "8d", "8e"} {
 		if !got[id] {
 			t.Errorf("row %s missing from the table:\n%s", id, table)
 		}
