@@ -229,6 +229,13 @@ func Decide(cfg Config) (*Plan, error) {
 	case cfg.Reuse != "":
 		err = p.reuse(cfg)
 	}
+	if err == nil && p.seeds != nil {
+		// Every record carried over is in the spool before the run
+		// writes its report: a spool that failed (a full temporary
+		// disk) refuses the run while nothing is written, rather than
+		// leave a new report that a --resume would take as unfinished.
+		err = p.seeds.end()
+	}
 	if err != nil {
 		p.Close()
 		return nil, err

@@ -177,3 +177,26 @@ func TestDecideRetrySpoolLeavesNothing(t *testing.T) {
 		t.Errorf("temporary files after a refused Decide: %v, want none", left)
 	}
 }
+
+// A spool that cannot write (a full temporary disk) says so when it ends,
+// which Decide does before the run writes anything: its encoder runs on
+// a goroutine of its own, so write itself cannot fail.
+func TestSpoolWriteErrorSurfaces(t *testing.T) {
+	s, err := newSpool(report.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	s.f.Close()           // every write from now on fails
+	for i := range 5000 { // more than the 64 KiB buffer holds
+		if err := s.write(report.Record{Row: i + 1, Mailbox: "1001", Status: "ok", Phase: "apply", Code: "204", Message: "OK"}); err != nil {
+			t.Fatalf("write %d: %v", i+1, err)
+		}
+	}
+	if err := s.end(); err == nil || !strings.Contains(err.Error(), "temporary file for the records carried over") {
+		t.Fatalf("end = %v, want the temporary file's write error", err)
+	}
+	if err := s.end(); err == nil {
+		t.Fatal("a second end forgot the error")
+	}
+}
