@@ -301,3 +301,96 @@ func TestUnwritableReportSendsNothing(t *testing.T) {
 		})
 	}
 }
+
+// A resume passes over the rows it does not redo without parsing them
+// (batch.Filter): on a file with blank lines, a record of empty cells,
+// quoted values, a value running over two lines and rows refused
+// locally, it must still number every row as the first run did, redo
+// exactly the unfinished rows and leave one report line per row.
+func TestResumeOfAnAwkwardFileRedoesTheRightRows(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, input string
+		rows              int   // rows in the input (the all-empty record is none)
+		kept              []int // rows whose records survived the "crash"
+		want              string
+	}{
+		{
+			name: "csv", file: "awkward.csv", rows: 8, kept: []int{1, 2, 4, 6},
+			input: "mailbox,customer,description,timezone\n" +
+				"1001,100,crash row 1,Europe/London\n" +
+				"\n" +
+				"1003,100,\"crash row 2\",Europe/London\n" +
+				",,,\n" + // a record of empty cells: number 3, no row
+				"1005,100,\"crash\nrow 4\",Europe/London\n" + // refused: a line break in a value
+				"1001,100,crash row 5,Europe/London\n" +
+				"1003,100,crash row 6,\"Europe/London\"\n" +
+				"1005,100,crash row 7,Europe/London\n" +
+				"\n\n" +
+				"1001,100,crash row 8,Europe/London\n" +
+				"1003,100,crash row 9,Europe/London\n",
+			want: "[5 7 8 9]",
+		},
+		{
+			name: "jsonl", file: "awkward.jsonl", rows: 8, kept: []int{1, 3, 4, 6},
+			input: `{"mailbox":"1001","customer":100,"description":"crash row 1"}` + "\n" +
+				"\n" +
+				`{"mailbox":"1003","customer":100,"description":"crash row 3"}` + "\n" +
+				`{"mailbox":"1005","PIN":"1234"}` + "\n" + // refused: a case-variant key
+				`{"mailbox":"1001","customer":100,"description":"crash row 5"}` + "\n" +
+				`{"mailbox":"1003","customer":100,"description":"crash row 6"}` + "\n" +
+				"  \n" +
+				`{"mailbox":"1005","customer":100,"description":"crash row 8"}` + "\n" +
+				`{"mailbox":"1001","customer":100,"description":"crash row 9"}` + "\n" +
+				`{"mailbox":"1003","customer":100,"description":"crash row 10"}` + "\n",
+			want: "[5 8 9 10]",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := startSim(t, simulator.Config{Seed: 1})
+			in := writeFile(t, tc.file, tc.input)
+			rep := in + ".report.csv"
+			if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--rate", "0", "--progress", "none", "--report", rep); res.code != exitRows {
+				t.Fatalf("exit %d, want %d (one row refused)\n%s", res.code, exitRows, res.stderr)
+			}
+			all := latest(t, rep)
+			if len(all) != tc.rows {
+				t.Fatalf("first run reported %d rows, want %d", len(all), tc.rows)
+			}
+			os.Remove(rep)
+			j, err := report.OpenJournal(rep, report.CSV, report.SyncBatch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range tc.kept {
+				rec, ok := all[n]
+				if !ok {
+					t.Fatalf("no record of row %d in the first run's report", n)
+				}
+				if err := j.WriteRecord(rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := j.Close(); err != nil {
+				t.Fatal(err)
+			}
+			from := len(sim.Audit())
+			if res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--resume", "--rate", "0", "--progress", "none", "--report", rep); res.code != exitRows {
+				t.Fatalf("resume: exit %d, want %d\n%s", res.code, exitRows, res.stderr)
+			}
+			applied := appliedRows(t, sim, from)
+			sort.Ints(applied)
+			if got := fmt.Sprint(applied); got != tc.want {
+				t.Errorf("resume applied rows %s, want %s", got, tc.want)
+			}
+			final := latest(t, rep)
+			if n := countRecords(t, rep); n != tc.rows || len(final) != tc.rows {
+				t.Errorf("report has %d lines for %d rows, want %d", n, len(final), tc.rows)
+			}
+			for n, rec := range final {
+				if all[n].Mailbox != rec.Mailbox || all[n].Status != rec.Status {
+					t.Errorf("row %d: %s %s after the resume, %s %s in the first run", n, rec.Mailbox, rec.Status, all[n].Mailbox, all[n].Status)
+				}
+			}
+		})
+	}
+}
