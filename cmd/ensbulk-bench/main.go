@@ -140,7 +140,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (inputs, reports, profiles)")
 	fs.BoolVar(&o.vegeta, "vegeta", true, "build vegeta from the Go module proxy ("+vegetaModule+") as a second baseline (never in -quick)")
 	fs.BoolVar(&o.noBig, "no-big", false, "leave out the 10M-row scale rows (7d-7f)")
-	fs.DurationVar(&o.bigLimit, "big-limit", 10*time.Minute, "time bound of each 10M-row process (full run); a process stopped there is reported as not finished")
+	fs.DurationVar(&o.bigLimit, "big-limit", 20*time.Minute, "time bound of each 10M-row process (full run); a process stopped there is reported as not finished")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-vegeta=false] [-no-big] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]")
 		fs.PrintDefaults()
