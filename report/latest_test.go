@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/report/reporttest"
 )
 
 // hostileRecord is a record of row n whose cells take the CSV writer's
@@ -188,7 +189,7 @@ func BenchmarkFinalize(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		stop := watchHeap(&peak)
+		stop := reporttest.WatchHeap(&peak)
 		c, err := FinalizeCount(path, CSV)
 		stop()
 		if err != nil {

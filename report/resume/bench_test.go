@@ -8,6 +8,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/report/reporttest"
 )
 
 // genSource hands out rows 1..n of distinct mailboxes without holding
@@ -72,7 +73,7 @@ func benchDecide(b *testing.B, rows int) {
 					out = filepath.Join(dir, fmt.Sprintf("retry%d.csv", i))
 					cfg = Config{Report: out, Meta: sidecar(), RetryFailed: path, Open: open, Dialect: testDialect}
 				}
-				stop := watchHeap(&peak)
+				stop := reporttest.WatchHeap(&peak)
 				p, err := Decide(cfg)
 				if err == nil && retry {
 					var j *report.Journal

@@ -1,4 +1,7 @@
-package resume
+// Package reporttest holds what the tests of package report and of the
+// packages built on it share: a watch on the live heap, for the
+// benchmarks that show a step's memory stays flat in rows.
+package reporttest
 
 import (
 	"runtime"
@@ -7,10 +10,10 @@ import (
 	"time"
 )
 
-// watchHeap samples the live heap every millisecond until stop is called
+// WatchHeap samples the live heap every millisecond until stop is called
 // and raises *peak to the most it grew above what it was at the start (a
 // GC first): what a step holds at once, not what it allocates in all.
-func watchHeap(peak *uint64) (stop func()) {
+func WatchHeap(peak *uint64) (stop func()) {
 	runtime.GC()
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
