@@ -187,9 +187,11 @@ func gather(results <-chan item, batch []item, until time.Time, busy *atomic.Int
 // scheduler in file order; rows refused by local checks go straight to
 // the writer. The input must read as it did in pass 0.
 func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *scheduler, results chan<- item) error {
-	// Only the rows of this phase are read in full: after pass 0 read
-	// them all, the input's private copy reads the same (a resume redoing
-	// a thousand rows of a million parses a thousand here).
+	// Only the rows of this phase are read, and read in full: after pass
+	// 0 read them all, the input's private copy reads the same (a resume
+	// redoing a thousand rows of a million parses a thousand here). The
+	// validate phase wants this run's rows not validated by an earlier
+	// run; the apply phase the rows that passed.
 	want := func(n int) bool { return e.todo.Has(n) && !e.prevalid.Has(n) }
 	if ph == PhaseApply {
 		want = func(n int) bool { return e.valid.Has(n) }
@@ -203,24 +205,11 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 			return err
 		}
 		seen++
-		if !e.todo.Has(row.Num) {
+		if row.Err != nil { // validate phase only: the apply phase wants valid rows
+			r := row
+			o := outcome{status: StatusInvalid, phase: PhaseLocal, key: row.Err.Column, message: row.Err.Message}
+			results <- item{row: &r, final: true, local: true, res: o.result(&r)}
 			continue
-		}
-		switch ph {
-		case PhaseValidate:
-			if e.prevalid.Has(row.Num) {
-				continue // validated by an earlier run
-			}
-			if row.Err != nil {
-				r := row
-				o := outcome{status: StatusInvalid, phase: PhaseLocal, key: row.Err.Column, message: row.Err.Message}
-				results <- item{row: &r, final: true, local: true, res: o.result(&r)}
-				continue
-			}
-		case PhaseApply:
-			if !e.valid.Has(row.Num) {
-				continue
-			}
 		}
 		if ctx.Err() != nil {
 			return nil // the sweep reports what is left as skipped
@@ -302,9 +291,6 @@ func (e *engine) sweep(ctx context.Context, open Opener) error {
 	for row, err := range rows {
 		if err != nil {
 			return fmt.Errorf("input changed during the run: %w", err)
-		}
-		if !e.todo.Has(row.Num) || e.final.Has(row.Num) {
-			continue
 		}
 		r := row
 		o := outcome{status: StatusSkipped, phase: e.skippedPhase(&row), message: reason}
