@@ -47,6 +47,14 @@ type Meta struct {
 	// it has not. A resume of a finished report whose input changed
 	// starts a new report (package resume).
 	Finished time.Time `json:"finished,omitzero"`
+	// Switch, User and Customer are whom the report belongs to: the
+	// switch's normalised URL (no credentials, no query), the API user,
+	// and that user's own customer when known. A resume, a retry, a
+	// validation takeover or an undo made with another switch or user is
+	// refused before anything is sent. Never a password or a token.
+	Switch   string `json:"switch,omitempty"`
+	User     string `json:"user,omitempty"`
+	Customer string `json:"customer,omitempty"`
 }
 
 // MetaPath is the sidecar's path for a report.
