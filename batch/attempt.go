@@ -22,6 +22,12 @@ type outcome struct {
 }
 
 func (o outcome) result(row *Row) Result {
+	if row.Note != "" && o.status != StatusSkipped {
+		if o.message != "" {
+			o.message += "; "
+		}
+		o.message += row.Note
+	}
 	return Result{
 		Row: row.Num, Line: row.Line, Mailbox: row.Mailbox, Customer: row.Customer,
 		Status: o.status, Phase: o.phase, Code: o.code, Key: o.key, Message: o.message,
@@ -36,6 +42,17 @@ func (o outcome) final(row *Row, st Status) item {
 	return item{row: row, final: true, res: o.result(row)}
 }
 
+// withConflicts makes an applied row's result a conflict when the read
+// before it found fields of a conditional row changed since.
+func (a *attempt) withConflicts(it item, forced bool) item {
+	if len(a.conflicts) == 0 || !it.final || it.res.Status != StatusOK {
+		return it
+	}
+	it.res.Status = StatusConflict
+	it.res.Message = conflictMessage(a.conflicts, forced) + "; the other fields were written (" + it.res.Message + ")"
+	return it
+}
+
 // attempt is one row's tries in one phase.
 type attempt struct {
 	row       *Row
@@ -46,8 +63,25 @@ type attempt struct {
 	throttles int    // 429/503 answers
 	last      *Error // the last fault
 
-	// changes are what the read before the update found (read.go).
-	changes []Change
+	// changes are what the read before the update found (read.go); send
+	// the params the update sends (nil: the row's), conflicts the fields
+	// of a conditional row that did not hold what it expected.
+	changes   []Change
+	send      []Param
+	conflicts []conflict
+	// recorded: the row's undo entry is durable, so an update never sent
+	// must be withdrawn; counted: the row counted toward MaxRows.
+	recorded bool
+	counted  bool
+}
+
+// params are what the attempt sends: the row's, less what the read
+// before the update left out.
+func (a *attempt) params() []Param {
+	if a.send != nil {
+		return a.send
+	}
+	return a.row.Params
 }
 
 // verdict is the retry decision after a fault.
@@ -84,7 +118,7 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 		if err == nil {
 			var it item
 			if it, err = e.succeeded(a, o, resp); err == nil {
-				return it
+				return a.withConflicts(it, e.opts.Force)
 			}
 		}
 		var be *Error
@@ -134,7 +168,11 @@ func (e *engine) send(a *attempt) (resp Response, seq int64, err error) {
 	seq = e.requests.Add(1)
 	rctx, cancel := context.WithTimeout(e.detached, e.opts.Timeout)
 	defer cancel()
-	resp, err = e.sender.Update(rctx, a.row.Params, a.phase == PhaseValidate)
+	params := a.row.Params
+	if a.phase == PhaseApply {
+		params = a.params()
+	}
+	resp, err = e.sender.Update(rctx, params, a.phase == PhaseValidate)
 	return resp, seq, err
 }
 
@@ -241,6 +279,13 @@ func (e *engine) answered(forbidden bool) {
 // no request sent in this phase it is left for the sweep (skipped); after
 // transport faults it is an error (resume redoes both).
 func (e *engine) unfinished(a *attempt) item {
+	if a.recorded && a.attempts == 0 {
+		// Its undo entry is durable but the update never went: the entry
+		// must not count. Failing to say so leaves an entry that restores
+		// what the field already holds, so it is not a reason to stop.
+		_ = e.opts.Undo.Withdraw(a.row)
+		a.recorded = false
+	}
 	if a.attempts == 0 || a.last == nil {
 		return item{row: a.row}
 	}

@@ -57,6 +57,16 @@ type Row struct {
 	// Err is set when local checks refused the row; the row is then
 	// reported invalid and never sent.
 	Err *RowError
+	// Expect makes the row a conditional write (an undo, an approved
+	// plan): each param is a field and the value the switch must hold
+	// for the row's value of that field to be sent. A field that holds
+	// something else is a conflict: left alone, unless Options.Force.
+	// Only honoured when the engine reads before it updates.
+	Expect []Param
+	// Note is what the input says of the row beyond its params (an undo
+	// row's fields that cannot be restored); it is added to the row's
+	// result message.
+	Note string
 }
 
 // Key is the identity used to order rows: rows with the same key are sent
@@ -149,10 +159,14 @@ const (
 	StatusUnchanged Status = "unchanged"
 	// StatusChange: a plan found that the row would change the mailbox.
 	StatusChange Status = "change"
+	// StatusConflict: a conditional row (Row.Expect) found a field that
+	// no longer holds what it expected (another admin, a later run):
+	// that field was left alone; the row's other fields were written.
+	StatusConflict Status = "conflict"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusAppliedUnvalidated, StatusUnchanged, StatusChange}
+var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusAppliedUnvalidated, StatusUnchanged, StatusChange, StatusConflict}
 
 // Success reports whether a row with this status ended as asked: applied,
 // valid, already as wanted, or (plan) able to change.
@@ -168,10 +182,11 @@ func (s Status) Success() bool {
 // error and skipped rows are redone: the server never gave a definite answer.
 // An applied-unvalidated row is not: sending it again to a server that
 // ignores validation=1 would apply it again, unchecked, and it is applied
-// already.
+// already. A conflict is a definite answer too: the same check would
+// find the same change (a retry with --force overwrites it).
 func (s Status) Done() bool {
 	switch s {
-	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusAppliedUnvalidated, StatusUnchanged, StatusChange:
+	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusAppliedUnvalidated, StatusUnchanged, StatusChange, StatusConflict:
 		return true
 	}
 	return false

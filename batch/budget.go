@@ -9,9 +9,10 @@ import "fmt"
 // that finds the budget spent stops the run; rows already sent finish,
 // their requests running without the run's cancellation (see send).
 func (e *engine) overBudget(a *attempt) bool {
-	if e.opts.MaxRows <= 0 || a.attempts > 0 || (a.phase == PhaseApply) == e.opts.ValidateOnly {
+	if e.opts.MaxRows <= 0 || a.counted || a.attempts > 0 || (a.phase == PhaseApply) == e.opts.ValidateOnly {
 		return false
 	}
+	a.counted = true
 	if e.started.Add(1) <= int64(e.opts.MaxRows) {
 		return false
 	}

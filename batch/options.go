@@ -104,9 +104,16 @@ type Options struct {
 	// their mailbox are reported change, with what they would change.
 	PlanOnly bool
 	// Undo, when set, is given the previous values of what a row changes
-	// before its update is sent, and must have made them durable when it
-	// returns; an error aborts the run and the update is not sent.
-	Undo func(UndoEntry) error
+	// before its update is sent (see UndoLog).
+	Undo UndoLog
+	// Force sends a conditional row's fields (Row.Expect) even where the
+	// switch no longer holds what the row expected; the result still
+	// says which fields were overwritten.
+	Force bool
+	// OwnCustomer, when set, names the login's own customer once known
+	// ("" until then): a row without a customer means that customer, for
+	// the plan's view of earlier rows and the undo entry's customer.
+	OwnCustomer func() string
 }
 
 func (o *Options) defaults() {

@@ -117,10 +117,10 @@ func TestHostileGetAndListData(t *testing.T) {
 			vals := enswitch.Values(box)
 			for _, name := range []string{"description", "pager", "callerid"} {
 				if v, ok := vals[name]; ok {
-					t.Errorf("Values offers the altered %s as the old value: %q", name, firstBytes(v))
+					t.Errorf("Values offers the altered %s as the old value: %q", name, firstBytes(v.Text))
 				}
 			}
-			if vals["mailbox"] != "1001" || vals["timezone"] != "Europe/Oslo" {
+			if vals["mailbox"].Text != "1001" || vals["timezone"].Text != "Europe/Oslo" {
 				t.Errorf("Values = %v, want the unaltered mailbox and timezone", vals)
 			}
 		})

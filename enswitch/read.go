@@ -8,9 +8,9 @@ import (
 )
 
 // Read implements batch.Reader: mailboxes/get, as the strings an update
-// of each field would send. NULL reads as "" (an update cannot write
-// NULL); the PIN is left out unless the server shows it in plain, since a
-// mask compared or restored as a PIN would be wrong.
+// of each field would send. NULL reads as "" marked Null (an update
+// cannot write NULL); the PIN is left out unless the server shows it in
+// plain, since a mask compared or restored as a PIN would be wrong.
 func (c *Client) Read(ctx context.Context, mailbox, customer string) (batch.Values, error) {
 	m, err := c.Get(ctx, mailbox, customer)
 	if err != nil {
@@ -30,7 +30,7 @@ func Values(m Mailbox) batch.Values {
 		if !present || v.Altered || f.Name == "pin" && !PlainPIN(v.Text) {
 			continue
 		}
-		out[f.Name] = v.Text
+		out[f.Name] = batch.Value{Text: v.Text, Null: v.Kind == ValueNull}
 	}
 	return out
 }

@@ -55,6 +55,15 @@ type Meta struct {
 	Switch   string `json:"switch,omitempty"`
 	User     string `json:"user,omitempty"`
 	Customer string `json:"customer,omitempty"`
+	// Read is how the run reads before it writes: "get" (an undo file
+	// records what it changes) or "none" (--no-read); "" for validate and
+	// plan. Undo is that undo file, and UndoState "open" while its journal
+	// holds the run's entries, "empty" when an invocation ended with none
+	// and removed it. A resume keeps all three (a difference is refused);
+	// a retry adds its entries to the same undo file.
+	Read      string `json:"read,omitempty"`
+	Undo      string `json:"undo,omitempty"`
+	UndoState string `json:"undo_state,omitempty"`
 }
 
 // MetaPath is the sidecar's path for a report.

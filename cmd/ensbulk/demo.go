@@ -8,14 +8,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/undo"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/samples"
@@ -88,11 +89,11 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 		return err
 	}
 	reportPath := report.DefaultPath(input, report.CSV)
-	undoPath := undoPathFor("", reportPath, reader.Format(strings.TrimPrefix(filepath.Ext(name), ".")))
+	undoPath := undo.PathFor(reportPath)
 	planReport := planPath(input, report.CSV)
-	undoReport := report.DefaultPath(undoPath, report.CSV)
+	undoReport := strings.TrimSuffix(undoPath, undo.Ext) + ".undone.csv"
 	for _, p := range []string{reportPath, report.MetaPath(reportPath), planReport, report.MetaPath(planReport),
-		undoPath, undoPath + ".journal", undoReport, report.MetaPath(undoReport)} {
+		undoPath, undo.JournalPath(undoPath), undoReport, report.MetaPath(undoReport)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ensbulk/ensbulk/batch"
@@ -237,4 +239,41 @@ func countRecords(t testing.TB, path string) int {
 		n--
 	}
 	return n
+}
+
+// swappableSim is one switch (one URL) whose simulator a test replaces,
+// as an operator's fix on the server changes its state: a report made
+// against it stays a report of the same switch.
+type swappableSim struct {
+	cur atomic.Pointer[simulator.Server]
+	URL string
+}
+
+func startSwappableSim(t testing.TB, cfg simulator.Config) *swappableSim {
+	t.Helper()
+	s := &swappableSim{}
+	s.swap(t, cfg)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.cur.Load().ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+		s.cur.Load().Close()
+	})
+	s.URL = ts.URL
+	return s
+}
+
+// swap serves a new simulator at the same URL.
+func (s *swappableSim) swap(t testing.TB, cfg simulator.Config) *simulator.Server {
+	t.Helper()
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old := s.cur.Swap(sim); old != nil {
+		old.Close()
+	}
+	return sim
 }

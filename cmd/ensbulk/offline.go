@@ -23,7 +23,10 @@ func runOffline(env *Env, o *runOptions, path string) error {
 		return err
 	}
 	in.opts.NoHash = true // no report: the rows' digests would go unread
-	rd, c, err := in.open()
+	if in.undo != nil {
+		return usageErr("%s is an undo file: its values are the switch's own, so there is nothing to check offline; `ensbulk plan %s` shows what it would restore and what changed since", in.name, in.path)
+	}
+	rd, c, err := in.openChanges()
 	if err != nil {
 		return fileErr(err)
 	}

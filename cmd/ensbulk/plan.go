@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/undo"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/resume"
@@ -32,8 +33,9 @@ func dialect() resume.Dialect {
 }
 
 // planRun decides, from the report at reportPath, which rows this run
-// handles (see package resume).
-func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*resume.Plan, error) {
+// handles (see package resume); want is the sidecar a new report of this
+// invocation has, which a resume compares with the report's own.
+func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id undo.Identity) (p *resume.Plan, want report.Meta, err error) {
 	mode := "run"
 	if o.validate {
 		mode = "validate"
@@ -41,15 +43,24 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*re
 	if o.plan {
 		mode = "plan"
 	}
+	read, undoPath, err := undoSettings(o, in, reportPath)
+	if err != nil {
+		return nil, want, err
+	}
+	want = report.Meta{
+		Version: 1, Input: in.path, InputSHA256: in.sha256, InputFormat: string(in.opts.Format),
+		EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: mode, Started: o.now().UTC(), Format: rf,
+		Switch: id.Switch, User: id.User, Customer: id.Customer, Read: read, Undo: undoPath,
+	}
+	if undoPath != "" {
+		want.UndoState = "open"
+	}
 	open := in.opener()
-	return resume.Decide(resume.Config{
-		Report: reportPath,
-		Meta: report.Meta{
-			Version: 1, Input: in.path, InputSHA256: in.sha256, InputFormat: string(in.opts.Format),
-			EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: mode, Started: o.now().UTC(), Format: rf,
-		},
-		Resume: o.resume, Force: o.force, Rotate: o.rotate, RetryFailed: o.retryFailed,
-		Companions: undoFiles(o, reportPath, in.opts.Format),
+	p, err = resume.Decide(resume.Config{
+		Report:     reportPath,
+		Meta:       want,
+		Resume:     o.resume, Force: o.force, Rotate: o.rotate, RetryFailed: o.retryFailed,
+		Companions: undoCompanions(undoPath),
 		Open: func() (batch.Source, io.Closer, error) {
 			src, c, err := open()
 			var fe *reader.FileError
@@ -62,6 +73,7 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format) (*re
 		Reuse:       validateReport(in, o, mode),
 		ReuseMaxAge: validationReuseAge, AllOrNothing: o.allOrNothing,
 	})
+	return p, want, err
 }
 
 // validationReuseAge is how long after a validate run a run of the same,

@@ -28,7 +28,7 @@ type readFlags struct {
 
 func (r *readFlags) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&r.noRead, "no-read", false, "do not read each mailbox before its update: every valid row is sent (2 requests a row instead of up to 3), no row is reported unchanged, and no undo file is written")
-	f.StringVar(&r.undoPath, "undo", "", "undo file path (default: the report's name with .undo.csv, or .undo.jsonl for a JSONL input)")
+	f.StringVar(&r.undoPath, "undo", "", "undo file path, *.jsonl (default: the report's name with .undo.jsonl; a retry adds to the undo file of the run it retries)")
 }
 
 // planPath is a plan's default report: changes.csv -> changes.plan.csv.
@@ -84,12 +84,20 @@ func (j *job) reads(opts *batch.Options) error {
 		}
 		return nil
 	}
-	u, err := openUndo(undoPathFor(o.undoPath, j.reportPath, j.in.opts.Format), j.in.opts.Format, j.plan.Resuming)
+	if j.in.undo != nil {
+		// An undo file is a conditional write: --force overwrites the
+		// fields changed since its run.
+		opts.Force = o.force
+		return nil
+	}
+	u, err := j.openUndo()
 	if err != nil {
 		return err
 	}
-	j.undo = u
-	opts.Undo = u.record
+	if u != nil {
+		j.undo = u
+		opts.Undo = u
+	}
 	return nil
 }
 
@@ -100,30 +108,16 @@ func (j *job) finishReads() error {
 	if j.o.tally != nil {
 		j.o.tally.print(w)
 	}
-	if j.undo == nil {
-		return nil
-	}
-	st, err := j.undo.finish(j.o.emptyToken)
-	j.undo = nil
-	if err != nil {
-		return internalErr(fmt.Errorf("undo file: %w", err))
-	}
 	if j.o.quiet {
 		w = io.Discard // -q: errors and the final line only
 	}
-	path := undoPathFor(j.o.undoPath, j.reportPath, j.in.opts.Format)
-	if st.entries == 0 {
-		fmt.Fprintln(w, "undo: nothing was changed, no undo file")
+	if h := j.in.undo; h != nil && !j.o.plan {
+		sayLost(w, h.LostPINs, h.LostOther, h.Nulls)
+	}
+	if j.undo == nil {
 		return nil
 	}
-	fmt.Fprintf(w, "undo: %s (%d rows; ensbulk run %s puts back every field this run changed)\n", path, st.entries, path)
-	if st.lostPINs > 0 {
-		fmt.Fprintf(w, "undo: %d PIN change(s) cannot be undone: the server does not show PINs in mailboxes/get\n", st.lostPINs)
-	}
-	if st.lostOther > 0 {
-		fmt.Fprintf(w, "undo: %d row(s) changed a field the server did not show; those fields are kept by the undo file\n", st.lostOther)
-	}
-	return nil
+	return j.finishUndo(w)
 }
 
 // planTally counts, per column, the rows a plan found changing it and the

@@ -201,12 +201,12 @@ func TestRunThenUndoRestoresTheWorld(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("run: exit %d\n%s", code, out)
 			}
-			undo := strings.TrimSuffix(in, ".csv") + ".report.undo.csv"
+			undo := strings.TrimSuffix(in, ".csv") + ".report.undo.jsonl"
 			if st, err := os.Stat(undo); err != nil || st.Mode().Perm() != 0o600 {
 				t.Fatalf("undo file %s: %v (want mode 0600)", undo, err)
 			}
 			pinRows := pinMailboxes(t, in)
-			if mode == simulator.PINMasked && !strings.Contains(out, "PIN change(s) cannot be undone") {
+			if mode == simulator.PINMasked && !strings.Contains(out, "PIN changes cannot be undone") {
 				t.Errorf("masked PINs: the run does not say PIN changes cannot be undone:\n%s", out)
 			}
 			code, out = runBin(t, sim, "run", undo, "--rate", "0", "--progress", "none", "--log-level", "error")
@@ -282,7 +282,7 @@ func TestKilledResumedRunThenUndoRestoresTheWorld(t *testing.T) {
 	if code, out := runBin(t, sim, args...); code != exitOK {
 		t.Fatalf("last resume: exit %d\n%s", code, out)
 	}
-	undo := strings.TrimSuffix(in, ".csv") + ".report.undo.csv"
+	undo := strings.TrimSuffix(in, ".csv") + ".report.undo.jsonl"
 	if code, out := runBin(t, sim, "run", undo, "--rate", "0", "--progress", "none", "--log-level", "error"); code != exitOK {
 		t.Fatalf("undo: exit %d\n%s", code, out)
 	}
@@ -373,7 +373,7 @@ func TestNoReadSendsBlind(t *testing.T) {
 	if st.ByFunction["mailboxes/get"] != 0 || st.Applied != 30 {
 		t.Errorf("--no-read: %d gets, %d applied; want 0 and 30", st.ByFunction["mailboxes/get"], st.Applied)
 	}
-	if _, err := os.Stat(strings.TrimSuffix(in, ".csv") + ".report.undo.csv"); err == nil {
+	if _, err := os.Stat(strings.TrimSuffix(in, ".csv") + ".report.undo.jsonl"); err == nil {
 		t.Error("--no-read wrote an undo file")
 	}
 }

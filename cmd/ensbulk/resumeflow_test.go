@@ -73,7 +73,8 @@ func TestMaxRowsAppliesThatMany(t *testing.T) {
 // prints once the cause is fixed on the server: the rows refused before
 // the abort are sent again, not kept as failed.
 func TestResumeAfterForbiddenAbortFinishes(t *testing.T) {
-	forbidding := startSim(t, simulator.Config{Seed: 1, ForbidCustomers: []int{100}})
+	sw := startSwappableSim(t, simulator.Config{Seed: 1, ForbidCustomers: []int{100}})
+	forbidding := sw.cur.Load()
 	var b strings.Builder
 	b.WriteString("mailbox,customer,description\n")
 	for i := range 20 {
@@ -81,7 +82,8 @@ func TestResumeAfterForbiddenAbortFinishes(t *testing.T) {
 	}
 	in := writeFile(t, "plan.csv", b.String())
 	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
-	res := runBinaryIn(t, simEnv(forbidding), "", "run", in, "--rate", "0", "--workers", "2")
+	env := simEnv(&testSim{Server: forbidding, URL: sw.URL})
+	res := runBinaryIn(t, env, "", "run", in, "--rate", "0", "--workers", "2")
 	if res.code != exitAborted {
 		t.Fatalf("exit %d, want %d (aborted by 403s)\n%s", res.code, exitAborted, res.stderr)
 	}
@@ -95,8 +97,8 @@ func TestResumeAfterForbiddenAbortFinishes(t *testing.T) {
 	for i := range st.Customers {
 		st.Customers[i].MailboxUpdatesForbidden = st.Customers[i].ID == simulator.CustomerLegacy
 	}
-	fixed := startSim(t, simulator.Config{Seed: 1, State: st})
-	res = runBinaryIn(t, simEnv(fixed), "", next...)
+	fixed := sw.swap(t, simulator.Config{Seed: 1, State: st})
+	res = runBinaryIn(t, env, "", next...)
 	if res.code != exitOK {
 		t.Fatalf("%v: exit %d, want 0\n%s", next, res.code, res.stderr)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/undo"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/resume"
@@ -154,6 +155,9 @@ type input struct {
 	opts   reader.Options
 	sha256 string    // of the snapshot: the content this run works from
 	snap   *snapshot // nil for validate --offline on a file, read once in place
+	// undo is the header of an undo file (package undo), which is read by
+	// its own Source: nil for an input of changes.
+	undo *undo.Header
 }
 
 // openInput checks the input and takes its snapshot beside reportPath
@@ -189,6 +193,9 @@ func openInput(env *Env, o *runOptions, path, reportPath string) (*input, func()
 			return nil, cleanup, fileErr(fmt.Errorf("input %s is a directory", path))
 		}
 		if o.offline {
+			if h, err := undo.ReadHeader(path); err == nil {
+				in.undo = &h
+			}
 			return in, cleanup, nil // one pass, no report to tie to the input
 		}
 		src = f
@@ -204,11 +211,34 @@ func openInput(env *Env, o *runOptions, path, reportPath string) (*input, func()
 		return nil, cleanup, fileErr(fmt.Errorf("input %s: %w", path, err))
 	}
 	in.snap, in.sha256 = snap, snap.sha256
+	start := make([]byte, 64<<10)
+	n, _ := io.ReadFull(snap.reader(), start)
+	if undo.Is(start[:n]) {
+		src, err := undo.NewSource(snap.reader(), in.name)
+		if err != nil {
+			snap.remove()
+			return nil, cleanup, fileErr(err)
+		}
+		h := src.Header()
+		in.undo = &h
+	}
 	return in, snap.remove, nil
 }
 
 // open reads the input from the start.
-func (in *input) open() (*reader.Reader, io.Closer, error) {
+func (in *input) open() (batch.Source, io.Closer, error) {
+	if in.undo != nil {
+		src, err := undo.NewSource(in.snap.reader(), in.name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return src, noClose{}, nil
+	}
+	return in.openChanges()
+}
+
+// openChanges reads an input of changes (not an undo file) from the start.
+func (in *input) openChanges() (*reader.Reader, io.Closer, error) {
 	if in.snap == nil {
 		return reader.Open(in.path, in.opts)
 	}
@@ -236,13 +266,7 @@ func (in *input) changedSince() bool {
 
 // opener is open for the engine, which reads the input once per pass.
 func (in *input) opener() batch.Opener {
-	return func() (batch.Source, io.Closer, error) {
-		r, c, err := in.open()
-		if err != nil {
-			return nil, nil, err
-		}
-		return r, c, nil
-	}
+	return in.open
 }
 
 // runBatch is run and validate, in three steps: prepare refuses whatever
@@ -305,8 +329,9 @@ type job struct {
 	rf         report.Format
 	lock       *runLock
 	plan       *resume.Plan
+	want       report.Meta     // the sidecar this invocation would write afresh
 	journal    *report.Journal // nil once closed
-	undo       *undoLog        // the undo journal of a run that reads (undo.go)
+	undo       *undo.Journal   // the undo journal of a run that reads (undo.go)
 
 	prog    *progress
 	started time.Time
@@ -336,6 +361,11 @@ func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error)
 	if j.conn, err = connect(env, o, j.log); err != nil {
 		return j, err
 	}
+	if h := in.undo; h != nil && !h.Identity.Same(j.conn.identity()) {
+		cur := j.conn.identity()
+		return j, usageErr("undo file %s belongs to switch %s as user %s; this run is against switch %s as user %s: an undo is applied where it was made (nothing was sent)",
+			in.name, h.Switch, h.User, cur.Switch, cur.User)
+	}
 	if j.win, err = parseWindow(o.window, o.now); err != nil {
 		return j, err
 	}
@@ -361,6 +391,11 @@ func reportPathFor(o *runOptions, input string, rf report.Format) (string, error
 	if o.validate {
 		mode = "validate"
 	}
+	if mode == "run" && o.retryFailed == "" && strings.HasSuffix(input, undo.Ext) {
+		// changes.report.undo.jsonl -> changes.report.undone.csv: not a
+		// stack of .report.undo.report names.
+		return strings.TrimSuffix(input, undo.Ext) + ".undone." + string(rf), nil
+	}
 	p := report.DefaultPathFor(input, mode, rf)
 	if o.retryFailed == "" {
 		return p, nil
@@ -378,7 +413,7 @@ func (j *job) openReport() error {
 	if j.lock, err = acquireLock(j.reportPath); err != nil {
 		return err
 	}
-	if j.plan, err = planRun(j.in, j.o, j.reportPath, j.rf); err != nil {
+	if j.plan, j.want, err = planRun(j.in, j.o, j.reportPath, j.rf, j.conn.identity()); err != nil {
 		return err
 	}
 	for _, n := range j.plan.Notes {
@@ -407,6 +442,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Preflight: j.preflight(), Deadline: deadline(o, j.started),
 		Validated: j.plan.Validated, RecordValidation: !o.validate && !o.plan,
 		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
+		OwnCustomer: func() string { c, _ := j.conn.client.OwnCustomer(); return c },
 	}
 	if err := j.reads(&opts); err != nil {
 		j.prog.finish()
@@ -481,8 +517,12 @@ func (j *job) abandon(runErr error) error {
 		os.Remove(report.MetaPath(j.reportPath))
 	}
 	if j.undo != nil {
-		_, _ = j.undo.finish(j.o.emptyToken) // nothing new in it: an empty one goes
+		// Nothing was sent, so nothing new is in it.
+		_ = j.undo.Close()
 		j.undo = nil
+		if !j.plan.Resuming && j.o.retryFailed == "" {
+			os.Remove(undo.JournalPath(j.plan.Meta.Undo))
+		}
 	}
 	var fe *reader.FileError
 	switch {
@@ -513,7 +553,7 @@ func (j *job) close() {
 	if j.journal != nil {
 		_ = j.journal.Close()
 	}
-	_ = j.undo.close()
+	_ = j.undo.Close()
 	if j.plan != nil {
 		j.plan.Close()
 	}

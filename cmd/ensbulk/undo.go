@@ -1,484 +1,239 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
-	"github.com/ensbulk/ensbulk/reader"
+	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/undo"
+	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/report/resume"
 )
 
-// The undo file of a run, in two parts:
-//
-//   - UNDO.journal: every undo entry, appended and fsynced before the
-//     update it belongs to is sent, in the order written, across every
-//     --resume and kill -9 of the run (JSON lines, mode 0600: it holds
-//     the PINs the server showed).
-//   - UNDO (REPORT.undo.csv, or .jsonl for a JSONL input): the journal
-//     in reverse order, in the input format, rewritten atomically at the
-//     end of every run and resume.
-//
-// Why reversed: the first entry written for a field of a mailbox holds
-// its value before the run (every later entry was read after one of the
-// run's updates, or is a repeat of an update never sent). Rows of an
-// input apply in file order, so the last write wins; reversed, the first
-// entry is the last write. An entry whose update was never applied
-// restores the value the field already holds: harmless. A PIN the server
-// did not show is left empty (keep): that change cannot be undone.
-type undoLog struct {
-	path, journal string
-	format        reader.Format
+// The undo file of a run is package undo's; this file decides which one
+// a run records into, opens it, and says what it holds.
 
-	f    *os.File
-	reqs chan undoReq
-	quit chan struct{}
-	done chan struct{}
+// identity is whom the files of this run belong to.
+func (c *conn) identity() undo.Identity {
+	own, _ := c.client.OwnCustomer()
+	return undo.Identity{Switch: enswitch.SwitchID(c.url), User: c.user, Customer: own}
 }
 
-type undoReq struct {
-	line []byte
-	ack  chan error
-}
-
-// undoRecord is one line of the journal.
-type undoRecord struct {
-	Row    int         `json:"row"`
-	Params [][2]string `json:"params"` // mailbox, customer, then fields, as sent
-	Lost   []string    `json:"lost,omitempty"`
-}
-
-// undoPathFor is --undo, or the report's name with .undo.csv (.undo.jsonl
-// for a JSONL input) in place of its extension.
-func undoPathFor(flag, reportPath string, f reader.Format) string {
-	if flag != "" {
-		return flag
+// undoSettings are the sidecar's Read and Undo of a new report: how the
+// run reads before it writes and the undo file it records into.
+func undoSettings(o *runOptions, in *input, reportPath string) (read, path string, err error) {
+	switch {
+	case o.validate || o.plan:
+		return "", "", nil
+	case in.undo != nil:
+		if o.noRead {
+			return "", "", usageErr("--no-read: an undo file is applied with its checks, which read each mailbox first")
+		}
+		if o.undoPath != "" {
+			return "", "", usageErr("--undo: applying an undo file writes no undo file of its own (run the original input again to redo)")
+		}
+		return "get", "", nil // its own report is the record
+	case o.noRead:
+		if o.undoPath != "" {
+			return "", "", usageErr("--undo and --no-read do not go together: without the read there is nothing to undo with")
+		}
+		return "none", "", nil
 	}
-	ext := "csv"
-	if f != reader.CSV {
-		ext = "jsonl"
-	}
-	return strings.TrimSuffix(reportPath, filepath.Ext(reportPath)) + ".undo." + ext
-}
-
-// undoFiles are the undo file and its journal of a run with this report,
-// none when the run reads nothing (--no-read, plan).
-func undoFiles(o *runOptions, reportPath string, f reader.Format) []string {
-	if o.noRead || o.plan || o.validate {
-		return nil
-	}
-	p := undoPathFor(o.undoPath, reportPath, f)
-	return []string{p, p + ".journal"}
-}
-
-// openUndo opens the journal for appending: a new run refuses an undo file
-// or journal already there (it may be the only record of an earlier run's
-// values); a resume continues it, cutting a line torn by a crash.
-func openUndo(path string, f reader.Format, resuming bool) (*undoLog, error) {
-	u := &undoLog{path: path, journal: path + ".journal", format: f}
-	if !resuming {
-		for _, p := range []string{u.path, u.journal} {
-			if _, err := os.Lstat(p); err == nil {
-				return nil, usageErr("undo file %s already exists (an earlier run's undo?): move it away, or pass --undo PATH", p)
-			}
+	path = o.undoPath
+	if path == "" && o.retryFailed != "" {
+		// A retry adds to the undo file of the run it retries, so that
+		// one undo takes back the run and all its retries, in order.
+		if m, err := report.ReadMeta(o.retryFailed); err == nil && m.Undo != "" {
+			path = m.Undo
 		}
 	}
-	file, err := os.OpenFile(u.journal, os.O_RDWR|os.O_CREATE, 0o600)
+	if path == "" {
+		path = undo.PathFor(reportPath)
+	}
+	if !strings.HasSuffix(path, ".jsonl") {
+		return "", "", usageErr("--undo %s: an undo file is JSON lines (it keeps every value exactly, null and line breaks included): name it *.jsonl", path)
+	}
+	for _, other := range []struct{ what, path string }{
+		{"the input", in.path}, {"the report", reportPath}, {"the report's sidecar", report.MetaPath(reportPath)}, {"the report being retried", o.retryFailed},
+	} {
+		if other.path != "" && other.path != "-" && resume.SameFile(path, other.path) {
+			return "", "", usageErr("--undo %s is %s: name another file", path, other.what)
+		}
+	}
+	return "get", path, nil
+}
+
+// undoCompanions are the undo file and journal a rotation sets aside with
+// the report.
+func undoCompanions(path string) []string {
+	if path == "" {
+		return nil
+	}
+	return []string{path, undo.JournalPath(path)}
+}
+
+// openUndo opens the journal this invocation records into: a new one for
+// a new report, the report's own for a resume (with the same settings), or
+// the retried run's for a retry.
+func (j *job) openUndo() (*undo.Journal, error) {
+	m, want := &j.plan.Meta, j.want
+	if j.plan.Resuming {
+		if m.Read != want.Read {
+			return nil, usageErr("cannot resume %s: its run %s, this invocation %s: pass the same setting (a resume must not change what its undo file covers)", j.reportPath, readWords(m.Read), readWords(want.Read))
+		}
+		if j.o.undoPath != "" && !resume.SameFile(j.o.undoPath, m.Undo) {
+			return nil, usageErr("cannot resume %s with --undo %s: its run records into %s; leave --undo out", j.reportPath, j.o.undoPath, m.Undo)
+		}
+	}
+	if m.Undo == "" {
+		return nil, nil
+	}
+	id := j.conn.identity()
+	jp := undo.JournalPath(m.Undo)
+	_, jerr := os.Lstat(jp)
+	continuing := j.plan.Resuming || (j.o.retryFailed != "" && m.Undo == retriedUndo(j.o.retryFailed))
+	var u *undo.Journal
+	var err error
+	switch {
+	case !continuing:
+		u, err = undo.Create(m.Undo, id, j.reportPath)
+	case jerr == nil:
+		u, err = undo.Continue(m.Undo, id)
+	case errors.Is(jerr, fs.ErrNotExist) && undoEmpty(j, m.Undo):
+		u, err = undo.Create(m.Undo, id, j.reportPath)
+	default:
+		u, err = undo.Continue(m.Undo, id) // says what is missing
+	}
 	if err != nil {
-		return nil, fileErr(fmt.Errorf("undo journal: %w", err))
+		return nil, undoErr(err, j.o.retryFailed != "")
 	}
-	if err := cutTornLine(file); err != nil {
-		file.Close()
-		return nil, fileErr(fmt.Errorf("undo journal %s: %w", u.journal, err))
+	if m.UndoState != "open" {
+		m.UndoState = "open"
+		if err := report.WriteMeta(j.reportPath, *m); err != nil {
+			_ = u.Close()
+			return nil, fileErr(fmt.Errorf("report sidecar: %w", err))
+		}
 	}
-	if err := file.Sync(); err != nil {
-		file.Close()
-		return nil, fileErr(fmt.Errorf("undo journal %s: %w", u.journal, err))
-	}
-	if err := syncDirOf(u.journal); err != nil {
-		file.Close()
-		return nil, fileErr(fmt.Errorf("undo journal %s: %w", u.journal, err))
-	}
-	u.f = file
-	u.reqs = make(chan undoReq)
-	u.quit = make(chan struct{})
-	u.done = make(chan struct{})
-	go u.loop()
 	return u, nil
 }
 
-// record is batch.Options.Undo: it returns once the entry is on disk.
-func (u *undoLog) record(e batch.UndoEntry) error {
-	rec := undoRecord{Row: e.Row.Num, Lost: e.Lost}
-	for _, p := range e.Prev {
-		rec.Params = append(rec.Params, [2]string{p.Name, p.Value})
+// undoEmpty says whether the undo file at path was left with nothing by
+// an earlier invocation, so that starting its journal again loses nothing.
+func undoEmpty(j *job, path string) bool {
+	if _, err := os.Lstat(path); err == nil {
+		return false // the journal was removed, its undo file was not
 	}
-	b, err := json.Marshal(rec)
+	state := j.plan.Meta.UndoState
+	if !j.plan.Resuming {
+		if m, err := report.ReadMeta(j.o.retryFailed); err == nil {
+			state = m.UndoState
+		}
+	}
+	return state == "empty"
+}
+
+// retriedUndo is the undo file of the report a retry reruns.
+func retriedUndo(reportPath string) string {
+	m, err := report.ReadMeta(reportPath)
 	if err != nil {
-		return err
+		return ""
 	}
-	ack := make(chan error, 1)
-	select {
-	case u.reqs <- undoReq{line: append(b, '\n'), ack: ack}:
-	case <-u.done:
-		return errors.New("undo journal closed")
-	}
-	return <-ack
+	return m.Undo
 }
 
-// loop is the one owner of the journal: it writes every entry waiting,
-// then one fsync for them all (group commit), then lets their updates go.
-func (u *undoLog) loop() {
-	defer close(u.done)
-	var failed error
-	for {
-		var batchReqs []undoReq
-		select {
-		case r := <-u.reqs:
-			batchReqs = append(batchReqs, r)
-		case <-u.quit:
-			return
-		}
-	drain:
-		for len(batchReqs) < 256 {
-			select {
-			case r := <-u.reqs:
-				batchReqs = append(batchReqs, r)
-			default:
-				break drain
-			}
-		}
-		err := failed
-		if err == nil {
-			var buf bytes.Buffer
-			for _, r := range batchReqs {
-				buf.Write(r.line)
-			}
-			if _, err = u.f.Write(buf.Bytes()); err == nil {
-				err = u.f.Sync()
-			}
-			// A journal that failed once may hold a partial line: no
-			// later entry may be acknowledged.
-			failed = err
-		}
-		for _, r := range batchReqs {
-			r.ack <- err
-		}
+func readWords(read string) string {
+	switch read {
+	case "none":
+		return "did not read before it wrote (--no-read)"
+	case "get":
+		return "read before it wrote (its undo file covers it)"
 	}
+	return "recorded no read setting"
 }
 
-// close stops the writer and closes the journal.
-func (u *undoLog) close() error {
-	if u == nil || u.f == nil {
+// undoErr turns package undo's refusals into the command's words.
+func undoErr(err error, retry bool) error {
+	var ee *undo.ExistsError
+	var ie *undo.IdentityError
+	var me *undo.MissingJournalError
+	switch {
+	case errors.As(err, &ee):
+		return usageErr("undo file %s already exists (an earlier run's undo?): move it away, or pass --undo PATH", ee.Path)
+	case errors.As(err, &ie):
+		return usageErr("%s belongs to switch %s as user %s; this run is against switch %s as user %s: an undo belongs to one switch and user",
+			ie.Path, ie.Recorded.Switch, ie.Recorded.User, ie.Current.Switch, ie.Current.User)
+	case errors.As(err, &me):
+		hint := "restore it from a backup; a new journal would cover only the rows from now on, and the undo file would say it covers the run"
+		if retry {
+			hint += ", or pass --undo NEW.undo.jsonl to keep this retry's undo apart (then undo the retry first, then the run)"
+		}
+		return usageErr("%s: refusing to go on without it: %s", me, hint)
+	case errors.Is(err, undo.ErrNotOurs):
+		return usageErr("%v", err)
+	}
+	return fileErr(fmt.Errorf("undo journal: %w", err))
+}
+
+// finishUndo writes the undo file from the journal and says what it
+// holds and what it cannot take back.
+func (j *job) finishUndo(w io.Writer) error {
+	u := j.undo
+	j.undo = nil
+	if err := u.Close(); err != nil {
+		return internalErr(fmt.Errorf("undo journal: %w", err))
+	}
+	m := &j.plan.Meta
+	st, err := undo.Build(m.Undo, j.reportPath, j.o.now())
+	if err != nil {
+		if errors.Is(err, undo.ErrNotOurs) || errors.As(err, new(*undo.IdentityError)) {
+			return undoErr(err, false)
+		}
+		return internalErr(fmt.Errorf("undo file: %w", err))
+	}
+	if st.Rows == 0 {
+		// Nothing to take back: no file is left to wonder about. A retry
+		// of another report's run leaves that run's journal alone.
+		if j.o.retryFailed == "" {
+			os.Remove(undo.JournalPath(m.Undo))
+			m.UndoState = "empty"
+			if err := report.WriteMeta(j.reportPath, *m); err != nil {
+				return fileErr(fmt.Errorf("report sidecar: %w", err))
+			}
+		}
+		fmt.Fprintln(w, "undo: nothing was changed, no undo file")
 		return nil
 	}
-	close(u.quit)
-	<-u.done
-	err := u.f.Close()
-	u.f = nil
-	return err
-}
-
-// undoStats is what finish says about the undo file.
-type undoStats struct {
-	entries   int // lines in the undo file
-	lostPINs  int // rows whose PIN change cannot be undone
-	lostOther int // rows with another field the server did not show
-}
-
-// finish closes the journal and writes the undo file from it, reversed,
-// atomically. With an empty journal there is nothing to undo: both files
-// are removed.
-func (u *undoLog) finish(emptyToken string) (undoStats, error) {
-	var st undoStats
-	if err := u.close(); err != nil {
-		return st, err
-	}
-	f, err := os.Open(u.journal)
-	if err != nil {
-		return st, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return st, err
-	}
-	if info.Size() == 0 {
-		os.Remove(u.journal)
-		os.Remove(u.path)
-		return st, nil
-	}
-	// First pass: which fields the file needs as columns, and what was
-	// lost (each row once: a resumed row may have two entries).
-	used := map[string]bool{}
-	var lostPIN, lostOther bitsetRows
-	err = forwardLines(f, func(line []byte) error {
-		var rec undoRecord
-		if err := json.Unmarshal(line, &rec); err != nil {
-			return err
-		}
-		for _, p := range rec.Params {
-			used[p[0]] = true
-		}
-		for _, l := range rec.Lost {
-			if l == "pin" {
-				lostPIN.set(rec.Row)
-			} else {
-				lostOther.set(rec.Row)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return st, fmt.Errorf("undo journal %s: %w", u.journal, err)
-	}
-	st.lostPINs, st.lostOther = lostPIN.count(), lostOther.count()
-	var cols []string
-	for _, fd := range schema.Fields() {
-		if used[fd.Name] || fd.Name == "mailbox" {
-			cols = append(cols, fd.Name)
-		}
-	}
-	err = writeFileAtomic(u.path, func(w io.Writer) error {
-		enc := newUndoEncoder(w, u.format, cols, emptyToken)
-		if err := enc.header(); err != nil {
-			return err
-		}
-		return backwardLines(f, info.Size(), func(line []byte) error {
-			var rec undoRecord
-			if err := json.Unmarshal(line, &rec); err != nil {
-				return err
-			}
-			st.entries++
-			return enc.encode(rec)
-		})
-	})
-	return st, err
-}
-
-// undoEncoder writes undo rows in an input format of this project.
-type undoEncoder struct {
-	w          io.Writer
-	cw         *csv.Writer
-	format     reader.Format
-	cols       []string
-	emptyToken string
-	cells      []string
-}
-
-func newUndoEncoder(w io.Writer, f reader.Format, cols []string, emptyToken string) *undoEncoder {
-	e := &undoEncoder{w: w, format: f, cols: cols, emptyToken: emptyToken}
-	if f == reader.CSV {
-		e.cw = csv.NewWriter(w)
-	}
-	return e
-}
-
-func (e *undoEncoder) header() error {
-	if e.cw == nil {
-		return nil
-	}
-	return e.cw.Write(e.cols)
-}
-
-func (e *undoEncoder) encode(rec undoRecord) error {
-	if e.cw == nil {
-		var b bytes.Buffer
-		b.WriteByte('{')
-		for i, p := range rec.Params {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			k, _ := json.Marshal(p[0])
-			v, _ := json.Marshal(p[1])
-			b.Write(k)
-			b.WriteByte(':')
-			b.Write(v)
-		}
-		b.WriteString("}\n")
-		_, err := e.w.Write(b.Bytes())
-		return err
-	}
-	e.cells = e.cells[:0]
-	for _, c := range e.cols {
-		cell := "" // not changed by this row, or not shown: keep
-		for _, p := range rec.Params {
-			if p[0] != c {
-				continue
-			}
-			cell = p[1]
-			if cell == "" && c != "customer" {
-				cell = e.emptyToken
-			}
-		}
-		e.cells = append(e.cells, cell)
-	}
-	if err := e.cw.Write(e.cells); err != nil {
-		return err
-	}
-	e.cw.Flush()
-	return e.cw.Error()
-}
-
-// forwardLines calls fn with every line of f from its start.
-func forwardLines(f *os.File, fn func([]byte) error) error {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		if len(sc.Bytes()) == 0 {
-			continue
-		}
-		if err := fn(sc.Bytes()); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
-}
-
-// backwardLines calls fn with every line of f's first size bytes, last
-// line first, holding one chunk and one line in memory.
-func backwardLines(f *os.File, size int64, fn func([]byte) error) error {
-	const chunk = 64 << 10
-	var carry []byte // the end of a line whose start is further back
-	pos := size
-	for pos > 0 {
-		n := min(int64(chunk), pos)
-		pos -= n
-		buf := make([]byte, n, int(n)+len(carry))
-		if _, err := f.ReadAt(buf, pos); err != nil {
-			return err
-		}
-		buf = append(buf, carry...)
-		for {
-			i := bytes.LastIndexByte(buf, '\n')
-			if i < 0 {
-				break
-			}
-			if line := buf[i+1:]; len(line) > 0 {
-				if err := fn(line); err != nil {
-					return err
-				}
-			}
-			buf = buf[:i]
-		}
-		carry = append([]byte(nil), buf...)
-	}
-	if len(carry) > 0 {
-		return fn(carry)
-	}
+	path := m.Undo
+	fmt.Fprintf(w, "undo: %s (%s; `ensbulk run %s` puts back each field where the switch still holds what this run set, and reports the others as conflict)\n",
+		path, plural(st.Rows, "row", "rows"), shellQuote(path))
+	sayLost(w, st.LostPINs, st.LostOther, st.Nulls)
 	return nil
 }
 
-// cutTornLine truncates f after its last newline: a line cut by a crash
-// was never acknowledged, so its update was never sent.
-func cutTornLine(f *os.File) error {
-	info, err := f.Stat()
-	if err != nil {
-		return err
+// sayLost says what an undo cannot take back: the first run's summary
+// and the undo run's both say it.
+func sayLost(w io.Writer, pins, other, nulls int) {
+	if pins > 0 {
+		fmt.Fprintf(w, "undo: %s cannot be undone: the server did not show the PIN before the update\n", plural(pins, "PIN change", "PIN changes"))
 	}
-	size := info.Size()
-	keep := int64(0)
-	err = backwardScanLast(f, size, &keep)
-	if err != nil {
-		return err
+	if other > 0 {
+		fmt.Fprintf(w, "undo: %s changed a field the server did not show before the update; those fields cannot be undone\n", plural(other, "row", "rows"))
 	}
-	if keep != size {
-		if err := f.Truncate(keep); err != nil {
-			return err
-		}
+	if nulls > 0 {
+		fmt.Fprintf(w, "undo: %s null before the update and take no empty value; an update cannot write null, so they cannot be restored\n", plural(nulls, "field was", "fields were"))
 	}
-	_, err = f.Seek(0, io.SeekEnd)
-	return err
 }
 
-// backwardScanLast sets keep to the length of f up to its last newline.
-func backwardScanLast(f *os.File, size int64, keep *int64) error {
-	buf := make([]byte, 4096)
-	for end := size; end > 0; {
-		n := min(int64(len(buf)), end)
-		start := end - n
-		if _, err := f.ReadAt(buf[:n], start); err != nil {
-			return err
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			*keep = start + int64(i) + 1
-			return nil
-		}
-		end = start
+// shellQuote quotes a path for a command line when it needs it.
+func shellQuote(p string) string {
+	if p != "" && strings.IndexFunc(p, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '+' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return p
 	}
-	*keep = 0
-	return nil
-}
-
-// writeFileAtomic writes path through a temporary file in its directory
-// (mode 0600), fsynced and renamed into place, then syncs the directory.
-func writeFileAtomic(path string, fill func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	err = fill(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDirOf(path)
-}
-
-func syncDirOf(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
-		return err
-	}
-	return nil
-}
-
-// bitsetRows is a set of row numbers.
-type bitsetRows []uint64
-
-func (b *bitsetRows) set(i int) {
-	w := i / 64
-	for len(*b) <= w {
-		*b = append(*b, 0)
-	}
-	(*b)[w] |= 1 << (uint(i) % 64)
-}
-
-func (b bitsetRows) count() int {
-	n := 0
-	for _, w := range b {
-		for ; w != 0; w &= w - 1 {
-			n++
-		}
-	}
-	return n
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
 }

@@ -23,7 +23,11 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 	if err != nil {
 		return false, refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), err)
 	}
-	// What the report is cannot be forced: another mode or encoding.
+	// What the report is cannot be forced: another switch, mode or
+	// encoding.
+	if err := checkIdentity("cannot resume: report", path, meta, cfg.Meta, cfg.Force); err != nil {
+		return false, err
+	}
 	if meta.Mode != cfg.Meta.Mode {
 		return false, refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
 	}
@@ -111,6 +115,13 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 // such a row is fixed.
 func (p *Plan) retry(cfg Config) error {
 	old := cfg.RetryFailed
+	if meta, err := report.ReadMeta(old); err == nil {
+		if err := checkIdentity("--retry-failed: report", old, meta, cfg.Meta, cfg.Force); err != nil {
+			return err
+		}
+	} else if cfg.Meta.Switch != "" && !cfg.Force {
+		return refuse("--retry-failed %s: its sidecar %s is unreadable (%v), so nothing says which switch it describes: pass --force if it was made against %s as user %s", old, report.MetaPath(old), err, cfg.Meta.Switch, cfg.Meta.User)
+	}
 	lr, err := report.OpenLatest(old)
 	if err != nil {
 		return refuse("--retry-failed: %v", err)

@@ -243,6 +243,27 @@ func Decide(cfg Config) (*Plan, error) {
 	return p, nil
 }
 
+// checkIdentity refuses a report (or its takeover) made against another
+// switch or user than this run's: its rows say nothing of this switch.
+// A report of an older ensbulk records neither: it is refused too, unless
+// force, since nothing says which switch it describes.
+func checkIdentity(what, path string, old, cur report.Meta, force bool) error {
+	if cur.Switch == "" {
+		return nil // a run that connects nowhere (validate --offline)
+	}
+	if old.Switch == "" && old.User == "" {
+		if force {
+			return nil
+		}
+		return refuse("%s %s records no switch or user (written by an older ensbulk): pass --force if it was made against %s as user %s", what, path, cur.Switch, cur.User)
+	}
+	if old.Switch != cur.Switch || old.User != cur.User {
+		return refuse("%s %s belongs to switch %s as user %s; this run is against switch %s as user %s: a report belongs to one switch and user (use the other switch's settings, or --report PATH for a new report)",
+			what, path, old.Switch, old.User, cur.Switch, cur.User)
+	}
+	return nil
+}
+
 // SameFile reports whether paths a and b name one file: the same absolute
 // path, or (when both exist) the same inode through links or mounts.
 func SameFile(a, b string) bool {

@@ -36,6 +36,12 @@ func (p *Plan) reuse(cfg Config) error {
 	case meta.Mode != "validate":
 		return nil
 	}
+	if meta.Switch != cfg.Meta.Switch || meta.User != cfg.Meta.User {
+		// Another switch's answers say nothing of this one's.
+		p.note("validating every row: the validate report %s was made against switch %s as user %s, not %s as user %s",
+			path, orNone(meta.Switch), orNone(meta.User), cfg.Meta.Switch, cfg.Meta.User)
+		return nil
+	}
 	if diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect); len(diffs) > 0 {
 		p.note("validating every row: the validate report %s is of another input (%s)", path, joinAnd(diffs))
 		return nil
@@ -85,6 +91,13 @@ func (p *Plan) reuse(cfg Config) error {
 	p.note("the server validated this input %s ago (%s): %d valid %s not validated again, %d invalid %s reported without sending",
 		age.Round(time.Second), path, valid, plural(valid, "row is", "rows are"), invalid, plural(invalid, "row is", "rows are"))
 	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(not recorded)"
+	}
+	return s
 }
 
 func (p *Plan) note(format string, args ...any) {

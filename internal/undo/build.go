@@ -1,0 +1,304 @@
+package undo
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Stats is what Build says of the undo file it wrote.
+type Stats struct {
+	Rows      int // entries in the undo file
+	LostPINs  int // entries with a PIN change that cannot be undone
+	LostOther int // entries with another field the server did not show
+	Nulls     int // fields that were null and take no empty value: not restorable
+}
+
+// Build writes the undo file at undoPath from its journal: the entries
+// that count (not withdrawn), last first, atomically (mode 0600). With
+// no entry it writes nothing and removes an undo file of the same
+// identity left by an earlier invocation. An existing file at undoPath
+// that is not an undo file of this identity, or is a link, is refused.
+func Build(undoPath, report string, created time.Time) (Stats, error) {
+	var st Stats
+	jp := JournalPath(undoPath)
+	f, err := os.OpenFile(jp, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return st, err
+	}
+	defer f.Close()
+	h, err := readJournalHeader(f)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", jp, err)
+	}
+	if err := checkOurs(undoPath, h.Identity); err != nil {
+		return st, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return st, err
+	}
+	cancelled, err := withdrawn(f)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", jp, err)
+	}
+	// Second pass: what the header says.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return st, err
+	}
+	err = scanLines(f, func(n int, line []byte) error {
+		if n == 1 || cancelled[n] {
+			return nil
+		}
+		var e entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		if e.Withdrawn {
+			return nil
+		}
+		st.Rows++
+		pin, other := false, false
+		for _, l := range e.Lost {
+			if l == pinName {
+				pin = true
+			} else {
+				other = true
+			}
+		}
+		if pin {
+			st.LostPINs++
+		}
+		if other {
+			st.LostOther++
+		}
+		for _, fd := range e.Fields {
+			if fd.Old == nil && !takesEmpty(fd.Name) {
+				st.Nulls++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", jp, err)
+	}
+	if st.Rows == 0 {
+		if err := os.Remove(undoPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return st, err
+		}
+		return st, nil
+	}
+	hdr := Header{Format: formatVersion, Identity: h.Identity, Report: report, Created: created.UTC(),
+		Rows: st.Rows, LostPINs: st.LostPINs, LostOther: st.LostOther, Nulls: st.Nulls}
+	err = writeAtomic(undoPath, func(w io.Writer) error {
+		b, _ := json.Marshal(hdr)
+		if _, err := w.Write(append(b, '\n')); err != nil {
+			return err
+		}
+		return backwardLines(f, info.Size(), func(n int, line []byte) error {
+			if n == 1 || cancelled[n] {
+				return nil
+			}
+			var e entry
+			if err := json.Unmarshal(line, &e); err != nil {
+				return err
+			}
+			if e.Withdrawn {
+				return nil
+			}
+			b, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(append(b, '\n'))
+			return err
+		})
+	})
+	return st, err
+}
+
+// pinName is the PIN's parameter; its changes are counted apart because
+// servers commonly mask it, so they are the usual change an undo cannot
+// take back.
+const pinName = "pin"
+
+// withdrawn returns the line numbers of the entries a withdrawal cancels:
+// for each withdrawal, the latest entry of its row before it. Withdrawals
+// are rare, so the rows are collected first and only their entries kept.
+func withdrawn(f *os.File) (map[int]bool, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	rows := map[int]bool{}
+	err := scanLines(f, func(n int, line []byte) error {
+		if n == 1 || !bytes.Contains(line, []byte(`"withdrawn":true`)) {
+			return nil
+		}
+		var e entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		if e.Withdrawn {
+			rows[e.Row] = true
+		}
+		return nil
+	})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	last := map[int]int{} // row -> line of its latest entry not cancelled
+	cancelled := map[int]bool{}
+	err = scanLines(f, func(n int, line []byte) error {
+		if n == 1 {
+			return nil
+		}
+		var e entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		if !rows[e.Row] {
+			return nil
+		}
+		if !e.Withdrawn {
+			last[e.Row] = n
+			return nil
+		}
+		if l, ok := last[e.Row]; ok {
+			cancelled[l] = true
+			delete(last, e.Row)
+		}
+		return nil
+	})
+	return cancelled, err
+}
+
+// checkOurs refuses to replace path unless it is absent, or a regular
+// file (not a link) that is an undo file of id.
+func checkOurs(path string, id Identity) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w (a link or not a regular file): not replaced", path, ErrNotOurs)
+	}
+	h, err := ReadHeader(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w: not replaced", path, ErrNotOurs)
+	}
+	if !h.Identity.Same(id) {
+		return &IdentityError{Path: path, Recorded: h.Identity, Current: id}
+	}
+	return nil
+}
+
+// backwardLines calls fn with every line of f's first size bytes, last
+// line first, with its 1-based number, holding one chunk and one line in
+// memory.
+func backwardLines(f *os.File, size int64, fn func(n int, line []byte) error) error {
+	total, err := countLines(f, size)
+	if err != nil {
+		return err
+	}
+	const chunk = 64 << 10
+	var carry []byte // the end of a line whose start is further back
+	n := total
+	pos := size
+	for pos > 0 {
+		k := min(int64(chunk), pos)
+		pos -= k
+		buf := make([]byte, k, int(k)+len(carry))
+		if _, err := f.ReadAt(buf, pos); err != nil {
+			return err
+		}
+		buf = append(buf, carry...)
+		for {
+			i := bytes.LastIndexByte(buf, '\n')
+			if i < 0 {
+				break
+			}
+			if line := buf[i+1:]; len(line) > 0 {
+				if len(bytes.TrimSpace(line)) > 0 {
+					if err := fn(n, line); err != nil {
+						return err
+					}
+				}
+				n--
+			}
+			buf = buf[:i]
+		}
+		carry = append([]byte(nil), buf...)
+	}
+	if len(carry) > 0 {
+		return fn(n, carry)
+	}
+	return nil
+}
+
+// countLines counts the lines of f's first size bytes as scanLines
+// numbers them (a last line without a newline counts).
+func countLines(f *os.File, size int64) (int, error) {
+	r := bufio.NewReader(io.NewSectionReader(f, 0, size))
+	n := 0
+	buf := make([]byte, 64<<10)
+	last := byte('\n')
+	for {
+		k, err := r.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if k > 0 {
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if last != '\n' {
+		n++
+	}
+	return n, nil
+}
+
+// writeAtomic writes path through a temporary file in its directory
+// (mode 0600), fsynced and renamed into place, then syncs the directory.
+// The rename replaces a link at path rather than writing through it.
+func writeAtomic(path string, fill func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(path)
+}

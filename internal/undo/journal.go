@@ -1,0 +1,298 @@
+package undo
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// Journal is the append side of an undo: it implements batch.UndoLog.
+// One goroutine owns the file: it writes every entry waiting, then one
+// fsync for them all (group commit), then lets their updates go.
+type Journal struct {
+	path string
+	f    *os.File
+	reqs chan journalReq
+	quit chan struct{}
+	done chan struct{}
+}
+
+type journalReq struct {
+	line []byte
+	ack  chan error // nil: nobody waits (a withdrawal)
+}
+
+// Create starts the journal of a new run at JournalPath(undoPath). It
+// refuses when the undo file or the journal already exists, and never
+// follows a link.
+func Create(undoPath string, id Identity, report string) (*Journal, error) {
+	jp := JournalPath(undoPath)
+	for _, p := range []string{undoPath, jp} {
+		if _, err := os.Lstat(p); err == nil {
+			return nil, &ExistsError{Path: p}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	f, err := os.OpenFile(jp, os.O_RDWR|os.O_CREATE|os.O_EXCL|noFollow, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(journalHeader{Format: formatVersion, Identity: id, Report: report})
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return start(jp, f)
+}
+
+// Continue reopens the journal of a run being resumed or retried. It
+// must exist, be a regular file (not a link) and belong to id; a line
+// torn by a crash is cut (its update was never sent).
+func Continue(undoPath string, id Identity) (*Journal, error) {
+	jp := JournalPath(undoPath)
+	st, err := os.Lstat(jp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &MissingJournalError{Path: jp}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w (a link or not a regular file)", jp, ErrNotOurs)
+	}
+	f, err := os.OpenFile(jp, os.O_RDWR|noFollow, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	h, err := readJournalHeader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", jp, err)
+	}
+	if !h.Identity.Same(id) {
+		f.Close()
+		return nil, &IdentityError{Path: jp, Recorded: h.Identity, Current: id}
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := cutTornLine(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", jp, err)
+	}
+	return start(jp, f)
+}
+
+// start makes the journal's state durable and starts its writer.
+func start(path string, f *os.File) (*Journal, error) {
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := syncDir(path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	j := &Journal{path: path, f: f, reqs: make(chan journalReq), quit: make(chan struct{}), done: make(chan struct{})}
+	go j.loop()
+	return j, nil
+}
+
+func readJournalHeader(f *os.File) (journalHeader, error) {
+	var h journalHeader
+	line, err := firstLine(f)
+	if err != nil {
+		return h, err
+	}
+	if json.Unmarshal(line, &h) != nil || h.Format == 0 {
+		return h, ErrNotOurs
+	}
+	if h.Format > formatVersion {
+		return h, fmt.Errorf("written by a newer ensbulk (format %d)", h.Format)
+	}
+	return h, nil
+}
+
+// firstLine reads the first line of r (at most 64 KiB).
+func firstLine(r io.ReaderAt) ([]byte, error) {
+	buf := make([]byte, 64<<10)
+	n, err := r.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	i := bytes.IndexByte(buf[:n], '\n')
+	if i < 0 {
+		return nil, ErrNotOurs
+	}
+	return buf[:i], nil
+}
+
+// Record implements batch.UndoLog: it returns once the entry is on disk.
+func (j *Journal) Record(e batch.UndoEntry) error {
+	ent := entry{Row: e.Row.Num, Mailbox: e.Mailbox, Customer: e.Customer, Lost: e.Lost}
+	for _, f := range e.Fields {
+		fd := field{Name: f.Name, Set: f.Set}
+		if !f.Old.Null {
+			old := f.Old.Text
+			fd.Old = &old
+		}
+		ent.Fields = append(ent.Fields, fd)
+	}
+	return j.send(ent, true)
+}
+
+// Withdraw implements batch.UndoLog: the row's latest entry does not
+// count. It does not wait for the disk: until the withdrawal is durable
+// the entry counts, which restores, under the undo's own check, a value
+// the field already holds.
+func (j *Journal) Withdraw(row *batch.Row) error {
+	return j.send(entry{Row: row.Num, Withdrawn: true}, false)
+}
+
+func (j *Journal) send(e entry, wait bool) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	r := journalReq{line: append(b, '\n')}
+	if wait {
+		r.ack = make(chan error, 1)
+	}
+	select {
+	case j.reqs <- r:
+	case <-j.done:
+		return errors.New("undo journal closed")
+	}
+	if !wait {
+		return nil
+	}
+	return <-r.ack
+}
+
+// loop is the one owner of the file.
+func (j *Journal) loop() {
+	defer close(j.done)
+	var failed error
+	var buf bytes.Buffer
+	for {
+		var reqs []journalReq
+		select {
+		case r := <-j.reqs:
+			reqs = append(reqs, r)
+		case <-j.quit:
+			return
+		}
+	drain:
+		for len(reqs) < 256 {
+			select {
+			case r := <-j.reqs:
+				reqs = append(reqs, r)
+			default:
+				break drain
+			}
+		}
+		err := failed
+		if err == nil {
+			buf.Reset()
+			for _, r := range reqs {
+				buf.Write(r.line)
+			}
+			if _, err = j.f.Write(buf.Bytes()); err == nil {
+				err = j.f.Sync()
+			}
+			// A journal that failed once may hold a partial line: no
+			// later entry may be acknowledged.
+			failed = err
+		}
+		for _, r := range reqs {
+			if r.ack != nil {
+				r.ack <- err
+			}
+		}
+	}
+}
+
+// Close stops the writer (after what was sent to it) and closes the file.
+func (j *Journal) Close() error {
+	if j == nil || j.f == nil {
+		return nil
+	}
+	close(j.quit)
+	<-j.done
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+// Path is the journal's path.
+func (j *Journal) Path() string { return j.path }
+
+// cutTornLine truncates f after its last newline and leaves the offset
+// at its end.
+func cutTornLine(f *os.File) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := info.Size()
+	keep := int64(0)
+	buf := make([]byte, 4096)
+	for end := size; end > 0; {
+		n := min(int64(len(buf)), end)
+		start := end - n
+		if _, err := f.ReadAt(buf[:n], start); err != nil {
+			return err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			keep = start + int64(i) + 1
+			break
+		}
+		end = start
+	}
+	if keep != size {
+		if err := f.Truncate(keep); err != nil {
+			return err
+		}
+	}
+	_, err = f.Seek(0, io.SeekEnd)
+	return err
+}
+
+func syncDir(path string) error {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
+		return err
+	}
+	return nil
+}
+
+// scanLines calls fn with every non-empty line of r, numbered from 1.
+func scanLines(r io.Reader, fn func(n int, line []byte) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		if err := fn(n, sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
