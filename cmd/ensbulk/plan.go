@@ -57,9 +57,9 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id u
 	}
 	open := in.opener()
 	p, err = resume.Decide(resume.Config{
-		Report:     reportPath,
-		Meta:       want,
-		Resume:     o.resume, Force: o.force, Rotate: o.rotate, RetryFailed: o.retryFailed,
+		Report: reportPath,
+		Meta:   want,
+		Resume: o.resume, Force: o.force, Rotate: o.rotate, RetryFailed: o.retryFailed,
 		Companions: undoCompanions(undoPath),
 		Open: func() (batch.Source, io.Closer, error) {
 			src, c, err := open()
