@@ -25,6 +25,7 @@ func TestDependencies(t *testing.T) {
 		"report/reporttest": {},
 		"simulator":         {"enswitch", "enswitch/schema", "batch"},
 		"samples":           {},
+		"internal/undo":     {"batch", "enswitch/schema"},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.

@@ -1,0 +1,229 @@
+package undo
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+var lab = Identity{Switch: "https://lab.example.com", User: "admin", Customer: "1"}
+
+func str(s string) *string { return &s }
+
+// record writes one entry for row num of mailbox mb.
+func record(t *testing.T, j *Journal, num int, mb, cust string, fields ...batch.FieldUndo) {
+	t.Helper()
+	if err := j.Record(batch.UndoEntry{Row: &batch.Row{Num: num}, Mailbox: mb, Customer: cust, Fields: fields}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rows reads an undo file back through its Source.
+func rows(t *testing.T, path string) (Header, []batch.Row) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := NewSource(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []batch.Row
+	for {
+		r, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			return src.Header(), out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+}
+
+func TestBuildReversesAndKeepsValuesExactly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.report"+Ext)
+	j, err := Create(path, lab, "c.report.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := []string{"", " spaced ", "two\nlines", "<empty>", "NULL", "Zoë 北京 \t tab", `"quoted", comma`}
+	for i, v := range odd {
+		record(t, j, i+1, "100", "7", batch.FieldUndo{Name: "description", Old: batch.Value{Text: v}, Set: "new"})
+	}
+	record(t, j, 20, "200", "7",
+		batch.FieldUndo{Name: "envelope", Old: batch.Value{Null: true}, Set: "1"},
+		batch.FieldUndo{Name: "pager", Old: batch.Value{Null: true}, Set: "p@example.com"})
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Build(path, "c.report.csv", time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rows != len(odd)+1 || st.Nulls != 1 {
+		t.Errorf("stats %+v, want %d rows and 1 null that cannot be restored (envelope; pager takes \"\")", st, len(odd)+1)
+	}
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("undo file: %v, mode %v, want 0600", err, info.Mode().Perm())
+	}
+	h, got := rows(t, path)
+	if !h.Identity.Same(lab) || h.Rows != st.Rows {
+		t.Errorf("header %+v, want %v and %d rows", h, lab, st.Rows)
+	}
+	// Last first: the null row, then the odd values backwards.
+	if got[0].Mailbox != "200" {
+		t.Fatalf("first row is mailbox %s, want 200 (the last entry)", got[0].Mailbox)
+	}
+	wantNull := []batch.Param{{Name: "mailbox", Value: "200"}, {Name: "customer", Value: "7"}, {Name: "pager", Value: ""}}
+	if !reflect.DeepEqual(got[0].Params, wantNull) {
+		t.Errorf("null row params %v, want %v (pager restored as empty, envelope not at all)", got[0].Params, wantNull)
+	}
+	if !strings.Contains(got[0].Note, "envelope null before the run, and an update cannot write null") {
+		t.Errorf("null row note %q does not name envelope", got[0].Note)
+	}
+	for i, r := range got[1:] {
+		want := odd[len(odd)-1-i]
+		if len(r.Params) != 3 || r.Params[2] != (batch.Param{Name: "description", Value: want}) {
+			t.Errorf("row %d params %q, want description %q", r.Num, r.Params, want)
+		}
+		if !reflect.DeepEqual(r.Expect, []batch.Param{{Name: "description", Value: "new"}}) {
+			t.Errorf("row %d expects %v, want description \"new\"", r.Num, r.Expect)
+		}
+		if r.Num != i+3 {
+			t.Errorf("row number %d, want line %d", r.Num, i+3)
+		}
+	}
+}
+
+func TestWithdrawnEntriesDoNotCount(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "u"+Ext)
+	j, err := Create(path, lab, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := &batch.Row{Num: 3}
+	record(t, j, 3, "100", "", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "stale"}, Set: "x"})
+	if err := j.Withdraw(row); err != nil {
+		t.Fatal(err)
+	}
+	record(t, j, 4, "101", "", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "kept"}, Set: "y"})
+	j.Close()
+	// A resume reads row 3 again (another admin changed it meanwhile)
+	// and records what it found then.
+	j, err = Continue(path, lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(t, j, 3, "100", "", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "fresh"}, Set: "x"})
+	j.Close()
+	if _, err := Build(path, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, got := rows(t, path)
+	var restores []string
+	for _, r := range got {
+		restores = append(restores, r.Params[1].Value)
+	}
+	if want := []string{"fresh", "kept"}; !reflect.DeepEqual(restores, want) {
+		t.Errorf("undo restores %q, want %q (the withdrawn stale entry left out)", restores, want)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	t.Run("existing undo file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "u"+Ext)
+		os.WriteFile(path, []byte("x\n"), 0o600)
+		var ee *ExistsError
+		if _, err := Create(path, lab, ""); !errors.As(err, &ee) {
+			t.Errorf("Create over an existing file: %v, want ExistsError", err)
+		}
+	})
+	t.Run("another switch", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "u"+Ext)
+		j, err := Create(path, lab, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.Close()
+		prod := Identity{Switch: "https://prod.example.com", User: "admin"}
+		var ie *IdentityError
+		if _, err := Continue(path, prod); !errors.As(err, &ie) || ie.Recorded.Switch != lab.Switch || ie.Current.Switch != prod.Switch {
+			t.Errorf("Continue against another switch: %v, want an IdentityError naming both", err)
+		}
+	})
+	t.Run("missing journal", func(t *testing.T) {
+		var me *MissingJournalError
+		if _, err := Continue(filepath.Join(t.TempDir(), "u"+Ext), lab); !errors.As(err, &me) {
+			t.Errorf("Continue without a journal: %v, want MissingJournalError", err)
+		}
+	})
+	t.Run("planted link at the journal", func(t *testing.T) {
+		dir := t.TempDir()
+		victim := filepath.Join(dir, "victim.txt")
+		os.WriteFile(victim, []byte("precious\n"), 0o644)
+		path := filepath.Join(dir, "u"+Ext)
+		if err := os.Symlink(victim, JournalPath(path)); err != nil {
+			t.Skip("no symlinks here:", err)
+		}
+		if _, err := Create(path, lab, ""); err == nil {
+			t.Error("Create wrote through a planted link")
+		}
+		if _, err := Continue(path, lab); err == nil {
+			t.Error("Continue opened a planted link")
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+			t.Errorf("the link's target changed: %q", b)
+		}
+	})
+	t.Run("undo path holds another file", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "u"+Ext)
+		j, err := Create(path, lab, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		record(t, j, 1, "100", "", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "a"}, Set: "b"})
+		j.Close()
+		os.WriteFile(path, []byte("mailbox,description\n100,mine\n"), 0o644)
+		if _, err := Build(path, "", time.Now()); !errors.Is(err, ErrNotOurs) {
+			t.Errorf("Build over a file that is not an undo file: %v, want ErrNotOurs", err)
+		}
+		if b, _ := os.ReadFile(path); !strings.Contains(string(b), "mine") {
+			t.Error("the file that is not ours was replaced")
+		}
+	})
+}
+
+func TestTornJournalLineIsCut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u"+Ext)
+	j, err := Create(path, lab, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(t, j, 1, "100", "", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "a"}, Set: "b"})
+	j.Close()
+	f, _ := os.OpenFile(JournalPath(path), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"row":2,"mailbox":"1`)
+	f.Close()
+	j, err = Continue(path, lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	st, err := Build(path, "", time.Now())
+	if err != nil || st.Rows != 1 {
+		t.Errorf("after a torn line: %+v, %v; want 1 row", st, err)
+	}
+}
