@@ -311,3 +311,76 @@ func TestUndoJournalLinkIsRefused(t *testing.T) {
 		t.Errorf("%d updates applied, want none", n)
 	}
 }
+
+// withTwin returns a state where mailbox number of customer from also
+// exists in customer to, holding description desc.
+func withTwin(st *simulator.State, number string, from, to int, desc string) {
+	for _, m := range st.Mailboxes {
+		if m["mailbox"] == number && m["customer"] == fmt.Sprint(from) {
+			twin := simulator.Mailbox{}
+			for k, v := range m {
+				twin[k] = v
+			}
+			twin["customer"], twin["description"] = fmt.Sprint(to), desc
+			st.Mailboxes = append(st.Mailboxes, twin)
+			return
+		}
+	}
+	panic("no mailbox " + number)
+}
+
+// A row without a customer means the user's own: its undo line names
+// that customer, and the undo is refused to another user (who would
+// take the same line for another mailbox). A plan compares each row
+// with the mailbox of its own customer, not another customer's mailbox
+// of the same number.
+func TestTheCustomerTheRowMeant(t *testing.T) {
+	gen, err := simulator.New(simulator.Config{Seed: 17})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := gen.State()
+	gen.Close()
+	withTwin(st, "1001", 100, simulator.CustomerAcme, "acme's own 1001")
+	sim := startSim(t, simulator.Config{State: st})
+	acme := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "acme", "ENSWITCH_PASSWORD": "acme-demo-pass"}
+	in := writeFile(t, "own.csv", "mailbox,description\n1001,changed by acme\n")
+	if res := runBinaryIn(t, acme, "", "run", in, "--rate", "0", "--log-level", "error"); res.code != exitOK {
+		t.Fatalf("run as acme: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := box(t, sim, simulator.CustomerAcme, "1001", "description"); got != "changed by acme" {
+		t.Fatalf("acme's 1001 = %q", got)
+	}
+	u := undo.PathFor(strings.TrimSuffix(in, ".csv") + ".report.csv")
+	b, err := os.ReadFile(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf(`"customer":"%d"`, simulator.CustomerAcme); !strings.Contains(string(b), want) {
+		t.Errorf("the undo file does not name acme's customer (%s):\n%s", want, b)
+	}
+	if res := tb(t, sim, "run", u); res.code != exitUsage {
+		t.Errorf("the undo as admin: exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+	}
+	if got := box(t, sim, 100, "1001", "description"); got == "acme's own 1001" {
+		t.Error("admin's undo wrote customer 100's mailbox")
+	}
+	if res := runBinaryIn(t, acme, "", "run", u, "--rate", "0", "--log-level", "error"); res.code != exitOK {
+		t.Fatalf("the undo as acme: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := box(t, sim, simulator.CustomerAcme, "1001", "description"); got != "acme's own 1001" {
+		t.Errorf("acme's 1001 = %q after the undo, want it back", got)
+	}
+
+	// plan: customer 100's 1001 is compared with its own values, not
+	// with what the row for acme's 1001 leaves.
+	orig100 := box(t, sim, 100, "1001", "description")
+	plan := writeFile(t, "twins.csv", fmt.Sprintf("mailbox,customer,description\n1001,%d,same text\n1001,100,same text\n", simulator.CustomerAcme))
+	if res := tb(t, sim, "plan", plan); res.code != exitOK {
+		t.Fatalf("plan: exit %d\n%s", res.code, res.stderr)
+	}
+	recs := latest(t, strings.TrimSuffix(plan, ".csv")+".plan.csv")
+	if recs[2].Status != "change" || orig100 == "same text" {
+		t.Errorf("plan: customer 100's 1001 is %q, want change (it holds %q)", recs[2].Status, orig100)
+	}
+}
