@@ -287,3 +287,25 @@ func (r *Reader) rowHash(row *batch.Row) string {
 	hex.Encode(out[:], sum[:16])
 	return string(out[:])
 }
+
+// Exact reports whether value, written as the field's cell (CSV, with
+// emptyToken as the empty token) or key (JSONL), reads back as exactly
+// that value. A file written for reading back (an export) writes a value
+// only when it does, and leaves the others to keep the current value:
+// the empty token itself as text, and what the local checks refuse
+// (spaces around a value, line breaks, control characters, a value of
+// the wrong type), which a hand-written file has by mistake.
+func Exact(f Format, field, value, emptyToken string) bool {
+	fd, ok := schema.Lookup(field)
+	if !ok {
+		return false
+	}
+	if value == "" {
+		return fd.EmptyMeans != "" || field == "mailbox"
+	}
+	if f == CSV && value == emptyToken {
+		return false
+	}
+	r := &Reader{pinIdx: schema.Index("pin"), descriptionIdx: schema.Index("description")}
+	return r.check(schema.Index(field), &fd, value) == ""
+}

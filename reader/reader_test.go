@@ -477,3 +477,30 @@ func TestLongValuesAreCutInMessages(t *testing.T) {
 		t.Errorf("show cut a long value to %q, want valid UTF-8 of about 40 bytes", got)
 	}
 }
+
+func TestExact(t *testing.T) {
+	tests := []struct {
+		f            Format
+		field, value string
+		want         bool
+	}{
+		{CSV, "description", "plain", true},
+		{CSV, "description", " spaced ", true}, // description keeps its spaces
+		{CSV, "callerid", " spaced ", false},
+		{CSV, "description", "<empty>", false},
+		{JSONL, "description", "<empty>", true},
+		{CSV, "description", "two\nlines", false},
+		{CSV, "description", "", true},
+		{CSV, "envelope", "", false},
+		{CSV, "envelope", "1", true},
+		{CSV, "envelope", "yes", false},
+		{CSV, "owner", "010", false},
+		{CSV, "description", "Zoë 北京", true},
+		{CSV, "nosuch", "x", false},
+	}
+	for _, tt := range tests {
+		if got := Exact(tt.f, tt.field, tt.value, DefaultEmptyToken); got != tt.want {
+			t.Errorf("Exact(%s, %s, %q) = %v, want %v", tt.f, tt.field, tt.value, got, tt.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -39,10 +40,14 @@ func newExportCmd(env *Env) *cobra.Command {
 		Long: `export lists the mailboxes of each --customer (mailboxes/list) and writes
 them as an input file for run and plan: CSV (an empty cell keeps the current
 value; a value that is empty on the server is written as the empty token,
-<empty>) or JSONL (a NULL is left out; "" is written as ""). Planning an
-unedited export against the same server reports every row unchanged; edit
-cells and plan to see exactly those changes. PINs are left out unless
---with-pin (and a PIN the server does not show in plain is left out even then).`,
+<empty>) or JSONL (a NULL is left out; "" is written as ""). A value that
+would not read back as itself (spaces around it, a line break, the text
+<empty> in CSV) is left out too, and counted. Planning an unedited export
+against the same server reports every row unchanged; edit cells and plan to
+see exactly those changes. PINs are left out unless --with-pin (and a PIN
+the server does not show in plain is left out even then); the file then
+has mode 0600. --output is written beside itself and renamed into place:
+never through a link, and only over an earlier export.`,
 		Example: `  ensbulk export --customer 100 --output box.csv
   ensbulk export --customer 100 --customer 101 --format jsonl > boxes.jsonl
   ensbulk export --customer 100 --columns description,timezone,pager`,
@@ -129,21 +134,17 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 	}
 
 	var w io.Writer = env.Stdout
-	var file *os.File
+	var out *exportFile
 	if o.output != "-" && o.output != "" {
-		perm := os.FileMode(0o644)
-		if o.withPIN {
-			perm = 0o600
+		if out, err = createExport(o.output, o.withPIN); err != nil {
+			return err
 		}
-		file, err = os.OpenFile(o.output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-		if err != nil {
-			return fileErr(fmt.Errorf("--output: %w", err))
-		}
-		defer file.Close()
-		w = file
+		defer out.abandon()
+		w = out
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := newExportEncoder(bw, reader.Format(o.outFormat.String()), cols)
+	inexact := 0
 	if err := enc.header(); err != nil {
 		return fileErr(err)
 	}
@@ -162,8 +163,11 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 				}
 			}
 			for _, c := range cols {
-				if c != "customer" && altered(m, c) {
+				switch {
+				case c != "customer" && altered(m, c):
 					cut++
+				case !enc.exact(m, c):
+					inexact++
 				}
 			}
 			if err := enc.encode(m, cust); err != nil {
@@ -176,17 +180,17 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 	if err := bw.Flush(); err != nil {
 		return fileErr(err)
 	}
-	if file != nil {
-		if err := file.Sync(); err != nil {
-			return fileErr(err)
-		}
-		if err := file.Close(); err != nil {
-			return fileErr(err)
+	if out != nil {
+		if err := out.commit(); err != nil {
+			return fileErr(fmt.Errorf("--output %s: %w", o.output, err))
 		}
 	}
 	fmt.Fprintf(env.Stderr, "export: %d mailboxes of %d customer(s)\n", rows, len(o.customers))
 	if cut > 0 {
 		fmt.Fprintf(env.Stderr, "export: %d value(s) the server sent were too long, held control characters or a secret; those cells are left empty (keep)\n", cut)
+	}
+	if inexact > 0 {
+		fmt.Fprintf(env.Stderr, "export: %d value(s) cannot be written so that they read back exactly (spaces around them, line breaks, the empty token %s as text); those cells are left empty (keep), so a plan of the file still finds them unchanged\n", inexact, reader.DefaultEmptyToken)
 	}
 	if masked > 0 {
 		fmt.Fprintf(env.Stderr, "export: the server does not show %d PIN(s) in plain; those cells are left empty (keep)\n", masked)
@@ -199,14 +203,15 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 // "" is the empty token (CSV) or "" (JSONL), so that a plan of the file
 // finds every row unchanged.
 type exportEncoder struct {
-	w     io.Writer
-	cw    *csv.Writer
-	cols  []string
-	cells []string
+	w      io.Writer
+	cw     *csv.Writer
+	format reader.Format
+	cols   []string
+	cells  []string
 }
 
 func newExportEncoder(w io.Writer, f reader.Format, cols []string) *exportEncoder {
-	e := &exportEncoder{w: w, cols: cols}
+	e := &exportEncoder{w: w, cols: cols, format: f}
 	if f == reader.CSV {
 		e.cw = csv.NewWriter(w)
 	}
@@ -220,8 +225,18 @@ func (e *exportEncoder) header() error {
 	return e.cw.Write(e.cols)
 }
 
+// exact says whether a column's value, written as it is, reads back as
+// that value (reader.Exact); one that does not is kept (not written).
+func (e *exportEncoder) exact(m enswitch.Mailbox, name string) bool {
+	text, present, null := m.Value(name)
+	if !present || null || name == "customer" {
+		return true
+	}
+	return reader.Exact(e.format, name, text, reader.DefaultEmptyToken)
+}
+
 // cell is a column's value and whether to write it at all.
-func cell(m enswitch.Mailbox, name, customer string) (string, bool) {
+func (e *exportEncoder) cell(m enswitch.Mailbox, name, customer string) (string, bool) {
 	text, present, null := m.Value(name)
 	switch {
 	case name == "customer" && (!present || null || altered(m, name)):
@@ -232,6 +247,8 @@ func cell(m enswitch.Mailbox, name, customer string) (string, bool) {
 		return "", false // a mask, or no PIN: keep
 	case altered(m, name):
 		return "", false // not the value itself: keep
+	case !e.exact(m, name):
+		return "", false // would not read back as itself: keep
 	}
 	return text, true
 }
@@ -250,7 +267,7 @@ func (e *exportEncoder) encode(m enswitch.Mailbox, customer string) error {
 		b.WriteByte('{')
 		n := 0
 		for _, c := range e.cols {
-			v, ok := cell(m, c, customer)
+			v, ok := e.cell(m, c, customer)
 			if !ok {
 				continue
 			}
@@ -270,7 +287,7 @@ func (e *exportEncoder) encode(m enswitch.Mailbox, customer string) error {
 	}
 	e.cells = e.cells[:0]
 	for _, c := range e.cols {
-		v, ok := cell(m, c, customer)
+		v, ok := e.cell(m, c, customer)
 		switch {
 		case !ok:
 			v = ""
@@ -280,4 +297,77 @@ func (e *exportEncoder) encode(m enswitch.Mailbox, customer string) error {
 		e.cells = append(e.cells, v)
 	}
 	return e.cw.Write(e.cells)
+}
+
+// exportFile is --output: written to a temporary file beside it and
+// renamed into place once complete, so a link planted at its name is
+// replaced, never written through, and a file holding PINs is created
+// 0600 whatever the file it replaces allowed.
+type exportFile struct {
+	*os.File
+	path string
+	done bool
+}
+
+// createExport refuses a path that holds anything but an export (a
+// directory, a device, another kind of file): export writes only its own.
+func createExport(path string, secret bool) (*exportFile, error) {
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode().IsRegular() && !looksExported(path) {
+			return nil, usageErr("--output %s exists and is not an export of ensbulk (its first line is not mailbox,customer,...): name a new file or remove it", path)
+		}
+		if !st.Mode().IsRegular() && st.Mode()&os.ModeSymlink == 0 {
+			return nil, usageErr("--output %s is not a regular file", path)
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fileErr(fmt.Errorf("--output: %w", err))
+	}
+	perm := os.FileMode(0o644)
+	if secret {
+		perm = 0o600
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fileErr(fmt.Errorf("--output: %w", err))
+	}
+	return &exportFile{File: tmp, path: path}, nil
+}
+
+// looksExported says whether the file at path starts as an export does.
+func looksExported(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 32)
+	n, _ := io.ReadFull(f, b)
+	start := string(b[:n])
+	return n == 0 || strings.HasPrefix(start, "mailbox,customer") || strings.HasPrefix(start, `{"mailbox":`)
+}
+
+func (e *exportFile) commit() error {
+	if err := e.Sync(); err != nil {
+		return err
+	}
+	if err := e.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(e.Name(), e.path); err != nil {
+		return err
+	}
+	e.done = true
+	return nil
+}
+
+// abandon removes the temporary file of an export that did not finish:
+// the file at path is left as it was.
+func (e *exportFile) abandon() {
+	if !e.done {
+		e.Close()
+		os.Remove(e.Name())
+	}
 }

@@ -49,7 +49,7 @@ func playNights(t *testing.T, sim *testSim, dir string, run func(night int) int,
 			}
 		}
 		kept, _ := filepath.Glob(filepath.Join(dir, "nightly.report.2*[0-9]Z.csv"))
-		undos, _ := filepath.Glob(filepath.Join(dir, "nightly.report.2*.undo.csv"))
+		undos, _ := filepath.Glob(filepath.Join(dir, "nightly.report.2*.undo.jsonl"))
 		if len(undos) != night-1 {
 			// Each night's undo file is set aside with its report, so the
 			// next night starts with none and can undo its own changes.

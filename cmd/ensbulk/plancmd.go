@@ -31,9 +31,14 @@ func (r *readFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&r.undoPath, "undo", "", "undo file path, *.jsonl (default: the report's name with .undo.jsonl; a retry adds to the undo file of the run it retries)")
 }
 
-// planPath is a plan's default report: changes.csv -> changes.plan.csv.
+// planPath is a plan's default report: changes.csv -> changes.plan.csv,
+// changes.jsonl -> changes.jsonl.plan.csv, so that inputs that differ
+// only by extension do not share one (as run's reports do not).
 func planPath(input string, rf report.Format) string {
-	return strings.TrimSuffix(input, filepath.Ext(input)) + ".plan." + string(rf)
+	if ext := filepath.Ext(input); strings.EqualFold(ext, ".csv") {
+		input = strings.TrimSuffix(input, ext)
+	}
+	return input + ".plan." + string(rf)
 }
 
 func newPlanCmd(env *Env) *cobra.Command {

@@ -62,7 +62,7 @@ func TestUndoLeavesAnotherAdminsEditAlone(t *testing.T) {
 	if plan.code != exitRows {
 		t.Errorf("plan of the undo: exit %d, want %d (a conflict)\n%s", plan.code, exitRows, plan.stderr)
 	}
-	pl := latest(t, strings.TrimSuffix(u, ".jsonl")+".plan.csv")
+	pl := latest(t, planPath(u, report.CSV))
 	if st := statusOf(pl, "1001"); st != "conflict" {
 		t.Errorf("plan: mailbox 1001 is %q, want conflict", st)
 	}
@@ -379,8 +379,76 @@ func TestTheCustomerTheRowMeant(t *testing.T) {
 	if res := tb(t, sim, "plan", plan); res.code != exitOK {
 		t.Fatalf("plan: exit %d\n%s", res.code, res.stderr)
 	}
-	recs := latest(t, strings.TrimSuffix(plan, ".csv")+".plan.csv")
+	recs := latest(t, planPath(plan, report.CSV))
 	if recs[2].Status != "change" || orig100 == "same text" {
 		t.Errorf("plan: customer 100's 1001 is %q, want change (it holds %q)", recs[2].Status, orig100)
+	}
+}
+
+// An unedited export plans all unchanged and applies nothing, whatever
+// odd values the switch holds; --with-pin replaces an earlier export
+// with a 0600 file, never writes through a planted link, and never
+// overwrites a file that is not an export.
+func TestExportRoundTripsAndWritesOnlyItsOwn(t *testing.T) {
+	gen, err := simulator.New(simulator.Config{Seed: 18})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := gen.State()
+	gen.Close()
+	for i, v := range oddValues {
+		st.Mailboxes[2*i]["description"] = v // customer 100's
+	}
+	sim := startSim(t, simulator.Config{State: st, PINDisplay: simulator.PINPlain,
+		NullColumns: []string{"dnumber", "notify_dnumber", "pager", "description"}})
+	dir := t.TempDir()
+	for _, format := range []string{"csv", "jsonl"} {
+		out := filepath.Join(dir, "box."+format)
+		if res := runBinaryIn(t, simEnv(sim), "", "export", "--customer", "100", "--output", out, "--format", format); res.code != exitOK {
+			t.Fatalf("export %s: exit %d\n%s", format, res.code, res.stderr)
+		}
+		if res := tb(t, sim, "plan", out); res.code != exitOK {
+			t.Fatalf("plan of the %s export: exit %d\n%s", format, res.code, res.stderr)
+		}
+		rep := planPath(out, report.CSV)
+		if c := statusCounts(t, rep); len(c) != 1 || c["unchanged"] == 0 {
+			t.Errorf("plan of the unedited %s export: %v, want all unchanged", format, c)
+		}
+		applied := sim.Stats().Applied
+		if res := tb(t, sim, "run", out); res.code != exitOK {
+			t.Fatalf("run of the %s export: exit %d\n%s", format, res.code, res.stderr)
+		}
+		if n := sim.Stats().Applied - applied; n != 0 {
+			t.Errorf("running the unedited %s export applied %d updates, want none", format, n)
+		}
+	}
+	sameWorld(t, &testSim{Server: sim.Server}, st, nil)
+
+	// --with-pin over an earlier export of mode 0644.
+	out := filepath.Join(dir, "pins.csv")
+	if err := os.WriteFile(out, []byte("mailbox,customer,description\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := runBinaryIn(t, simEnv(sim), "", "export", "--customer", "100", "--output", out, "--with-pin"); res.code != exitOK {
+		t.Fatalf("export --with-pin: exit %d\n%s", res.code, res.stderr)
+	}
+	if info, err := os.Stat(out); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("export --with-pin over a 0644 file: mode %v (%v), want 0600", info.Mode().Perm(), err)
+	}
+	// A planted link and a file that is not an export.
+	victim := filepath.Join(dir, "victim.txt")
+	os.WriteFile(victim, []byte("precious\n"), 0o644)
+	link := filepath.Join(dir, "link.csv")
+	if err := os.Symlink(victim, link); err == nil {
+		runBinaryIn(t, simEnv(sim), "", "export", "--customer", "100", "--output", link, "--with-pin")
+		if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+			t.Errorf("export wrote through a planted link: %q", b[:min(len(b), 40)])
+		}
+	}
+	if res := runBinaryIn(t, simEnv(sim), "", "export", "--customer", "100", "--output", victim); res.code != exitUsage {
+		t.Errorf("export over a file that is not an export: exit %d, want %d", res.code, exitUsage)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Errorf("export overwrote a file that is not an export: %q", b[:min(len(b), 40)])
 	}
 }

@@ -37,6 +37,14 @@ func (p *Plan) rotate(cfg Config, meta report.Meta, why string) error {
 			return fmt.Errorf("set aside %s with the finished report %s (now %s): %w", c, old, to, err)
 		}
 	}
+	if meta.Undo != "" {
+		// The set-aside report names its own undo file, not the new
+		// run's, so that a retry or an undo of it finds the right one.
+		meta.Undo = companionPath(meta.Undo, old, to)
+		if err := report.WriteMeta(to, meta); err != nil {
+			return fmt.Errorf("set aside the finished report %s (now %s): %w", old, to, err)
+		}
+	}
 	*p = Plan{Meta: cfg.Meta}
 	p.note("the run of %s finished on %s and the input changed since (%s): that report is kept as %s, and this run starts a new one",
 		old, meta.Finished.UTC().Format("2006-01-02 15:04:05 UTC"), why, to)
