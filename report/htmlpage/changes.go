@@ -38,10 +38,10 @@ func parseChanges(s string) (cs []change, ok bool) {
 			continue
 		}
 		var old string
-		if old, rest, ok = value(rest, " -> "); !ok {
+		if old, rest, ok = value(rest, " -> "); !ok || !strings.HasPrefix(rest, " -> ") {
 			return nil, false
 		}
-		rest = strings.TrimPrefix(rest, " -> ")
+		rest = rest[len(" -> "):]
 		if c.Old, c.Known, ok = oldValue(old); !ok {
 			return nil, false
 		}
@@ -80,10 +80,15 @@ func value(s, sep string) (v, rest string, ok bool) {
 		}
 		return q, s[len(q):], true
 	}
+	v, rest = s, ""
 	if i := strings.Index(s, sep); i >= 0 {
-		return s[:i], s[i:], true
+		v, rest = s[:i], s[i:]
 	}
-	return s, "", true
+	// report.ShowValue quotes a value that holds any of these.
+	if strings.ContainsAny(v, ";\"\r\n\t") || strings.Contains(v, "->") {
+		return "", "", false
+	}
+	return v, rest, true
 }
 
 // oldValue reads an old value: "?" is one the read did not show.

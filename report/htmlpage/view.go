@@ -238,7 +238,7 @@ func (s *Stats) build(info Info) view {
 			shown += c.count - c.err
 		}
 		if more := t.total - shown; more > 0 {
-			cv.More = fmt.Sprintf("%s more not shown", plural(more, "change", "changes"))
+			cv.More = fmt.Sprintf("%s not shown", plural(more, "more change", "more changes"))
 		}
 		v.Columns = append(v.Columns, cv)
 	}
@@ -309,7 +309,7 @@ func (s *Stats) customerTable() ([]customerView, []string, string) {
 				rest[i] += k
 			}
 		}
-		out = append(out, row(cust{fmt.Sprintf("%s more not shown", plural(n, "customer", "customers")), sum(rest), rest}, true))
+		out = append(out, row(cust{fmt.Sprintf("%s not shown", plural(n, "more customer", "more customers")), sum(rest), rest}, true))
 	}
 	if o := sum(s.otherCustomer); o > 0 {
 		out = append(out, row(cust{fmt.Sprintf("customers beyond the first %s seen (not told apart)", fmtInt(s.lim.Customers)), o, s.otherCustomer}, true))
