@@ -19,6 +19,9 @@ type gen struct {
 	perSecond int // rows finished per second
 	customers int
 	hostile   string // put into descriptions, messages and a mailbox when set
+	// hostileField names a column of one change in ten: a name lands in
+	// an attribute of the page (data-testid), where escaping differs.
+	hostileField string
 }
 
 // result is row i's result (i from 1).
@@ -37,6 +40,9 @@ func (g gen) result(i int) batch.Result {
 	r.Changes = []batch.Change{
 		{Field: "description", Old: fmt.Sprintf("Desk %d", i), New: desc, Known: true},
 		{Field: "timezone", Old: []string{"Europe/Berlin", "Europe/London", ""}[i%3], New: "Europe/Oslo", Known: true},
+	}
+	if g.hostileField != "" && i%10 == 1 {
+		r.Changes = append(r.Changes, batch.Change{Field: g.hostileField, Old: "a", New: "b", Known: true})
 	}
 	if i%7 == 0 {
 		r.Changes = append(r.Changes, batch.Change{Field: "pin", Secret: true})

@@ -126,7 +126,7 @@ svg circle.p95 { fill: var(--p95); }
 {{- range .Columns}}
 <h3>{{.Name}} <span class="muted">({{.Total}} changes)</span></h3>
 <table data-testid="column-{{.Name}}">
-<thead><tr><th>old</th><th></th><th>new</th><th class="n">rows{{if .Approx}} (at most){{end}}</th></tr></thead>
+<thead><tr><th>old</th><th></th><th>new</th><th class="n">rows</th></tr></thead>
 <tbody>
 {{- range .Pairs}}
 {{- if .Secret}}
@@ -137,6 +137,9 @@ svg circle.p95 { fill: var(--p95); }
 {{- end}}
 {{- if .More}}
 <tr><td colspan="4" class="more">{{.More}}</td></tr>
+{{- end}}
+{{- if .Approx}}
+<tr><td colspan="4" class="more">more distinct pairs than the page keeps count of: a count shown as a range is at least its first number and at most its second</td></tr>
 {{- end}}
 </tbody>
 </table>

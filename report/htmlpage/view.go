@@ -226,7 +226,13 @@ func (s *Stats) build(info Info) view {
 		cv := columnView{Name: name, Total: fmtInt(t.total), Approx: t.evicted}
 		shown := 0
 		for _, c := range t.top(lim.Top) {
+			// Space-Saving's count of a pair that took an evicted one's
+			// place is an upper bound; count-err is the rows it surely
+			// has.
 			pv := pairView{Count: fmtInt(c.count)}
+			if c.err > 0 {
+				pv.Count = fmtInt(c.count-c.err) + "–" + fmtInt(c.count)
+			}
 			switch {
 			case c.key == "\x01":
 				pv.Secret = true
