@@ -304,10 +304,12 @@ func cut(v string, n int) string {
 // counted takes the place of the least counted one and inherits its
 // count as its possible overcount (err); a key whose true count exceeds
 // total/capacity is always kept. While nothing was evicted every count
-// is exact.
+// is exact. The counters are a min-heap by count, so that a stream of
+// distinct values (a description per row) costs O(log capacity) a row.
 type topK struct {
 	capacity int
 	m        map[string]*counted
+	heap     []*counted
 	total    int
 	evicted  bool
 }
@@ -315,6 +317,7 @@ type topK struct {
 type counted struct {
 	key        string
 	count, err int
+	at         int // index in heap
 }
 
 func newTopK(capacity int) *topK {
@@ -325,29 +328,65 @@ func (t *topK) add(key string) {
 	t.total++
 	if c, ok := t.m[key]; ok {
 		c.count++
+		t.down(c.at)
 		return
 	}
-	if len(t.m) < t.capacity {
-		t.m[key] = &counted{key: key, count: 1}
+	if len(t.heap) < t.capacity {
+		c := &counted{key: key, count: 1, at: len(t.heap)}
+		t.m[key] = c
+		t.heap = append(t.heap, c)
+		t.up(c.at)
 		return
 	}
-	// A linear scan for the least: the capacity is small, and a
-	// replacement happens only for a key not counted.
-	var least *counted
-	for _, c := range t.m {
-		if least == nil || c.count < least.count || c.count == least.count && c.key > least.key {
-			least = c
-		}
-	}
+	least := t.heap[0]
 	delete(t.m, least.key)
 	t.evicted = true
-	t.m[key] = &counted{key: key, count: least.count + 1, err: least.count}
+	least.key, least.err = key, least.count
+	least.count++
+	t.m[key] = least
+	t.down(0)
+}
+
+func (t *topK) less(i, j int) bool { return t.heap[i].count < t.heap[j].count }
+
+func (t *topK) swap(i, j int) {
+	t.heap[i], t.heap[j] = t.heap[j], t.heap[i]
+	t.heap[i].at, t.heap[j].at = i, j
+}
+
+func (t *topK) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.less(i, p) {
+			return
+		}
+		t.swap(i, p)
+		i = p
+	}
+}
+
+func (t *topK) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(t.heap) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(t.heap) && t.less(r, l) {
+			m = r
+		}
+		if !t.less(m, i) {
+			return
+		}
+		t.swap(i, m)
+		i = m
+	}
 }
 
 // top returns the n most counted keys, most first, then by key.
 func (t *topK) top(n int) []counted {
-	all := make([]counted, 0, len(t.m))
-	for _, c := range t.m {
+	all := make([]counted, 0, len(t.heap))
+	for _, c := range t.heap {
 		all = append(all, *c)
 	}
 	slices.SortFunc(all, func(a, b counted) int {

@@ -197,8 +197,12 @@ func TestTopK(t *testing.T) {
 		for _, k := range strings.Fields("a b a c a b d") {
 			tk.add(k)
 		}
-		got := fmt.Sprint(tk.top(3))
-		want := fmt.Sprint([]counted{{"a", 3, 0}, {"b", 2, 0}, {"c", 1, 0}})
+		var top []string
+		for _, c := range tk.top(3) {
+			top = append(top, fmt.Sprintf("{%s %d %d}", c.key, c.count, c.err))
+		}
+		got := "[" + strings.Join(top, " ") + "]"
+		want := "[{a 3 0} {b 2 0} {c 1 0}]"
 		if got != want || tk.evicted {
 			t.Errorf("top(3) = %s (evicted %v), want %s, none evicted", got, tk.evicted, want)
 		}
