@@ -1,11 +1,13 @@
 # ensbulk — make targets. Only Go is needed; everything else comes from the
-# Go module proxy.
+# Go module proxy. The HTML page's browser test also needs Chromium: `make
+# browser` installs it (Debian/Ubuntu, as root) and runs that test; without
+# Chromium the test is skipped (CI sets ENSBULK_REQUIRE_BROWSER=1: it fails).
 GO      ?= go
 PKGS    := ./...
 BIN     := bin/ensbulk
 FUZZTIME ?= 5s
 
-.PHONY: all build install test vet fmtcheck cross fuzz demo bench soak lint clean
+.PHONY: all build install test vet fmtcheck cross fuzz demo bench soak lint clean browser
 
 all: build
 
@@ -62,6 +64,13 @@ bench:
 
 soak:
 	$(GO) test $(RACE) -count=1 -timeout 30m -run 'Soak' ./cmd/ensbulk -soak
+	$(GO) test -count=1 -timeout 10m -run 'Soak' ./report/htmlpage -soak -v
+
+# The HTML page in a real browser: installs Chromium when missing, then
+# runs the browser test, required to run (not skipped).
+browser:
+	command -v chromium || (apt-get update && apt-get install -y chromium)
+	ENSBULK_REQUIRE_BROWSER=1 $(GO) test $(RACE) -count=1 -run 'Browser' -v ./report/htmlpage
 
 # staticcheck comes from the Go module proxy at a pinned version.
 lint: fmtcheck vet

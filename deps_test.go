@@ -23,6 +23,7 @@ func TestDependencies(t *testing.T) {
 		"report":            {"batch"},
 		"report/resume":     {"batch", "report"},
 		"report/reporttest": {},
+		"report/htmlpage":   {"batch", "report"},
 		"simulator":         {"enswitch", "enswitch/schema", "batch"},
 		"samples":           {},
 		"internal/undo":     {"batch", "enswitch/schema"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -318,4 +319,58 @@ func TestVersion(t *testing.T) {
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "ensbulk ") {
 		t.Errorf("version: exit %d, %q", res.code, res.stdout)
 	}
+}
+
+// TestSummaryHTML: summary --html writes the page of a run and of a plan
+// against the simulator, with the command that reruns the rows not ok
+// as cmd spells it, and refuses a page that is a link or the report.
+func TestSummaryHTML(t *testing.T) {
+	sim := startSim(t, simulator.Config{Seed: 1})
+	in := sample(t, "changes.csv")
+	dir := filepath.Dir(in)
+	runCLI(t, context.Background(), simEnv(sim), "plan", in, "--rate", "0")
+	runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0")
+	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
+	plan := planPath(in, report.CSV)
+	for _, tc := range []struct{ name, report, want string }{
+		{"run", rep, "--retry-failed " + rep},
+		{"plan", plan, "fix the rows under Failures, then plan again"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			page := filepath.Join(dir, tc.name+".html")
+			res := runCLI(t, context.Background(), nil, "summary", tc.report, "--html", page)
+			if res.code != 0 {
+				t.Fatalf("exit %d: %s", res.code, res.stderr)
+			}
+			if want := "wrote " + page + ": the page of " + tc.report + " (58 rows, "; !strings.HasPrefix(res.stdout, want) {
+				t.Errorf("stdout = %q, want it to start %q", res.stdout, want)
+			}
+			b, err := os.ReadFile(page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{tc.want, `data-testid="rows-total">58<`, "Mailbox &#34;1999&#34; not found"} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+		})
+	}
+	t.Run("refuses a link", func(t *testing.T) {
+		link := filepath.Join(dir, "link.html")
+		if err := os.Symlink(rep, link); err != nil {
+			t.Skip("no symlinks:", err)
+		}
+		res := runCLI(t, context.Background(), nil, "summary", rep, "--html", link)
+		if res.code != exitUsage || !strings.Contains(res.stderr, "symbolic link") {
+			t.Errorf("exit %d, stderr %q; want %d and the link named", res.code, res.stderr, exitUsage)
+		}
+	})
+	t.Run("refuses the report", func(t *testing.T) {
+		before, _ := os.ReadFile(rep)
+		res := runCLI(t, context.Background(), nil, "summary", rep, "--html", rep)
+		if after, _ := os.ReadFile(rep); res.code != exitUsage || !bytes.Equal(before, after) {
+			t.Errorf("exit %d (want %d), report changed: %v", res.code, exitUsage, !bytes.Equal(before, after))
+		}
+	})
 }

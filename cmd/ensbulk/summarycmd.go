@@ -6,20 +6,26 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/report/htmlpage"
 )
 
 // newSummaryCmd reads a report back: counts by status, the most frequent
 // problems, and the command that reruns the rows that are not ok.
 func newSummaryCmd(env *Env) *cobra.Command {
 	var top int
+	var page string
 	c := &cobra.Command{
 		Use:   "summary REPORT",
 		Short: "Print a report's counts by status and by code and message",
 		Example: `  ensbulk summary changes.report.csv
-  ensbulk summary changes.report.jsonl --top 20`,
+  ensbulk summary changes.report.jsonl --top 20
+  ensbulk summary changes.plan.report.csv --html plan.html`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
+			if page != "" {
+				return writePage(env, path, page)
+			}
 			c, err := report.Count(path)
 			if err != nil {
 				return fileErr(err)
@@ -40,5 +46,32 @@ func newSummaryCmd(env *Env) *cobra.Command {
 		},
 	}
 	c.Flags().IntVar(&top, "top", 10, "how many distinct problems to list")
+	c.Flags().StringVar(&page, "html", "", "write one self-contained HTML page of the report to `PAGE` (no network when opened; prints)")
 	return c
+}
+
+// writePage writes the report's HTML page. The page picks which command
+// to offer from the rows; only cmd spells command lines, so both are
+// given.
+func writePage(env *Env, path, page string) error {
+	m, err := report.ReadMeta(path)
+	o := htmlpage.Options{Report: path, Page: page}
+	if err == nil {
+		verb := m.Mode
+		if verb == "" {
+			verb = "run"
+		}
+		o.Resume = resumeCommand(verb, path, m)
+		if verb != "plan" {
+			o.Retry = retryCommand(path, m)
+		}
+	} else {
+		o.Retry = retryCommand(path, report.Meta{})
+	}
+	res, err := htmlpage.Write(o)
+	if err != nil {
+		return fileErr(err)
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s: the page of %s (%s, %s)\n", page, path, plural(res.Rows, "row", "rows"), plural(res.Bytes, "byte", "bytes"))
+	return nil
 }
