@@ -44,20 +44,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/enswitch/schema"
-)
-
-// Codes the server answers with: the enswitch package's table.
-const (
-	codeOK           = enswitch.CodeOK
-	codeValid        = enswitch.CodeValid
-	codeUpdated      = enswitch.CodeUpdated
-	codeInvalid      = enswitch.CodeInvalid
-	codeUnauthorized = enswitch.CodeUnauthorized
-	codeRole         = enswitch.CodeRole
-	codePlan         = enswitch.CodePlan
-	codeNotFound     = enswitch.CodeNotFound
 )
 
 // API functions served.
