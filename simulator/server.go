@@ -67,9 +67,11 @@ type Config struct {
 	Mailboxes int
 	// Seed drives Generate (when State is nil) and the fault draws.
 	Seed int64
-	// VersionCompat is the Enswitch version played, "3.13" to "4.4"; ""
+	// VersionCompat is the Enswitch version played, "3.0" to "4.4"; ""
 	// means DefaultVersion. Before 4.2, notify_for refuses "all" and
-	// "text"; before 4.1 there are no tokens (as Auth.NoTokens).
+	// "text"; before 4.1 user/login issues no tokens (as Auth.NoTokens);
+	// before 3.13 there is no user/login (as Auth.NoLogin); from 4.4 it
+	// answers 202 to a user with two-factor login.
 	VersionCompat string
 	// DTypes are the accepted dtype values; nil means DefaultDTypes().
 	DTypes []string
@@ -87,6 +89,9 @@ type Config struct {
 	// ForbidCustomers are customers whose rate plan refuses mailbox
 	// updates, besides those the state marks: a scoped 403 to rehearse.
 	ForbidCustomers []int
+	// TwoFactorUsers are users with two-factor login, besides those the
+	// state marks: from 4.4 their user/login answers 202.
+	TwoFactorUsers []string
 
 	// Simulator policy: where the vendor's pages are silent (see
 	// policy.go). Zero values mean the defaults.
@@ -173,7 +178,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuditLimit <= 0 {
 		cfg.AuditLimit = 100000
 	}
-	if pol.version.less(tokensFrom) {
+	if !pol.version.hasTokens() {
+		cfg.Auth.NoTokens = true
+	}
+	if !pol.version.hasLogin() {
+		cfg.Auth.NoLogin = true
+	}
+	if cfg.Auth.NoLogin {
 		cfg.Auth.NoTokens = true
 	}
 	s := &Server{
@@ -206,6 +217,19 @@ func New(cfg Config) (*Server, error) {
 	}
 	for _, u := range st.Users {
 		s.users[u.Username] = u
+	}
+	for _, name := range cfg.TwoFactorUsers {
+		u, ok := s.users[name]
+		if !ok {
+			return nil, fmt.Errorf("simulator: two-factor user %q does not exist", name)
+		}
+		u.TwoFactor = true
+		s.users[name] = u
+		for i := range s.userOrder {
+			if s.userOrder[i].Username == name {
+				s.userOrder[i] = u
+			}
+		}
 	}
 	for _, m := range st.Mailboxes {
 		cid, _ := strconv.Atoi(m["customer"])
@@ -287,7 +311,7 @@ func apiFunction(path string) string {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	fn := apiFunction(r.URL.Path)
-	if fn == fnLogin && s.cfg.Auth.NoTokens {
+	if fn == fnLogin && s.cfg.Auth.NoLogin {
 		fn = ""
 	}
 	label := fn

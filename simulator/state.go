@@ -49,6 +49,9 @@ type User struct {
 	// Customer is the user's own customer; the default target of calls
 	// that name none.
 	Customer int `json:"customer"`
+	// TwoFactor marks a user with two-factor login: from Enswitch 4.4
+	// its user/login answers 202 (a one-time code is wanted).
+	TwoFactor bool `json:"two_factor,omitempty"`
 }
 
 // Customer is one node of the customer hierarchy.

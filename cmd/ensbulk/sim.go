@@ -33,6 +33,8 @@ type simOptions struct {
 	tls             bool
 	certFile        string
 	noTokens        bool
+	noLogin         bool
+	twoFactor       []string
 	tokenTTL        time.Duration
 	faults          simulator.Faults
 }
@@ -49,8 +51,11 @@ output is "listening on http://ADDR"; then the demo users and passwords.
 /__stats and /__state show counters and the current mailboxes.
 
 It plays Enswitch 4.4 unless --version-compat says otherwise: user/login
-issues tokens (since 4.1) that expire after --token-ttl; --no-tokens, or a
-version before 4.1, plays a server without them. Where the
+(since 3.13) issues tokens (since 4.1) that expire after --token-ttl;
+--no-tokens, or a version before 4.1, plays a login without tokens;
+--no-login, or a version before 3.13, a server without user/login. A
+--two-factor-user has two-factor login: from 4.4 its user/login answers
+202, which ensbulk explains and does not work around. Where the
 vendor's pages are silent (PIN and e-mail formats, time zones, the order of
 the checks, whether get/list show the PIN, which columns read back as null),
 its answers are simulator policy, each behind a flag below.
@@ -75,12 +80,14 @@ its answers are simulator policy, each behind a flag below.
 	f.Int64Var(&o.seed, "seed", 1, "seed for the generated world and the fault draws")
 	f.StringVar(&o.state, "state", "", "load the world from this JSON file instead of generating it")
 	f.StringVar(&o.dump, "dump", "", "write the world to this JSON file on exit")
-	f.StringVar(&o.versionCompat, "version-compat", simulator.DefaultVersion, `Enswitch version to play, 3.13 to 4.4 (before 4.2 notify_for refuses "all" and "text")`)
+	f.StringVar(&o.versionCompat, "version-compat", simulator.DefaultVersion, `Enswitch version to play, 3.0 to 4.4 (before 4.2 notify_for refuses "all" and "text")`)
 	f.BoolVar(&o.numericCodes, "numeric-codes", false, "write response codes as JSON numbers")
 	f.BoolVar(&o.objectResponses, "object-responses", false, `write "responses" as one object, not an array`)
 	f.IntSliceVar(&o.forbid, "forbid-customer", nil, "customer IDs whose rate plan refuses mailbox updates (403), repeatable")
 	f.DurationVar(&o.tokenTTL, "token-ttl", simulator.DefaultTokenTTL, "lifetime of the tokens user/login issues (0 = they never expire)")
-	f.BoolVar(&o.noTokens, "no-tokens", false, "play a server before Enswitch 4.1: user/login is unknown, auth_token refused (as --version-compat below 4.1)")
+	f.BoolVar(&o.noTokens, "no-tokens", false, "play a server before Enswitch 4.1: user/login answers without a token, auth_token refused (as --version-compat below 4.1)")
+	f.BoolVar(&o.noLogin, "no-login", false, "play a server before Enswitch 3.13: user/login is an unknown function (as --version-compat below 3.13)")
+	f.StringSliceVar(&o.twoFactor, "two-factor-user", nil, "users with two-factor login: from 4.4 their user/login answers 202 (repeatable)")
 	f.BoolVar(&o.tls, "tls", false, "serve HTTPS with a self-signed certificate")
 	f.StringVar(&o.certFile, "cert-file", "", "where --tls writes its certificate (PEM; default: a new file in the temp directory)")
 	// Simulator policy: rules the vendor's pages do not give.
@@ -124,6 +131,8 @@ func runSim(ctx context.Context, env *Env, o *simOptions) error {
 		cfg.Auth.TokenTTL = o.tokenTTL
 	}
 	cfg.Auth.NoTokens = o.noTokens
+	cfg.Auth.NoLogin = o.noLogin
+	cfg.TwoFactorUsers = o.twoFactor
 	var err error
 	if cfg.PINMinDigits, cfg.PINMaxDigits, err = simulator.ParsePINDigits(o.pinDigits); err != nil {
 		return usageErr("--pin-digits: %v", err)
@@ -235,8 +244,10 @@ func serveTLS(srv *http.Server, ln net.Listener, path string) (string, error) {
 func tokensLine(sim *simulator.Server) string {
 	a := sim.Auth()
 	switch {
+	case a.NoLogin:
+		return "tokens: none (a server before Enswitch 3.13: user/login is unknown, every request carries the password)"
 	case a.NoTokens:
-		return "tokens: none (a server before Enswitch 4.1: user/login is unknown, every request carries the password)"
+		return "tokens: none (a server before Enswitch 4.1: user/login answers without a token, every request carries the password)"
 	case a.TokenTTL < 0:
 		return "tokens: user/login issues tokens that never expire"
 	}
@@ -246,6 +257,10 @@ func tokensLine(sim *simulator.Server) string {
 func printUsers(env *Env, sim *simulator.Server) {
 	fmt.Fprintln(env.Stdout, "users (username / password / role / customer):")
 	for _, u := range sim.Users() {
-		fmt.Fprintf(env.Stdout, "  %-10s %-22s %-14s %d\n", u.Username, u.Password, u.Role, u.Customer)
+		tf := ""
+		if u.TwoFactor {
+			tf = " (two-factor login)"
+		}
+		fmt.Fprintf(env.Stdout, "  %-10s %-22s %-14s %d%s\n", u.Username, u.Password, u.Role, u.Customer, tf)
 	}
 }
