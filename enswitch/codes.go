@@ -4,12 +4,12 @@ import "github.com/ensbulk/ensbulk/batch"
 
 // Response codes of the Enswitch JSON API, as the server writes them.
 const (
-	CodeOK           = "200"
-	CodeValid        = "201" // input passed validation (validation=1 only)
+	CodeOK    = "200"
+	CodeValid = "201" // input passed validation (validation=1 only)
 	// CodeTwoFactor is user/login's answer (Enswitch 4.4) for a user with
 	// two-factor login: the password was right, and a one-time code is
 	// wanted, which an API client cannot give. See ErrTwoFactor.
-	CodeTwoFactor = "202"
+	CodeTwoFactor    = "202"
 	CodeUpdated      = "204"
 	CodeInvalid      = "400"
 	CodeUnauthorized = "401"
