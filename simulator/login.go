@@ -198,7 +198,9 @@ func (s *Server) login(p *params) reply {
 		case "auth_username", "auth_password", "auth_token", "token":
 			continue
 		}
-		return fail(codeInvalid, name, "Unknown parameter")
+		if s.pol.invented.on(RuleUnknownParam) {
+			return fail(codeInvalid, name, "Unknown parameter")
+		}
 	}
 	if u.TwoFactor && s.pol.version.hasTwoFactor() {
 		// The password was right; the server wants the one-time code

@@ -139,6 +139,7 @@ type policy struct {
 	order       []string
 	pinDisplay  PINDisplay
 	nullColumns map[string]bool
+	invented    ruleSet
 }
 
 func defaultPolicy() policy {
@@ -151,6 +152,9 @@ func newPolicy(cfg *Config) (policy, error) {
 		order: DefaultCheckOrder(), pinDisplay: PINMasked, nullColumns: map[string]bool{}}
 	var err error
 	if p.version, err = parseVersion(cfg.VersionCompat); err != nil {
+		return p, err
+	}
+	if p.invented, err = newRuleSet(cfg.NoInvented); err != nil {
 		return p, err
 	}
 	if cfg.PINMinDigits != 0 || cfg.PINMaxDigits != 0 {

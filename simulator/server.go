@@ -54,8 +54,12 @@ const (
 	fnList   = "mailboxes/list"
 )
 
-// maxRequestBody bounds a request body.
-const maxRequestBody = 1 << 20
+// maxRequestBody bounds a request body (RuleHTTP413); lenientRequestBody
+// when that rule is off: the server still bounds what it reads.
+const (
+	maxRequestBody     = 1 << 20
+	lenientRequestBody = 32 << 20
+)
 
 // Config configures a Server.
 type Config struct {
@@ -92,6 +96,9 @@ type Config struct {
 	// TwoFactorUsers are users with two-factor login, besides those the
 	// state marks: from 4.4 their user/login answers 202.
 	TwoFactorUsers []string
+	// NoInvented turns off rules the simulator invents (see Rule and
+	// InventedRules): to rehearse against a server that lacks them.
+	NoInvented []Rule
 
 	// Simulator policy: where the vendor's pages are silent (see
 	// policy.go). Zero values mean the defaults.
@@ -173,6 +180,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.DTypes == nil {
 		cfg.DTypes = DefaultDTypes()
+		if !pol.invented.on(RuleExtraDTypes) {
+			cfg.DTypes = VendorDTypes()
+		}
 	}
 	cfg.DTypes = slices.Clone(cfg.DTypes)
 	if cfg.AuditLimit <= 0 {
@@ -346,7 +356,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// ends) only once the request body has been read to its end: a
 		// hang "until the client gives up" held its handler forever after
 		// a client timed out, and httptest.Server.Close waited on it.
-		bufferBody(r)
+		bufferBody(r, s.bodyLimit())
 	}
 	if d.delay > 0 {
 		s.countFault(FaultLatency)
@@ -386,7 +396,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	p, status, err := readParams(w, r)
+	p, status, err := s.readParams(w, r)
 	var rep reply
 	switch {
 	case status != 0:
@@ -396,6 +406,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		rep = reply{entries: []entry{{codeInvalid, "", err.Error()}}}
 	default:
+		if !s.pol.invented.on(RuleDuplicateParam) {
+			p.lastWins()
+		}
 		rep = s.call(fn, p, d.kind == FaultLost)
 	}
 	body := s.encode(rep)
@@ -416,9 +429,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // bufferBody reads the request body (up to one byte more than readParams
-// accepts) and puts it back for later readers.
-func bufferBody(r *http.Request) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+// accepts, limit) and puts it back for later readers.
+func bufferBody(r *http.Request, limit int64) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	var rd io.Reader = bytes.NewReader(b)
 	if err != nil {
 		rd = io.MultiReader(rd, errReader{err})
@@ -435,10 +448,18 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
+// bodyLimit is the most of a request body the server reads.
+func (s *Server) bodyLimit() int64 {
+	if s.pol.invented.on(RuleHTTP413) {
+		return maxRequestBody
+	}
+	return lenientRequestBody
+}
+
 // readParams reads the query string and, for POST, the form body. A
 // non-zero status is an HTTP-level refusal; an error alone is a malformed
 // form, answered 400 in the envelope.
-func readParams(w http.ResponseWriter, r *http.Request) (*params, int, error) {
+func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, int, error) {
 	p := &params{}
 	if err := p.parseForm(r.URL.RawQuery); err != nil {
 		return nil, 0, err
@@ -449,10 +470,13 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, int, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/x-www-form-urlencoded" {
+			if !s.pol.invented.on(RuleHTTP415) {
+				return p, 0, nil // not a form: as a CGI server, leave it unread
+			}
 			return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported content type %q: send application/x-www-form-urlencoded", ct)
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.bodyLimit()))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -531,7 +555,7 @@ func (s *Server) call(fn string, p *params, lose bool) reply {
 	for _, check := range s.pol.order {
 		switch check {
 		case codeRole:
-			if fn == fnUpdate && u.Role == RoleReadonly {
+			if fn == fnUpdate && u.Role == RoleReadonly && s.pol.invented.on(RuleRoles) {
 				return fail(codeRole, "", fmt.Sprintf("Your role (%s) does not allow mailbox updates", u.Role))
 			}
 		case codePlan:
@@ -571,7 +595,7 @@ func (s *Server) planRefusal(u User, cid int) string {
 	if own := s.customers[u.Customer]; own.MailboxUpdatesForbidden {
 		return fmt.Sprintf("Your rate plan (%s, customer %d) does not allow mailbox updates", own.RatePlan, own.ID)
 	}
-	if c := s.customers[cid]; c.MailboxUpdatesForbidden {
+	if c := s.customers[cid]; c.MailboxUpdatesForbidden && s.pol.invented.on(RuleCustomer403) {
 		return fmt.Sprintf("The rate plan of customer %d (%s) does not allow mailbox updates", c.ID, c.RatePlan)
 	}
 	return ""
@@ -651,7 +675,7 @@ func (s *Server) visible(u User, cid int) bool {
 	if cid == u.Customer {
 		return true
 	}
-	if !u.Role.reachesDescendants() {
+	if !u.Role.reachesDescendants() && s.pol.invented.on(RuleRoles) {
 		return false
 	}
 	for p := c.Parent; p != 0; p = s.customers[p].Parent {
@@ -681,7 +705,7 @@ func allowed(fn, name string) bool {
 func (s *Server) checkParams(fn string, p *params) []entry {
 	var bad []entry
 	for _, name := range p.names {
-		if allowed(fn, name) {
+		if allowed(fn, name) || !s.pol.invented.on(RuleUnknownParam) {
 			continue
 		}
 		msg := "Unknown parameter"

@@ -268,7 +268,7 @@ func (st *State) normalize(pol policy) error {
 			return fmt.Errorf("user %q: listed twice", u.Username)
 		case u.Password == "":
 			return fmt.Errorf("user %q: no password", u.Username)
-		case !u.Role.valid():
+		case !u.Role.valid() && (pol.invented.on(RuleRoles) || u.Role == ""):
 			return fmt.Errorf("user %q: unknown role %q (want administrator, reseller, residential, user or readonly)", u.Username, u.Role)
 		case custs[u.Customer] == nil:
 			return fmt.Errorf("user %q: customer %d does not exist", u.Username, u.Customer)

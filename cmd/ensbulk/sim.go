@@ -35,6 +35,7 @@ type simOptions struct {
 	noTokens        bool
 	noLogin         bool
 	twoFactor       []string
+	noInvented      string
 	tokenTTL        time.Duration
 	faults          simulator.Faults
 }
@@ -60,6 +61,24 @@ vendor's pages are silent (PIN and e-mail formats, time zones, the order of
 the checks, whether get/list show the PIN, which columns read back as null),
 its answers are simulator policy, each behind a flag below.
 
+Rules the simulator invents, which the vendor does not document, are in
+force unless --no-invented turns them off (a list, or "all"):
+  unknown-param    a parameter the function does not take is a 400
+  duplicate-param  a parameter sent twice is a 400 (off: the last counts)
+  length-cap       free text is at most 255 characters (mailbox 64)
+  text-check       control characters or invalid UTF-8 are a 400
+  http-415         a body that is not a form is refused with HTTP 415
+                   (off: not read)
+  http-413         a body over 1 MiB is refused with HTTP 413 (off: 32 MiB)
+  roles            readonly may not update (402); user and residential
+                   reach their own customer only (off: a role is a name)
+  extra-columns    get/list write the read-only columns id and created
+  customer-403     a customer's rate plan refuses that customer's updates
+                   (off: only the user's own customer's plan refuses)
+  extra-dtypes     dtype also takes "", mailbox, queue, voicemail, ivr
+                   (off: the vendor's hangup, forward, peer, phone, sipuri)
+docs/simulator.md says what the simulator follows and what it invents.
+
 --tls serves HTTPS with a fresh self-signed certificate, written to
 --cert-file (printed), so that --ca-file and --insecure can be rehearsed.`,
 		Example: `  ensbulk sim --addr 127.0.0.1:8080
@@ -67,6 +86,8 @@ its answers are simulator policy, each behind a flag below.
   ensbulk sim --state world.json --dump after.json
   ensbulk sim --version-compat 3.13 --pin-display absent --forbid-customer 101
   ensbulk sim --token-ttl 5s   # tokens renewed every few seconds
+  ensbulk sim --no-invented unknown-param,duplicate-param,length-cap
+  ensbulk sim --two-factor-user acme   # acme's user/login answers 202
   ensbulk sim --tls --cert-file sim.pem   # then: ensbulk run ... --ca-file sim.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -97,6 +118,7 @@ its answers are simulator policy, each behind a flag below.
 	f.StringVar(&o.emailCheck, "email-check", simulator.EmailAddress, "pager check: address (a bare e-mail address) or any (policy)")
 	f.StringVar(&o.timezones, "timezones", simulator.TimezonesIANA, `timezone check: iana (an IANA name) or any; "" is always accepted (policy)`)
 	f.StringVar(&o.checkOrder, "check-order", "401,402,403,400,404", "order of the checks; 401 first (policy)")
+	f.StringVar(&o.noInvented, "no-invented", "", `invented rules to turn off, comma-separated, or "all" (see above)`)
 	fl := &o.faults
 	f.DurationVar(&fl.Latency, "latency", 0, "added latency per request")
 	f.DurationVar(&fl.Jitter, "jitter", 0, "random extra latency, up to this much")
@@ -139,6 +161,9 @@ func runSim(ctx context.Context, env *Env, o *simOptions) error {
 	}
 	if cfg.CheckOrder, err = simulator.ParseCheckOrder(o.checkOrder); err != nil {
 		return usageErr("--check-order: %v", err)
+	}
+	if cfg.NoInvented, err = simulator.ParseRules(o.noInvented); err != nil {
+		return usageErr("--no-invented: %v", err)
 	}
 	if o.state != "" {
 		f, err := os.Open(o.state)
