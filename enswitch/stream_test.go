@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
@@ -25,7 +26,8 @@ import (
 func TestListLargeCustomer(t *testing.T) {
 	const perCustomer = 20000
 	sim, ts := startSim(t, simulator.Config{Mailboxes: 2 * perCustomer}) // half to 100, half to 101
-	c := newClient(t, ts.URL, "admin", "admin-demo-pass", enswitch.HTTPOptions{})
+	// The timeout bounds the whole body: generous, for -race.
+	c := newClient(t, ts.URL, "admin", "admin-demo-pass", enswitch.HTTPOptions{Timeout: 2 * time.Minute})
 	n, last := 0, ""
 	err := c.EachMailbox(context.Background(), "100", func(m enswitch.Mailbox) error {
 		n++
