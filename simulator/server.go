@@ -13,6 +13,32 @@
 // customer missing or not visible to the user; list answers 400 "Invalid
 // customer specified." instead). get and list write typed rows (see
 // wire.go); the rules the vendor's pages leave open are policy (policy.go).
+// Response codes are the simulator's own table (codes.go), written from
+// the vendor's page and not taken from package enswitch, so that a code
+// wrong in the client's table cannot pass a test against the simulator.
+//
+// user/login exists from 3.13 and issues tokens from 4.1 (from 3.13 to
+// 4.0 it answers a good login without one); in 4.4 it answers 202 to a
+// user with two-factor login.
+//
+// Rules the simulator invents, which the vendor's pages do not document,
+// are each named by a Rule and in force unless Config.NoInvented (ensbulk
+// sim --no-invented) turns them off:
+//
+//   - unknown-param: a parameter the function does not take is a 400
+//   - duplicate-param: a parameter sent twice is a 400
+//   - length-cap: free text is at most 255 characters (a mailbox 64)
+//   - text-check: control characters and invalid UTF-8 are a 400
+//   - http-415: a POST body that is not a form is refused with HTTP 415
+//   - http-413: a request body over 1 MiB is refused with HTTP 413
+//   - roles: the role names, readonly's 402, and which roles reach
+//     descendant customers
+//   - extra-columns: the read-only columns id and created in get and list
+//   - customer-403: a customer's rate plan refusing that customer's
+//     updates only
+//   - extra-dtypes: the dtype values beyond the vendor's five
+//
+// docs/simulator.md has the table: rule, default, flag.
 //
 // The demo world (Generate) has customers 1 "Switch Operator" (root), 10
 // "Acme Voice" (reseller, parent 1), 100 "Northwind Dental", 101 "Blue

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ensbulk/ensbulk/simulator"
 )
 
 // `ensbulk sim --tls` serves HTTPS with a certificate written to the file
@@ -184,14 +186,15 @@ func TestSimTokenFlags(t *testing.T) {
 	})
 }
 
-// The README's simulator section lists every flag `ensbulk sim --help`
-// shows, and no flag sim does not have.
-func TestReadmeListsSimFlags(t *testing.T) {
+// docs/simulator.md lists every flag `ensbulk sim --help` shows, and no
+// flag sim does not have; it and the help name every invented rule that
+// --no-invented turns off.
+func TestSimFlagsDocumented(t *testing.T) {
 	res := runCLI(t, context.Background(), nil, "sim", "--help")
 	if res.code != exitOK {
 		t.Fatalf("sim --help: exit %d\n%s", res.code, res.stderr)
 	}
-	_, flags, ok := strings.Cut(res.stdout, "\nFlags:\n")
+	help, flags, ok := strings.Cut(res.stdout, "\nFlags:\n")
 	if !ok {
 		t.Fatalf("sim --help has no Flags section:\n%s", res.stdout)
 	}
@@ -205,24 +208,31 @@ func TestReadmeListsSimFlags(t *testing.T) {
 	if len(have) < 20 {
 		t.Fatalf("found %d flags in sim --help, want every one:\n%s", len(have), flags)
 	}
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/simulator.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, _ := strings.Cut(string(b), "\n## The simulator\n")
-	section, _, _ = strings.Cut(section, "\n## ")
+	doc := string(b)
 	listed := map[string]bool{}
-	for _, m := range regexp.MustCompile("`--([a-z][a-z-]*)`").FindAllStringSubmatch(section, -1) {
+	for _, m := range regexp.MustCompile("`--([a-z][a-z-]*)").FindAllStringSubmatch(doc, -1) {
 		listed[m[1]] = true
 	}
 	for f := range have {
 		if !listed[f] {
-			t.Errorf("README's simulator section does not list --%s", f)
+			t.Errorf("docs/simulator.md does not list --%s", f)
 		}
 	}
 	for f := range listed {
-		if !have[f] && f != "ca-file" && f != "insecure" && f != "auth" {
-			t.Errorf("README's simulator section lists --%s, which sim does not have", f)
+		if !have[f] {
+			t.Errorf("docs/simulator.md lists --%s, which sim does not have", f)
+		}
+	}
+	for _, r := range simulator.InventedRules() {
+		if !strings.Contains(doc, "`--no-invented "+string(r)+"`") {
+			t.Errorf("docs/simulator.md's table of invented rules lacks %s", r)
+		}
+		if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(string(r)) + `\s`).MatchString(help) {
+			t.Errorf("sim --help does not explain invented rule %s", r)
 		}
 	}
 }
