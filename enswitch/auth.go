@@ -72,6 +72,16 @@ type auth struct {
 // errNoTokens says that the server has no token login.
 var errNoTokens = errors.New("the server does not issue tokens")
 
+// ErrTwoFactor is in the error of every call of a client whose user has
+// two-factor login: user/login answered 202, asking for a one-time code
+// that an API client cannot give. The error's kind is
+// batch.KindUnauthorized (the run aborts, nothing is sent); errors.Is
+// tells it from a wrong password. Sending the password with every call
+// instead would work around the user's second factor, so neither
+// AuthAuto nor AuthToken does: the fix is an API user without two-factor
+// login.
+var ErrTwoFactor = errors.New("the API user has two-factor login, which an API client cannot complete")
+
 // OwnCustomer returns the authenticated user's own customer as the login
 // answered it (or LearnOwnCustomer was told), and whether it is known.
 func (c *Client) OwnCustomer() (string, bool) {
@@ -190,10 +200,13 @@ func (c *Client) credentials(ctx context.Context, stale *token) (*token, error) 
 			}
 			return nil, nil
 		}
-		a.mu.Unlock()
 		if errors.Is(err, errNoTokens) {
-			return nil, &batch.Error{Kind: batch.KindFatal, Code: "", Message: "--auth token: " + err.Error() + ": use --auth password or auto", Err: err}
+			// AuthToken on a server without tokens: every later login
+			// would answer the same, each carrying the password.
+			err = &batch.Error{Kind: batch.KindFatal, Code: "", Message: "--auth token: " + err.Error() + ": use --auth password or auto", Err: err}
+			a.refused = err
 		}
+		a.mu.Unlock()
 		if err != nil {
 			return nil, err
 		}
@@ -230,6 +243,17 @@ func (c *Client) login(ctx context.Context) (*token, string, error) {
 	}
 	if err != nil {
 		return nil, "", err
+	}
+	for _, r := range env.Responses {
+		if r.Code == CodeTwoFactor {
+			// Before the check for a token: a 202 carries none, and is
+			// not a server without tokens to fall back from.
+			msg := "user/login answered " + r.Code
+			if r.Message != "" {
+				msg += " (" + r.Message + ")"
+			}
+			return nil, "", &batch.Error{Kind: batch.KindUnauthorized, Code: r.Code, Message: msg, Err: ErrTwoFactor}
+		}
 	}
 	var d struct {
 		Token   json.RawMessage `json:"auth_token"`

@@ -58,7 +58,9 @@ func TestTokenLogin(t *testing.T) {
 	cases := []struct {
 		name     string
 		mode     enswitch.AuthMode
-		noTokens bool
+		noTokens bool   // user/login answers without a token (as 4.0)
+		noLogin  bool   // no user/login (as before 3.13)
+		version  string // VersionCompat
 		pass     string
 
 		wantKind      batch.Kind // of every call's error; 0 = success
@@ -78,10 +80,22 @@ func TestTokenLogin(t *testing.T) {
 			wantInUse: enswitch.AuthPassword, wantPassword: calls},
 		{name: "zero Config is password", mode: "", pass: "acme-demo-pass",
 			wantInUse: enswitch.AuthPassword, wantPassword: calls},
-		{name: "auto falls back once on a server without tokens", mode: enswitch.AuthAuto, noTokens: true, pass: "acme-demo-pass",
+		{name: "auto falls back once on a server without user/login", mode: enswitch.AuthAuto, noLogin: true, pass: "acme-demo-pass",
 			wantInUse: enswitch.AuthPassword, wantPassword: calls, wantNotices: 1, wantPaceCalls: 1},
-		{name: "token refuses a server without tokens", mode: enswitch.AuthToken, noTokens: true, pass: "acme-demo-pass",
-			wantKind: batch.KindFatal, wantInUse: enswitch.AuthToken, wantPaceCalls: calls},
+		{name: "auto falls back once on a login without tokens", mode: enswitch.AuthAuto, noTokens: true, pass: "acme-demo-pass",
+			wantInUse: enswitch.AuthPassword, wantLogins: 1, wantPassword: calls + 1, wantNotices: 1, wantPaceCalls: 1},
+		{name: "auto falls back once on 3.12 (no user/login)", mode: enswitch.AuthAuto, version: "3.12", pass: "acme-demo-pass",
+			wantInUse: enswitch.AuthPassword, wantPassword: calls, wantNotices: 1, wantPaceCalls: 1},
+		{name: "auto falls back once on 3.13 (login without token)", mode: enswitch.AuthAuto, version: "3.13", pass: "acme-demo-pass",
+			wantInUse: enswitch.AuthPassword, wantLogins: 1, wantPassword: calls + 1, wantNotices: 1, wantPaceCalls: 1},
+		{name: "auto falls back once on 4.0 (login without token)", mode: enswitch.AuthAuto, version: "4.0", pass: "acme-demo-pass",
+			wantInUse: enswitch.AuthPassword, wantLogins: 1, wantPassword: calls + 1, wantNotices: 1, wantPaceCalls: 1},
+		{name: "auto uses a token on 4.1", mode: enswitch.AuthAuto, version: "4.1", pass: "acme-demo-pass",
+			wantInUse: enswitch.AuthToken, wantLogins: 1, wantPassword: 1, wantToken: calls, wantOwn: "10", wantPaceCalls: 1},
+		{name: "token refuses a server without user/login", mode: enswitch.AuthToken, noLogin: true, pass: "acme-demo-pass",
+			wantKind: batch.KindFatal, wantInUse: enswitch.AuthToken, wantPaceCalls: 1},
+		{name: "token refuses a login without tokens", mode: enswitch.AuthToken, version: "4.0", pass: "acme-demo-pass",
+			wantKind: batch.KindFatal, wantInUse: enswitch.AuthToken, wantLogins: 1, wantPassword: 1, wantPaceCalls: 1},
 		{name: "auto with a wrong password", mode: enswitch.AuthAuto, pass: "wrong",
 			wantKind: batch.KindUnauthorized, wantInUse: enswitch.AuthAuto, wantLogins: 1, wantPassword: 1, wantPaceCalls: 1},
 		{name: "password with a wrong password", mode: enswitch.AuthPassword, pass: "wrong",
@@ -89,7 +103,8 @@ func TestTokenLogin(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sim, ts := startSim(t, simulator.Config{Mailboxes: 20, Auth: simulator.AuthConfig{NoTokens: tc.noTokens}})
+			sim, ts := startSim(t, simulator.Config{Mailboxes: 20, VersionCompat: tc.version,
+				Auth: simulator.AuthConfig{NoTokens: tc.noTokens, NoLogin: tc.noLogin}})
 			var notices []string
 			var paced atomic.Int32
 			c := tokenClient(t, ts.URL, tc.pass, enswitch.Config{Auth: tc.mode,

@@ -243,7 +243,17 @@ func decodeGeneral(body []byte) (*Envelope, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("decode envelope: %w", err)
 	}
-	raw := bytes.TrimSpace(w.Responses)
+	rs, err := decodeResponses(w.Responses)
+	if err != nil {
+		return nil, err
+	}
+	return &Envelope{Data: w.Data, Responses: rs}, nil
+}
+
+// decodeResponses decodes an envelope's responses: an array of entries
+// or a single one, each with a code.
+func decodeResponses(raw json.RawMessage) ([]Entry, error) {
+	raw = bytes.TrimSpace(raw)
 	var entries []wireEntry
 	switch {
 	case len(raw) == 0 || bytes.Equal(raw, []byte("null")):
@@ -264,14 +274,14 @@ func decodeGeneral(body []byte) (*Envelope, error) {
 	if len(entries) == 0 {
 		return nil, errors.New("decode envelope: empty responses")
 	}
-	env := &Envelope{Data: w.Data}
+	out := make([]Entry, 0, len(entries))
 	for _, e := range entries {
 		if e.Code == "" {
 			return nil, errors.New("decode envelope: response without a code")
 		}
-		env.Responses = append(env.Responses, Entry{Code: string(e.Code), Key: looseString(e.Key), Message: looseString(e.Message)})
+		out = append(out, Entry{Code: string(e.Code), Key: looseString(e.Key), Message: looseString(e.Message)})
 	}
-	return env, nil
+	return out, nil
 }
 
 // decodeCommon decodes, in one pass and without reflection, the envelope
@@ -501,6 +511,27 @@ func (c *Client) secretsFor(tok *token, params []batch.Param) *secrets {
 // then tail (already encoded), and decodes the answer; every text from
 // the server in the result is redacted of sec and made inert.
 func (c *Client) post(ctx context.Context, function, cred string, params []batch.Param, tail string, sec *secrets) (*Envelope, error) {
+	resp, err := c.do(ctx, function, cred, params, tail, sec)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	// Bodies are read into pooled buffers: everything kept from one
+	// (strings, raw data) is copied out by the decoding below.
+	buf := c.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			c.bufs.Put(buf)
+		}
+	}()
+	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, maxBody))
+	return c.answer(resp, buf.Bytes(), readErr, sec)
+}
+
+// do sends one request and returns the response, its body unread; a
+// failed round trip is returned as transportError makes it.
+func (c *Client) do(ctx context.Context, function, cred string, params []batch.Param, tail string, sec *secrets) (*http.Response, error) {
 	// The form is written directly rather than through url.Values (a map,
 	// then a sort, per request): credentials first, then the params in
 	// the order given. Servers do not care about order; the bytes are the
@@ -529,42 +560,67 @@ func (c *Client) post(ctx context.Context, function, cred string, params []batch
 	if err != nil {
 		return nil, c.transportError(ctx, err, sec)
 	}
-	defer resp.Body.Close()
-	// Bodies are read into pooled buffers: everything kept from one
-	// (strings, raw data) is copied out by the decoding below.
-	buf := c.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 64<<10 {
-			c.bufs.Put(buf)
-		}
-	}()
-	_, readErr := buf.ReadFrom(io.LimitReader(resp.Body, maxBody))
-	body := buf.Bytes()
+	return resp, nil
+}
+
+// answer decodes a response whose body (read with readErr) is body.
+//
+// The code in an Enswitch envelope decides, whatever the HTTP status: a
+// server or a proxy in front of it that answers 401 or 500 with an
+// envelope has said what happened, and a 400 or 401 so answered must not
+// be retried as a transport fault. A body that is not an envelope (an
+// HTML error page, a cut body) with a status other than 200 is a
+// transport fault.
+func (c *Client) answer(resp *http.Response, body []byte, readErr error, sec *secrets) (*Envelope, error) {
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		loc := resp.Header.Get("Location")
 		return nil, &batch.Error{Kind: batch.KindFatal, Code: strconv.Itoa(resp.StatusCode),
 			Message: fmt.Sprintf("server redirected to %q; not followed (credentials are never re-sent): put the final URL in --url", sec.clean(RedactURL(loc), 256))}
 	}
+	var env *Envelope
 	if resp.StatusCode != http.StatusOK {
-		e := &batch.Error{Kind: batch.KindTransient, Code: strconv.Itoa(resp.StatusCode),
-			Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippetOf(body, sec)),
-			Err:     withSetup(statusSetup(c.base.Scheme, resp.StatusCode, body), nil)}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			e.Throttle = true
-			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if readErr == nil && !notJSON(body) {
+			env, _ = DecodeEnvelope(body)
 		}
-		return nil, e
+		if env == nil {
+			return nil, c.statusError(resp, body, sec)
+		}
 	}
-	if readErr != nil {
-		return nil, &batch.Error{Kind: batch.KindTransient, Message: "read response: " + sec.clean(readErr.Error(), MaxMessageLen)}
+	if env == nil {
+		if readErr != nil {
+			return nil, &batch.Error{Kind: batch.KindTransient, Message: "read response: " + sec.clean(readErr.Error(), MaxMessageLen)}
+		}
+		var err error
+		if env, err = DecodeEnvelope(body); err != nil {
+			return nil, &batch.Error{Kind: batch.KindTransient, Code: "200",
+				Message: fmt.Sprintf("%s (body: %s)", sec.clean(err.Error(), MaxMessageLen), snippetOf(body, sec)),
+				Err:     withSetup(statusSetup(c.base.Scheme, resp.StatusCode, body), nil)}
+		}
 	}
-	env, err := DecodeEnvelope(body)
-	if err != nil {
-		return nil, &batch.Error{Kind: batch.KindTransient, Code: "200",
-			Message: fmt.Sprintf("%s (body: %s)", sec.clean(err.Error(), MaxMessageLen), snippetOf(body, sec)),
-			Err:     withSetup(statusSetup(c.base.Scheme, resp.StatusCode, body), nil)}
+	return c.judgeEnvelope(resp, env, sec)
+}
+
+// statusError is the transport fault of an answer with HTTP status other
+// than 200 whose body is no Enswitch envelope.
+func (c *Client) statusError(resp *http.Response, body []byte, sec *secrets) *batch.Error {
+	e := &batch.Error{Kind: batch.KindTransient, Code: strconv.Itoa(resp.StatusCode),
+		Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippetOf(body, sec)),
+		Err:     withSetup(statusSetup(c.base.Scheme, resp.StatusCode, body), nil)}
+	if throttles(resp.StatusCode) {
+		e.Throttle = true
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
+	return e
+}
+
+// throttles reports whether an HTTP status asks for less load.
+func throttles(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
+}
+
+// judgeEnvelope makes a decoded envelope safe to keep and returns it with
+// its outcome as an error (see Envelope.Err).
+func (c *Client) judgeEnvelope(resp *http.Response, env *Envelope, sec *secrets) (*Envelope, error) {
 	// A server may quote the request in a message (some echo the
 	// offending value, or the whole body), and decides how long and what
 	// bytes its texts are; those texts reach reports, logs and terminals.
@@ -576,8 +632,15 @@ func (c *Client) post(ctx context.Context, function, cred string, params []batch
 	}
 	if err := env.Err(); err != nil {
 		var be *batch.Error
-		if errors.As(err, &be) && be.Throttle {
-			be.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if errors.As(err, &be) {
+			// An envelope's transient code in an answer whose HTTP
+			// status asks for less load (429, 503) asks for it too.
+			if be.Kind == batch.KindTransient && throttles(resp.StatusCode) {
+				be.Throttle = true
+			}
+			if be.Throttle {
+				be.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			}
 		}
 		return env, err
 	}

@@ -4,8 +4,12 @@ import "github.com/ensbulk/ensbulk/batch"
 
 // Response codes of the Enswitch JSON API, as the server writes them.
 const (
-	CodeOK           = "200"
-	CodeValid        = "201" // input passed validation (validation=1 only)
+	CodeOK    = "200"
+	CodeValid = "201" // input passed validation (validation=1 only)
+	// CodeTwoFactor is user/login's answer (Enswitch 4.4) for a user with
+	// two-factor login: the password was right, and a one-time code is
+	// wanted, which an API client cannot give. See ErrTwoFactor.
+	CodeTwoFactor    = "202"
 	CodeUpdated      = "204"
 	CodeInvalid      = "400"
 	CodeUnauthorized = "401"
@@ -32,7 +36,7 @@ var codeKinds = map[string]batch.Kind{
 // and 204 to an apply (batch.CodeValidated, batch.CodeApplied).
 func IsSuccess(code string) bool {
 	switch code {
-	case CodeOK, CodeValid, CodeUpdated, "202":
+	case CodeOK, CodeValid, CodeUpdated, CodeTwoFactor:
 		return true
 	}
 	return false

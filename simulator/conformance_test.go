@@ -333,9 +333,9 @@ func TestConformance(t *testing.T) {
 				if env == nil {
 					t.Fatalf("Call: no envelope, err %v", err)
 				}
-				wantKind := batch.KindOther
-				if !enswitch.IsSuccess(tc.want[0].code) {
-					wantKind = enswitch.CodeKind(tc.want[0].code)
+				wantKind, known := vendorKinds[tc.want[0].code]
+				if !known {
+					t.Fatalf("code %s is not in vendorKinds", tc.want[0].code)
 				}
 				if got := batch.KindOf(err); got != wantKind || (err == nil) != (wantKind == batch.KindOther) {
 					t.Errorf("Call error = %v (kind %v), want kind %v", err, got, wantKind)
@@ -380,6 +380,21 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+}
+
+// vendorKinds is the vendor's table of response codes, written out here
+// as literals and not taken from package enswitch: what the client makes
+// of each code the simulator answers is checked against the vendor's
+// numbers, so a code wrong in either table fails (KindOther: success).
+var vendorKinds = map[string]batch.Kind{
+	"200": batch.KindOther,
+	"201": batch.KindOther,
+	"204": batch.KindOther,
+	"400": batch.KindInvalid,
+	"401": batch.KindUnauthorized,
+	"402": batch.KindForbidden,
+	"403": batch.KindForbidden,
+	"404": batch.KindNotFound,
 }
 
 // rawCall sends one call without the client, as curl or an older tool

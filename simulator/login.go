@@ -21,10 +21,14 @@ const DefaultTokenTTL = time.Hour
 
 // AuthConfig configures user/login and tokens.
 type AuthConfig struct {
-	// NoTokens plays a server older than Enswitch 4.1: user/login is an
-	// unknown function and auth_token is not accepted. A VersionCompat
-	// before 4.1 sets it.
+	// NoTokens plays a server older than Enswitch 4.1: user/login
+	// answers a good login without a token (token=1 is ignored) and
+	// auth_token is not accepted. A VersionCompat before 4.1 sets it.
 	NoTokens bool
+	// NoLogin plays a server older than Enswitch 3.13: user/login is an
+	// unknown function (HTTP 404), and there are no tokens. A
+	// VersionCompat before 3.13 sets it.
+	NoLogin bool
 	// TokenTTL is a token's lifetime; 0 means DefaultTokenTTL, negative
 	// means tokens never expire (auth_token_expires is then absent).
 	TokenTTL time.Duration
@@ -78,6 +82,7 @@ func newKey() []byte {
 func (s *Server) Auth() AuthConfig {
 	a := s.issuer.cfg
 	a.NoTokens = s.cfg.Auth.NoTokens
+	a.NoLogin = s.cfg.Auth.NoLogin
 	a.Now = nil
 	return a
 }
@@ -193,16 +198,25 @@ func (s *Server) login(p *params) reply {
 		case "auth_username", "auth_password", "auth_token", "token":
 			continue
 		}
-		return fail(codeInvalid, name, "Unknown parameter")
+		if s.pol.invented.on(RuleUnknownParam) {
+			return fail(codeInvalid, name, "Unknown parameter")
+		}
+	}
+	if u.TwoFactor && s.pol.version.hasTwoFactor() {
+		// The password was right; the server wants the one-time code
+		// next, which this simulator (like an API client) never sends.
+		return fail(codeTwoFactor, "", "Two-factor authentication code required")
 	}
 	data := map[string]any{
 		"username": u.Username,
 		"customer": u.Customer,
 		"role":     string(u.Role),
 	}
-	switch v, _ := p.one("token"); v {
-	case "", "0":
-	case "1":
+	switch v, _ := p.one("token"); {
+	case s.cfg.Auth.NoTokens:
+		// Before 4.1 there are no tokens to ask for: a login is a login.
+	case v == "" || v == "0":
+	case v == "1":
 		tok, exp := s.issuer.issue(u)
 		data["auth_token"] = tok
 		if !exp.IsZero() {

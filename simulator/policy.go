@@ -36,11 +36,23 @@ func parseVersion(s string) (version, error) {
 	maj, err1 := strconv.Atoi(a)
 	mnr, err2 := strconv.Atoi(b)
 	v := version{maj, mnr}
-	if !ok || err1 != nil || err2 != nil || v.less(version{3, 13}) || (version{4, 4}).less(v) {
-		return version{}, fmt.Errorf("version %q: want one from 3.13 to 4.4, such as 3.13 or 4.4", s)
+	if !ok || err1 != nil || err2 != nil || mnr < 0 || v.less(version{3, 0}) || (version{4, 4}).less(v) {
+		return version{}, fmt.Errorf("version %q: want one from 3.0 to 4.4, such as 3.13 or 4.4", s)
 	}
 	return v, nil
 }
+
+// hasLogin reports whether the version has the function user/login
+// (Enswitch 3.13 and later; before, it is an unknown function).
+func (v version) hasLogin() bool { return !v.less(version{3, 13}) }
+
+// hasTokens reports whether the version's user/login issues tokens (4.1
+// and later; from 3.13 to 4.0 it answers a login without one).
+func (v version) hasTokens() bool { return !v.less(tokensFrom) }
+
+// hasTwoFactor reports whether the version's user/login answers 202 to a
+// user with two-factor login (4.4).
+func (v version) hasTwoFactor() bool { return !v.less(version{4, 4}) }
 
 func (v version) less(w version) bool {
 	return v.major < w.major || v.major == w.major && v.minor < w.minor
@@ -127,6 +139,7 @@ type policy struct {
 	order       []string
 	pinDisplay  PINDisplay
 	nullColumns map[string]bool
+	invented    ruleSet
 }
 
 func defaultPolicy() policy {
@@ -139,6 +152,9 @@ func newPolicy(cfg *Config) (policy, error) {
 		order: DefaultCheckOrder(), pinDisplay: PINMasked, nullColumns: map[string]bool{}}
 	var err error
 	if p.version, err = parseVersion(cfg.VersionCompat); err != nil {
+		return p, err
+	}
+	if p.invented, err = newRuleSet(cfg.NoInvented); err != nil {
 		return p, err
 	}
 	if cfg.PINMinDigits != 0 || cfg.PINMaxDigits != 0 {

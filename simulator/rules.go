@@ -63,6 +63,7 @@ func requestRules(pol policy, dtypes []string) *rules {
 // into it).
 func storedRules(pol policy) *rules {
 	def := defaultPolicy()
+	def.invented = pol.invented // what such a server stores, it loads back
 	def.pinMin, def.pinMax = min(def.pinMin, pol.pinMin), max(def.pinMax, pol.pinMax)
 	if pol.email == EmailAny {
 		def.email = EmailAny
@@ -83,7 +84,7 @@ func (r *rules) check(f schema.Field, v string) string {
 		if v == "" {
 			return "required"
 		}
-		return checkText(v, 64)
+		return r.text(v, 64)
 	case "pin":
 		if v == "" {
 			return ""
@@ -96,7 +97,7 @@ func (r *rules) check(f schema.Field, v string) string {
 		if v == "" {
 			return ""
 		}
-		if msg := checkText(v, maxString); msg != "" || r.pol.email == EmailAny {
+		if msg := r.text(v, maxString); msg != "" || r.pol.email == EmailAny {
 			return msg
 		}
 		if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" {
@@ -109,7 +110,7 @@ func (r *rules) check(f schema.Field, v string) string {
 			return ""
 		}
 		if r.pol.timezones == TimezonesAny {
-			return checkText(v, maxString)
+			return r.text(v, maxString)
 		}
 		if !validZone(v) {
 			return fmt.Sprintf("unknown time zone %s (want an IANA name such as Europe/London)", quote(v))
@@ -128,7 +129,7 @@ func (r *rules) check(f schema.Field, v string) string {
 	case schema.Enum:
 		set, ok := r.enums[f.Name]
 		if !ok || set == nil {
-			return checkText(v, maxString)
+			return r.text(v, maxString)
 		}
 		for _, a := range set {
 			if v == a {
@@ -143,20 +144,21 @@ func (r *rules) check(f schema.Field, v string) string {
 		}
 		return fmt.Sprintf("must be one of %s, got %s", quoteList(set), quote(v))
 	default:
-		return checkText(v, maxString)
+		return r.text(v, maxString)
 	}
 	return ""
 }
 
-// checkText checks free text: UTF-8, no control characters, bounded.
-func checkText(v string, max int) string {
-	if !utf8.ValidString(v) {
+// text checks free text: UTF-8 and no control characters (RuleTextCheck),
+// at most max characters (RuleLengthCap).
+func (r *rules) text(v string, max int) string {
+	if r.pol.invented.on(RuleTextCheck) && !utf8.ValidString(v) {
 		return "not valid UTF-8"
 	}
-	if utf8.RuneCountInString(v) > max {
+	if r.pol.invented.on(RuleLengthCap) && utf8.RuneCountInString(v) > max {
 		return fmt.Sprintf("longer than %d characters", max)
 	}
-	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+	if r.pol.invented.on(RuleTextCheck) && strings.IndexFunc(v, unicode.IsControl) >= 0 {
 		return "contains control characters"
 	}
 	return ""
@@ -219,6 +221,16 @@ func (p *params) one(k string) (string, bool) {
 }
 
 func (p *params) has(k string) bool { return len(p.values[k]) > 0 }
+
+// lastWins keeps only the last value of a parameter sent more than once:
+// what most form parsers do, when RuleDuplicateParam is off.
+func (p *params) lastWins() {
+	for k, vs := range p.values {
+		if len(vs) > 1 {
+			p.values[k] = vs[len(vs)-1:]
+		}
+	}
+}
 
 // parseForm adds the pairs of a query string or form body. Both & and ;
 // separate pairs, as CGI servers have always accepted (net/url refuses ;).

@@ -13,6 +13,32 @@
 // customer missing or not visible to the user; list answers 400 "Invalid
 // customer specified." instead). get and list write typed rows (see
 // wire.go); the rules the vendor's pages leave open are policy (policy.go).
+// Response codes are the simulator's own table (codes.go), written from
+// the vendor's page and not taken from package enswitch, so that a code
+// wrong in the client's table cannot pass a test against the simulator.
+//
+// user/login exists from 3.13 and issues tokens from 4.1 (from 3.13 to
+// 4.0 it answers a good login without one); in 4.4 it answers 202 to a
+// user with two-factor login.
+//
+// Rules the simulator invents, which the vendor's pages do not document,
+// are each named by a Rule and in force unless Config.NoInvented (ensbulk
+// sim --no-invented) turns them off:
+//
+//   - unknown-param: a parameter the function does not take is a 400
+//   - duplicate-param: a parameter sent twice is a 400
+//   - length-cap: free text is at most 255 characters (a mailbox 64)
+//   - text-check: control characters and invalid UTF-8 are a 400
+//   - http-415: a POST body that is not a form is refused with HTTP 415
+//   - http-413: a request body over 1 MiB is refused with HTTP 413
+//   - roles: the role names, readonly's 402, and which roles reach
+//     descendant customers
+//   - extra-columns: the read-only columns id and created in get and list
+//   - customer-403: a customer's rate plan refusing that customer's
+//     updates only
+//   - extra-dtypes: the dtype values beyond the vendor's five
+//
+// docs/simulator.md has the table: rule, default, flag.
 //
 // The demo world (Generate) has customers 1 "Switch Operator" (root), 10
 // "Acme Voice" (reseller, parent 1), 100 "Northwind Dental", 101 "Blue
@@ -44,20 +70,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/enswitch/schema"
-)
-
-// Codes the server answers with: the enswitch package's table.
-const (
-	codeOK           = enswitch.CodeOK
-	codeValid        = enswitch.CodeValid
-	codeUpdated      = enswitch.CodeUpdated
-	codeInvalid      = enswitch.CodeInvalid
-	codeUnauthorized = enswitch.CodeUnauthorized
-	codeRole         = enswitch.CodeRole
-	codePlan         = enswitch.CodePlan
-	codeNotFound     = enswitch.CodeNotFound
 )
 
 // API functions served.
@@ -67,8 +80,12 @@ const (
 	fnList   = "mailboxes/list"
 )
 
-// maxRequestBody bounds a request body.
-const maxRequestBody = 1 << 20
+// maxRequestBody bounds a request body (RuleHTTP413); lenientRequestBody
+// when that rule is off: the server still bounds what it reads.
+const (
+	maxRequestBody     = 1 << 20
+	lenientRequestBody = 32 << 20
+)
 
 // Config configures a Server.
 type Config struct {
@@ -80,9 +97,11 @@ type Config struct {
 	Mailboxes int
 	// Seed drives Generate (when State is nil) and the fault draws.
 	Seed int64
-	// VersionCompat is the Enswitch version played, "3.13" to "4.4"; ""
+	// VersionCompat is the Enswitch version played, "3.0" to "4.4"; ""
 	// means DefaultVersion. Before 4.2, notify_for refuses "all" and
-	// "text"; before 4.1 there are no tokens (as Auth.NoTokens).
+	// "text"; before 4.1 user/login issues no tokens (as Auth.NoTokens);
+	// before 3.13 there is no user/login (as Auth.NoLogin); from 4.4 it
+	// answers 202 to a user with two-factor login.
 	VersionCompat string
 	// DTypes are the accepted dtype values; nil means DefaultDTypes().
 	DTypes []string
@@ -100,6 +119,12 @@ type Config struct {
 	// ForbidCustomers are customers whose rate plan refuses mailbox
 	// updates, besides those the state marks: a scoped 403 to rehearse.
 	ForbidCustomers []int
+	// TwoFactorUsers are users with two-factor login, besides those the
+	// state marks: from 4.4 their user/login answers 202.
+	TwoFactorUsers []string
+	// NoInvented turns off rules the simulator invents (see Rule and
+	// InventedRules): to rehearse against a server that lacks them.
+	NoInvented []Rule
 
 	// Simulator policy: where the vendor's pages are silent (see
 	// policy.go). Zero values mean the defaults.
@@ -181,12 +206,21 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.DTypes == nil {
 		cfg.DTypes = DefaultDTypes()
+		if !pol.invented.on(RuleExtraDTypes) {
+			cfg.DTypes = VendorDTypes()
+		}
 	}
 	cfg.DTypes = slices.Clone(cfg.DTypes)
 	if cfg.AuditLimit <= 0 {
 		cfg.AuditLimit = 100000
 	}
-	if pol.version.less(tokensFrom) {
+	if !pol.version.hasTokens() {
+		cfg.Auth.NoTokens = true
+	}
+	if !pol.version.hasLogin() {
+		cfg.Auth.NoLogin = true
+	}
+	if cfg.Auth.NoLogin {
 		cfg.Auth.NoTokens = true
 	}
 	s := &Server{
@@ -219,6 +253,19 @@ func New(cfg Config) (*Server, error) {
 	}
 	for _, u := range st.Users {
 		s.users[u.Username] = u
+	}
+	for _, name := range cfg.TwoFactorUsers {
+		u, ok := s.users[name]
+		if !ok {
+			return nil, fmt.Errorf("simulator: two-factor user %q does not exist", name)
+		}
+		u.TwoFactor = true
+		s.users[name] = u
+		for i := range s.userOrder {
+			if s.userOrder[i].Username == name {
+				s.userOrder[i] = u
+			}
+		}
 	}
 	for _, m := range st.Mailboxes {
 		cid, _ := strconv.Atoi(m["customer"])
@@ -300,7 +347,7 @@ func apiFunction(path string) string {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	fn := apiFunction(r.URL.Path)
-	if fn == fnLogin && s.cfg.Auth.NoTokens {
+	if fn == fnLogin && s.cfg.Auth.NoLogin {
 		fn = ""
 	}
 	label := fn
@@ -335,7 +382,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// ends) only once the request body has been read to its end: a
 		// hang "until the client gives up" held its handler forever after
 		// a client timed out, and httptest.Server.Close waited on it.
-		bufferBody(r)
+		bufferBody(r, s.bodyLimit())
 	}
 	if d.delay > 0 {
 		s.countFault(FaultLatency)
@@ -375,7 +422,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	p, status, err := readParams(w, r)
+	p, status, err := s.readParams(w, r)
 	var rep reply
 	switch {
 	case status != 0:
@@ -385,6 +432,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		rep = reply{entries: []entry{{codeInvalid, "", err.Error()}}}
 	default:
+		if !s.pol.invented.on(RuleDuplicateParam) {
+			p.lastWins()
+		}
 		rep = s.call(fn, p, d.kind == FaultLost)
 	}
 	body := s.encode(rep)
@@ -405,9 +455,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // bufferBody reads the request body (up to one byte more than readParams
-// accepts) and puts it back for later readers.
-func bufferBody(r *http.Request) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+// accepts, limit) and puts it back for later readers.
+func bufferBody(r *http.Request, limit int64) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	var rd io.Reader = bytes.NewReader(b)
 	if err != nil {
 		rd = io.MultiReader(rd, errReader{err})
@@ -424,10 +474,18 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
+// bodyLimit is the most of a request body the server reads.
+func (s *Server) bodyLimit() int64 {
+	if s.pol.invented.on(RuleHTTP413) {
+		return maxRequestBody
+	}
+	return lenientRequestBody
+}
+
 // readParams reads the query string and, for POST, the form body. A
 // non-zero status is an HTTP-level refusal; an error alone is a malformed
 // form, answered 400 in the envelope.
-func readParams(w http.ResponseWriter, r *http.Request) (*params, int, error) {
+func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, int, error) {
 	p := &params{}
 	if err := p.parseForm(r.URL.RawQuery); err != nil {
 		return nil, 0, err
@@ -438,10 +496,13 @@ func readParams(w http.ResponseWriter, r *http.Request) (*params, int, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/x-www-form-urlencoded" {
+			if !s.pol.invented.on(RuleHTTP415) {
+				return p, 0, nil // not a form: as a CGI server, leave it unread
+			}
 			return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported content type %q: send application/x-www-form-urlencoded", ct)
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.bodyLimit()))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -520,7 +581,7 @@ func (s *Server) call(fn string, p *params, lose bool) reply {
 	for _, check := range s.pol.order {
 		switch check {
 		case codeRole:
-			if fn == fnUpdate && u.Role == RoleReadonly {
+			if fn == fnUpdate && u.Role == RoleReadonly && s.pol.invented.on(RuleRoles) {
 				return fail(codeRole, "", fmt.Sprintf("Your role (%s) does not allow mailbox updates", u.Role))
 			}
 		case codePlan:
@@ -560,7 +621,7 @@ func (s *Server) planRefusal(u User, cid int) string {
 	if own := s.customers[u.Customer]; own.MailboxUpdatesForbidden {
 		return fmt.Sprintf("Your rate plan (%s, customer %d) does not allow mailbox updates", own.RatePlan, own.ID)
 	}
-	if c := s.customers[cid]; c.MailboxUpdatesForbidden {
+	if c := s.customers[cid]; c.MailboxUpdatesForbidden && s.pol.invented.on(RuleCustomer403) {
 		return fmt.Sprintf("The rate plan of customer %d (%s) does not allow mailbox updates", c.ID, c.RatePlan)
 	}
 	return ""
@@ -640,7 +701,7 @@ func (s *Server) visible(u User, cid int) bool {
 	if cid == u.Customer {
 		return true
 	}
-	if !u.Role.reachesDescendants() {
+	if !u.Role.reachesDescendants() && s.pol.invented.on(RuleRoles) {
 		return false
 	}
 	for p := c.Parent; p != 0; p = s.customers[p].Parent {
@@ -670,7 +731,7 @@ func allowed(fn, name string) bool {
 func (s *Server) checkParams(fn string, p *params) []entry {
 	var bad []entry
 	for _, name := range p.names {
-		if allowed(fn, name) {
+		if allowed(fn, name) || !s.pol.invented.on(RuleUnknownParam) {
 			continue
 		}
 		msg := "Unknown parameter"

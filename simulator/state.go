@@ -49,6 +49,9 @@ type User struct {
 	// Customer is the user's own customer; the default target of calls
 	// that name none.
 	Customer int `json:"customer"`
+	// TwoFactor marks a user with two-factor login: from Enswitch 4.4
+	// its user/login answers 202 (a one-time code is wanted).
+	TwoFactor bool `json:"two_factor,omitempty"`
 }
 
 // Customer is one node of the customer hierarchy.
@@ -265,7 +268,7 @@ func (st *State) normalize(pol policy) error {
 			return fmt.Errorf("user %q: listed twice", u.Username)
 		case u.Password == "":
 			return fmt.Errorf("user %q: no password", u.Username)
-		case !u.Role.valid():
+		case !u.Role.valid() && (pol.invented.on(RuleRoles) || u.Role == ""):
 			return fmt.Errorf("user %q: unknown role %q (want administrator, reseller, residential, user or readonly)", u.Username, u.Role)
 		case custs[u.Customer] == nil:
 			return fmt.Errorf("user %q: customer %d does not exist", u.Username, u.Customer)

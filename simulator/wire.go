@@ -41,8 +41,11 @@ var createdBase = time.Date(2016, 3, 7, 9, 0, 0, 0, time.UTC)
 func (s *Server) wireMailbox(k boxKey) wireRow {
 	vals := s.boxes[k]
 	id := s.ids[k]
+	extra := s.pol.invented.on(RuleExtraColumns)
 	row := make(wireRow, 0, len(vals)+2)
-	row = append(row, wireCol{"id", strconv.AppendInt(nil, int64(id), 10)})
+	if extra {
+		row = append(row, wireCol{"id", strconv.AppendInt(nil, int64(id), 10)})
+	}
 	for i, f := range s.schema {
 		v := vals[i]
 		var raw json.RawMessage
@@ -67,6 +70,9 @@ func (s *Server) wireMailbox(k boxKey) wireRow {
 			raw = jsonString(v)
 		}
 		row = append(row, wireCol{f.Name, raw})
+	}
+	if !extra {
+		return row
 	}
 	created := createdBase.Add(time.Duration(id) * 37 * time.Minute).Format(time.DateTime)
 	return append(row, wireCol{"created", jsonString(created)})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -150,13 +151,14 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 	}
 	rows, masked, cut := 0, 0, 0
 	for _, cust := range o.customers {
+		// The list is streamed: each mailbox is written as it is
+		// decoded, so a customer of any size costs the memory of one.
+		// The file is only whole when the list ends without error; a
+		// failed list fails the export (the partial file is no export).
+		boxes := 0
+		var encErr error
 		rctx, cancel := context.WithTimeout(ctx, o.timeout)
-		boxes, err := cn.client.List(rctx, cust)
-		cancel()
-		if err != nil {
-			return withKind(errAborted, fmt.Errorf("mailboxes/list for customer %s: %w", cust, err))
-		}
-		for _, m := range boxes {
+		err := cn.client.EachMailbox(rctx, cust, func(m enswitch.Mailbox) error {
 			if o.withPIN {
 				if v, present, _ := m.Value("pin"); !present || v != "" && !enswitch.PlainPIN(v) {
 					masked++
@@ -171,11 +173,23 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 				}
 			}
 			if err := enc.encode(m, cust); err != nil {
-				return fileErr(err)
+				encErr = err
+				return err
 			}
 			rows++
+			boxes++
+			return nil
+		})
+		cancel()
+		switch {
+		case encErr != nil:
+			return fileErr(encErr)
+		case errors.Is(err, enswitch.ErrTwoFactor):
+			return twoFactorErr(cn.user, err, "no mailbox was exported")
+		case err != nil:
+			return withKind(errAborted, err) // it names the customer
 		}
-		log.Info("exported", zap.String("customer", cust), zap.Int("mailboxes", len(boxes)))
+		log.Info("exported", zap.String("customer", cust), zap.Int("mailboxes", boxes))
 	}
 	if err := bw.Flush(); err != nil {
 		return fileErr(err)

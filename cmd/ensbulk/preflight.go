@@ -96,6 +96,14 @@ func (j *job) preflight() func(context.Context, batch.Row, func(context.Context)
 	}
 }
 
+// twoFactorErr says what a two-factor user's failed login means and what
+// to do, as the run's end (exit 3): the API cannot answer a second factor,
+// and sending the password with every call instead would go around it.
+// done says what was (not) sent.
+func twoFactorErr(user string, err error, done string) error {
+	return withKind(errAborted, fmt.Errorf("API user %s has two-factor login (%v): ensbulk cannot log in as it and does not go around it with the password; use an API user without two-factor login (ENSWITCH_USER, --user or the profile); %s", user, err, done))
+}
+
 func withTimeout(ctx context.Context, d time.Duration, f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -130,6 +138,9 @@ func judge(ctx context.Context, cn *conn, function string, err error, log *zap.L
 		return withKind(errUsage, fmt.Errorf("%s answered %s with HTTP 404 and no Enswitch answer: the server URL %s must be the server's root, e.g. https://switch.example.com, without /api/json%s; %s", cn.client.Host(), function, at, hint, sent))
 	case enswitch.SetupNotAPI:
 		return withKind(errUsage, fmt.Errorf("%s answered %s with a page that is not JSON (HTTP 200): not an Enswitch API, perhaps a login page or web front end: the server URL %s must be the Enswitch server's root; %s", cn.client.Host(), function, at, sent))
+	}
+	if errors.Is(err, enswitch.ErrTwoFactor) {
+		return twoFactorErr(cn.user, err, sent)
 	}
 	var be *batch.Error
 	if !errors.As(err, &be) {

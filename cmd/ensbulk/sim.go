@@ -33,6 +33,9 @@ type simOptions struct {
 	tls             bool
 	certFile        string
 	noTokens        bool
+	noLogin         bool
+	twoFactor       []string
+	noInvented      string
 	tokenTTL        time.Duration
 	faults          simulator.Faults
 }
@@ -49,11 +52,32 @@ output is "listening on http://ADDR"; then the demo users and passwords.
 /__stats and /__state show counters and the current mailboxes.
 
 It plays Enswitch 4.4 unless --version-compat says otherwise: user/login
-issues tokens (since 4.1) that expire after --token-ttl; --no-tokens, or a
-version before 4.1, plays a server without them. Where the
+(since 3.13) issues tokens (since 4.1) that expire after --token-ttl;
+--no-tokens, or a version before 4.1, plays a login without tokens;
+--no-login, or a version before 3.13, a server without user/login. A
+--two-factor-user has two-factor login: from 4.4 its user/login answers
+202, which ensbulk explains and does not work around. Where the
 vendor's pages are silent (PIN and e-mail formats, time zones, the order of
 the checks, whether get/list show the PIN, which columns read back as null),
 its answers are simulator policy, each behind a flag below.
+
+Rules the simulator invents, which the vendor does not document, are in
+force unless --no-invented turns them off (a list, or "all"):
+  unknown-param    a parameter the function does not take is a 400
+  duplicate-param  a parameter sent twice is a 400 (off: the last counts)
+  length-cap       free text is at most 255 characters (mailbox 64)
+  text-check       control characters or invalid UTF-8 are a 400
+  http-415         a body that is not a form is refused with HTTP 415
+                   (off: not read)
+  http-413         a body over 1 MiB is refused with HTTP 413 (off: 32 MiB)
+  roles            readonly may not update (402); user and residential
+                   reach their own customer only (off: a role is a name)
+  extra-columns    get/list write the read-only columns id and created
+  customer-403     a customer's rate plan refuses that customer's updates
+                   (off: only the user's own customer's plan refuses)
+  extra-dtypes     dtype also takes "", mailbox, queue, voicemail, ivr
+                   (off: the vendor's hangup, forward, peer, phone, sipuri)
+docs/simulator.md says what the simulator follows and what it invents.
 
 --tls serves HTTPS with a fresh self-signed certificate, written to
 --cert-file (printed), so that --ca-file and --insecure can be rehearsed.`,
@@ -62,6 +86,8 @@ its answers are simulator policy, each behind a flag below.
   ensbulk sim --state world.json --dump after.json
   ensbulk sim --version-compat 3.13 --pin-display absent --forbid-customer 101
   ensbulk sim --token-ttl 5s   # tokens renewed every few seconds
+  ensbulk sim --no-invented unknown-param,duplicate-param,length-cap
+  ensbulk sim --two-factor-user acme   # acme's user/login answers 202
   ensbulk sim --tls --cert-file sim.pem   # then: ensbulk run ... --ca-file sim.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -75,12 +101,14 @@ its answers are simulator policy, each behind a flag below.
 	f.Int64Var(&o.seed, "seed", 1, "seed for the generated world and the fault draws")
 	f.StringVar(&o.state, "state", "", "load the world from this JSON file instead of generating it")
 	f.StringVar(&o.dump, "dump", "", "write the world to this JSON file on exit")
-	f.StringVar(&o.versionCompat, "version-compat", simulator.DefaultVersion, `Enswitch version to play, 3.13 to 4.4 (before 4.2 notify_for refuses "all" and "text")`)
+	f.StringVar(&o.versionCompat, "version-compat", simulator.DefaultVersion, `Enswitch version to play, 3.0 to 4.4 (before 4.2 notify_for refuses "all" and "text")`)
 	f.BoolVar(&o.numericCodes, "numeric-codes", false, "write response codes as JSON numbers")
 	f.BoolVar(&o.objectResponses, "object-responses", false, `write "responses" as one object, not an array`)
 	f.IntSliceVar(&o.forbid, "forbid-customer", nil, "customer IDs whose rate plan refuses mailbox updates (403), repeatable")
 	f.DurationVar(&o.tokenTTL, "token-ttl", simulator.DefaultTokenTTL, "lifetime of the tokens user/login issues (0 = they never expire)")
-	f.BoolVar(&o.noTokens, "no-tokens", false, "play a server before Enswitch 4.1: user/login is unknown, auth_token refused (as --version-compat below 4.1)")
+	f.BoolVar(&o.noTokens, "no-tokens", false, "play a server before Enswitch 4.1: user/login answers without a token, auth_token refused (as --version-compat below 4.1)")
+	f.BoolVar(&o.noLogin, "no-login", false, "play a server before Enswitch 3.13: user/login is an unknown function (as --version-compat below 3.13)")
+	f.StringSliceVar(&o.twoFactor, "two-factor-user", nil, "users with two-factor login: from 4.4 their user/login answers 202 (repeatable)")
 	f.BoolVar(&o.tls, "tls", false, "serve HTTPS with a self-signed certificate")
 	f.StringVar(&o.certFile, "cert-file", "", "where --tls writes its certificate (PEM; default: a new file in the temp directory)")
 	// Simulator policy: rules the vendor's pages do not give.
@@ -90,6 +118,7 @@ its answers are simulator policy, each behind a flag below.
 	f.StringVar(&o.emailCheck, "email-check", simulator.EmailAddress, "pager check: address (a bare e-mail address) or any (policy)")
 	f.StringVar(&o.timezones, "timezones", simulator.TimezonesIANA, `timezone check: iana (an IANA name) or any; "" is always accepted (policy)`)
 	f.StringVar(&o.checkOrder, "check-order", "401,402,403,400,404", "order of the checks; 401 first (policy)")
+	f.StringVar(&o.noInvented, "no-invented", "", `invented rules to turn off, comma-separated, or "all" (see above)`)
 	fl := &o.faults
 	f.DurationVar(&fl.Latency, "latency", 0, "added latency per request")
 	f.DurationVar(&fl.Jitter, "jitter", 0, "random extra latency, up to this much")
@@ -124,12 +153,17 @@ func runSim(ctx context.Context, env *Env, o *simOptions) error {
 		cfg.Auth.TokenTTL = o.tokenTTL
 	}
 	cfg.Auth.NoTokens = o.noTokens
+	cfg.Auth.NoLogin = o.noLogin
+	cfg.TwoFactorUsers = o.twoFactor
 	var err error
 	if cfg.PINMinDigits, cfg.PINMaxDigits, err = simulator.ParsePINDigits(o.pinDigits); err != nil {
 		return usageErr("--pin-digits: %v", err)
 	}
 	if cfg.CheckOrder, err = simulator.ParseCheckOrder(o.checkOrder); err != nil {
 		return usageErr("--check-order: %v", err)
+	}
+	if cfg.NoInvented, err = simulator.ParseRules(o.noInvented); err != nil {
+		return usageErr("--no-invented: %v", err)
 	}
 	if o.state != "" {
 		f, err := os.Open(o.state)
@@ -235,8 +269,10 @@ func serveTLS(srv *http.Server, ln net.Listener, path string) (string, error) {
 func tokensLine(sim *simulator.Server) string {
 	a := sim.Auth()
 	switch {
+	case a.NoLogin:
+		return "tokens: none (a server before Enswitch 3.13: user/login is unknown, every request carries the password)"
 	case a.NoTokens:
-		return "tokens: none (a server before Enswitch 4.1: user/login is unknown, every request carries the password)"
+		return "tokens: none (a server before Enswitch 4.1: user/login answers without a token, every request carries the password)"
 	case a.TokenTTL < 0:
 		return "tokens: user/login issues tokens that never expire"
 	}
@@ -246,6 +282,10 @@ func tokensLine(sim *simulator.Server) string {
 func printUsers(env *Env, sim *simulator.Server) {
 	fmt.Fprintln(env.Stdout, "users (username / password / role / customer):")
 	for _, u := range sim.Users() {
-		fmt.Fprintf(env.Stdout, "  %-10s %-22s %-14s %d\n", u.Username, u.Password, u.Role, u.Customer)
+		tf := ""
+		if u.TwoFactor {
+			tf = " (two-factor login)"
+		}
+		fmt.Fprintf(env.Stdout, "  %-10s %-22s %-14s %d%s\n", u.Username, u.Password, u.Role, u.Customer, tf)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ensbulk/ensbulk/simulator"
 )
 
 // `ensbulk sim --tls` serves HTTPS with a certificate written to the file
@@ -135,15 +137,19 @@ func TestSimTokenFlags(t *testing.T) {
 		args    []string
 		line    string
 		code    string
+		token   bool    // auth_token present
 		expiry  float64 // auth_token_expiry; 0: none
 		expires bool    // auth_token_expires present
 	}{
-		{"default", nil, "tokens: user/login issues tokens that expire after 1h0m0s", "200", 3600, true},
-		{"token-ttl", []string{"--token-ttl", "5s"}, "tokens: user/login issues tokens that expire after 5s", "200", 5, true},
-		{"never expire", []string{"--token-ttl", "0"}, "tokens: user/login issues tokens that never expire", "200", 0, false},
-		{"no tokens", []string{"--no-tokens"}, "tokens: none (a server before Enswitch 4.1", "404", 0, false},
-		{"version 4.0", []string{"--version-compat", "4.0"}, "tokens: none (a server before Enswitch 4.1", "404", 0, false},
-		{"version 4.1", []string{"--version-compat", "4.1"}, "tokens: user/login issues tokens that expire after 1h0m0s", "200", 3600, true},
+		{"default", nil, "tokens: user/login issues tokens that expire after 1h0m0s", "200", true, 3600, true},
+		{"token-ttl", []string{"--token-ttl", "5s"}, "tokens: user/login issues tokens that expire after 5s", "200", true, 5, true},
+		{"never expire", []string{"--token-ttl", "0"}, "tokens: user/login issues tokens that never expire", "200", true, 0, false},
+		{"no tokens", []string{"--no-tokens"}, "tokens: none (a server before Enswitch 4.1: user/login answers without a token", "200", false, 0, false},
+		{"version 4.0", []string{"--version-compat", "4.0"}, "tokens: none (a server before Enswitch 4.1: user/login answers without a token", "200", false, 0, false},
+		{"version 3.13", []string{"--version-compat", "3.13"}, "tokens: none (a server before Enswitch 4.1: user/login answers without a token", "200", false, 0, false},
+		{"no login", []string{"--no-login"}, "tokens: none (a server before Enswitch 3.13: user/login is unknown", "404", false, 0, false},
+		{"version 3.12", []string{"--version-compat", "3.12"}, "tokens: none (a server before Enswitch 3.13: user/login is unknown", "404", false, 0, false},
+		{"version 4.1", []string{"--version-compat", "4.1"}, "tokens: user/login issues tokens that expire after 1h0m0s", "200", true, 3600, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url, out := startSimCommand(t, tc.args...)
@@ -154,10 +160,10 @@ func TestSimTokenFlags(t *testing.T) {
 			if code != tc.code {
 				t.Fatalf("user/login answered %s, want %s", code, tc.code)
 			}
+			if _, ok := data["auth_token"].(string); ok != tc.token {
+				t.Errorf("login data has auth_token: %v, want %v (%v)", ok, tc.token, data)
+			}
 			if tc.code == "200" {
-				if _, ok := data["auth_token"].(string); !ok {
-					t.Errorf("login data has no auth_token: %v", data)
-				}
 				if got, _ := data["auth_token_expiry"].(float64); tc.expiry != 0 && got != tc.expiry {
 					t.Errorf("auth_token_expiry %v, want %v", data["auth_token_expiry"], tc.expiry)
 				}
@@ -180,14 +186,15 @@ func TestSimTokenFlags(t *testing.T) {
 	})
 }
 
-// The README's simulator section lists every flag `ensbulk sim --help`
-// shows, and no flag sim does not have.
-func TestReadmeListsSimFlags(t *testing.T) {
+// docs/simulator.md lists every flag `ensbulk sim --help` shows, and no
+// flag sim does not have; it and the help name every invented rule that
+// --no-invented turns off.
+func TestSimFlagsDocumented(t *testing.T) {
 	res := runCLI(t, context.Background(), nil, "sim", "--help")
 	if res.code != exitOK {
 		t.Fatalf("sim --help: exit %d\n%s", res.code, res.stderr)
 	}
-	_, flags, ok := strings.Cut(res.stdout, "\nFlags:\n")
+	help, flags, ok := strings.Cut(res.stdout, "\nFlags:\n")
 	if !ok {
 		t.Fatalf("sim --help has no Flags section:\n%s", res.stdout)
 	}
@@ -201,24 +208,86 @@ func TestReadmeListsSimFlags(t *testing.T) {
 	if len(have) < 20 {
 		t.Fatalf("found %d flags in sim --help, want every one:\n%s", len(have), flags)
 	}
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/simulator.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, _ := strings.Cut(string(b), "\n## The simulator\n")
-	section, _, _ = strings.Cut(section, "\n## ")
+	doc := string(b)
 	listed := map[string]bool{}
-	for _, m := range regexp.MustCompile("`--([a-z][a-z-]*)`").FindAllStringSubmatch(section, -1) {
+	for _, m := range regexp.MustCompile("`--([a-z][a-z-]*)").FindAllStringSubmatch(doc, -1) {
 		listed[m[1]] = true
 	}
 	for f := range have {
 		if !listed[f] {
-			t.Errorf("README's simulator section does not list --%s", f)
+			t.Errorf("docs/simulator.md does not list --%s", f)
 		}
 	}
 	for f := range listed {
-		if !have[f] && f != "ca-file" && f != "insecure" && f != "auth" {
-			t.Errorf("README's simulator section lists --%s, which sim does not have", f)
+		if !have[f] {
+			t.Errorf("docs/simulator.md lists --%s, which sim does not have", f)
 		}
 	}
+	for _, r := range simulator.InventedRules() {
+		if !strings.Contains(doc, "`--no-invented "+string(r)+"`") {
+			t.Errorf("docs/simulator.md's table of invented rules lacks %s", r)
+		}
+		if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(string(r)) + `\s`).MatchString(help) {
+			t.Errorf("sim --help does not explain invented rule %s", r)
+		}
+	}
+}
+
+// A user with two-factor login (sim --two-factor-user) on a 4.4 server:
+// user/login answers 202, and a run with --auth auto or token aborts
+// with exit 3 before sending anything, saying what it is and what to do;
+// it never falls back to sending the password with every call.
+func TestSimTwoFactorUser(t *testing.T) {
+	url, out := startSimCommand(t, "--two-factor-user", "admin")
+	if !strings.Contains(out, "(two-factor login)") {
+		t.Errorf("the user list does not mark the two-factor user:\n%s", out)
+	}
+	if code, _ := login(t, url); code != "202" {
+		t.Fatalf("user/login answered %s, want 202", code)
+	}
+	env := map[string]string{"ENSWITCH_URL": url, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
+	for _, mode := range []string{"auto", "token"} {
+		t.Run(mode, func(t *testing.T) {
+			in := writeFile(t, "tf.csv", uniqueRows(4))
+			res := runCLI(t, context.Background(), env, "run", in, "--rate", "0", "--progress", "none", "--auth", mode)
+			if res.code != exitAborted {
+				t.Fatalf("exit %d, want %d\n%s", res.code, exitAborted, tail(res.stderr, 20))
+			}
+			for _, want := range []string{"two-factor login", "use an API user without two-factor login", "no row was sent"} {
+				if !strings.Contains(res.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, tail(res.stderr, 20))
+				}
+			}
+			if strings.Contains(res.stderr, "the password is sent with every request") {
+				t.Errorf("fell back to the password:\n%s", tail(res.stderr, 20))
+			}
+		})
+	}
+	res := runCLI(t, context.Background(), env, "export", "--customer", "100")
+	if res.code != exitAborted || !strings.Contains(res.stderr, "use an API user without two-factor login") {
+		t.Errorf("export: exit %d, want %d saying what to do:\n%s", res.code, exitAborted, tail(res.stderr, 20))
+	}
+	stats := simStats(t, url)
+	if fns, _ := stats["by_function"].(map[string]any); stats["validated"] != float64(0) || stats["applied"] != float64(0) || fns["mailboxes/update"] != nil || fns["mailboxes/list"] != nil {
+		t.Errorf("simulator validated %v, applied %v; want nothing sent", stats["validated"], stats["applied"])
+	}
+}
+
+// simStats reads a simulator's /__stats.
+func simStats(t *testing.T, url string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(url + "/__stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

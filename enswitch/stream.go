@@ -1,0 +1,402 @@
+package enswitch
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// The data of mailboxes/list grows with the customer: 15,000 mailboxes
+// are some 10 MB of JSON, 100,000 about 70 MB. Such answers are decoded
+// as they arrive (json.Decoder over the body), one mailbox at a time,
+// and the bound is on each mailbox (and on each other member of the
+// envelope), not on the answer: a customer of any size lists in the
+// memory of one mailbox, and a hostile server that sends one huge column
+// costs at most the bound.
+
+// MaxMailboxJSON bounds the JSON text of one mailbox in get or list data,
+// and of the responses and any other member of their envelope. Real
+// mailboxes are a few hundred bytes; a column of megabytes under the
+// bound is kept cut to MaxValueLen (Value.Altered), and a mailbox over it
+// fails the call.
+const MaxMailboxJSON = 8 << 20
+
+// errMemberTooLarge is what a budgetReader returns past its budget.
+var errMemberTooLarge = fmt.Errorf("one mailbox or envelope member is larger than %d MiB", MaxMailboxJSON>>20)
+
+// budgetReader lets at most a budget of bytes through between resets:
+// the decoder's buffer, and the value it decodes, cannot outgrow it
+// (plus what the decoder had read ahead before the reset).
+type budgetReader struct {
+	r    io.Reader
+	left int
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errMemberTooLarge
+	}
+	if len(p) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= n
+	return n, err
+}
+
+func (b *budgetReader) reset() { b.left = MaxMailboxJSON }
+
+// streamFault is an answer that is not a whole envelope: what says how
+// ("truncated", "malformed", "refused"), err why (its text redacted).
+type streamFault struct {
+	what string
+	err  error
+}
+
+func (f *streamFault) Error() string { return f.err.Error() }
+func (f *streamFault) Unwrap() error { return f.err }
+
+// callerFault carries an error of the caller's fn through the decoding,
+// unchanged.
+type callerFault struct{ err error }
+
+func (f *callerFault) Error() string { return f.err.Error() }
+func (f *callerFault) Unwrap() error { return f.err }
+
+// codeAfterData marks a failing code that came after the data was
+// delivered (responses after data).
+type codeAfterData struct{ err error }
+
+func (f *codeAfterData) Error() string { return f.err.Error() }
+func (f *codeAfterData) Unwrap() error { return f.err }
+
+// dataFunc decodes the value of an envelope's data member from dec,
+// resetting budget before each item it holds at once, and redacting sec
+// (the request's secrets) from every text it keeps.
+type dataFunc func(dec *json.Decoder, budget *budgetReader, sec *secrets) error
+
+// callStream is call for get and list: the answer's data goes to data as
+// it is decoded. A call refused with 401 with a token is repeated once
+// with a new one, as call does, unless data had been given anything
+// (*delivered > 0).
+func (c *Client) callStream(ctx context.Context, function string, params []batch.Param, delivered *int, data dataFunc) error {
+	tok, err := c.credentials(ctx, nil)
+	if err != nil {
+		return err
+	}
+	err = c.sendStream(ctx, function, tok, params, data)
+	if tok == nil || *delivered > 0 || batch.KindOf(err) != batch.KindUnauthorized || errors.As(err, new(*callerFault)) {
+		return err
+	}
+	if tok, err = c.credentials(ctx, tok); err != nil {
+		return err
+	}
+	if c.pace != nil {
+		if err := c.pace(ctx); err != nil {
+			return c.transportError(ctx, err, c.secretsFor(tok, params))
+		}
+	}
+	return c.sendStream(ctx, function, tok, params, data)
+}
+
+// sendStream sends one request and decodes its answer as a stream. An
+// answer other than HTTP 200 is read whole (bounded) and judged as post
+// judges it; it carries no data.
+func (c *Client) sendStream(ctx context.Context, function string, tok *token, params []batch.Param, data dataFunc) error {
+	cred := c.authForm
+	if tok != nil {
+		cred = tok.form
+	}
+	sec := c.secretsFor(tok, params)
+	resp, err := c.do(ctx, function, cred, params, "", sec)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		if _, err := c.answer(resp, body, readErr, sec); err != nil {
+			return err
+		}
+		return &streamFault{"malformed", fmt.Errorf("HTTP %d with a success code and no data", resp.StatusCode)}
+	}
+	return c.streamEnvelope(ctx, resp, sec, data)
+}
+
+// streamEnvelope decodes an HTTP 200 answer's envelope member by member,
+// in whatever order the server wrote them: responses are judged when
+// they come (a failing code before the data ends the call before any
+// data is read), data goes to data, anything else is skipped.
+func (c *Client) streamEnvelope(ctx context.Context, resp *http.Response, sec *secrets, data dataFunc) error {
+	br := bufio.NewReaderSize(markReads{resp.Body}, 32<<10)
+	// The start of the body, for messages: an HTML page or a login
+	// portal says what it is in its first bytes.
+	head, _ := br.Peek(512)
+	head = append([]byte(nil), head...)
+	if notJSON(head) {
+		return &batch.Error{Kind: batch.KindTransient, Code: "200",
+			Message: "decode envelope: not JSON (body: " + snippetOf(head, sec) + ")",
+			Err:     withSetup(statusSetup(c.base.Scheme, resp.StatusCode, head), nil)}
+	}
+	budget := &budgetReader{r: br}
+	budget.reset()
+	dec := json.NewDecoder(budget)
+	fault := func(err error) error {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the body ended inside the envelope
+		}
+		if ctx.Err() != nil {
+			return c.transportError(ctx, err, sec)
+		}
+		var syn *json.SyntaxError
+		what := "truncated" // the body ended, or its reading failed
+		switch {
+		case errors.Is(err, errMemberTooLarge):
+			what = "refused"
+		case errors.Is(err, io.ErrUnexpectedEOF):
+		case errors.As(err, &syn) || errors.As(err, new(*json.UnmarshalTypeError)) || !isReadError(err):
+			what = "malformed"
+		}
+		return &streamFault{what, errors.New(sec.clean(err.Error(), MaxMessageLen))}
+	}
+	if tok, err := dec.Token(); err != nil {
+		return fault(err)
+	} else if tok != json.Delim('{') {
+		return fault(fmt.Errorf("the answer is not a JSON object (body: %s)", snippetOf(head, sec)))
+	}
+	var env *Envelope
+	seen := false
+	for dec.More() {
+		budget.reset()
+		tok, err := dec.Token()
+		if err != nil {
+			return fault(err)
+		}
+		switch key, _ := tok.(string); key {
+		case "responses":
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return fault(err)
+			}
+			rs, err := decodeResponses(raw)
+			if err != nil {
+				return fault(err)
+			}
+			env = &Envelope{Responses: rs}
+			if _, err := c.judgeEnvelope(resp, env, sec); err != nil {
+				if seen {
+					return &codeAfterData{err}
+				}
+				return err // the data, if any follows, is not read
+			}
+		case "data":
+			seen = true
+			if err := data(dec, budget, sec); err != nil {
+				var cf *callerFault
+				if errors.As(err, &cf) {
+					return err
+				}
+				return fault(err)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fault(err)
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return fault(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			err = errors.New("data after the end of the envelope")
+		}
+		return fault(err)
+	}
+	switch {
+	case env == nil:
+		return fault(errors.New("decode envelope: no responses"))
+	case !seen:
+		return fault(errors.New("no data"))
+	}
+	return nil
+}
+
+// EachMailbox calls mailboxes/list for customer ("" for the auth user's)
+// and calls fn with each mailbox as it is decoded, in the server's
+// order, holding one at a time: a customer of any size lists in the
+// memory of one mailbox (each bounded by MaxMailboxJSON).
+//
+// fn's mailboxes are only trustworthy when EachMailbox returns nil. A
+// server may write the envelope's responses after its data, so a list
+// can fail (a code other than 200, a body cut short or malformed) after
+// fn has been given mailboxes: the error then says how many. A caller
+// that acts on the mailboxes as the customer's whole list must hold its
+// conclusions until the end. An error of fn stops the list and is
+// returned as it is; every other error names the customer.
+func (c *Client) EachMailbox(ctx context.Context, customer string, fn func(Mailbox) error) error {
+	var ps []batch.Param
+	if customer != "" {
+		ps = append(ps, batch.Param{Name: "customer", Value: customer})
+	}
+	n := 0
+	err := c.callStream(ctx, "mailboxes/list", ps, &n, func(dec *json.Decoder, budget *budgetReader, sec *secrets) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if tok != json.Delim('[') {
+			return fmt.Errorf("data is %s, not an array of mailboxes", tokenName(tok))
+		}
+		var raw json.RawMessage
+		for dec.More() {
+			budget.reset()
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			m, err := decodeMailbox(raw, sec)
+			if err != nil {
+				return fmt.Errorf("mailbox %s: %w", thousands(n+1), err)
+			}
+			n++
+			if err := fn(m); err != nil {
+				return &callerFault{err}
+			}
+		}
+		_, err = dec.Token() // the closing bracket
+		return err
+	})
+	if err == nil {
+		return nil
+	}
+	var cf *callerFault
+	if errors.As(err, &cf) {
+		return cf.err
+	}
+	who := "mailboxes/list of customer " + customer
+	if customer == "" {
+		who = "mailboxes/list of the user's own customer"
+	}
+	var sf *streamFault
+	var late *codeAfterData
+	switch {
+	case errors.As(err, &sf):
+		return &batch.Error{Kind: batch.KindTransient,
+			Message: fmt.Sprintf("%s: %s after %s mailboxes: %s", who, sf.what, thousands(n), sf.err)}
+	case errors.As(err, &late):
+		return fmt.Errorf("%s: the server answered a failure after %s mailboxes, so the list is not whole: %w", who, thousands(n), late.err)
+	case n > 0:
+		return fmt.Errorf("%s: failed after %s mailboxes: %w", who, thousands(n), err)
+	}
+	return fmt.Errorf("%s: %w", who, err)
+}
+
+// List calls mailboxes/list for a customer ("" for the auth user's) and
+// returns every mailbox at once: for small customers and tests. A large
+// customer is read with EachMailbox.
+func (c *Client) List(ctx context.Context, customer string) ([]Mailbox, error) {
+	var out []Mailbox
+	err := c.EachMailbox(ctx, customer, func(m Mailbox) error {
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []Mailbox{}
+	}
+	return out, nil
+}
+
+// Get calls mailboxes/get. customer may be "" for the auth user's. The
+// mailbox is bounded by MaxMailboxJSON, not by the answer's size.
+func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, error) {
+	ps := []batch.Param{{Name: "mailbox", Value: mailbox}}
+	if customer != "" {
+		ps = append(ps, batch.Param{Name: "customer", Value: customer})
+	}
+	var m Mailbox
+	got, n := false, 0
+	err := c.callStream(ctx, "mailboxes/get", ps, &n, func(dec *json.Decoder, _ *budgetReader, sec *secrets) error {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		var err error
+		if m, err = decodeMailbox(raw, sec); err != nil {
+			return fmt.Errorf("decode mailboxes/get data: %w", err)
+		}
+		got = true
+		return nil
+	})
+	var sf *streamFault
+	var late *codeAfterData
+	switch {
+	case errors.As(err, &sf):
+		return Mailbox{}, &batch.Error{Kind: batch.KindTransient, Message: "mailboxes/get: " + sf.what + ": " + sf.err.Error()}
+	case errors.As(err, &late):
+		return Mailbox{}, late.err
+	case err != nil:
+		return Mailbox{}, err
+	case !got:
+		return Mailbox{}, &batch.Error{Kind: batch.KindTransient, Message: "decode mailboxes/get data: no data"}
+	}
+	return m, nil
+}
+
+// readErrorMark wraps what the body's reader returned, so that a failed
+// read (a reset, a timeout) is told from the decoder's own complaints.
+type readErrorMark struct{ err error }
+
+func (m *readErrorMark) Error() string { return "read: " + m.err.Error() }
+func (m *readErrorMark) Unwrap() error { return m.err }
+
+// markReads marks every error of r but io.EOF and errMemberTooLarge as a
+// read error.
+type markReads struct{ r io.Reader }
+
+func (m markReads) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if err != nil && err != io.EOF && !errors.Is(err, errMemberTooLarge) {
+		err = &readErrorMark{err}
+	}
+	return n, err
+}
+
+func isReadError(err error) bool { return errors.As(err, new(*readErrorMark)) }
+
+// tokenName names a JSON token for a message.
+func tokenName(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '{' {
+			return "an object"
+		}
+		return string(v)
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// thousands writes n with commas: 15,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
