@@ -243,9 +243,14 @@ func (e *engine) decide(a *attempt, o outcome, be *Error, seq int64) (item, verd
 		return o.final(a.row, StatusError), settled
 	}
 	// Transient (or unknown): retry.
+	if e.waitTooLong(be) {
+		return e.unfinished(a), settled
+	}
 	if be.Throttle {
 		e.throttles.Add(1)
-		e.gov.throttle(be.RetryAfter)
+		if e.gov.throttle(be.RetryAfter) && e.opts.OnPause != nil {
+			e.opts.OnPause(Pause{Asked: be.RetryAfter, Until: e.opts.Now().Add(be.RetryAfter), Message: be.Message})
+		}
 		a.throttles++
 		a.tries-- // a throttle slows the pool; it does not use up the row's tries
 		if se := e.circuit.throttled(seq, e.requests.Load()); se != nil {
@@ -292,6 +297,18 @@ func (e *engine) unfinished(a *attempt) item {
 	o := outcome{phase: a.phase, code: a.last.Code, key: a.last.Key,
 		message: "stopped while retrying: " + a.last.Message, attempts: a.attempts, duration: e.opts.Now().Sub(a.start)}
 	return o.final(a.row, StatusError)
+}
+
+// waitTooLong stops the run, resumably, when the server asks to wait
+// longer than Options.MaxRetryAfter (a misconfigured proxy's year): the
+// row is left for --resume, and the reason gives the server's words.
+func (e *engine) waitTooLong(be *Error) bool {
+	if be.RetryAfter <= e.opts.MaxRetryAfter {
+		return false
+	}
+	e.stop(&StopError{Kind: StopBudget, Reason: fmt.Sprintf("the server asked to wait %s (Retry-After), more than the %s a run waits (%s %s)",
+		be.RetryAfter.Round(time.Second), e.opts.MaxRetryAfter, be.Code, be.Message)})
+	return true
 }
 
 // backoff sleeps before retry number tries (full jitter, at least

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -657,4 +659,55 @@ func TestSteadyRateGroupsFlushes(t *testing.T) {
 	if sink.flushes > n/2 {
 		t.Errorf("%d flushes for %d results at a steady 1000/s, want at most %d: results are not grouped", sink.flushes, n, n/2)
 	}
+}
+
+// A Retry-After beyond MaxRetryAfter (a misconfigured proxy's year) stops
+// the run resumably at once, with the server's words, instead of holding
+// it; a shorter one pauses the pool and is told through OnPause.
+func TestRetryAfterIsCapped(t *testing.T) {
+	t.Run("beyond the cap", func(t *testing.T) {
+		rows := mkRows(3, func(i int) string { return fmt.Sprint(i) })
+		s := newScripted(func(ps []Param, validate bool, attempt int) (Response, error) {
+			if !validate {
+				return Response{}, &Error{Kind: KindTransient, Code: "429", Message: "slow down (proxy)", Throttle: true, RetryAfter: 365 * 24 * time.Hour}
+			}
+			return ok(ps, validate, attempt)
+		})
+		sink := &memSink{}
+		_, err := Run(context.Background(), opener(rows), s, sink, fast(Options{Workers: 1, MaxRetryAfter: time.Minute}))
+		var se *StopError
+		if !errors.As(err, &se) || se.Kind != StopBudget {
+			t.Fatalf("err = %v, want a resumable stop", err)
+		}
+		if !strings.Contains(se.Reason, "8760h0m0s") || !strings.Contains(se.Reason, "slow down (proxy)") || !strings.Contains(se.Reason, "1m0s") {
+			t.Errorf("reason %q does not give the wait asked, the cap and the server's words", se.Reason)
+		}
+		for _, r := range sink.byRow() {
+			if r.Status.Done() {
+				t.Errorf("row %d is %s: a resume would not send it", r.Row, r.Status)
+			}
+		}
+	})
+	t.Run("within the cap", func(t *testing.T) {
+		rows := mkRows(2, func(i int) string { return fmt.Sprint(i) })
+		s := newScripted(func(ps []Param, validate bool, attempt int) (Response, error) {
+			if !validate && attempt == 1 {
+				return Response{}, &Error{Kind: KindTransient, Code: "503", Message: "maintenance", Throttle: true, RetryAfter: 20 * time.Millisecond}
+			}
+			return ok(ps, validate, attempt)
+		})
+		var pauses atomic.Int32
+		var asked atomic.Int64
+		opts := fast(Options{Workers: 1, MaxRetryAfter: time.Minute, OnPause: func(p Pause) {
+			pauses.Add(1)
+			asked.Store(int64(p.Asked))
+		}})
+		sum, err := Run(context.Background(), opener(rows), s, &memSink{}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.ByStatus[StatusOK] != 2 || pauses.Load() == 0 || time.Duration(asked.Load()) != 20*time.Millisecond {
+			t.Errorf("ok %d, pauses told %d (asked %v), want 2 ok and the 20ms pause told", sum.ByStatus[StatusOK], pauses.Load(), time.Duration(asked.Load()))
+		}
+	})
 }

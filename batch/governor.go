@@ -255,8 +255,9 @@ func (g *governor) count(now time.Time) {
 }
 
 // throttle slows the pool after a 429 or 503: every request not yet sent
-// waits for the end of Retry-After and goes at the new pace.
-func (g *governor) throttle(retryAfter time.Duration) {
+// waits for the end of Retry-After and goes at the new pace. It reports
+// whether the pause is new or longer than the one under way.
+func (g *governor) throttle(retryAfter time.Duration) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
@@ -264,6 +265,7 @@ func (g *governor) throttle(retryAfter time.Duration) {
 	if slowed := g.slow(now); paused || slowed {
 		g.newEpoch()
 	}
+	return paused
 }
 
 // pause holds every request until now+d (mu held); false when an earlier

@@ -20,7 +20,17 @@ const (
 	DefaultCircuitThreshold = 25
 	// DefaultMaxThrottles is Options.MaxThrottles's default.
 	DefaultMaxThrottles = 50
+	// DefaultMaxRetryAfter is Options.MaxRetryAfter's default: a server
+	// that asks more wants the run to come back later, not to hold it.
+	DefaultMaxRetryAfter = 10 * time.Minute
 )
+
+// Pause is a wait the server asked for (Retry-After), for OnPause.
+type Pause struct {
+	Asked   time.Duration
+	Until   time.Time
+	Message string // the server's words with the answer
+}
 
 // Options configure a run. A zero field takes its Default* value.
 type Options struct {
@@ -45,6 +55,14 @@ type Options struct {
 	// MaxThrottles bounds 429/503 answers per row and phase; they slow the
 	// pool instead of counting as attempts.
 	MaxThrottles int
+	// MaxRetryAfter is the longest Retry-After the run waits for; a
+	// longer one stops the run resumably (StopBudget) with the server's
+	// words.
+	MaxRetryAfter time.Duration
+	// OnPause, when set, is told when a server's Retry-After starts (or
+	// lengthens) a pause of every request, so the wait is said as it
+	// begins. It may be called from any worker.
+	OnPause func(Pause)
 
 	// Todo, when set, is asked once per row number in file order during
 	// the first read; rows it refuses are left out of this run entirely
@@ -140,6 +158,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxThrottles <= 0 {
 		o.MaxThrottles = DefaultMaxThrottles
+	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = DefaultMaxRetryAfter
 	}
 	if o.Now == nil {
 		o.Now = time.Now

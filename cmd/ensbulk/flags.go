@@ -78,10 +78,11 @@ func (in *inputFlags) validate() error {
 // engineFlags tune the worker pool: how many requests, how fast, how
 // patiently.
 type engineFlags struct {
-	workers     int
-	rate        float64
-	timeout     time.Duration
-	maxAttempts int
+	workers       int
+	rate          float64
+	timeout       time.Duration
+	maxAttempts   int
+	maxRetryAfter time.Duration
 }
 
 // addFlags declares the group with rate as the --rate default (the demo
@@ -91,6 +92,7 @@ func (e *engineFlags) addFlags(f *pflag.FlagSet, rate float64) {
 	f.Float64Var(&e.rate, "rate", rate, "requests per second across both phases, smooth, no bursts (0 = no limit)")
 	f.DurationVar(&e.timeout, "timeout", batch.DefaultTimeout, "timeout of one request")
 	f.IntVar(&e.maxAttempts, "max-attempts", batch.DefaultMaxAttempts, "attempts per row and phase for transport faults (429/503 slow the run down instead)")
+	f.DurationVar(&e.maxRetryAfter, "max-retry-after", batch.DefaultMaxRetryAfter, "longest wait a server's Retry-After may ask; a longer one stops the run (exit 5, resumable)")
 }
 
 func (e *engineFlags) validate() error {
@@ -103,6 +105,8 @@ func (e *engineFlags) validate() error {
 		return usageErr("--timeout must be positive")
 	case e.maxAttempts < 1:
 		return usageErr("--max-attempts must be at least 1")
+	case e.maxRetryAfter <= 0:
+		return usageErr("--max-retry-after must be positive")
 	}
 	return nil
 }
@@ -110,7 +114,7 @@ func (e *engineFlags) validate() error {
 // args are the flags that give another command the same settings.
 func (e *engineFlags) args() []string {
 	return []string{"--workers", fmt.Sprint(e.workers), "--rate", fmt.Sprint(e.rate),
-		"--timeout", e.timeout.String(), "--max-attempts", fmt.Sprint(e.maxAttempts)}
+		"--timeout", e.timeout.String(), "--max-attempts", fmt.Sprint(e.maxAttempts), "--max-retry-after", e.maxRetryAfter.String()}
 }
 
 // scheduleFlags bound a run in time and size; each stop is resumable.

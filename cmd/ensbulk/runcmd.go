@@ -442,7 +442,12 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Preflight: j.preflight(), Deadline: deadline(o, j.started),
 		Validated: j.plan.Validated, RecordValidation: !o.validate && !o.plan,
 		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
-		OwnCustomer: func() string { c, _ := j.conn.client.OwnCustomer(); return c },
+		OwnCustomer:   func() string { c, _ := j.conn.client.OwnCustomer(); return c },
+		MaxRetryAfter: o.maxRetryAfter,
+		OnPause: func(p batch.Pause) {
+			j.log.Warn(fmt.Sprintf("waiting %s: the server asked (Retry-After), until %s", p.Asked.Round(time.Second), p.Until.Format("15:04:05")),
+				zap.String("message", p.Message))
+		},
 	}
 	if err := j.reads(&opts); err != nil {
 		j.prog.finish()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ensbulk/ensbulk/internal/undo"
 	"github.com/ensbulk/ensbulk/report"
@@ -450,5 +451,25 @@ func TestExportRoundTripsAndWritesOnlyItsOwn(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
 		t.Errorf("export overwrote a file that is not an export: %q", b[:min(len(b), 40)])
+	}
+}
+
+// One 429 with a Retry-After of a year (a misconfigured proxy) stops the
+// run with exit 5 and the server's wait named, instead of holding it a
+// year; the resume, once the server is sane, finishes it.
+func TestAYearsRetryAfterStopsTheRun(t *testing.T) {
+	sw := startSwappableSim(t, simulator.Config{Seed: 19, Faults: simulator.Faults{RateLimit: 0.001, RetryAfter: 365 * 24 * time.Hour}})
+	sim := &testSim{Server: sw.cur.Load(), URL: sw.URL}
+	in := writeFile(t, "y.csv", "mailbox,customer,description\n1001,100,y1\n1003,100,y2\n")
+	res := tb(t, sim, "run", in, "--log-level", "warn")
+	if res.code != exitStopped || !strings.Contains(res.stderr, "8760h0m0s") || !strings.Contains(res.stderr, "10m0s") {
+		t.Fatalf("exit %d, want %d and the wait asked and the cap named\n%s", res.code, exitStopped, res.stderr)
+	}
+	sim.Server = sw.swap(t, simulator.Config{Seed: 19})
+	if res := tb(t, sim, "run", in, "--resume"); res.code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", res.code, res.stderr)
+	}
+	if got := box(t, sim, 100, "1003", "description"); got != "y2" {
+		t.Errorf("1003 = %q after the resume, want y2", got)
 	}
 }
