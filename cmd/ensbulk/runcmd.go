@@ -500,13 +500,23 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 // markFinished records in the sidecar that the report's run went through
 // its whole input, so that the next --resume with a new input (the next
 // night's file) sets this report aside instead of refusing.
+//
+// It also records the login's own customer, known once the run logged in,
+// which the sidecar could not name when it was first written.
 func (j *job) markFinished(sum *batch.Summary, c *report.Counts, runErr error) {
-	if runErr != nil || c.ByStatus[batch.StatusSkipped] > 0 || c.Rows != sum.Rows {
+	m := &j.plan.Meta
+	own := j.conn.identity().Customer
+	finished := runErr == nil && c.ByStatus[batch.StatusSkipped] == 0 && c.Rows == sum.Rows
+	if !finished && (own == "" || m.Customer == own) {
 		return
 	}
-	m := j.plan.Meta
-	m.Finished = j.o.now().UTC()
-	if err := report.WriteMeta(j.reportPath, m); err != nil {
+	if m.Customer == "" {
+		m.Customer = own
+	}
+	if finished {
+		m.Finished = j.o.now().UTC()
+	}
+	if err := report.WriteMeta(j.reportPath, *m); err != nil {
 		j.log.Warn("report sidecar: not marked finished; a --resume with a new input will be refused", zap.Error(err))
 	}
 }
