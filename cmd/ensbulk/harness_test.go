@@ -26,8 +26,14 @@ import (
 // (httptest), run() driven with an injected Env, and the real binary
 // built once for the tests that need a process (signals, SIGKILL, argv).
 
-// binary is the ensbulk binary built by TestMain ("" until built).
+// binary is the ensbulk binary built by TestMain ("" until built): the
+// only build of the package's run, installed as the README says (go
+// install ./cmd/ensbulk, into a GOBIN of its own), its version stamped as
+// a release's is (testVersion).
 var binary string
+
+// testVersion is the version TestMain stamps into binary.
+const testVersion = "v9.8.7-test"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ensbulk-bin-")
@@ -36,9 +42,11 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	binary = filepath.Join(dir, "ensbulk")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build ensbulk: %v\n%s", err, out)
+	install := exec.Command("go", "install", "-ldflags", "-X main.version="+testVersion, "./cmd/ensbulk")
+	install.Dir = "../.."
+	install.Env = append(os.Environ(), "GOBIN="+dir)
+	if out, err := install.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go install ./cmd/ensbulk: %v\n%s", err, out)
 		os.Exit(2)
 	}
 	// No test reads the profiles of whoever runs it: the binary's default
