@@ -105,6 +105,7 @@ func reportRows(t testing.TB, path string) []report.Record {
 // a run resumed often enough finishes before the next kill lands, and
 // every round then checks its outcome.
 func TestKill9ResumeLosesNothing(t *testing.T) {
+	t.Parallel()
 	seed := uint64(1)
 	if s := os.Getenv("ENSBULK_CRASH_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)

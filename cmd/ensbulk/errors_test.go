@@ -14,6 +14,7 @@ import (
 )
 
 func TestExitCodeOf(t *testing.T) {
+	t.Parallel()
 	fileErrFromReader := &reader.FileError{File: "in.csv", Line: 1, Message: "bad header"}
 	tests := []struct {
 		name string
@@ -51,6 +52,7 @@ func TestExitCodeOf(t *testing.T) {
 }
 
 func TestEveryKindHasACode(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []error{errUsage, errFile, errReportExists, errLocked, errStopped, errAborted, errInterrupted, errRows, errInternal} {
 		if _, ok := exitCodes[kind]; !ok {
 			t.Errorf("kind %q has no exit code", kind)
@@ -62,6 +64,7 @@ func TestEveryKindHasACode(t *testing.T) {
 }
 
 func TestKindKeepsMessage(t *testing.T) {
+	t.Parallel()
 	err := usageErr("--rate %g: want 0 (no limit) or more", -1.0)
 	if got, want := err.Error(), "--rate -1: want 0 (no limit) or more"; got != want {
 		t.Errorf("message %q, want %q", got, want)
@@ -72,6 +75,7 @@ func TestKindKeepsMessage(t *testing.T) {
 }
 
 func TestExitCodeReportsOnStderr(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	if code := exitCode(errRows, &b); code != exitRows || b.Len() != 0 {
 		t.Errorf("errRows: exit %d, stderr %q; want %d and nothing (the summary said it)", code, b.String(), exitRows)
@@ -82,6 +86,7 @@ func TestExitCodeReportsOnStderr(t *testing.T) {
 }
 
 func TestUnknownCommandIsUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"bogus"}, {"runn", "x.csv"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			res := runCLI(t, context.Background(), nil, args...)
@@ -99,6 +104,7 @@ func TestUnknownCommandIsUsage(t *testing.T) {
 }
 
 func TestNoCommandPrintsHelp(t *testing.T) {
+	t.Parallel()
 	res := runCLI(t, context.Background(), nil)
 	if res.code != exitOK || !strings.Contains(res.stdout, "Available Commands") {
 		t.Errorf("exit %d, stdout:\n%s", res.code, res.stdout)
@@ -106,6 +112,7 @@ func TestNoCommandPrintsHelp(t *testing.T) {
 }
 
 func TestChoiceFlagsRefuseAtParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -128,6 +135,7 @@ func TestChoiceFlagsRefuseAtParse(t *testing.T) {
 }
 
 func TestChoiceFlagsAcceptAnyCase(t *testing.T) {
+	t.Parallel()
 	c := newChoice("info", "debug", "info", "warn", "error")
 	if err := c.Set("WARN"); err != nil || c.String() != "warn" {
 		t.Errorf("Set(WARN): %v, value %q", err, c.String())
@@ -135,6 +143,7 @@ func TestChoiceFlagsAcceptAnyCase(t *testing.T) {
 }
 
 func TestChoiceFlagsComplete(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		flag string
 		want []string

@@ -27,6 +27,7 @@ func TestInstallAsReadmeSays(t *testing.T) {
 // TestMakeTestRaceNeedsCCompiler: make test asks for -race only where cgo
 // has a C compiler, and says so when it runs without.
 func TestMakeTestRaceNeedsCCompiler(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("make is not installed here; the Makefile cannot be read without it")
 	}

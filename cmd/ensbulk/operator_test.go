@@ -45,6 +45,7 @@ func runBinary(t *testing.T, env map[string]string, args ...string) cli {
 const twoRows = "mailbox,customer,description,pin\n1001,100,Reception,483920\n1003,100,Dr. Aasen,12\n"
 
 func TestProfileThroughBinary(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "lab.password"), []byte("admin-demo-pass\n"), 0o600); err != nil {
@@ -149,6 +150,7 @@ password_file = "lab.password"
 }
 
 func TestQuietAndVerbose(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 
@@ -209,6 +211,7 @@ func TestQuietAndVerbose(t *testing.T) {
 // TestStderrOneFormatOffTerminal: a run piped to a file writes log lines
 // and the summary as text, never a JSON line among them.
 func TestStderrOneFormatOffTerminal(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 	in := writeFile(t, "changes.csv", twoRows)
@@ -241,6 +244,7 @@ func TestStderrOneFormatOffTerminal(t *testing.T) {
 }
 
 func TestPluralsThroughBinary(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 	in := writeFile(t, "one.csv", "mailbox,customer,description\n1001,100,Reception\n")

@@ -118,6 +118,7 @@ func TestPaceWindowAtServer(t *testing.T) {
 // A Retry-After longer than what is left of --max-duration stops the run
 // at once, resumably (exit 5), instead of waiting past the budget.
 func TestRetryAfterPastMaxDurationStops(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1, Faults: simulator.Faults{RateLimit: 0.01, RetryAfter: time.Minute}})
 	in := sample(t, "changes.csv")
 	// Cancelled well before the Retry-After ends: a run that waits for it
@@ -137,6 +138,7 @@ func TestRetryAfterPastMaxDurationStops(t *testing.T) {
 }
 
 func TestRateRefused(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	for _, rate := range []string{"NaN", "Inf", "-Inf", "-1", "1e-9", "0.001", "1e12"} {

@@ -53,6 +53,7 @@ func runCommand(t *testing.T, environ []string, dir, prog string, args ...string
 // --max-rows N applies N rows, also when the pace holds rows back: a row
 // counts against the budget when it is sent, not when a worker takes it.
 func TestMaxRowsAppliesThatMany(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "budget.csv", manyRows(40))
 	res := runBinaryIn(t, simEnv(sim), "", "run", in, "--rate", "10", "--max-rows", "30")
@@ -73,6 +74,7 @@ func TestMaxRowsAppliesThatMany(t *testing.T) {
 // prints once the cause is fixed on the server: the rows refused before
 // the abort are sent again, not kept as failed.
 func TestResumeAfterForbiddenAbortFinishes(t *testing.T) {
+	t.Parallel()
 	forbidding := startSim(t, simulator.Config{Seed: 1, ForbidCustomers: []int{100}})
 	var b strings.Builder
 	b.WriteString("mailbox,customer,description\n")
@@ -131,6 +133,7 @@ func nextCommand(t *testing.T, stderr string) []string {
 // retry of a retry of a retry, each after fixing one more row, ends all
 // ok, and no report is ever overwritten.
 func TestNextStepChainReachesAllOK(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	bad := []string{"Europe/Londn", "Mars/Base", "Nowhere/X"}
@@ -180,6 +183,7 @@ func TestNextStepChainReachesAllOK(t *testing.T) {
 // silence: the retry is refused naming the row, nothing sent, and with
 // --force the edited row is applied with the failed ones.
 func TestRetryRefusesEditOfOKRow(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	content := "mailbox,customer,description,timezone\n" +
@@ -233,6 +237,7 @@ func TestRetryRefusesEditOfOKRow(t *testing.T) {
 // once (a resume does not validate again the rows an earlier night
 // validated), and every night after validation is done applies rows.
 func TestBudgetedNightsFinish(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	// A night of 4 s at 50/s is 200 requests; the file needs 3 per row
 	// (validate, read, update): at least 3 nights. The bound leaves room
@@ -311,6 +316,7 @@ func readmeBlock(t *testing.T, heading string) [][]string {
 // validating only the rows without a definite answer), and the retry
 // after fixing the bad rows ends all ok.
 func TestReadmeFirstRunSequence(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	in := filepath.Join(dir, "changes.csv")

@@ -15,6 +15,7 @@ import (
 )
 
 func TestSamplesReachExpectedState(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"changes.csv", "changes.jsonl"} {
 		t.Run(name, func(t *testing.T) {
 			sim := startSim(t, simulator.Config{Seed: 1})
@@ -58,6 +59,7 @@ func TestSamplesReachExpectedState(t *testing.T) {
 }
 
 func TestWrongPasswordAbortsWithinWorkers(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	env := simEnv(sim)
@@ -84,6 +86,7 @@ func TestWrongPasswordAbortsWithinWorkers(t *testing.T) {
 // Three rows for one mailbox end with the last row's values, whatever the
 // scheduling, in 50 runs with 64 workers.
 func TestSameMailboxLastRowWins(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString("mailbox,customer,description,timezone\n")
 	for i := range 40 { // other mailboxes keep the pool busy
@@ -137,6 +140,7 @@ func TestRateHeldUnderServerLimit(t *testing.T) {
 // A canary password appears in no output, log line or report, even at
 // debug level and when the server refuses it.
 func TestCanaryPasswordNeverShown(t *testing.T) {
+	t.Parallel()
 	const canary = "canary-PW-7f3a9c"
 	for _, tc := range []struct {
 		name string
@@ -165,6 +169,7 @@ func readOr(p string) string {
 }
 
 func TestValidateOnlyChangesNothing(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	before, _ := json.Marshal(sim.State())
 	in := sample(t, "changes.jsonl")
@@ -192,6 +197,7 @@ func TestValidateOnlyChangesNothing(t *testing.T) {
 }
 
 func TestUsageErrorsExit2AndSendNothing(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	noPW := simEnv(sim)
@@ -231,6 +237,7 @@ func TestUsageErrorsExit2AndSendNothing(t *testing.T) {
 // The README's first command, through the real binary: the demo prints
 // the summary and the rows that did not go through.
 func TestDemoBinary(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(binary, "demo", "--rate", "0")
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	out, err := cmd.CombinedOutput()
@@ -245,6 +252,7 @@ func TestDemoBinary(t *testing.T) {
 }
 
 func TestSummaryCommand(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0")
@@ -261,6 +269,7 @@ func TestSummaryCommand(t *testing.T) {
 }
 
 func TestValidateOffline(t *testing.T) {
+	t.Parallel()
 	in := sample(t, "changes.csv")
 	// No connection settings at all: --offline needs none and sends nothing.
 	res := runCLI(t, context.Background(), nil, "validate", "--offline", in)
@@ -286,6 +295,7 @@ func TestValidateOffline(t *testing.T) {
 // Flags may come before or after the file; a JSONL report holds the same
 // rows as the CSV one.
 func TestJSONLReportAndFlagOrder(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	res := runCLI(t, context.Background(), simEnv(sim), "run", "--report-format", "jsonl", "--rate", "0", in, "--workers", "4")
@@ -314,6 +324,7 @@ func TestJSONLReportAndFlagOrder(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	res := runCLI(t, context.Background(), nil, "version")
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "ensbulk ") {
 		t.Errorf("version: exit %d, %q", res.code, res.stdout)

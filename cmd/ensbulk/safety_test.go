@@ -41,6 +41,7 @@ func ownCustomerWorld(t *testing.T) *simulator.State {
 // the simulator in file order and leave the last row's value, run after
 // run.
 func TestMailboxWithAndWithoutCustomerOneQueue(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString("mailbox,customer,description\n")
 	var want []string
@@ -138,6 +139,7 @@ func boxRows(n int) string {
 
 // Success is phase-exact: 201 to validation=1, 204 to an apply.
 func TestPhaseExactSuccessCodes(t *testing.T) {
+	t.Parallel()
 	const rows, workers = 30, 4
 	t.Run("204 to validation stops the run at once", func(t *testing.T) {
 		h := startHostile(t, func(bool) string { return "204" })
@@ -231,6 +233,7 @@ func TestPhaseExactSuccessCodes(t *testing.T) {
 // real binary sends nothing more (the requests in flight finish), says so
 // once, naming the report once, with the next step, and exits 6.
 func TestReportDirRemovedStopsSending(t *testing.T) {
+	t.Parallel()
 	const rows, workers = 300, 4
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: rows})
 	in := writeFile(t, "in.csv", uniqueRows(rows))
@@ -278,6 +281,7 @@ func TestReportDirRemovedStopsSending(t *testing.T) {
 // when a row without customer (the login's own, whose plan covers every
 // customer) is refused.
 func TestRatePlanRefusalIsScoped(t *testing.T) {
+	t.Parallel()
 	const workers = 4
 	// rows interleaves rows for customers 100/101 (mailboxes 1001.. of the
 	// generated world) with rows for 102 (9001-9003, refused by the demo).

@@ -123,6 +123,7 @@ func (p *ttyProc) echo(t *testing.T) bool {
 }
 
 func TestCtrlCAtPasswordPrompt(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "changes.csv", twoRows)
 	p := startTTY(t, map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin"}, "run", in)
@@ -189,6 +190,7 @@ func manyWithBad(n int) string {
 }
 
 func TestTerminalBarAndLogLines(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 200})
 	env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 	in := writeFile(t, "changes.csv", manyWithBad(40))
@@ -232,6 +234,7 @@ func TestTerminalBarAndLogLines(t *testing.T) {
 // TestTerminalBarShowsTrueCountOnStop: after an abort or a Ctrl-C the bar
 // stays where the run got to; it is not filled to 100%.
 func TestTerminalBarShowsTrueCountOnStop(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 200})
 	in := manyRows(60)
 
@@ -275,6 +278,7 @@ func checkStoppedBar(t *testing.T, screen string, code int) {
 }
 
 func TestTerminalColour(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	base := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 	tests := []struct {
