@@ -54,26 +54,30 @@ func TestMailboxWithAndWithoutCustomerOneQueue(t *testing.T) {
 		want = append(want, fmt.Sprintf("row %d", i+1))
 	}
 	content := b.String()
+	// Runs side by side, each on its own simulator.
 	for run := range 6 {
-		sim := startSim(t, simulator.Config{State: ownCustomerWorld(t)})
-		in := writeFile(t, "own.csv", content)
-		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", "64", "--progress", "none")
-		if res.code != exitOK {
-			t.Fatalf("run %d: exit %d\n%s", run, res.code, res.stderr)
-		}
-		var order []string
-		for _, a := range sim.Audit() {
-			if a.Customer != simulator.CustomerOperator || a.Mailbox != "1000" {
-				t.Fatalf("run %d: update of %d/%s, want only 1/1000", run, a.Customer, a.Mailbox)
+		t.Run(fmt.Sprint(run), func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, simulator.Config{State: ownCustomerWorld(t)})
+			in := writeFile(t, "own.csv", content)
+			res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", "64", "--progress", "none")
+			if res.code != exitOK {
+				t.Fatalf("run %d: exit %d\n%s", run, res.code, res.stderr)
 			}
-			order = append(order, a.Params["description"])
-		}
-		if got := strings.Join(order, ","); got != strings.Join(want, ",") {
-			t.Fatalf("run %d: applied in order\n%s\nwant\n%s", run, got, strings.Join(want, ","))
-		}
-		if m, _ := sim.Mailbox(simulator.CustomerOperator, "1000"); m["description"] != "row 40" {
-			t.Fatalf("run %d: description = %q, want %q", run, m["description"], "row 40")
-		}
+			var order []string
+			for _, a := range sim.Audit() {
+				if a.Customer != simulator.CustomerOperator || a.Mailbox != "1000" {
+					t.Fatalf("run %d: update of %d/%s, want only 1/1000", run, a.Customer, a.Mailbox)
+				}
+				order = append(order, a.Params["description"])
+			}
+			if got := strings.Join(order, ","); got != strings.Join(want, ",") {
+				t.Fatalf("run %d: applied in order\n%s\nwant\n%s", run, got, strings.Join(want, ","))
+			}
+			if m, _ := sim.Mailbox(simulator.CustomerOperator, "1000"); m["description"] != "row 40" {
+				t.Fatalf("run %d: description = %q, want %q", run, m["description"], "row 40")
+			}
+		})
 	}
 }
 
