@@ -56,7 +56,7 @@ func TestMaxRowsAppliesThatMany(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "budget.csv", manyRows(40))
-	res := runBinaryIn(t, simEnv(sim), "", "run", in, "--rate", "10", "--max-rows", "30")
+	res := runBinaryIn(t, simEnv(sim), "", "run", in, "--rate", "100", "--max-rows", "30")
 	if res.code != exitStopped {
 		t.Fatalf("exit %d, want %d\n%s", res.code, exitStopped, res.stderr)
 	}
@@ -239,7 +239,7 @@ func TestRetryRefusesEditOfOKRow(t *testing.T) {
 func TestBudgetedNightsFinish(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
-	// A night of 4 s at 50/s is 200 requests; the file needs 3 per row
+	// A night of 2 s at 100/s is 200 requests; the file needs 3 per row
 	// (validate, read, update): at least 3 nights. The bound leaves room
 	// for a loaded machine; every night must still make progress.
 	const rows, maxNights = 200, 8
@@ -255,7 +255,7 @@ func TestBudgetedNightsFinish(t *testing.T) {
 			t.Fatalf("not finished after %d nights: %v; the server validated %d and applied %d", maxNights, statusCounts(t, filepath.Join(dir, "big.report.csv")), sim.Stats().Validated, sim.Stats().Applied)
 		}
 		before := sim.Stats()
-		res := runBinaryIn(t, env, dir, "run", "big.csv", "--resume", "--rate", "50", "--max-duration", "4s")
+		res := runBinaryIn(t, env, dir, "run", "big.csv", "--resume", "--rate", "100", "--max-duration", "2s")
 		after := sim.Stats()
 		t.Logf("night %d: exit %d, validated %d, applied %d", nights, res.code, after.Validated-before.Validated, after.Applied-before.Applied)
 		if res.code == exitOK {
