@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -245,4 +246,63 @@ func countRecords(t testing.TB, path string) int {
 		n--
 	}
 	return n
+}
+
+// watchedSim is a simulator whose test can wait for what it has served
+// (an event), instead of sleeping and hoping.
+type watchedSim struct {
+	*testSim
+	mu      sync.Mutex
+	waiters []simWaiter
+}
+
+type simWaiter struct {
+	cond func(simulator.Stats) bool
+	ch   chan struct{}
+}
+
+func startWatchedSim(t testing.TB, cfg simulator.Config) *watchedSim {
+	t.Helper()
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &watchedSim{}
+	ts := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		sim.ServeHTTP(rw, r)
+		w.check()
+	}))
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+		sim.Close()
+	})
+	w.testSim = &testSim{Server: sim, URL: ts.URL}
+	return w
+}
+
+// when returns a channel closed once the simulator's stats satisfy cond,
+// as seen after a request it served (or now).
+func (w *watchedSim) when(cond func(simulator.Stats) bool) <-chan struct{} {
+	ch := make(chan struct{})
+	w.mu.Lock()
+	w.waiters = append(w.waiters, simWaiter{cond, ch})
+	w.mu.Unlock()
+	w.check()
+	return ch
+}
+
+func (w *watchedSim) check() {
+	st := w.Stats()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	kept := w.waiters[:0]
+	for _, x := range w.waiters {
+		if x.cond(st) {
+			close(x.ch)
+		} else {
+			kept = append(kept, x)
+		}
+	}
+	w.waiters = kept
 }
