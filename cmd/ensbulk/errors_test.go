@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,6 +63,69 @@ func TestEveryKindHasACode(t *testing.T) {
 		if got := kindOf(withKind(kind, errors.New("x"))); got != kind {
 			t.Errorf("kindOf(withKind(%q)) = %q", kind, got)
 		}
+	}
+}
+
+// The README's exit-code table (section "Exit codes") against the code's:
+// the same codes, and for every kind of failure the README's line for its
+// code says what that kind is.
+func TestExitCodesMatchReadme(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Exit codes\n")
+	if !ok {
+		t.Fatal("README has no \"## Exit codes\" section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	readme := map[int]string{}
+	row := regexp.MustCompile(`^\| (\d+) \| (.+) \|$`)
+	for _, line := range strings.Split(section, "\n") {
+		if m := row.FindStringSubmatch(line); m != nil {
+			code, _ := strconv.Atoi(m[1])
+			readme[code] = m[2]
+		}
+	}
+	code := map[int]bool{exitOK: true}
+	for _, c := range exitCodes {
+		code[c] = true
+	}
+	for c := range code {
+		if _, ok := readme[c]; !ok {
+			t.Errorf("exit code %d is in errors.go's table, not in the README's", c)
+		}
+	}
+	for c, meaning := range readme {
+		if !code[c] {
+			t.Errorf("README's exit code %d (%s) is no code of errors.go's table", c, meaning)
+		}
+	}
+	// What the README's line must say for each kind's code.
+	says := map[error]string{
+		errRows:         "some rows",
+		errUsage:        "usage",
+		errFile:         "input error",
+		errReportExists: "usage or input error",
+		errAborted:      "aborted",
+		errInterrupted:  "interrupted",
+		errLocked:       "lock",
+		errStopped:      "--resume",
+		errInternal:     "internal error",
+	}
+	for kind, c := range exitCodes {
+		want, ok := says[kind]
+		if !ok {
+			t.Errorf("kind %q (exit %d): the test does not know what the README must say of it", kind, c)
+			continue
+		}
+		if !strings.Contains(readme[c], want) {
+			t.Errorf("kind %q exits %d, whose README line %q does not say %q", kind, c, readme[c], want)
+		}
+	}
+	if !strings.Contains(readme[exitOK], "every row") {
+		t.Errorf("README's exit 0 is %q, want every row ok", readme[exitOK])
 	}
 }
 
