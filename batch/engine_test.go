@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -368,19 +370,40 @@ func TestTodoLeavesRowsOut(t *testing.T) {
 	}
 }
 
+// 40 requests at 200/s go one interval (5ms) apart: the first at once,
+// the last 39 intervals later. On the bubble's fake clock (testing/synctest)
+// the engine's timers fire on time whatever the machine's load, so the
+// run's length is bounded from both sides: a limiter that allowed bursts
+// finishes sooner, one that lost time between requests later.
 func TestRateLimitSmooth(t *testing.T) {
-	// 40 requests at 200/s with burst 1 take at least 39 intervals of
-	// 5ms. A bound on counts, not a timing assertion on the machine's
-	// speed: a limiter that allowed bursts would finish far sooner.
-	rows := mkRows(20, func(i int) string { return fmt.Sprint(i) })
-	s := newScripted(ok)
-	start := time.Now()
-	if _, err := Run(context.Background(), opener(rows), s, &memSink{}, fast(Options{Workers: 16, Rate: 200})); err != nil {
-		t.Fatal(err)
-	}
-	if el := time.Since(start); el < 39*5*time.Millisecond {
-		t.Errorf("40 requests at 200/s took %s, want >= 195ms (no bursts)", el)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		rows := mkRows(20, func(i int) string { return fmt.Sprint(i) })
+		s := newScripted(ok)
+		var sent []time.Time
+		answer := s.answer
+		s.answer = func(ps []Param, v bool, a int) (Response, error) {
+			s.mu.Lock()
+			sent = append(sent, time.Now())
+			s.mu.Unlock()
+			return answer(ps, v, a)
+		}
+		start := time.Now()
+		if _, err := Run(context.Background(), opener(rows), s, &memSink{}, fast(Options{Workers: 16, Rate: 200})); err != nil {
+			t.Fatal(err)
+		}
+		if len(sent) != 40 {
+			t.Fatalf("%d requests, want 40 (20 rows validated and applied)", len(sent))
+		}
+		slices.SortFunc(sent, func(a, b time.Time) int { return a.Compare(b) })
+		for i := 1; i < len(sent); i++ {
+			if gap := sent[i].Sub(sent[i-1]); gap != 5*time.Millisecond {
+				t.Errorf("request %d went %s after the one before, want the interval 5ms", i+1, gap)
+			}
+		}
+		if first, last := sent[0].Sub(start), sent[len(sent)-1].Sub(start); first != 0 || last != 39*5*time.Millisecond {
+			t.Errorf("first request at %s, last at %s; want 0 and 195ms (39 intervals)", first, last)
+		}
+	})
 }
 
 func TestFileErrorSendsNothing(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -310,39 +311,41 @@ func TestGovernorDeadline(t *testing.T) {
 	})
 }
 
-// The real wait: a pause wakes a sleeping worker (no waiting for its old
-// slot), and ctx ends a wait.
+// The real wait, on the bubble's fake clock (testing/synctest): a pause
+// wakes a sleeping worker, which goes at the end of the pause rather than
+// at its old slot, and ctx ends a wait.
 func TestGovernorWaitWakesOnPause(t *testing.T) {
-	g := newGovernor(0.5, time.Now, time.Time{}) // slots 2s apart
-	if err := g.wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	woke := make(chan struct{})
-	g.sleep = func(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
-		select {
-		case <-wake:
-			close(woke)
-			return context.Canceled // ends the test's wait
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Second):
-			return errors.New("not woken")
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		g := newGovernor(0.5, time.Now, time.Time{}) // slots 2s apart
+		if err := g.wait(context.Background()); err != nil {
+			t.Fatal(err)
 		}
-	}
-	go func() { done <- g.wait(context.Background()) }()
-	time.Sleep(10 * time.Millisecond) // let it take its slot
-	g.throttle(time.Second)
-	<-woke
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("wait = %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	g.sleep = g.sleepOrWake
-	if err := g.wait(ctx); !errors.Is(err, context.Canceled) {
-		t.Errorf("wait with a cancelled context = %v, want context.Canceled", err)
-	}
+		went := make(chan time.Time, 1)
+		go func() {
+			if err := g.wait(context.Background()); err != nil {
+				t.Errorf("wait = %v", err)
+			}
+			went <- time.Now()
+		}()
+		synctest.Wait() // the worker holds the slot at 2s and sleeps on it
+		g.throttle(time.Second)
+		if got := (<-went).Sub(start); got != time.Second {
+			t.Errorf("the sleeping worker went at %s, want 1s (the end of the pause, not its old slot at 2s)", got)
+		}
+
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- g.wait(ctx) }()
+		synctest.Wait() // asleep until its next slot, seconds away
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("wait cancelled while asleep = %v, want context.Canceled", err)
+		}
+		if err := g.wait(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("wait with a cancelled context = %v, want context.Canceled", err)
+		}
+	})
 }
 
 func TestCheckRate(t *testing.T) {

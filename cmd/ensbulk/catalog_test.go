@@ -95,6 +95,7 @@ func catalogWorld(t *testing.T, c *catalogFile) *simulator.State {
 }
 
 func TestCatalogThroughBinary(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join(catalogDir, "catalog.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -105,6 +105,7 @@ func reportRows(t testing.TB, path string) []report.Record {
 // a run resumed often enough finishes before the next kill lands, and
 // every round then checks its outcome.
 func TestKill9ResumeLosesNothing(t *testing.T) {
+	t.Parallel()
 	seed := uint64(1)
 	if s := os.Getenv("ENSBULK_CRASH_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -120,17 +121,23 @@ func TestKill9ResumeLosesNothing(t *testing.T) {
 		workers     = 16
 		wantKills   = 24
 	)
-	start := time.Now()
+	// Bounded by count, not by the clock: every kill lands after a
+	// request of its run was served, so a round ends in kills unless a
+	// resume finishes first, and 8 rounds are plenty for 24 kills.
+	const maxRounds = 8
 	kills, inApply := 0, 0
 	for round := 0; kills < wantKills; round++ {
-		if time.Since(start) > 40*time.Second {
-			t.Fatalf("only %d kills landed mid-run in %v", kills, time.Since(start))
+		if round == maxRounds {
+			t.Fatalf("only %d kills landed mid-run in %d rounds", kills, round)
 		}
 		k, a := crashRound(t, rng, round, rows, boxes, workers, wantKills-kills)
 		kills += k
 		inApply += a
 	}
-	t.Logf("%d kills mid-run (%d while updates were being applied) in %v", kills, inApply, time.Since(start))
+	if inApply == 0 {
+		t.Errorf("none of the %d kills landed while updates were being applied", kills)
+	}
+	t.Logf("%d kills mid-run (%d while updates were being applied)", kills, inApply)
 }
 
 // crashRound runs one input to completion through at most maxKills kills
@@ -143,7 +150,8 @@ func crashRound(t *testing.T, rng *rand.Rand, round, rows, boxes, workers, maxKi
 	// They are retried within a run; 10 attempts make a row that ends
 	// with error (and is redone after later rows of its mailbox) a
 	// one-in-10^10 event.
-	sim := startSim(t, simulator.Config{Seed: int64(round + 1), Faults: simulator.Faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond, LostRate: 0.1}})
+	watched := startWatchedSim(t, simulator.Config{Seed: int64(round + 1), Faults: simulator.Faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond, LostRate: 0.1}})
+	sim := watched.testSim
 	initial := sim.State()
 	in := writeFile(t, "crash.csv", crashInput(rng, rows, boxes))
 	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
@@ -155,13 +163,24 @@ func crashRound(t *testing.T, rng *rand.Rand, round, rows, boxes, workers, maxKi
 		cmd.Env = binaryEnv(sim)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		applied := sim.Stats().Applied
+		before := sim.Stats()
+		applied := before.Applied
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(20+rng.IntN(281)) * time.Millisecond)
-		_ = cmd.Process.Kill()
-		err := cmd.Wait()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		// Killed at a random point of the run counted in requests it
+		// had served (1 to 120: the validate phase, or into the apply
+		// phase), or not at all when the run finishes first.
+		served := before.Requests + 1 + int64(rng.IntN(120))
+		var err error
+		select {
+		case err = <-done:
+		case <-watched.when(func(st simulator.Stats) bool { return st.Requests >= served }):
+			_ = cmd.Process.Kill()
+			err = <-done
+		}
 		drain(t, sim)
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 			if err != nil {

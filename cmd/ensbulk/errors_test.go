@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +17,7 @@ import (
 )
 
 func TestExitCodeOf(t *testing.T) {
+	t.Parallel()
 	fileErrFromReader := &reader.FileError{File: "in.csv", Line: 1, Message: "bad header"}
 	tests := []struct {
 		name string
@@ -51,6 +55,7 @@ func TestExitCodeOf(t *testing.T) {
 }
 
 func TestEveryKindHasACode(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []error{errUsage, errFile, errReportExists, errLocked, errStopped, errAborted, errInterrupted, errRows, errInternal} {
 		if _, ok := exitCodes[kind]; !ok {
 			t.Errorf("kind %q has no exit code", kind)
@@ -61,7 +66,71 @@ func TestEveryKindHasACode(t *testing.T) {
 	}
 }
 
+// The README's exit-code table (section "Exit codes") against the code's:
+// the same codes, and for every kind of failure the README's line for its
+// code says what that kind is.
+func TestExitCodesMatchReadme(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Exit codes\n")
+	if !ok {
+		t.Fatal("README has no \"## Exit codes\" section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	readme := map[int]string{}
+	row := regexp.MustCompile(`^\| (\d+) \| (.+) \|$`)
+	for _, line := range strings.Split(section, "\n") {
+		if m := row.FindStringSubmatch(line); m != nil {
+			code, _ := strconv.Atoi(m[1])
+			readme[code] = m[2]
+		}
+	}
+	code := map[int]bool{exitOK: true}
+	for _, c := range exitCodes {
+		code[c] = true
+	}
+	for c := range code {
+		if _, ok := readme[c]; !ok {
+			t.Errorf("exit code %d is in errors.go's table, not in the README's", c)
+		}
+	}
+	for c, meaning := range readme {
+		if !code[c] {
+			t.Errorf("README's exit code %d (%s) is no code of errors.go's table", c, meaning)
+		}
+	}
+	// What the README's line must say for each kind's code.
+	says := map[error]string{
+		errRows:         "some rows",
+		errUsage:        "usage",
+		errFile:         "input error",
+		errReportExists: "usage or input error",
+		errAborted:      "aborted",
+		errInterrupted:  "interrupted",
+		errLocked:       "lock",
+		errStopped:      "--resume",
+		errInternal:     "internal error",
+	}
+	for kind, c := range exitCodes {
+		want, ok := says[kind]
+		if !ok {
+			t.Errorf("kind %q (exit %d): the test does not know what the README must say of it", kind, c)
+			continue
+		}
+		if !strings.Contains(readme[c], want) {
+			t.Errorf("kind %q exits %d, whose README line %q does not say %q", kind, c, readme[c], want)
+		}
+	}
+	if !strings.Contains(readme[exitOK], "every row") {
+		t.Errorf("README's exit 0 is %q, want every row ok", readme[exitOK])
+	}
+}
+
 func TestKindKeepsMessage(t *testing.T) {
+	t.Parallel()
 	err := usageErr("--rate %g: want 0 (no limit) or more", -1.0)
 	if got, want := err.Error(), "--rate -1: want 0 (no limit) or more"; got != want {
 		t.Errorf("message %q, want %q", got, want)
@@ -72,6 +141,7 @@ func TestKindKeepsMessage(t *testing.T) {
 }
 
 func TestExitCodeReportsOnStderr(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	if code := exitCode(errRows, &b); code != exitRows || b.Len() != 0 {
 		t.Errorf("errRows: exit %d, stderr %q; want %d and nothing (the summary said it)", code, b.String(), exitRows)
@@ -82,6 +152,7 @@ func TestExitCodeReportsOnStderr(t *testing.T) {
 }
 
 func TestUnknownCommandIsUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"bogus"}, {"runn", "x.csv"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			res := runCLI(t, context.Background(), nil, args...)
@@ -99,6 +170,7 @@ func TestUnknownCommandIsUsage(t *testing.T) {
 }
 
 func TestNoCommandPrintsHelp(t *testing.T) {
+	t.Parallel()
 	res := runCLI(t, context.Background(), nil)
 	if res.code != exitOK || !strings.Contains(res.stdout, "Available Commands") {
 		t.Errorf("exit %d, stdout:\n%s", res.code, res.stdout)
@@ -106,6 +178,7 @@ func TestNoCommandPrintsHelp(t *testing.T) {
 }
 
 func TestChoiceFlagsRefuseAtParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -128,6 +201,7 @@ func TestChoiceFlagsRefuseAtParse(t *testing.T) {
 }
 
 func TestChoiceFlagsAcceptAnyCase(t *testing.T) {
+	t.Parallel()
 	c := newChoice("info", "debug", "info", "warn", "error")
 	if err := c.Set("WARN"); err != nil || c.String() != "warn" {
 		t.Errorf("Set(WARN): %v, value %q", err, c.String())
@@ -135,6 +209,7 @@ func TestChoiceFlagsAcceptAnyCase(t *testing.T) {
 }
 
 func TestChoiceFlagsComplete(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		flag string
 		want []string

@@ -196,9 +196,7 @@ func TestSummaryJSONDestinations(t *testing.T) {
 	})
 	t.Run("a named pipe", func(t *testing.T) {
 		fifo := filepath.Join(t.TempDir(), "fifo")
-		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		mkfifo(t, fifo)
 		got := make(chan []byte, 1)
 		go func() {
 			f, err := os.Open(fifo) // blocks until the run opens it to write

@@ -36,6 +36,7 @@ func golden(t *testing.T, name, got string) {
 // TestGoldenSampleReportAndSummary pins the report of the CSV sample and
 // the summary command's output (durations zeroed, paths replaced).
 func TestGoldenSampleReportAndSummary(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0")

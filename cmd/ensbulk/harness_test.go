@@ -28,8 +28,14 @@ import (
 // (httptest), run() driven with an injected Env, and the real binary
 // built once for the tests that need a process (signals, SIGKILL, argv).
 
-// binary is the ensbulk binary built by TestMain ("" until built).
+// binary is the ensbulk binary built by TestMain ("" until built): the
+// only build of the package's run, installed as the README says (go
+// install ./cmd/ensbulk, into a GOBIN of its own), its version stamped as
+// a release's is (testVersion).
 var binary string
+
+// testVersion is the version TestMain stamps into binary.
+const testVersion = "v9.8.7-test"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ensbulk-bin-")
@@ -38,9 +44,11 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	binary = filepath.Join(dir, "ensbulk")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build ensbulk: %v\n%s", err, out)
+	install := exec.Command("go", "install", "-ldflags", "-X main.version="+testVersion, "./cmd/ensbulk")
+	install.Dir = "../.."
+	install.Env = append(os.Environ(), "GOBIN="+dir)
+	if out, err := install.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go install ./cmd/ensbulk: %v\n%s", err, out)
 		os.Exit(2)
 	}
 	// No test reads the profiles of whoever runs it: the binary's default
@@ -276,4 +284,63 @@ func (s *swappableSim) swap(t testing.TB, cfg simulator.Config) *simulator.Serve
 		old.Close()
 	}
 	return sim
+}
+
+// watchedSim is a simulator whose test can wait for what it has served
+// (an event), instead of sleeping and hoping.
+type watchedSim struct {
+	*testSim
+	mu      sync.Mutex
+	waiters []simWaiter
+}
+
+type simWaiter struct {
+	cond func(simulator.Stats) bool
+	ch   chan struct{}
+}
+
+func startWatchedSim(t testing.TB, cfg simulator.Config) *watchedSim {
+	t.Helper()
+	sim, err := simulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &watchedSim{}
+	ts := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		sim.ServeHTTP(rw, r)
+		w.check()
+	}))
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+		sim.Close()
+	})
+	w.testSim = &testSim{Server: sim, URL: ts.URL}
+	return w
+}
+
+// when returns a channel closed once the simulator's stats satisfy cond,
+// as seen after a request it served (or now).
+func (w *watchedSim) when(cond func(simulator.Stats) bool) <-chan struct{} {
+	ch := make(chan struct{})
+	w.mu.Lock()
+	w.waiters = append(w.waiters, simWaiter{cond, ch})
+	w.mu.Unlock()
+	w.check()
+	return ch
+}
+
+func (w *watchedSim) check() {
+	st := w.Stats()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	kept := w.waiters[:0]
+	for _, x := range w.waiters {
+		if x.cond(st) {
+			close(x.ch)
+		} else {
+			kept = append(kept, x)
+		}
+	}
+	w.waiters = kept
 }

@@ -65,6 +65,7 @@ func playNights(t *testing.T, sim *testSim, dir string, run func(night int) int,
 // the window (made open now), run by sh, plays three nights with a new
 // file each night: every night exits 0 and applies its own file.
 func TestReadmeCronNights(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -117,6 +118,7 @@ func runShell(t *testing.T, dir, cmdline string) int {
 // WorkingDirectory with its EnvironmentFile, plays three nights; each
 // exit is one the unit counts as success.
 func TestReadmeSystemdNights(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -45,6 +45,7 @@ func runBinary(t *testing.T, env map[string]string, args ...string) cli {
 const twoRows = "mailbox,customer,description,pin\n1001,100,Reception,483920\n1003,100,Dr. Aasen,12\n"
 
 func TestProfileThroughBinary(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "lab.password"), []byte("admin-demo-pass\n"), 0o600); err != nil {
@@ -149,6 +150,7 @@ password_file = "lab.password"
 }
 
 func TestQuietAndVerbose(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 
@@ -209,6 +211,7 @@ func TestQuietAndVerbose(t *testing.T) {
 // TestStderrOneFormatOffTerminal: a run piped to a file writes log lines
 // and the summary as text, never a JSON line among them.
 func TestStderrOneFormatOffTerminal(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 	in := writeFile(t, "changes.csv", twoRows)
@@ -241,6 +244,7 @@ func TestStderrOneFormatOffTerminal(t *testing.T) {
 }
 
 func TestPluralsThroughBinary(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 	in := writeFile(t, "one.csv", "mailbox,customer,description\n1001,100,Reception\n")
@@ -269,25 +273,19 @@ func TestPluralsThroughBinary(t *testing.T) {
 }
 
 func TestVersionFlag(t *testing.T) {
-	// A binary with its version stamped as a release is.
-	bin := filepath.Join(t.TempDir(), "ensbulk")
-	if out, err := exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7-test", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	t.Parallel()
+	// TestMain's binary has its version stamped as a release's is.
 	for _, args := range [][]string{{"--version"}, {"version"}} {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = operatorEnv(nil)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("%s: %v", args, err)
-		}
-		if string(out) != "ensbulk v9.8.7-test\n" {
-			t.Errorf("%s: %q, want the version once on one line", args, out)
+		res := runBinary(t, nil, args...)
+		if res.code != exitOK || res.stdout != "ensbulk "+testVersion+"\n" {
+			t.Errorf("%s: exit %d, %q, want the version once on one line", args, res.code, res.stdout)
 		}
 	}
-	// The test binary's own build: --version and version agree.
-	a, b := runBinary(t, nil, "--version"), runBinary(t, nil, "version")
-	if a.code != 0 || a.stdout != b.stdout || strings.Count(a.stdout, "\n") != 1 {
+	// An unstamped build (this test binary's): --version and version
+	// agree, on one line.
+	a := runCLI(t, context.Background(), nil, "--version")
+	b := runCLI(t, context.Background(), nil, "version")
+	if a.code != exitOK || a.stdout != b.stdout || strings.Count(a.stdout, "\n") != 1 || !strings.HasPrefix(a.stdout, "ensbulk ") {
 		t.Errorf("--version: exit %d %q; version: %q", a.code, a.stdout, b.stdout)
 	}
 }

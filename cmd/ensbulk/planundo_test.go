@@ -248,8 +248,9 @@ func TestKilledResumedRunThenUndoRestoresTheWorld(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes")
 	}
-	sim := startSim(t, simulator.Config{Seed: 6, PINDisplay: simulator.PINPlain,
+	watched := startWatchedSim(t, simulator.Config{Seed: 6, PINDisplay: simulator.PINPlain,
 		Faults: simulator.Faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond}})
+	sim := watched.testSim
 	initial := sim.State()
 	rng := rand.New(rand.NewPCG(7, 8))
 	in, _, _ := worldInput(t, initial, 150, rng)
@@ -263,21 +264,26 @@ func TestKilledResumedRunThenUndoRestoresTheWorld(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
+		// Killed in the apply phase: once this run has had 1 to 8
+		// updates applied (the undo file then holds entries to keep).
+		applied := sim.Stats().Applied + 1 + int64(rng.IntN(8))
 		select {
 		case err := <-done:
 			if err != nil {
 				t.Fatalf("run ended with %v before it was killed", err)
 			}
 			attempt = 1 << 30 // finished
-		case <-time.After(time.Duration(20+rng.IntN(120)) * time.Millisecond):
+		case <-watched.when(func(st simulator.Stats) bool { return st.Applied >= applied }):
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			<-done
-			kills++
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				kills++
+			}
 			drain(t, sim)
 		}
 	}
-	if kills == 0 {
-		t.Fatal("the run was never killed: the test proves nothing")
+	if kills < 3 {
+		t.Fatalf("the run was killed %d times in its apply phase, want at least 3: the test proves little", kills)
 	}
 	// One more resume, so the report and the undo file are final.
 	if code, out := runBin(t, sim, args...); code != exitOK {

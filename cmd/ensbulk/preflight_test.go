@@ -77,6 +77,7 @@ func closedPort(t *testing.T) string {
 // report, so that the same command line with the setting corrected
 // (here ENSWITCH_URL, or --url) runs to its end.
 func TestPreflightSetupMistakes(t *testing.T) {
+	t.Parallel()
 	good := startSim(t, simulator.Config{Seed: 1})
 	simHandler := func() http.Handler {
 		sim, err := simulator.New(simulator.Config{Seed: 1})
@@ -199,6 +200,7 @@ func TestPreflightSetupMistakes(t *testing.T) {
 // A wrong password stops at the preflight: exit 3 after one request with
 // the password, no report, and the rerun with the right one succeeds.
 func TestPreflightWrongPassword(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	for _, auth := range []string{"auto", "password"} {
 		in := writeFile(t, "changes.csv", "mailbox,customer,description\n1001,100,pw "+auth+"\n1003,100,pw "+auth+"\n")
@@ -226,6 +228,7 @@ func TestPreflightWrongPassword(t *testing.T) {
 // A file-level error still sends nothing: the preflight comes after the
 // whole input was read.
 func TestPreflightAfterInputCheck(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	// The stray carriage return on the last line is a file-level error.
 	in := writeFile(t, "bad.csv", "mailbox,customer,description\n1001,100,a\n1003,100,b\rc\n")
@@ -242,6 +245,7 @@ func TestPreflightAfterInputCheck(t *testing.T) {
 // lacks says which customer was used: learned from the login (token) or
 // from the preflight's read of the first row (password).
 func TestOwnCustomerInMessages(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	for _, auth := range []string{"token", "password"} {
 		in := writeFile(t, "own.csv", "mailbox,description\n1001,own "+auth+"\n7777,nowhere\n")

@@ -55,6 +55,7 @@ func copyFile(t testing.TB, from, to string, n int) {
 // CSV is cut at every offset; JSONL records are longer, and are cut at
 // every offset by the report package's test, here at a spread of them.
 func TestResumeAfterTornRecordAtEveryOffset(t *testing.T) {
+	t.Parallel()
 	for _, rf := range []string{"csv", "jsonl"} {
 		t.Run(rf, func(t *testing.T) {
 			const rows = 7
@@ -77,30 +78,34 @@ func TestResumeAfterTornRecordAtEveryOffset(t *testing.T) {
 			for cut := start; cut < len(b)-2; cut += step {
 				cuts = append(cuts, cut)
 			}
+			// Each cut resumes against a simulator of its own, in
+			// parallel: a run mostly waits on fsync.
 			for _, cut := range append(cuts, len(b)-2, len(b)-1, len(b)) {
-				rep := filepath.Join(t.TempDir(), "r.report."+rf)
-				copyFile(t, full, rep, cut)
-				copyFile(t, report.MetaPath(full), report.MetaPath(rep), -1)
-				sim.ResetStats()
-				from := len(sim.Audit())
-				res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--resume", "--report", rep, "--report-format", rf, "--rate", "0", "--progress", "none")
-				if res.code != exitOK {
-					t.Fatalf("cut at %d: exit %d\n%s", cut, res.code, res.stderr)
-				}
-				wantReq, wantApplied := int64(2), fmt.Sprint([]int{rows}) // validate + apply of the torn row
-				if cut == len(b) {
-					wantReq, wantApplied = 0, "[]"
-				}
-				if got := rowRequests(sim.Stats()); got != wantReq {
-					t.Errorf("cut at %d/%d: %d requests, want %d", cut, len(b), got, wantReq)
-				}
-				if got := fmt.Sprint(appliedRows(t, sim, from)); got != wantApplied {
-					t.Errorf("cut at %d/%d: applied rows %s, want %s", cut, len(b), got, wantApplied)
-				}
-				recs := reportRows(t, rep)
-				if len(recs) != rows || recs[rows-1].Row != rows || recs[rows-1].Status != "ok" {
-					t.Fatalf("cut at %d: report %+v", cut, recs)
-				}
+				t.Run(fmt.Sprint(cut), func(t *testing.T) {
+					t.Parallel()
+					sim := startSim(t, simulator.Config{Seed: 1})
+					rep := filepath.Join(t.TempDir(), "r.report."+rf)
+					copyFile(t, full, rep, cut)
+					copyFile(t, report.MetaPath(full), report.MetaPath(rep), -1)
+					res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--resume", "--report", rep, "--report-format", rf, "--rate", "0", "--progress", "none")
+					if res.code != exitOK {
+						t.Fatalf("cut at %d: exit %d\n%s", cut, res.code, res.stderr)
+					}
+					wantReq, wantApplied := int64(2), fmt.Sprint([]int{rows}) // validate + apply of the torn row
+					if cut == len(b) {
+						wantReq, wantApplied = 0, "[]"
+					}
+					if got := rowRequests(sim.Stats()); got != wantReq {
+						t.Errorf("cut at %d/%d: %d requests, want %d", cut, len(b), got, wantReq)
+					}
+					if got := fmt.Sprint(appliedRows(t, sim, 0)); got != wantApplied {
+						t.Errorf("cut at %d/%d: applied rows %s, want %s", cut, len(b), got, wantApplied)
+					}
+					recs := reportRows(t, rep)
+					if len(recs) != rows || recs[rows-1].Row != rows || recs[rows-1].Status != "ok" {
+						t.Fatalf("cut at %d: report %+v", cut, recs)
+					}
+				})
 			}
 		})
 	}
@@ -110,6 +115,7 @@ func TestResumeAfterTornRecordAtEveryOffset(t *testing.T) {
 // the resume sends only the rows it lacks, and a later row of a mailbox
 // whose earlier row is missing goes after it.
 func TestResumeSendsOnlyUnfinishedRows(t *testing.T) {
+	t.Parallel()
 	const rows = 9 // rows n, n+3, n+6 share a mailbox
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "part.csv", smallInput(rows))
@@ -162,6 +168,7 @@ func TestResumeSendsOnlyUnfinishedRows(t *testing.T) {
 // A finished run resumed sends nothing, exits 0 and leaves the report as
 // it was.
 func TestResumeOfFinishedRunSendsNothing(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "done.csv", smallInput(6))
 	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
@@ -186,6 +193,7 @@ func TestResumeOfFinishedRunSendsNothing(t *testing.T) {
 // that changes its meaning differs from what the sidecar recorded, or
 // when the report is another kind of run's. --force redoes what changed.
 func TestResumeRefusesChangedInput(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	const rows = 6
 	in := writeFile(t, "chg.csv", smallInput(rows))
@@ -272,6 +280,7 @@ func TestResumeRefusesChangedInput(t *testing.T) {
 
 // A run that cannot write its report stops before sending anything.
 func TestUnwritableReportSendsNothing(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "w.csv", smallInput(3))
 	dir := t.TempDir()
@@ -308,6 +317,7 @@ func TestUnwritableReportSendsNothing(t *testing.T) {
 // locally, it must still number every row as the first run did, redo
 // exactly the unfinished rows and leave one report line per row.
 func TestResumeOfAnAwkwardFileRedoesTheRightRows(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, file, input string
 		rows              int   // rows in the input (the all-empty record is none)

@@ -53,9 +53,10 @@ func runCommand(t *testing.T, environ []string, dir, prog string, args ...string
 // --max-rows N applies N rows, also when the pace holds rows back: a row
 // counts against the budget when it is sent, not when a worker takes it.
 func TestMaxRowsAppliesThatMany(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "budget.csv", manyRows(40))
-	res := runBinaryIn(t, simEnv(sim), "", "run", in, "--rate", "10", "--max-rows", "30")
+	res := runBinaryIn(t, simEnv(sim), "", "run", in, "--rate", "100", "--max-rows", "30")
 	if res.code != exitStopped {
 		t.Fatalf("exit %d, want %d\n%s", res.code, exitStopped, res.stderr)
 	}
@@ -73,6 +74,7 @@ func TestMaxRowsAppliesThatMany(t *testing.T) {
 // prints once the cause is fixed on the server: the rows refused before
 // the abort are sent again, not kept as failed.
 func TestResumeAfterForbiddenAbortFinishes(t *testing.T) {
+	t.Parallel()
 	sw := startSwappableSim(t, simulator.Config{Seed: 1, ForbidCustomers: []int{100}})
 	forbidding := sw.cur.Load()
 	var b strings.Builder
@@ -133,6 +135,7 @@ func nextCommand(t *testing.T, stderr string) []string {
 // retry of a retry of a retry, each after fixing one more row, ends all
 // ok, and no report is ever overwritten.
 func TestNextStepChainReachesAllOK(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	bad := []string{"Europe/Londn", "Mars/Base", "Nowhere/X"}
@@ -182,6 +185,7 @@ func TestNextStepChainReachesAllOK(t *testing.T) {
 // silence: the retry is refused naming the row, nothing sent, and with
 // --force the edited row is applied with the failed ones.
 func TestRetryRefusesEditOfOKRow(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	content := "mailbox,customer,description,timezone\n" +
@@ -235,8 +239,9 @@ func TestRetryRefusesEditOfOKRow(t *testing.T) {
 // once (a resume does not validate again the rows an earlier night
 // validated), and every night after validation is done applies rows.
 func TestBudgetedNightsFinish(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
-	// A night of 4 s at 50/s is 200 requests; the file needs 3 per row
+	// A night of 2 s at 100/s is 200 requests; the file needs 3 per row
 	// (validate, read, update): at least 3 nights. The bound leaves room
 	// for a loaded machine; every night must still make progress.
 	const rows, maxNights = 200, 8
@@ -252,7 +257,7 @@ func TestBudgetedNightsFinish(t *testing.T) {
 			t.Fatalf("not finished after %d nights: %v; the server validated %d and applied %d", maxNights, statusCounts(t, filepath.Join(dir, "big.report.csv")), sim.Stats().Validated, sim.Stats().Applied)
 		}
 		before := sim.Stats()
-		res := runBinaryIn(t, env, dir, "run", "big.csv", "--resume", "--rate", "50", "--max-duration", "4s")
+		res := runBinaryIn(t, env, dir, "run", "big.csv", "--resume", "--rate", "100", "--max-duration", "2s")
 		after := sim.Stats()
 		t.Logf("night %d: exit %d, validated %d, applied %d", nights, res.code, after.Validated-before.Validated, after.Applied-before.Applied)
 		if res.code == exitOK {
@@ -313,6 +318,7 @@ func readmeBlock(t *testing.T, heading string) [][]string {
 // validating only the rows without a definite answer), and the retry
 // after fixing the bad rows ends all ok.
 func TestReadmeFirstRunSequence(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	in := filepath.Join(dir, "changes.csv")
@@ -340,6 +346,12 @@ func TestReadmeFirstRunSequence(t *testing.T) {
 			fixSample(t, in)
 		}
 		before := sim.Stats()
+		if slices.Contains(args, "--rate") {
+			// The README's line with the pace raised (the last --rate
+			// wins): the sequence is what this test is about, and 108
+			// requests at 5/s are 22 s of waiting.
+			args = append(slices.Clip(args), "--rate", "200")
+		}
 		res := runBinaryIn(t, env, dir, args...)
 		after := sim.Stats()
 		if res.code != want[i].code {

@@ -67,6 +67,7 @@ func readFile(t *testing.T, p string) []byte {
 // run ends all ok in a new report of 58 lines, and the old report and its
 // sidecar are left byte for byte as they were.
 func TestRetryFailedSample(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	initial := sim.State()
 	in := sample(t, "changes.csv")
@@ -110,6 +111,7 @@ func TestRetryFailedSample(t *testing.T) {
 // A retry reruns a row that was ok when an earlier row of its mailbox
 // was not, so that it is applied after the earlier row again.
 func TestRetryRerunsLaterRowsOfMailbox(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "later.csv", "mailbox,customer,description,timezone\n"+
 		"1001,100,first,Europe/Londn\n"+ // row 1: 400
@@ -152,6 +154,7 @@ func TestRetryRerunsLaterRowsOfMailbox(t *testing.T) {
 // input no longer matches the report row for row, or when it would
 // overwrite the report it retries.
 func TestRetryRefusals(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	old := strings.TrimSuffix(in, ".csv") + ".report.csv"
@@ -212,6 +215,7 @@ func TestRetryRefusals(t *testing.T) {
 // The summary's retry command carries the options that change how the
 // input is read, quoted for a shell, and works as printed.
 func TestSummaryRetryCommandWorks(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := filepath.Join(t.TempDir(), "my changes")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -281,6 +285,7 @@ func unquoteWords(t *testing.T, s string) []string {
 // names the retry's own report (resuming the default report would resume
 // the one retried), and finishes it.
 func TestRetryStoppedResumesItsOwnReport(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	old := strings.TrimSuffix(in, ".csv") + ".report.csv"

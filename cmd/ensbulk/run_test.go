@@ -16,6 +16,7 @@ import (
 )
 
 func TestSamplesReachExpectedState(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"changes.csv", "changes.jsonl"} {
 		t.Run(name, func(t *testing.T) {
 			sim := startSim(t, simulator.Config{Seed: 1})
@@ -59,6 +60,7 @@ func TestSamplesReachExpectedState(t *testing.T) {
 }
 
 func TestWrongPasswordAbortsWithinWorkers(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	env := simEnv(sim)
@@ -85,6 +87,7 @@ func TestWrongPasswordAbortsWithinWorkers(t *testing.T) {
 // Three rows for one mailbox end with the last row's values, whatever the
 // scheduling, in 50 runs with 64 workers.
 func TestSameMailboxLastRowWins(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString("mailbox,customer,description,timezone\n")
 	for i := range 40 { // other mailboxes keep the pool busy
@@ -94,26 +97,31 @@ func TestSameMailboxLastRowWins(t *testing.T) {
 	b.WriteString("1001,100,second,Europe/Berlin\n")
 	b.WriteString("1001,100,third,Europe/Oslo\n")
 	content := b.String()
-	for run := range 50 {
-		sim := startSim(t, simulator.Config{Seed: 1})
-		in := writeFile(t, "three.csv", content)
-		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", "64", "--progress", "none")
-		if res.code != exitOK {
-			t.Fatalf("run %d: exit %d\n%s", run, res.code, res.stderr)
-		}
-		m, _ := sim.Mailbox(100, "1001")
-		if m["description"] != "third" || m["timezone"] != "Europe/Oslo" {
-			t.Fatalf("run %d: mailbox 1001 = %q/%q, want third/Europe/Oslo", run, m["description"], m["timezone"])
-		}
-		var order []string
-		for _, a := range sim.Audit() {
-			if a.Mailbox == "1001" {
-				order = append(order, a.Params["description"])
+	// Runs side by side, each on its own simulator (the engine's order
+	// is hunted 20 times over in batch, without HTTP).
+	for run := range 12 {
+		t.Run(fmt.Sprint(run), func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, simulator.Config{Seed: 1})
+			in := writeFile(t, "three.csv", content)
+			res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", "64", "--progress", "none")
+			if res.code != exitOK {
+				t.Fatalf("run %d: exit %d\n%s", run, res.code, res.stderr)
 			}
-		}
-		if strings.Join(order, ",") != "first,second,third" {
-			t.Fatalf("run %d: applied in order %v", run, order)
-		}
+			m, _ := sim.Mailbox(100, "1001")
+			if m["description"] != "third" || m["timezone"] != "Europe/Oslo" {
+				t.Fatalf("run %d: mailbox 1001 = %q/%q, want third/Europe/Oslo", run, m["description"], m["timezone"])
+			}
+			var order []string
+			for _, a := range sim.Audit() {
+				if a.Mailbox == "1001" {
+					order = append(order, a.Params["description"])
+				}
+			}
+			if strings.Join(order, ",") != "first,second,third" {
+				t.Fatalf("run %d: applied in order %v", run, order)
+			}
+		})
 	}
 }
 
@@ -138,6 +146,7 @@ func TestRateHeldUnderServerLimit(t *testing.T) {
 // A canary password appears in no output, log line or report, even at
 // debug level and when the server refuses it.
 func TestCanaryPasswordNeverShown(t *testing.T) {
+	t.Parallel()
 	const canary = "canary-PW-7f3a9c"
 	for _, tc := range []struct {
 		name string
@@ -166,6 +175,7 @@ func readOr(p string) string {
 }
 
 func TestValidateOnlyChangesNothing(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	before, _ := json.Marshal(sim.State())
 	in := sample(t, "changes.jsonl")
@@ -193,6 +203,7 @@ func TestValidateOnlyChangesNothing(t *testing.T) {
 }
 
 func TestUsageErrorsExit2AndSendNothing(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	noPW := simEnv(sim)
@@ -232,6 +243,7 @@ func TestUsageErrorsExit2AndSendNothing(t *testing.T) {
 // The README's first command, through the real binary: the demo prints
 // the summary and the rows that did not go through.
 func TestDemoBinary(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(binary, "demo", "--rate", "0")
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	out, err := cmd.CombinedOutput()
@@ -246,6 +258,7 @@ func TestDemoBinary(t *testing.T) {
 }
 
 func TestSummaryCommand(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0")
@@ -262,6 +275,7 @@ func TestSummaryCommand(t *testing.T) {
 }
 
 func TestValidateOffline(t *testing.T) {
+	t.Parallel()
 	in := sample(t, "changes.csv")
 	// No connection settings at all: --offline needs none and sends nothing.
 	res := runCLI(t, context.Background(), nil, "validate", "--offline", in)
@@ -287,6 +301,7 @@ func TestValidateOffline(t *testing.T) {
 // Flags may come before or after the file; a JSONL report holds the same
 // rows as the CSV one.
 func TestJSONLReportAndFlagOrder(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	res := runCLI(t, context.Background(), simEnv(sim), "run", "--report-format", "jsonl", "--rate", "0", in, "--workers", "4")
@@ -315,6 +330,7 @@ func TestJSONLReportAndFlagOrder(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	res := runCLI(t, context.Background(), nil, "version")
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "ensbulk ") {
 		t.Errorf("version: exit %d, %q", res.code, res.stdout)

@@ -41,6 +41,7 @@ func ownCustomerWorld(t *testing.T) *simulator.State {
 // the simulator in file order and leave the last row's value, run after
 // run.
 func TestMailboxWithAndWithoutCustomerOneQueue(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString("mailbox,customer,description\n")
 	var want []string
@@ -53,26 +54,30 @@ func TestMailboxWithAndWithoutCustomerOneQueue(t *testing.T) {
 		want = append(want, fmt.Sprintf("row %d", i+1))
 	}
 	content := b.String()
+	// Runs side by side, each on its own simulator.
 	for run := range 6 {
-		sim := startSim(t, simulator.Config{State: ownCustomerWorld(t)})
-		in := writeFile(t, "own.csv", content)
-		res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", "64", "--progress", "none")
-		if res.code != exitOK {
-			t.Fatalf("run %d: exit %d\n%s", run, res.code, res.stderr)
-		}
-		var order []string
-		for _, a := range sim.Audit() {
-			if a.Customer != simulator.CustomerOperator || a.Mailbox != "1000" {
-				t.Fatalf("run %d: update of %d/%s, want only 1/1000", run, a.Customer, a.Mailbox)
+		t.Run(fmt.Sprint(run), func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, simulator.Config{State: ownCustomerWorld(t)})
+			in := writeFile(t, "own.csv", content)
+			res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0", "--workers", "64", "--progress", "none")
+			if res.code != exitOK {
+				t.Fatalf("run %d: exit %d\n%s", run, res.code, res.stderr)
 			}
-			order = append(order, a.Params["description"])
-		}
-		if got := strings.Join(order, ","); got != strings.Join(want, ",") {
-			t.Fatalf("run %d: applied in order\n%s\nwant\n%s", run, got, strings.Join(want, ","))
-		}
-		if m, _ := sim.Mailbox(simulator.CustomerOperator, "1000"); m["description"] != "row 40" {
-			t.Fatalf("run %d: description = %q, want %q", run, m["description"], "row 40")
-		}
+			var order []string
+			for _, a := range sim.Audit() {
+				if a.Customer != simulator.CustomerOperator || a.Mailbox != "1000" {
+					t.Fatalf("run %d: update of %d/%s, want only 1/1000", run, a.Customer, a.Mailbox)
+				}
+				order = append(order, a.Params["description"])
+			}
+			if got := strings.Join(order, ","); got != strings.Join(want, ",") {
+				t.Fatalf("run %d: applied in order\n%s\nwant\n%s", run, got, strings.Join(want, ","))
+			}
+			if m, _ := sim.Mailbox(simulator.CustomerOperator, "1000"); m["description"] != "row 40" {
+				t.Fatalf("run %d: description = %q, want %q", run, m["description"], "row 40")
+			}
+		})
 	}
 }
 
@@ -138,6 +143,7 @@ func boxRows(n int) string {
 
 // Success is phase-exact: 201 to validation=1, 204 to an apply.
 func TestPhaseExactSuccessCodes(t *testing.T) {
+	t.Parallel()
 	const rows, workers = 30, 4
 	t.Run("204 to validation stops the run at once", func(t *testing.T) {
 		h := startHostile(t, func(bool) string { return "204" })
@@ -231,6 +237,7 @@ func TestPhaseExactSuccessCodes(t *testing.T) {
 // real binary sends nothing more (the requests in flight finish), says so
 // once, naming the report once, with the next step, and exits 6.
 func TestReportDirRemovedStopsSending(t *testing.T) {
+	t.Parallel()
 	const rows, workers = 300, 4
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: rows})
 	in := writeFile(t, "in.csv", uniqueRows(rows))
@@ -278,6 +285,7 @@ func TestReportDirRemovedStopsSending(t *testing.T) {
 // when a row without customer (the login's own, whose plan covers every
 // customer) is refused.
 func TestRatePlanRefusalIsScoped(t *testing.T) {
+	t.Parallel()
 	const workers = 4
 	// rows interleaves rows for customers 100/101 (mailboxes 1001.. of the
 	// generated world) with rows for 102 (9001-9003, refused by the demo).

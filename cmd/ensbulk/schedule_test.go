@@ -30,6 +30,7 @@ func manyRows(n int) string {
 }
 
 func TestNoPromptWithoutTerminal(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	var out, errb syncBuffer
@@ -58,6 +59,7 @@ func TestNoPromptWithoutTerminal(t *testing.T) {
 }
 
 func TestPasswordFile(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	pwFile := writeFile(t, "pw", "admin-demo-pass\n")
@@ -107,6 +109,7 @@ func startHolder(t *testing.T, sim *testSim, in string, extra ...string) (*exec.
 }
 
 func TestSecondRunOnSameReportIsRefused(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1, Faults: simulator.Faults{Latency: 20 * time.Millisecond}})
 	in := writeFile(t, "nightly.csv", manyRows(400))
 	holder, _ := startHolder(t, sim, in)
@@ -127,6 +130,7 @@ func TestSecondRunOnSameReportIsRefused(t *testing.T) {
 }
 
 func TestKilledHolderDoesNotBlock(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1, Faults: simulator.Faults{Latency: 10 * time.Millisecond}})
 	in := writeFile(t, "nightly.csv", manyRows(300))
 	initial := sim.State()
@@ -147,6 +151,7 @@ func TestKilledHolderDoesNotBlock(t *testing.T) {
 }
 
 func TestBudgetsStopAndResumeFinishes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -193,6 +198,7 @@ func TestBudgetsStopAndResumeFinishes(t *testing.T) {
 }
 
 func TestWindowExitOutsideWindow(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	// A one-minute window twelve hours from now is surely closed.
@@ -210,6 +216,7 @@ func TestWindowExitOutsideWindow(t *testing.T) {
 
 // The summary JSON is a contract for monitoring: its keys are fixed.
 func TestSummaryJSONSchema(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := sample(t, "changes.csv")
 	p := filepath.Join(t.TempDir(), "s.json")

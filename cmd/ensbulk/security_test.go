@@ -96,6 +96,7 @@ func canaryCSV() string {
 // the summary JSON or any other file the run leaves, even when the server
 // echoes requests in its error pages.
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{State: canaryWorld(60), Faults: simulator.Faults{
 		Latency: 20 * time.Millisecond, ErrorRate: 0.2, EchoBody: true}})
 	inDir, outDir, pwDir := t.TempDir(), t.TempDir(), t.TempDir()
@@ -179,6 +180,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 // The same for JSONL, whose values arrive typed: a PIN as a number, in
 // an object, under a misspelt or upper-case key, on a broken line.
 func TestSecretsNeverLeakJSONL(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{State: canaryWorld(20)})
 	pin := canaryPINs[0]
 	lines := []string{
@@ -256,6 +258,7 @@ func tlsSim(t *testing.T) (*simulator.Server, *httptest.Server, string) {
 // nothing reaches it), trusted with --ca-file, and reached with
 // --insecure only after a loud warning.
 func TestTLSVerifiedByDefault(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		flags func(ca string) []string
@@ -302,6 +305,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 // A redirect is not followed: the run aborts (exit 3) saying so, and the
 // redirect's target never hears from it (the POST body holds the password).
 func TestRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
 	target := startSim(t, simulator.Config{Seed: 1, Mailboxes: 20})
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 20, Faults: simulator.Faults{RedirectTo: target.URL}})
 	in := writeFile(t, "redirect.csv", uniqueRows(20))

@@ -19,6 +19,7 @@ import (
 // `ensbulk sim --tls` serves HTTPS with a certificate written to the file
 // it prints, so that a run rehearses --ca-file and --insecure against it.
 func TestSimTLS(t *testing.T) {
+	t.Parallel()
 	cert := filepath.Join(t.TempDir(), "sim.pem")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -132,6 +133,7 @@ func login(t *testing.T, url string) (string, map[string]any) {
 // The token flags of `ensbulk sim` reach its user/login, and its startup
 // lines say what it plays; a run with --auth auto works against each.
 func TestSimTokenFlags(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -190,6 +192,7 @@ func TestSimTokenFlags(t *testing.T) {
 // flag sim does not have; it and the help name every invented rule that
 // --no-invented turns off.
 func TestSimFlagsDocumented(t *testing.T) {
+	t.Parallel()
 	res := runCLI(t, context.Background(), nil, "sim", "--help")
 	if res.code != exitOK {
 		t.Fatalf("sim --help: exit %d\n%s", res.code, res.stderr)

@@ -57,6 +57,7 @@ func excelSave(t *testing.T, report string, delim rune, quoteAll bool) string {
 // binary: summary prints what it printed for the original, and
 // --retry-failed reruns exactly the six rows that were not ok.
 func TestSpreadsheetSavedReport(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		delim    rune
@@ -121,6 +122,7 @@ func TestSpreadsheetSavedReport(t *testing.T) {
 // matched to the input any more: the retry refuses, naming the cell and
 // the way to open the report, and sends nothing.
 func TestSpreadsheetMangledMailboxRefused(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	rep := filepath.Join(dir, "long.report.csv")
@@ -147,6 +149,7 @@ func TestSpreadsheetMangledMailboxRefused(t *testing.T) {
 // The report's extension decides its format; a --report-format that
 // contradicts it is a usage error before anything is sent or written.
 func TestReportExtensionDecidesFormat(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		report     string
@@ -211,6 +214,7 @@ func firstLines(s string, n int) string {
 // semicolons resumes: ensbulk appends its own comma records after the
 // spreadsheet's lines, and the finished report has one line per row.
 func TestSpreadsheetSavedReportResumes(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	env := simEnv(sim)
 	in := sample(t, "changes.csv")

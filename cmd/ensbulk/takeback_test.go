@@ -46,6 +46,7 @@ func edit(t *testing.T, sim *testSim, customer int, mailbox, field, value string
 // row's other fields are restored), shown by plan, and overwritten only
 // with --force.
 func TestUndoLeavesAnotherAdminsEditAlone(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 11})
 	before := map[string]string{}
 	for _, mb := range []string{"1001", "1003"} {
@@ -122,6 +123,7 @@ func statusOf(recs map[int]report.Record, mailbox string) string {
 // resume or an undo against another is refused before anything is sent,
 // and another switch's validations are not taken over.
 func TestAnotherSwitchIsNeverTakenForThisOne(t *testing.T) {
+	t.Parallel()
 	lab := startSim(t, simulator.Config{Seed: 12})
 	prod := startSim(t, simulator.Config{Seed: 12})
 	in := writeFile(t, "c.csv", "mailbox,customer,description\n1001,100,a\n1003,100,b\n1005,100,c\n")
@@ -165,6 +167,7 @@ func TestAnotherSwitchIsNeverTakenForThisOne(t *testing.T) {
 // never sent; another admin edits that row's mailbox; the resume reads
 // it then. The one undo puts back what each update replaced.
 func TestUndoAfterAStopAndAnEditRestoresWhatEachUpdateReplaced(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 13})
 	boxes := []string{"1001", "1003", "1005", "1007"}
 	orig := map[string]string{}
@@ -199,6 +202,7 @@ func TestUndoAfterAStopAndAnEditRestoresWhatEachUpdateReplaced(t *testing.T) {
 // path are those of the report, a missing journal is refused, and an
 // undo file is JSON lines.
 func TestResumeKeepsItsUndo(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 14})
 	// Values of the subtest's own, so that no subtest finds its rows
 	// already done by another.
@@ -255,6 +259,7 @@ func TestResumeKeepsItsUndo(t *testing.T) {
 // A retry adds to the undo file of the run it retries: one undo takes
 // back the run and the retry, in order, also for a mailbox both changed.
 func TestOneUndoForARunAndItsRetry(t *testing.T) {
+	t.Parallel()
 	sw := startSwappableSim(t, simulator.Config{Seed: 15, ForbidCustomers: []int{100}})
 	sim := &testSim{Server: sw.cur.Load(), URL: sw.URL}
 	initial := sim.State()
@@ -291,6 +296,7 @@ func TestOneUndoForARunAndItsRetry(t *testing.T) {
 
 // A planted link at the undo journal's name is never written through.
 func TestUndoJournalLinkIsRefused(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 16})
 	in := writeFile(t, "l.csv", "mailbox,customer,description\n1001,100,x\n")
 	victim := filepath.Join(t.TempDir(), "victim.txt")
@@ -336,6 +342,7 @@ func withTwin(st *simulator.State, number string, from, to int, desc string) {
 // with the mailbox of its own customer, not another customer's mailbox
 // of the same number.
 func TestTheCustomerTheRowMeant(t *testing.T) {
+	t.Parallel()
 	gen, err := simulator.New(simulator.Config{Seed: 17})
 	if err != nil {
 		t.Fatal(err)
@@ -391,6 +398,7 @@ func TestTheCustomerTheRowMeant(t *testing.T) {
 // with a 0600 file, never writes through a planted link, and never
 // overwrites a file that is not an export.
 func TestExportRoundTripsAndWritesOnlyItsOwn(t *testing.T) {
+	t.Parallel()
 	gen, err := simulator.New(simulator.Config{Seed: 18})
 	if err != nil {
 		t.Fatal(err)
@@ -458,6 +466,7 @@ func TestExportRoundTripsAndWritesOnlyItsOwn(t *testing.T) {
 // run with exit 5 and the server's wait named, instead of holding it a
 // year; the resume, once the server is sane, finishes it.
 func TestAYearsRetryAfterStopsTheRun(t *testing.T) {
+	t.Parallel()
 	sw := startSwappableSim(t, simulator.Config{Seed: 19, Faults: simulator.Faults{RateLimit: 0.001, RetryAfter: 365 * 24 * time.Hour}})
 	sim := &testSim{Server: sw.cur.Load(), URL: sw.URL}
 	in := writeFile(t, "y.csv", "mailbox,customer,description\n1001,100,y1\n1003,100,y2\n")

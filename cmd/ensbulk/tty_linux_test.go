@@ -30,6 +30,13 @@ type ttyProc struct {
 	tty  *os.File // the program's side, kept open to read its termios
 	out  *syncBuffer
 	done chan struct{}
+	// drained is closed when the screen has read everything the program
+	// wrote: the terminal's side reads EIO once every program side is
+	// closed and its data taken.
+	drained chan struct{}
+	// exitEcho is the terminal's echo when the program had exited and
+	// wait closed the program's side.
+	exitEcho *bool
 }
 
 // startTTY starts the binary on a fresh pseudo-terminal with env (on top
@@ -53,11 +60,12 @@ func startTTY(t *testing.T, env map[string]string, args ...string) *ttyProc {
 	// A session of its own with the terminal as its controlling terminal,
 	// so that ^C typed on it is a SIGINT to the binary, as in a shell.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	p := &ttyProc{cmd: cmd, ptm: ptm, tty: tty, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &ttyProc{cmd: cmd, ptm: ptm, tty: tty, out: &syncBuffer{}, done: make(chan struct{}), drained: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { // the terminal's screen: drained, or the program blocks
+		defer close(p.drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := ptm.Read(buf)
@@ -108,13 +116,25 @@ func (p *ttyProc) wait(t *testing.T, limit time.Duration) (int, time.Duration) {
 	case <-time.After(limit):
 		t.Fatalf("still running %s later; the terminal:\n%q", limit, p.out.String())
 	}
-	// Let the reader take what the program wrote last.
-	time.Sleep(100 * time.Millisecond)
-	return p.cmd.ProcessState.ExitCode(), time.Since(start)
+	took := time.Since(start)
+	// The program's side closed, the screen reads up to the program's
+	// last byte and then EIO.
+	echo := p.echo(t)
+	p.exitEcho = &echo
+	p.tty.Close()
+	select {
+	case <-p.drained:
+	case <-time.After(limit):
+		t.Fatalf("the screen was not drained %s after the exit:\n%q", limit, p.out.String())
+	}
+	return p.cmd.ProcessState.ExitCode(), took
 }
 
 func (p *ttyProc) echo(t *testing.T) bool {
 	t.Helper()
+	if p.exitEcho != nil {
+		return *p.exitEcho
+	}
 	tio, err := unix.IoctlGetTermios(int(p.tty.Fd()), unix.TCGETS)
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +143,7 @@ func (p *ttyProc) echo(t *testing.T) bool {
 }
 
 func TestCtrlCAtPasswordPrompt(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	in := writeFile(t, "changes.csv", twoRows)
 	p := startTTY(t, map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin"}, "run", in)
@@ -189,6 +210,7 @@ func manyWithBad(n int) string {
 }
 
 func TestTerminalBarAndLogLines(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 200})
 	env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 	in := writeFile(t, "changes.csv", manyWithBad(40))
@@ -232,6 +254,7 @@ func TestTerminalBarAndLogLines(t *testing.T) {
 // TestTerminalBarShowsTrueCountOnStop: after an abort or a Ctrl-C the bar
 // stays where the run got to; it is not filled to 100%.
 func TestTerminalBarShowsTrueCountOnStop(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 200})
 	in := manyRows(60)
 
@@ -275,6 +298,7 @@ func checkStoppedBar(t *testing.T, screen string, code int) {
 }
 
 func TestTerminalColour(t *testing.T) {
+	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
 	base := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 	tests := []struct {
