@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -87,6 +88,7 @@ func TestResumeAfterTornRecordAtEveryOffset(t *testing.T) {
 					rep := filepath.Join(t.TempDir(), "r.report."+rf)
 					copyFile(t, full, rep, cut)
 					copyFile(t, report.MetaPath(full), report.MetaPath(rep), -1)
+					sameSwitch(t, rep, sim)
 					res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--no-read", "--resume", "--report", rep, "--report-format", rf, "--rate", "0", "--progress", "none")
 					if res.code != exitOK {
 						t.Fatalf("cut at %d: exit %d\n%s", cut, res.code, res.stderr)
@@ -402,5 +404,20 @@ func TestResumeOfAnAwkwardFileRedoesTheRightRows(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sameSwitch makes the report at rep one of sim's switch: a test that
+// replays a report against a fresh simulator of the same state plays the
+// same switch, which a real resume would find at the same URL.
+func sameSwitch(t testing.TB, rep string, sim *testSim) {
+	t.Helper()
+	m, err := report.ReadMeta(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Switch = enswitch.SwitchID(sim.URL)
+	if err := report.WriteMeta(rep, m); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -101,7 +101,17 @@ func TestSpreadsheetSavedReport(t *testing.T) {
 
 			fixSample(t, in)
 			from := len(sim.Audit())
-			res := runBinary(t, env, "run", in, "--no-read", "--retry-failed", saved, "--rate", "0")
+			// A saved copy has no sidecar: nothing in it says which
+			// switch it was made against, so the retry says so and
+			// takes the operator's word for it (--force).
+			args := []string{"run", in, "--no-read", "--retry-failed", saved, "--rate", "0"}
+			if !tc.over {
+				if res := runBinary(t, env, args...); res.code != exitUsage {
+					t.Fatalf("retry of a saved copy without --force: exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+				}
+				args = append(args, "--force")
+			}
+			res := runBinary(t, env, args...)
 			if res.code != exitOK {
 				t.Fatalf("retry of the saved report: exit %d, want 0\n%s", res.code, res.stderr)
 			}
@@ -134,7 +144,7 @@ func TestSpreadsheetMangledMailboxRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := writeFile(t, "long.csv", "mailbox,customer,description\n441234567890,100,Front\n")
-	res := runBinary(t, simEnv(sim), "run", in, "--retry-failed", rep, "--rate", "0")
+	res := runBinary(t, simEnv(sim), "run", in, "--retry-failed", rep, "--rate", "0", "--force")
 	if res.code != exitUsage {
 		t.Fatalf("exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
 	}
