@@ -25,6 +25,8 @@ func TestDependencies(t *testing.T) {
 		"report/reporttest": {},
 		"simulator":         {"enswitch", "enswitch/schema", "batch"},
 		"samples":           {},
+		// internal: the rooms of the command's infrastructure, below cmd.
+		"internal/gcpace": {},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.
