@@ -27,6 +27,7 @@ func TestDependencies(t *testing.T) {
 		"samples":           {},
 		// internal: the rooms of the command's infrastructure, below cmd.
 		"internal/gcpace": {},
+		"internal/lock":   {},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.

@@ -326,7 +326,7 @@ func TestSummaryJSONOnEveryExit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(l.release)
+			t.Cleanup(l.Release)
 			return []string{in}
 		}, exitLocked, "locked"},
 		{"stopped by --max-rows", simEnv, func(_ *testing.T, in string) []string { return []string{in, "--max-rows", "1"} }, exitStopped, "stopped"},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/lock"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/resume"
@@ -303,7 +304,7 @@ type job struct {
 
 	reportPath string
 	rf         report.Format
-	lock       *runLock
+	lock       *lock.Lock
 	plan       *resume.Plan
 	journal    *report.Journal // nil once closed
 	undo       *undoLog        // the undo journal of a run that reads (undo.go)
@@ -517,7 +518,7 @@ func (j *job) close() {
 	if j.plan != nil {
 		j.plan.Close()
 	}
-	j.lock.release()
+	j.lock.Release()
 	_ = j.log.Sync()
 	j.cleanup()
 }
