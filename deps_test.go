@@ -26,8 +26,9 @@ func TestDependencies(t *testing.T) {
 		"simulator":         {"enswitch", "enswitch/schema", "batch"},
 		"samples":           {},
 		// internal: the rooms of the command's infrastructure, below cmd.
-		"internal/gcpace": {},
-		"internal/lock":   {},
+		"internal/gcpace":   {},
+		"internal/lock":     {},
+		"internal/snapshot": {},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.

@@ -20,6 +20,7 @@ import (
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/internal/lock"
+	"github.com/ensbulk/ensbulk/internal/snapshot"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/resume"
@@ -147,14 +148,14 @@ func parseDelimiter(s string) (rune, error) {
 }
 
 // input is the file being run, and how to read it again and again: from
-// a private snapshot (snapshot.go), so that every pass sees the bytes the
+// a private snapshot (internal/snapshot), so that every pass sees the bytes the
 // first one checked.
 type input struct {
 	path   string // as given
 	name   string // for messages
 	opts   reader.Options
-	sha256 string    // of the snapshot: the content this run works from
-	snap   *snapshot // nil for validate --offline on a file, read once in place
+	sha256 string             // of the snapshot: the content this run works from
+	snap   *snapshot.Snapshot // nil for validate --offline on a file, read once in place
 }
 
 // openInput checks the input and takes its snapshot beside reportPath
@@ -194,9 +195,9 @@ func openInput(env *Env, o *runOptions, path, reportPath string) (*input, func()
 		}
 		src = f
 	}
-	snap, err := takeSnapshot(dir, src)
+	snap, err := snapshot.Take(dir, src)
 	switch {
-	case errors.Is(err, errSnapshotPlace):
+	case errors.Is(err, snapshot.ErrPlace):
 		return nil, cleanup, fileErr(fmt.Errorf("report %s: its directory %w", reportPath, err))
 	case err != nil:
 		if path == "-" {
@@ -204,8 +205,8 @@ func openInput(env *Env, o *runOptions, path, reportPath string) (*input, func()
 		}
 		return nil, cleanup, fileErr(fmt.Errorf("input %s: %w", path, err))
 	}
-	in.snap, in.sha256 = snap, snap.sha256
-	return in, snap.remove, nil
+	in.snap, in.sha256 = snap, snap.SHA256()
+	return in, snap.Remove, nil
 }
 
 // open reads the input from the start.
@@ -213,7 +214,7 @@ func (in *input) open() (*reader.Reader, io.Closer, error) {
 	if in.snap == nil {
 		return reader.Open(in.path, in.opts)
 	}
-	r, err := reader.New(in.snap.reader(), in.opts)
+	r, err := reader.New(in.snap.Reader(), in.opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -231,7 +232,7 @@ func (in *input) changedSince() bool {
 	if in.snap == nil || in.path == "-" {
 		return false
 	}
-	sum, err := hashFile(in.path)
+	sum, err := snapshot.HashFile(in.path)
 	return err != nil || sum != in.sha256
 }
 
