@@ -29,6 +29,7 @@ func TestDependencies(t *testing.T) {
 		"internal/gcpace":   {},
 		"internal/lock":     {},
 		"internal/snapshot": {},
+		"internal/window":   {"batch"}, // batch.Sleep, the engine's cancellable wait
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
 )
 
 // A lock held by another run is exit 4 with the holder's PID; the same
@@ -51,5 +56,37 @@ func TestAcquireLockSymlink(t *testing.T) {
 	_, err := acquireLock(report)
 	if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), "remove it if no run is going") {
 		t.Errorf("err = %v (exit %d), want a refusal naming the link, with the remedy (exit %d)", err, exitCodeOf(err), exitUsage)
+	}
+}
+
+// --window's errors name the flag and are usage errors; a closed window
+// stops the run like a budget, with the flag in the reason the summary
+// shows.
+func TestWindowWords(t *testing.T) {
+	_, err := parseWindow("05:00-05:00", time.Now)
+	if want := `--window "05:00-05:00": start and end are equal`; err == nil || err.Error() != want || exitCodeOf(err) != exitUsage {
+		t.Errorf("parseWindow = %v (exit %d), want %q (exit %d)", err, exitCodeOf(err), want, exitUsage)
+	}
+	noon := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	w, err := parseWindow("11:00-12:00 UTC", func() time.Time { return noon })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		started time.Time
+		want    string
+	}{
+		{"before it opens, with --window-exit", noon, "outside --window 11:00-12:00 UTC (opens in 23h0m0s)"},
+		{"after it closed", noon.Add(-30 * time.Minute), "--window 11:00-12:00 UTC closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := gateWindow(context.Background(), w, tt.started, true)
+			var se *batch.StopError
+			if !errors.As(err, &se) || se.Kind != batch.StopBudget || se.Reason != tt.want {
+				t.Errorf("gateWindow = %v, want a budget stop %q", err, tt.want)
+			}
+		})
 	}
 }

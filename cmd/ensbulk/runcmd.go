@@ -21,6 +21,7 @@ import (
 	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/internal/lock"
 	"github.com/ensbulk/ensbulk/internal/snapshot"
+	"github.com/ensbulk/ensbulk/internal/window"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/resume"
@@ -301,7 +302,7 @@ type job struct {
 	errw    *stderrMux // stderr, shared by the logger and the progress bar
 	log     *zap.Logger
 	conn    *conn
-	win     *window
+	win     *window.Window
 
 	reportPath string
 	rf         report.Format
@@ -681,7 +682,7 @@ func deadline(o *runOptions, started time.Time) time.Time {
 
 // gate stops the run resumably at --max-duration or the end of --window,
 // and holds requests while the window is closed.
-func gate(o *runOptions, win *window, started time.Time) func(context.Context) error {
+func gate(o *runOptions, win *window.Window, started time.Time) func(context.Context) error {
 	if o.maxDuration == 0 && win == nil {
 		return nil
 	}
@@ -693,6 +694,6 @@ func gate(o *runOptions, win *window, started time.Time) func(context.Context) e
 		if win == nil {
 			return nil
 		}
-		return win.gate(ctx, started, o.windowExit)
+		return gateWindow(ctx, win, started, o.windowExit)
 	}
 }
