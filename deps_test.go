@@ -28,6 +28,7 @@ func TestDependencies(t *testing.T) {
 		// internal: the rooms of the command's infrastructure, below cmd.
 		"internal/gcpace":   {},
 		"internal/lock":     {},
+		"internal/reqlog":   {},
 		"internal/snapshot": {},
 		"internal/window":   {"batch"}, // batch.Sleep, the engine's cancellable wait
 	}

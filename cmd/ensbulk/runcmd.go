@@ -20,6 +20,7 @@ import (
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/internal/lock"
+	"github.com/ensbulk/ensbulk/internal/reqlog"
 	"github.com/ensbulk/ensbulk/internal/snapshot"
 	"github.com/ensbulk/ensbulk/internal/window"
 	"github.com/ensbulk/ensbulk/reader"
@@ -615,7 +616,7 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 	}
 	warnPlainHTTP(env.Stderr, log, u)
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: o.workers, Timeout: o.timeout, CAPool: pool, Insecure: o.insecure})
-	hc.Transport = logRequests(hc.Transport, log)
+	hc.Transport = reqlog.Wrap(hc.Transport, log)
 	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notices.say})
 	if err != nil {
 		return nil, usageErr("%v", err)
