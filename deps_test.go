@@ -26,6 +26,7 @@ func TestDependencies(t *testing.T) {
 		"simulator":         {"enswitch", "enswitch/schema", "batch"},
 		"samples":           {},
 		// internal: the rooms of the command's infrastructure, below cmd.
+		"internal/console":  {"batch"}, // batch.Progress and batch.Result, shown
 		"internal/gcpace":   {},
 		"internal/lock":     {},
 		"internal/reqlog":   {},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/console"
 	"github.com/ensbulk/ensbulk/internal/lock"
 	"github.com/ensbulk/ensbulk/internal/reqlog"
 	"github.com/ensbulk/ensbulk/internal/snapshot"
@@ -300,7 +301,7 @@ type job struct {
 	in      *input
 	cleanup func() // removes the input's snapshot
 	rec     *runRecord
-	errw    *stderrMux // stderr, shared by the logger and the progress bar
+	errw    *console.Mux // stderr, shared by the logger and the progress bar
 	log     *zap.Logger
 	conn    *conn
 	win     *window.Window
@@ -312,14 +313,14 @@ type job struct {
 	journal    *report.Journal // nil once closed
 	undo       *undoLog        // the undo journal of a run that reads (undo.go)
 
-	prog    *progress
+	prog    *console.Progress
 	started time.Time
 }
 
 // prepare opens the input, the logger, the connection and the report, in
 // that order; the job it returns is never nil, so close always applies.
 func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error) {
-	j := &job{env: env, o: o, cleanup: func() {}, rec: rec, log: zap.NewNop(), errw: newStderrMux(env.Stderr)}
+	j := &job{env: env, o: o, cleanup: func() {}, rec: rec, log: zap.NewNop(), errw: console.NewMux(env.Stderr)}
 	lvl, err := o.level()
 	if err != nil {
 		return j, err
@@ -336,7 +337,7 @@ func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error)
 	// A second signal exits without returning here: it removes the
 	// snapshot too, where the system could not unlink it at once.
 	j.in, j.cleanup = in, sequence(env.atExit(removeSnapshot), removeSnapshot)
-	j.log = newLogger(j.errw, styleOf(env), lvl)
+	j.log = console.NewLogger(j.errw, styleOf(env), lvl)
 	if j.conn, err = connect(env, o, j.log); err != nil {
 		return j, err
 	}
@@ -403,17 +404,17 @@ func (j *job) openReport() error {
 // run hands the rows to the engine, with progress and the schedule's gate.
 func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	o := j.o
-	j.prog = newProgress(j.errw, styleOf(j.env), o, j.log)
+	j.prog = o.newProgress(j.errw, styleOf(j.env), j.log)
 	j.started = o.now()
 	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
 		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Preflight: j.preflight(), Deadline: deadline(o, j.started),
 		Validated: j.plan.Validated, RecordValidation: !o.validate && !o.plan,
-		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
+		OnResult: console.LogNotApplied(j.log), OnProgress: j.prog.Update, Now: o.now,
 	}
 	if err := j.reads(&opts); err != nil {
-		j.prog.finish()
+		j.prog.Finish()
 		return nil, err
 	}
 	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),
@@ -425,7 +426,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		opts.Reader = sender
 	}
 	sum, err := batch.Run(ctx, j.in.opener(), sender, j.journal, opts)
-	j.prog.finish()
+	j.prog.Finish()
 	return sum, err
 }
 
