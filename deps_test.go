@@ -26,12 +26,13 @@ func TestDependencies(t *testing.T) {
 		"simulator":         {"enswitch", "enswitch/schema", "batch"},
 		"samples":           {},
 		// internal: the rooms of the command's infrastructure, below cmd.
-		"internal/console":  {"batch"}, // batch.Progress and batch.Result, shown
-		"internal/gcpace":   {},
-		"internal/lock":     {},
-		"internal/reqlog":   {},
-		"internal/snapshot": {},
-		"internal/window":   {"batch"}, // batch.Sleep, the engine's cancellable wait
+		"internal/console":     {"batch"}, // batch.Progress and batch.Result, shown
+		"internal/gcpace":      {},
+		"internal/lock":        {},
+		"internal/reqlog":      {},
+		"internal/snapshot":    {},
+		"internal/summaryfile": {"batch", "report"}, // the counts it holds; report.WriteFileAtomic
+		"internal/window":      {"batch"},           // batch.Sleep, the engine's cancellable wait
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.

@@ -265,9 +265,9 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) (err er
 	}
 	rec := &runRecord{o: o, dest: dest, input: path, started: o.now()}
 	if dest != nil {
-		if dest.replaced() {
+		if dest.Replaced() {
 			if err := rec.write(-1, nil); err != nil {
-				return fileErr(fmt.Errorf("--summary-json %s: %w", dest.path, err))
+				return fileErr(fmt.Errorf("--summary-json %s: %w", dest.Path(), err))
 			}
 		}
 		defer env.atExit(func() {

@@ -1,14 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/summaryfile"
 	"github.com/ensbulk/ensbulk/report"
 )
 
@@ -97,78 +98,20 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	fmt.Fprintf(w, "exit %d\n", code)
 }
 
-// summaryJSON is the machine-readable result of a run (--summary-json),
-// for monitoring. Its fields are a contract: add, never rename.
-type summaryJSON struct {
-	Version      int            `json:"version"`
-	Command      string         `json:"command"`
-	Input        string         `json:"input"`
-	Report       string         `json:"report"`
-	ExitCode     int            `json:"exit_code"`
-	Outcome      string         `json:"outcome"` // ok, rows_not_ok, aborted, interrupted, stopped
-	Reason       string         `json:"reason,omitempty"`
-	Rows         int            `json:"rows"`
-	RowsThisRun  int            `json:"rows_this_run"`
-	Counts       map[string]int `json:"counts"`
-	Requests     int64          `json:"requests"`
-	Retries      int64          `json:"retries"`
-	Throttles    int64          `json:"throttles"`
-	TargetRate   float64        `json:"target_rate"`
-	AchievedRate float64        `json:"achieved_rate"`
-	Started      time.Time      `json:"started"`
-	Finished     time.Time      `json:"finished"`
-	DurationSec  float64        `json:"duration_seconds"`
-}
-
-// summaryOf is the --summary-json of a run that ends with code. sum and c
-// are nil when it ended before the engine ran (a refusal, the lock): the
-// counts are then zero and reason says why. Code -1 is a run still going.
-func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, input string, code int, started, finished time.Time, runErr error) summaryJSON {
-	s := summaryJSON{
-		Version: 1, Command: "run", Input: input, Report: reportPath, ExitCode: code,
-		Counts: map[string]int{}, Started: started.UTC(), Finished: finished.UTC(),
-	}
+// summaryOf is the --summary-json of a run that ends with code (-1: a
+// run still going). Before the engine ran, reason says why it ended.
+func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, input string, code int, started, finished time.Time, runErr error) summaryfile.Summary {
+	command := "run"
 	if o.validate {
-		s.Command = "validate"
+		command = "validate"
 	}
 	if o.plan {
-		s.Command = "plan"
+		command = "plan"
 	}
-	if sum != nil {
-		s.RowsThisRun, s.Requests, s.Retries, s.Throttles = sum.Todo, sum.Requests, sum.Retries, sum.Throttles
-		s.TargetRate, s.AchievedRate, s.DurationSec = sum.TargetRate, round1(sum.AchievedRate), sum.Duration.Seconds()
-	} else if code >= 0 {
-		s.DurationSec = finished.Sub(started).Seconds()
-	}
-	for _, st := range batch.Statuses {
-		s.Counts[string(st)] = 0
-		if c != nil {
-			s.Counts[string(st)] = c.ByStatus[st]
-		}
-	}
-	if c != nil {
-		s.Rows = c.Rows
-	}
-	switch code {
-	case -1:
-		s.Outcome = "running"
-	case exitOK:
-		s.Outcome = "ok"
-	case exitRows:
-		s.Outcome = "rows_not_ok"
-	case exitUsage:
-		s.Outcome = "usage_error"
-	case exitLocked:
-		s.Outcome = "locked"
-	case exitStopped:
-		s.Outcome = "stopped"
-	case exitInternal:
-		s.Outcome = "internal_error"
-	default:
-		s.Outcome = "aborted"
-		if errors.Is(runErr, errInterrupted) || sum != nil && sum.Stopped != nil && sum.Stopped.Kind == batch.StopInterrupted {
-			s.Outcome = "interrupted"
-		}
+	s := summaryfile.Of(command, input, reportPath, sum, c, started, finished)
+	s.ExitCode, s.Outcome = code, outcomeOf(code, sum, runErr)
+	if code < 0 {
+		s.DurationSec = 0
 	}
 	switch {
 	case sum != nil && sum.Stopped != nil:
@@ -179,11 +122,89 @@ func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, 
 	return s
 }
 
-// encodeSummary is the bytes of a summary.
-func encodeSummary(s summaryJSON) ([]byte, error) {
-	b, err := json.MarshalIndent(s, "", "  ")
-	return append(b, '\n'), err
+// outcomeOf is the word monitoring reads for an exit code.
+func outcomeOf(code int, sum *batch.Summary, runErr error) summaryfile.Outcome {
+	switch code {
+	case -1:
+		return summaryfile.Running
+	case exitOK:
+		return summaryfile.OK
+	case exitRows:
+		return summaryfile.RowsNotOK
+	case exitUsage:
+		return summaryfile.UsageError
+	case exitLocked:
+		return summaryfile.Locked
+	case exitStopped:
+		return summaryfile.Stopped
+	case exitInternal:
+		return summaryfile.InternalError
+	}
+	if errors.Is(runErr, errInterrupted) || sum != nil && sum.Stopped != nil && sum.Stopped.Kind == batch.StopInterrupted {
+		return summaryfile.Interrupted
+	}
+	return summaryfile.Aborted
 }
 
-// round1 rounds f to one decimal, for a rate.
-func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+// checkSummaryDest refuses a --summary-json that cannot or must not be
+// written; nil for none.
+func checkSummaryDest(path string, stdout io.Writer) (*summaryfile.Dest, error) {
+	d, err := summaryfile.CheckDest(path, stdout)
+	var de *summaryfile.DestError
+	if errors.As(err, &de) {
+		return nil, fileErr(fmt.Errorf("--summary-json %s: %s", de.Path, de.Reason))
+	}
+	return d, err
+}
+
+// runRecord is what the summary of a run says, filled in as the run
+// goes. A second signal writes it from the signal handler while the run's
+// goroutine may be filling it in, hence the mutex.
+type runRecord struct {
+	mu         sync.Mutex
+	o          *runOptions
+	dest       *summaryfile.Dest
+	input      string
+	started    time.Time
+	reportPath string
+	sum        *batch.Summary
+	counts     *report.Counts
+}
+
+func (r *runRecord) setReport(path string) {
+	r.mu.Lock()
+	r.reportPath = path
+	r.mu.Unlock()
+}
+
+func (r *runRecord) setOutcome(sum *batch.Summary, c *report.Counts) {
+	r.mu.Lock()
+	r.sum, r.counts = sum, c
+	r.mu.Unlock()
+}
+
+// write writes the summary of a run that ends with code (-1: going).
+func (r *runRecord) write(code int, runErr error) error {
+	if r.dest == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dest.Write(summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, code, r.started, r.o.now(), runErr))
+}
+
+// final writes the summary of a run that returns err, and returns what
+// the run then returns: a summary that cannot be written turns success
+// (or rows not ok) into an internal error, since monitoring would read an
+// older one; a run that failed otherwise says so first.
+func (r *runRecord) final(stderr io.Writer, err error) error {
+	werr := r.write(exitCodeOf(err), err)
+	switch {
+	case werr == nil:
+		return err
+	case err == nil || errors.Is(err, errRows):
+		return internalErr(fmt.Errorf("--summary-json %s not written: %w", r.dest.Path(), werr))
+	}
+	fmt.Fprintf(stderr, "ensbulk: --summary-json %s not written: %v\n", r.dest.Path(), werr)
+	return err
+}
