@@ -29,6 +29,7 @@ func TestDependencies(t *testing.T) {
 		"internal/console":     {"batch"}, // batch.Progress and batch.Result, shown
 		"internal/gcpace":      {},
 		"internal/lock":        {},
+		"internal/profile":     {"enswitch/schema"}, // schema.Nearest, for an unknown key
 		"internal/reqlog":      {},
 		"internal/snapshot":    {},
 		"internal/summaryfile": {"batch", "report"}, // the counts it holds; report.WriteFileAtomic
