@@ -207,46 +207,12 @@ type Options struct {
 // os.UserConfigDir outside tests. Every problem is an *Error.
 func Load(o Options, getenv func(string) string, userConfigDir func() (string, error)) (*Profile, error) {
 	name := firstNonEmpty(o.Name, getenv("ENSBULK_PROFILE"))
-	path := firstNonEmpty(o.Config, getenv("ENSBULK_CONFIG"))
-	explicit := path != ""
-	if !explicit {
-		dir, err := userConfigDir()
-		if err != nil {
-			if name == "" {
-				return nil, nil
-			}
-			return nil, &Error{Path: "(default)", Profile: name, Err: fmt.Errorf("%w: %v", ErrNoConfigDir, err)}
-		}
-		path = filepath.Join(dir, "ensbulk", "config.toml")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && !explicit && name == "" {
-			return nil, nil
-		}
-		pe := &Error{Path: path, Profile: name, Err: err}
-		if errors.Is(err, fs.ErrNotExist) {
-			pe.Err = errors.New("the config file does not exist")
-		}
-		return nil, pe
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, &Error{Path: path, Err: err}
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(f); err != nil {
-		return nil, &Error{Path: path, Err: err}
-	}
-	cf, err := parseConfig(path, buf.Bytes())
-	if err != nil {
+	path, explicit, err := configPath(o, name, getenv, userConfigDir)
+	if err != nil || path == "" {
 		return nil, err
 	}
-	if err := cf.checkURLSecrets(path); err != nil {
-		return nil, err
-	}
-	if err := checkConfigMode(path, st); err != nil {
+	cf, st, err := readConfig(path, name, explicit)
+	if err != nil || cf == nil {
 		return nil, err
 	}
 	if name == "" {
@@ -257,15 +223,7 @@ func Load(o Options, getenv func(string) string, userConfigDir func() (string, e
 	}
 	fields, ok := cf.Profiles[name]
 	if !ok {
-		names := cf.profileNames()
-		msg := fmt.Sprintf("no such profile; the file has: %s", strings.Join(names, ", "))
-		if len(names) == 0 {
-			msg = "no such profile; the file has no [profiles.NAME] tables"
-		}
-		if o.Name == "" && getenv("ENSBULK_PROFILE") == "" {
-			msg = "default_profile names " + msg
-		}
-		return nil, &Error{Path: path, Profile: name, Err: errors.New(msg)}
+		return nil, cf.noSuchProfile(path, name, o.Name == "" && getenv("ENSBULK_PROFILE") == "")
 	}
 	p := &Profile{Name: name, Path: path, Fields: fields}
 	if err := p.resolvePaths(getenv); err != nil {
@@ -275,6 +233,74 @@ func Load(o Options, getenv func(string) string, userConfigDir func() (string, e
 		return nil, err
 	}
 	return p, nil
+}
+
+// configPath is the config file to read, and whether it was named (by
+// Options or ENSBULK_CONFIG) rather than found at the default place; ""
+// when there is none to read and no profile is named.
+func configPath(o Options, name string, getenv func(string) string, userConfigDir func() (string, error)) (string, bool, error) {
+	if path := firstNonEmpty(o.Config, getenv("ENSBULK_CONFIG")); path != "" {
+		return path, true, nil
+	}
+	dir, err := userConfigDir()
+	if err != nil {
+		if name == "" {
+			return "", false, nil
+		}
+		return "", false, &Error{Path: "(default)", Profile: name, Err: fmt.Errorf("%w: %v", ErrNoConfigDir, err)}
+	}
+	return filepath.Join(dir, "ensbulk", "config.toml"), false, nil
+}
+
+// readConfig reads and checks the config file at path: its keys, its
+// secrets and its mode. A file missing from the default place, with no
+// profile named, is no config (nil, nil).
+func readConfig(path, name string, explicit bool) (*configFile, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !explicit && name == "" {
+			return nil, nil, nil
+		}
+		pe := &Error{Path: path, Profile: name, Err: err}
+		if errors.Is(err, fs.ErrNotExist) {
+			pe.Err = errors.New("the config file does not exist")
+		}
+		return nil, nil, pe
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	cf, err := parseConfig(path, buf.Bytes())
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cf.checkURLSecrets(path); err != nil {
+		return nil, nil, err
+	}
+	if err := checkConfigMode(path, st); err != nil {
+		return nil, nil, err
+	}
+	return cf, st, nil
+}
+
+// noSuchProfile says that the file has no profile name, and which it has;
+// byDefault when the name came from default_profile.
+func (cf *configFile) noSuchProfile(path, name string, byDefault bool) error {
+	names := cf.profileNames()
+	msg := fmt.Sprintf("no such profile; the file has: %s", strings.Join(names, ", "))
+	if len(names) == 0 {
+		msg = "no such profile; the file has no [profiles.NAME] tables"
+	}
+	if byDefault {
+		msg = "default_profile names " + msg
+	}
+	return &Error{Path: path, Profile: name, Err: errors.New(msg)}
 }
 
 // parseConfig decodes a config file strictly.
