@@ -24,40 +24,9 @@ func plural[N int | int64](n N, one, many string) string {
 // printSummary is the end of every run, on stderr: a few lines, or with
 // -q the final line alone.
 func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Counts, reportPath string, in *input, code int, runErr error) {
-	verb := "run"
-	if o.validate {
-		verb = "validate"
-	}
-	if o.plan {
-		verb = "plan"
-	}
-	outcome := "finished"
-	if sum.Stopped != nil {
-		switch sum.Stopped.Kind {
-		case batch.StopAborted:
-			outcome = "ABORTED: " + sum.Stopped.Reason
-		case batch.StopInterrupted:
-			outcome = "interrupted"
-		case batch.StopBudget:
-			outcome = "stopped (" + sum.Stopped.Reason + "), resumable"
-		}
-	}
-	rf, _ := report.ParseFormat(o.reportFormat.String())
-	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: verb, Format: rf}
-	next := ""
-	switch code {
-	case exitRows:
-		next = "fix the rows above, then: " + retryCommand(reportPath, meta)
-		if o.plan {
-			next = "fix the rows above, then plan again"
-		}
-	case exitAborted, exitStopped:
-		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
-			next = resumeCommand(verb, reportPath, meta)
-		} else {
-			next = "fix the cause, then: " + resumeCommand(verb, reportPath, meta)
-		}
-	}
+	verb := o.commandName()
+	outcome := outcomeWords(sum)
+	next := nextStep(o, sum, code, reportPath, in)
 	if o.quiet {
 		var counts []string
 		for _, st := range batch.Statuses {
@@ -98,17 +67,58 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	fmt.Fprintf(w, "exit %d\n", code)
 }
 
+// commandName is the command that ran: run, validate or plan.
+func (o *runOptions) commandName() string {
+	switch {
+	case o.plan:
+		return "plan"
+	case o.validate:
+		return "validate"
+	}
+	return "run"
+}
+
+// outcomeWords say how the engine's run ended.
+func outcomeWords(sum *batch.Summary) string {
+	if sum.Stopped == nil {
+		return "finished"
+	}
+	switch sum.Stopped.Kind {
+	case batch.StopAborted:
+		return "ABORTED: " + sum.Stopped.Reason
+	case batch.StopInterrupted:
+		return "interrupted"
+	case batch.StopBudget:
+		return "stopped (" + sum.Stopped.Reason + "), resumable"
+	}
+	return "finished"
+}
+
+// nextStep is the summary's next: line, the command that goes on from a
+// run that ended with code; "" when there is nothing to do.
+func nextStep(o *runOptions, sum *batch.Summary, code int, reportPath string, in *input) string {
+	verb := o.commandName()
+	rf, _ := report.ParseFormat(o.reportFormat.String())
+	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: verb, Format: rf}
+	switch code {
+	case exitRows:
+		if o.plan {
+			return "fix the rows above, then plan again"
+		}
+		return "fix the rows above, then: " + retryCommand(reportPath, meta)
+	case exitAborted, exitStopped:
+		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
+			return resumeCommand(verb, reportPath, meta)
+		}
+		return "fix the cause, then: " + resumeCommand(verb, reportPath, meta)
+	}
+	return ""
+}
+
 // summaryOf is the --summary-json of a run that ends with code (-1: a
 // run still going). Before the engine ran, reason says why it ended.
 func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, input string, code int, started, finished time.Time, runErr error) summaryfile.Summary {
-	command := "run"
-	if o.validate {
-		command = "validate"
-	}
-	if o.plan {
-		command = "plan"
-	}
-	s := summaryfile.Of(command, input, reportPath, sum, c, started, finished)
+	s := summaryfile.Of(o.commandName(), input, reportPath, sum, c, started, finished)
 	s.ExitCode, s.Outcome = code, outcomeOf(code, sum, runErr)
 	if code < 0 {
 		s.DurationSec = 0
