@@ -45,9 +45,9 @@ func (c *connFlags) addFlags(f *pflag.FlagSet) {
 	authFlag(f, &c.auth)
 }
 
-// useProfile applies the chosen profile (profile.go) to the flags of fs
-// that the command line did not set. It runs after parsing, in RunE, so
-// that a flag always wins.
+// useProfile applies the chosen profile (internal/profile, through
+// profileflags.go) to the flags of fs that the command line did not set.
+// It runs after parsing, in RunE, so that a flag always wins.
 func (c *connFlags) useProfile(fs *pflag.FlagSet, env *Env) error {
 	p, err := loadProfile(c.profiles, env.Getenv, env.userConfigDir)
 	if err != nil {
