@@ -27,7 +27,16 @@ func TestDependencies(t *testing.T) {
 		"report/htmlpage":   {"batch", "report"},
 		"simulator":         {"enswitch/schema"},
 		"samples":           {},
-		"internal/undo":     {"batch", "enswitch/schema"},
+		// internal: the rooms of the command's infrastructure, below cmd.
+		"internal/console":     {"batch"}, // batch.Progress and batch.Result, shown
+		"internal/gcpace":      {},
+		"internal/lock":        {},
+		"internal/profile":     {"enswitch/schema"}, // schema.Nearest, for an unknown key
+		"internal/reqlog":      {},
+		"internal/snapshot":    {},
+		"internal/summaryfile": {"batch", "report"}, // the counts it holds; report.WriteFileAtomic
+		"internal/window":      {"batch"},           // batch.Sleep, the engine's cancellable wait
+		"internal/undo":        {"batch", "enswitch/schema"},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.

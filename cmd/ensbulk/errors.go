@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/profile"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report/resume"
 )
@@ -101,7 +102,7 @@ func kindOf(err error) error {
 	if errors.As(err, &fe) {
 		return errFile
 	}
-	var pe *profileError
+	var pe *profile.Error
 	if errors.As(err, &pe) {
 		return errUsage
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/internal/console"
 	"github.com/ensbulk/ensbulk/reader"
 )
 
@@ -127,7 +128,7 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(env.Stderr, styleOf(env), lvl)
+	log := console.NewLogger(env.Stderr, styleOf(env), lvl)
 	defer func() { _ = log.Sync() }()
 	cn, err := connect(env, &o.runOptions, log)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensbulk/ensbulk/internal/summaryfile"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -146,9 +147,9 @@ func TestReportSymlinkRefused(t *testing.T) {
 }
 
 // summaryAt reads a summary JSON.
-func summaryAt(t *testing.T, b []byte) summaryJSON {
+func summaryAt(t *testing.T, b []byte) summaryfile.Summary {
 	t.Helper()
-	var s summaryJSON
+	var s summaryfile.Summary
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatalf("summary JSON %q: %v", b, err)
 	}
@@ -303,7 +304,7 @@ func TestSummaryJSONOnEveryExit(t *testing.T) {
 		env     func(*testSim) map[string]string
 		args    func(t *testing.T, in string) []string // the input and the flags of the case
 		want    int
-		outcome string
+		outcome summaryfile.Outcome
 	}{
 		{"ok", simEnv, func(_ *testing.T, in string) []string { return []string{in} }, exitOK, "ok"},
 		{"rows not ok", simEnv, func(t *testing.T, _ string) []string {
@@ -324,7 +325,7 @@ func TestSummaryJSONOnEveryExit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(l.release)
+			t.Cleanup(l.Release)
 			return []string{in}
 		}, exitLocked, "locked"},
 		{"stopped by --max-rows", simEnv, func(_ *testing.T, in string) []string { return []string{in, "--max-rows", "1"} }, exitStopped, "stopped"},
@@ -377,7 +378,7 @@ func TestSecondSignalLeavesNoSpool(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
 
 	waitFor(t, 20*time.Second, "requests to hang", func() bool { return sim.Stats().InFlight == 4 })
-	var going summaryJSON
+	var going summaryfile.Summary
 	if err := json.Unmarshal([]byte(readOrEmpty(sj)), &going); err != nil || going.Outcome != "running" || going.ExitCode == exitOK {
 		t.Errorf("summary while the run goes: %+v (%v), want running", going, err)
 	}

@@ -8,8 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/console"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 )
@@ -42,9 +45,9 @@ func (c *connFlags) addFlags(f *pflag.FlagSet) {
 	authFlag(f, &c.auth)
 }
 
-// useProfile applies the chosen profile (profile.go) to the flags of fs
-// that the command line did not set. It runs after parsing, in RunE, so
-// that a flag always wins.
+// useProfile applies the chosen profile (internal/profile, through
+// profileflags.go) to the flags of fs that the command line did not set.
+// It runs after parsing, in RunE, so that a flag always wins.
 func (c *connFlags) useProfile(fs *pflag.FlagSet, env *Env) error {
 	p, err := loadProfile(c.profiles, env.Getenv, env.userConfigDir)
 	if err != nil {
@@ -210,6 +213,50 @@ func (o *outputFlags) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file (for ensbulk-bench)")
 	_ = f.MarkHidden("cpuprofile")
 }
+
+// level is the log level that -q, -v and --log-level ask for.
+func (o *outputFlags) level() (zapcore.Level, error) {
+	switch {
+	case o.quiet && o.verbose:
+		return 0, usageErr("-q and -v do not go together")
+	case (o.quiet || o.verbose) && o.logLevel.changed:
+		return 0, usageErr("--log-level does not go with -q or -v")
+	case o.quiet:
+		return zapcore.ErrorLevel, nil
+	case o.verbose:
+		return zapcore.DebugLevel, nil
+	}
+	lvl, err := zapcore.ParseLevel(o.logLevel.String())
+	if err != nil {
+		return 0, usageErr("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	return lvl, nil
+}
+
+// progressMode is --progress with auto decided: a bar where one can be
+// drawn, log lines elsewhere, nothing with -q.
+func (o *outputFlags) progressMode(st console.Style) console.Mode {
+	mode := o.progress.String()
+	if mode != "auto" {
+		return console.Mode(mode)
+	}
+	switch {
+	case o.quiet:
+		return console.ModeNone
+	case st.Bar:
+		return console.ModeBar
+	}
+	return console.ModeLog
+}
+
+// newProgress is the progress of a run, as its flags ask, on the bar's
+// side of m.
+func (o *outputFlags) newProgress(m *console.Mux, st console.Style, log *zap.Logger) *console.Progress {
+	return console.NewProgress(o.progressMode(st), o.progressEvery, m.Bar(), log)
+}
+
+// styleOf is what env's stderr can show.
+func styleOf(env *Env) console.Style { return console.StyleOf(env.StderrTerminal, env.Getenv) }
 
 // choice is a flag with a fixed set of values (any case): a wrong one is
 // refused while the command line is parsed, and shell completion offers

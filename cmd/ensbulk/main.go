@@ -14,10 +14,12 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
+
+	"github.com/ensbulk/ensbulk/internal/gcpace"
 )
 
 func main() {
-	tuneGC(os.Getenv)
+	gcpace.Start(os.Getenv)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	stdin := int(os.Stdin.Fd())
 	restoreTerminal := saveTerminal(stdin)

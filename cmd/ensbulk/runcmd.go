@@ -19,7 +19,12 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/console"
+	"github.com/ensbulk/ensbulk/internal/lock"
+	"github.com/ensbulk/ensbulk/internal/reqlog"
+	"github.com/ensbulk/ensbulk/internal/snapshot"
 	"github.com/ensbulk/ensbulk/internal/undo"
+	"github.com/ensbulk/ensbulk/internal/window"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/resume"
@@ -147,14 +152,14 @@ func parseDelimiter(s string) (rune, error) {
 }
 
 // input is the file being run, and how to read it again and again: from
-// a private snapshot (snapshot.go), so that every pass sees the bytes the
+// a private snapshot (internal/snapshot), so that every pass sees the bytes the
 // first one checked.
 type input struct {
 	path   string // as given
 	name   string // for messages
 	opts   reader.Options
-	sha256 string    // of the snapshot: the content this run works from
-	snap   *snapshot // nil for validate --offline on a file, read once in place
+	sha256 string             // of the snapshot: the content this run works from
+	snap   *snapshot.Snapshot // nil for validate --offline on a file, read once in place
 	// undo is the header of an undo file (package undo), which is read by
 	// its own Source: nil for an input of changes.
 	undo *undo.Header
@@ -200,9 +205,9 @@ func openInput(env *Env, o *runOptions, path, reportPath string) (*input, func()
 		}
 		src = f
 	}
-	snap, err := takeSnapshot(dir, src)
+	snap, err := snapshot.Take(dir, src)
 	switch {
-	case errors.Is(err, errSnapshotPlace):
+	case errors.Is(err, snapshot.ErrPlace):
 		return nil, cleanup, fileErr(fmt.Errorf("report %s: its directory %w", reportPath, err))
 	case err != nil:
 		if path == "-" {
@@ -210,25 +215,25 @@ func openInput(env *Env, o *runOptions, path, reportPath string) (*input, func()
 		}
 		return nil, cleanup, fileErr(fmt.Errorf("input %s: %w", path, err))
 	}
-	in.snap, in.sha256 = snap, snap.sha256
+	in.snap, in.sha256 = snap, snap.SHA256()
 	start := make([]byte, 64<<10)
-	n, _ := io.ReadFull(snap.reader(), start)
+	n, _ := io.ReadFull(snap.Reader(), start)
 	if undo.Is(start[:n]) {
-		src, err := undo.NewSource(snap.reader(), in.name)
+		src, err := undo.NewSource(snap.Reader(), in.name)
 		if err != nil {
-			snap.remove()
+			snap.Remove()
 			return nil, cleanup, fileErr(err)
 		}
 		h := src.Header()
 		in.undo = &h
 	}
-	return in, snap.remove, nil
+	return in, snap.Remove, nil
 }
 
 // open reads the input from the start.
 func (in *input) open() (batch.Source, io.Closer, error) {
 	if in.undo != nil {
-		src, err := undo.NewSource(in.snap.reader(), in.name)
+		src, err := undo.NewSource(in.snap.Reader(), in.name)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -242,7 +247,7 @@ func (in *input) openChanges() (*reader.Reader, io.Closer, error) {
 	if in.snap == nil {
 		return reader.Open(in.path, in.opts)
 	}
-	r, err := reader.New(in.snap.reader(), in.opts)
+	r, err := reader.New(in.snap.Reader(), in.opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -260,7 +265,7 @@ func (in *input) changedSince() bool {
 	if in.snap == nil || in.path == "-" {
 		return false
 	}
-	sum, err := hashFile(in.path)
+	sum, err := snapshot.HashFile(in.path)
 	return err != nil || sum != in.sha256
 }
 
@@ -284,9 +289,9 @@ func runBatch(ctx context.Context, env *Env, o *runOptions, path string) (err er
 	}
 	rec := &runRecord{o: o, dest: dest, input: path, started: o.now()}
 	if dest != nil {
-		if dest.replaced() {
+		if dest.Replaced() {
 			if err := rec.write(-1, nil); err != nil {
-				return fileErr(fmt.Errorf("--summary-json %s: %w", dest.path, err))
+				return fileErr(fmt.Errorf("--summary-json %s: %w", dest.Path(), err))
 			}
 		}
 		defer env.atExit(func() {
@@ -320,27 +325,27 @@ type job struct {
 	in      *input
 	cleanup func() // removes the input's snapshot
 	rec     *runRecord
-	errw    *stderrMux // stderr, shared by the logger and the progress bar
+	errw    *console.Mux // stderr, shared by the logger and the progress bar
 	log     *zap.Logger
 	conn    *conn
-	win     *window
+	win     *window.Window
 
 	reportPath string
 	rf         report.Format
-	lock       *runLock
+	lock       *lock.Lock
 	plan       *resume.Plan
 	want       report.Meta     // the sidecar this invocation would write afresh
 	journal    *report.Journal // nil once closed
 	undo       *undo.Journal   // the undo journal of a run that reads (undo.go)
 
-	prog    *progress
+	prog    *console.Progress
 	started time.Time
 }
 
 // prepare opens the input, the logger, the connection and the report, in
 // that order; the job it returns is never nil, so close always applies.
 func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error) {
-	j := &job{env: env, o: o, cleanup: func() {}, rec: rec, log: zap.NewNop(), errw: newStderrMux(env.Stderr)}
+	j := &job{env: env, o: o, cleanup: func() {}, rec: rec, log: zap.NewNop(), errw: console.NewMux(env.Stderr)}
 	lvl, err := o.level()
 	if err != nil {
 		return j, err
@@ -357,7 +362,7 @@ func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error)
 	// A second signal exits without returning here: it removes the
 	// snapshot too, where the system could not unlink it at once.
 	j.in, j.cleanup = in, sequence(env.atExit(removeSnapshot), removeSnapshot)
-	j.log = newLogger(j.errw, styleOf(env), lvl)
+	j.log = console.NewLogger(j.errw, styleOf(env), lvl)
 	if j.conn, err = connect(env, o, j.log); err != nil {
 		return j, err
 	}
@@ -434,14 +439,14 @@ func (j *job) openReport() error {
 // run hands the rows to the engine, with progress and the schedule's gate.
 func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	o := j.o
-	j.prog = newProgress(j.errw, styleOf(j.env), o, j.log)
+	j.prog = o.newProgress(j.errw, styleOf(j.env), j.log)
 	j.started = o.now()
 	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
 		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Preflight: j.preflight(), Deadline: deadline(o, j.started),
 		Validated: j.plan.Validated, RecordValidation: !o.validate && !o.plan,
-		OnResult: logNotApplied(j.log), OnProgress: j.prog.update, Now: o.now,
+		OnResult: console.LogNotApplied(j.log), OnProgress: j.prog.Update, Now: o.now,
 		OwnCustomer:   func() string { c, _ := j.conn.client.OwnCustomer(); return c },
 		MaxRetryAfter: o.maxRetryAfter,
 		OnPause: func(p batch.Pause) {
@@ -450,7 +455,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		},
 	}
 	if err := j.reads(&opts); err != nil {
-		j.prog.finish()
+		j.prog.Finish()
 		return nil, err
 	}
 	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),
@@ -462,7 +467,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		opts.Reader = sender
 	}
 	sum, err := batch.Run(ctx, j.in.opener(), sender, j.journal, opts)
-	j.prog.finish()
+	j.prog.Finish()
 	return sum, err
 }
 
@@ -572,7 +577,7 @@ func (j *job) close() {
 	if j.plan != nil {
 		j.plan.Close()
 	}
-	j.lock.release()
+	j.lock.Release()
 	_ = j.log.Sync()
 	j.cleanup()
 }
@@ -667,7 +672,7 @@ func connect(env *Env, o *runOptions, log *zap.Logger) (*conn, error) {
 	}
 	warnPlainHTTP(env.Stderr, log, u)
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: o.workers, Timeout: o.timeout, CAPool: pool, Insecure: o.insecure})
-	hc.Transport = logRequests(hc.Transport, log)
+	hc.Transport = reqlog.Wrap(hc.Transport, log)
 	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notices.say})
 	if err != nil {
 		return nil, usageErr("%v", err)
@@ -734,7 +739,7 @@ func deadline(o *runOptions, started time.Time) time.Time {
 
 // gate stops the run resumably at --max-duration or the end of --window,
 // and holds requests while the window is closed.
-func gate(o *runOptions, win *window, started time.Time) func(context.Context) error {
+func gate(o *runOptions, win *window.Window, started time.Time) func(context.Context) error {
 	if o.maxDuration == 0 && win == nil {
 		return nil
 	}
@@ -746,6 +751,6 @@ func gate(o *runOptions, win *window, started time.Time) func(context.Context) e
 		if win == nil {
 			return nil
 		}
-		return win.gate(ctx, started, o.windowExit)
+		return gateWindow(ctx, win, started, o.windowExit)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensbulk/ensbulk/internal/summaryfile"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 
@@ -170,7 +171,7 @@ func TestBudgetsStopAndResumeFinishes(t *testing.T) {
 			if res.code != exitStopped {
 				t.Fatalf("exit %d, want %d (stopped, resumable)\n%s", res.code, exitStopped, res.stderr)
 			}
-			var s summaryJSON
+			var s summaryfile.Summary
 			b, _ := os.ReadFile(sumPath)
 			if err := json.Unmarshal(b, &s); err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensbulk/ensbulk/internal/summaryfile"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 
@@ -78,7 +79,7 @@ func TestFaultSoak(t *testing.T) {
 	elapsed := time.Since(start)
 
 	st := sim.Stats()
-	var sum summaryJSON
+	var sum summaryfile.Summary
 	if b, err := os.ReadFile(summary); err != nil {
 		t.Errorf("summary JSON: %v", err)
 	} else if err := json.Unmarshal(b, &sum); err != nil {

@@ -1,4 +1,4 @@
-package main
+package profile
 
 import (
 	"errors"
@@ -7,9 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/spf13/pflag"
 )
 
 // writeConfig writes a config file of the given mode into dir.
@@ -32,30 +29,6 @@ func envOf(m map[string]string) func(string) string {
 
 // noUserConfigDir makes sure no test reads the real home.
 func noUserConfigDir() (string, error) { return "", errors.New("no user config dir in tests") }
-
-// profileTestFlags is a FlagSet with the connection, pace and auth flags of run
-// and validate, under their real names and defaults.
-type connFlagValues struct {
-	url, user, passwordFile, caFile, auth string
-	insecure                              bool
-	rate                                  float64
-	workers                               int
-	timeout                               time.Duration
-}
-
-func profileTestFlags(v *connFlagValues) *pflag.FlagSet {
-	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.StringVar(&v.url, "url", "", "")
-	fs.StringVar(&v.user, "user", "", "")
-	fs.StringVar(&v.passwordFile, "password-file", "", "")
-	fs.StringVar(&v.caFile, "ca-file", "", "")
-	fs.BoolVar(&v.insecure, "insecure", false, "")
-	fs.Float64Var(&v.rate, "rate", 10, "")
-	fs.IntVar(&v.workers, "workers", 8, "")
-	fs.DurationVar(&v.timeout, "timeout", 30*time.Second, "")
-	fs.StringVar(&v.auth, "auth", "auto", "")
-	return fs
-}
 
 const fullConfig = `# two switches
 default_profile = "lab"
@@ -83,34 +56,34 @@ func TestProfileLoad(t *testing.T) {
 	home := map[string]string{"HOME": dir}
 	tests := []struct {
 		name    string
-		opts    profileOptions
+		opts    Options
 		env     map[string]string
 		want    string // profile name; "" = no profile
 		wantErr []string
 	}{
-		{name: "default profile", opts: profileOptions{config: path}, want: "lab"},
-		{name: "flag names profile", opts: profileOptions{config: path, profile: "prod"}, env: home, want: "prod"},
-		{name: "env names profile", opts: profileOptions{config: path}, env: map[string]string{"ENSBULK_PROFILE": "prod", "HOME": dir}, want: "prod"},
-		{name: "flag beats env", opts: profileOptions{config: path, profile: "lab"}, env: map[string]string{"ENSBULK_PROFILE": "prod"}, want: "lab"},
+		{name: "default profile", opts: Options{Config: path}, want: "lab"},
+		{name: "flag names profile", opts: Options{Config: path, Name: "prod"}, env: home, want: "prod"},
+		{name: "env names profile", opts: Options{Config: path}, env: map[string]string{"ENSBULK_PROFILE": "prod", "HOME": dir}, want: "prod"},
+		{name: "flag beats env", opts: Options{Config: path, Name: "lab"}, env: map[string]string{"ENSBULK_PROFILE": "prod"}, want: "lab"},
 		{name: "ENSBULK_CONFIG", env: map[string]string{"ENSBULK_CONFIG": path, "ENSBULK_PROFILE": "prod", "HOME": dir}, want: "prod"},
-		{name: "--config beats ENSBULK_CONFIG", opts: profileOptions{config: path}, env: map[string]string{"ENSBULK_CONFIG": "/nonexistent/c.toml"}, want: "lab"},
+		{name: "--config beats ENSBULK_CONFIG", opts: Options{Config: path}, env: map[string]string{"ENSBULK_CONFIG": "/nonexistent/c.toml"}, want: "lab"},
 		{name: "no file, no profile: none", want: ""},
-		{name: "unknown profile lists names", opts: profileOptions{config: path, profile: "stage"},
+		{name: "unknown profile lists names", opts: Options{Config: path, Name: "stage"},
 			wantErr: []string{path, `profile "stage"`, "no such profile", "lab, prod"}},
-		{name: "profile but no config file", opts: profileOptions{profile: "prod"},
-			wantErr: []string{`profile "prod"`, "--config"}},
-		{name: "explicit config missing", opts: profileOptions{config: filepath.Join(dir, "none.toml")},
+		{name: "profile but no config file", opts: Options{Name: "prod"},
+			wantErr: []string{`profile "prod"`, "no config file"}}, // ErrNoConfigDir: cmd adds the flag that helps
+		{name: "explicit config missing", opts: Options{Config: filepath.Join(dir, "none.toml")},
 			wantErr: []string{"none.toml", "does not exist"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := loadProfile(tt.opts, envOf(tt.env), noUserConfigDir)
+			p, err := Load(tt.opts, envOf(tt.env), noUserConfigDir)
 			if tt.wantErr != nil {
 				checkProfileErr(t, err, tt.wantErr...)
 				return
 			}
 			if err != nil {
-				t.Fatalf("loadProfile: %v", err)
+				t.Fatalf("Load: %v", err)
 			}
 			got := ""
 			if p != nil {
@@ -127,7 +100,7 @@ func TestProfileParseValues(t *testing.T) {
 	dir := t.TempDir()
 	path := writeConfig(t, dir, fullConfig, 0o600)
 	env := envOf(map[string]string{"HOME": "/home/op"})
-	p, err := loadProfile(profileOptions{config: path, profile: "prod"}, env, noUserConfigDir)
+	p, err := Load(Options{Config: path, Name: "prod"}, env, noUserConfigDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,13 +115,13 @@ func TestProfileParseValues(t *testing.T) {
 		"timeout":       "45s",
 		"auth":          "token",
 	}
-	for _, k := range profileKeys() {
-		got, ok := p.value(k.key)
-		if !ok || got != want[k.key] {
-			t.Errorf("%s = %q (set %v), want %q", k.key, got, ok, want[k.key])
+	for _, k := range Keys() {
+		got, ok := p.Value(k)
+		if !ok || got != want[k] {
+			t.Errorf("%s = %q (set %v), want %q", k, got, ok, want[k])
 		}
 	}
-	lab, err := loadProfile(profileOptions{config: path}, env, noUserConfigDir)
+	lab, err := Load(Options{Config: path}, env, noUserConfigDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +166,7 @@ func TestProfileBadFile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, t.TempDir(), tt.body, 0o600)
-			_, err := loadProfile(profileOptions{config: path}, envOf(nil), noUserConfigDir)
+			_, err := Load(Options{Config: path}, envOf(nil), noUserConfigDir)
 			checkProfileErr(t, err, append([]string{path}, tt.want...)...)
 		})
 	}
@@ -218,7 +191,7 @@ func TestProfileSecrets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// 0600: a secret is refused even in a private file.
 			path := writeConfig(t, t.TempDir(), tt.body, 0o600)
-			_, err := loadProfile(profileOptions{config: path}, envOf(nil), noUserConfigDir)
+			_, err := Load(Options{Config: path}, envOf(nil), noUserConfigDir)
 			checkProfileErr(t, err, append([]string{path}, tt.want...)...)
 			if err != nil && strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("error %q repeats the secret", err)
@@ -263,10 +236,10 @@ func TestProfileMode(t *testing.T) {
 				}
 			}
 			path := writeConfig(t, dir, "[profiles.a]\nurl = \"https://x\"\npassword_file = \"pw\"\n", tt.mode)
-			p, err := loadProfile(profileOptions{config: path, profile: "a"}, envOf(nil), noUserConfigDir)
+			p, err := Load(Options{Config: path, Name: "a"}, envOf(nil), noUserConfigDir)
 			if tt.want == nil {
 				if err != nil || p == nil {
-					t.Fatalf("loadProfile = %v, %v; want the profile", p, err)
+					t.Fatalf("Load = %v, %v; want the profile", p, err)
 				}
 				return
 			}
@@ -275,117 +248,15 @@ func TestProfileMode(t *testing.T) {
 	}
 }
 
-func TestProfilePrecedence(t *testing.T) {
-	dir := t.TempDir()
-	path := writeConfig(t, dir, fullConfig, 0o600)
-	p, err := loadProfile(profileOptions{config: path, profile: "prod"}, envOf(map[string]string{"HOME": "/home/op"}), noUserConfigDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	profileOnly := connFlagValues{
-		url: "https://switch.example.com", user: "bulk", passwordFile: "/etc/ensbulk/prod.password",
-		caFile: filepath.Join("/home/op", "ca.pem"), auth: "token", rate: 5, workers: 4, timeout: 45 * time.Second,
-	}
-	tests := []struct {
-		name    string
-		args    []string
-		env     map[string]string
-		prof    *profile
-		want    connFlagValues
-		wantErr []string
-	}{
-		{name: "default without profile", want: connFlagValues{auth: "auto", rate: 10, workers: 8, timeout: 30 * time.Second}},
-		{name: "profile over default", prof: p, want: profileOnly},
-		{name: "flag over profile", prof: p,
-			args: []string{"--url", "https://other", "--user", "u", "--password-file", "/pw", "--ca-file", "/ca", "--insecure",
-				"--rate", "1.5", "--workers", "2", "--timeout", "5s", "--auth", "password"},
-			want: connFlagValues{url: "https://other", user: "u", passwordFile: "/pw", caFile: "/ca", insecure: true,
-				rate: 1.5, workers: 2, timeout: 5 * time.Second, auth: "password"}},
-		{name: "env over profile: auth", prof: p, env: map[string]string{"ENSWITCH_AUTH": "password"},
-			want: func() connFlagValues { v := profileOnly; v.auth = "auto"; return v }()},
-		{name: "env agreeing with profile", prof: p, env: map[string]string{"ENSWITCH_URL": "https://switch.example.com/", "ENSWITCH_USER": "bulk"},
-			want: func() connFlagValues { v := profileOnly; v.url, v.user = "", ""; return v }()},
-		{name: "empty env var is unset", prof: p, env: map[string]string{"ENSWITCH_URL": ""}, want: profileOnly},
-		{name: "env url disagreeing with profile", prof: p, env: map[string]string{"ENSWITCH_URL": "https://a.example.com"},
-			wantErr: []string{path, `profile "prod"`, "url:", "ENSWITCH_URL=https://a.example.com", "--url"}},
-		{name: "env user disagreeing with profile", prof: p, env: map[string]string{"ENSWITCH_USER": "root"},
-			wantErr: []string{"user:", "ENSWITCH_USER=root"}},
-		{name: "env password against profile password_file", prof: p, env: map[string]string{"ENSWITCH_PASSWORD": "pw"},
-			wantErr: []string{"password_file:", "ENSWITCH_PASSWORD is set", "--password-file"}},
-		{name: "flag settles a disagreement", prof: p, args: []string{"--url", "https://a.example.com"},
-			env:  map[string]string{"ENSWITCH_URL": "https://a.example.com"},
-			want: func() connFlagValues { v := profileOnly; v.url = "https://a.example.com"; return v }()},
-		{name: "flag settles the password", prof: p, args: []string{"--password-file", "/pw"},
-			env:  map[string]string{"ENSWITCH_PASSWORD": "pw"},
-			want: func() connFlagValues { v := profileOnly; v.passwordFile = "/pw"; return v }()},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got connFlagValues
-			fs := profileTestFlags(&got)
-			if err := fs.Parse(tt.args); err != nil {
-				t.Fatal(err)
-			}
-			err := applyProfile(fs, tt.prof, envOf(tt.env))
-			if tt.wantErr != nil {
-				checkProfileErr(t, err, tt.wantErr...)
-				return
-			}
-			if err != nil {
-				t.Fatalf("applyProfile: %v", err)
-			}
-			if got != tt.want {
-				t.Errorf("flags = %+v\nwant    %+v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestProfileApplyFlagSets(t *testing.T) {
-	dir := t.TempDir()
-	bad := writeConfig(t, dir, "[profiles.a]\nurl = \"https://x\"\ntimeout = \"soon\"\nauth = \"token\"\nrate = 3\n", 0o600)
-	p, err := loadProfile(profileOptions{config: bad, profile: "a"}, envOf(nil), noUserConfigDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Run("bad value names file and key", func(t *testing.T) {
-		var v connFlagValues
-		checkProfileErr(t, applyProfile(profileTestFlags(&v), p, envOf(nil)), bad, `profile "a"`, "timeout:", "soon")
-	})
-	t.Run("connection command without the flag", func(t *testing.T) {
-		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-		fs.String("url", "", "")
-		fs.String("timeout", "", "")
-		fs.Float64("rate", 10, "")
-		checkProfileErr(t, applyProfile(fs, p, envOf(nil)), bad, "auth:", "no --auth flag")
-	})
-	t.Run("command without connection flags", func(t *testing.T) {
-		fs := pflag.NewFlagSet("demo", pflag.ContinueOnError)
-		rate := fs.Float64("rate", 40, "")
-		if err := applyProfile(fs, p, envOf(nil)); err != nil {
-			t.Fatalf("applyProfile: %v", err)
-		}
-		if *rate != 40 {
-			t.Errorf("demo --rate = %v, want 40 (a profile paces switches, not the demo's simulator)", *rate)
-		}
-	})
-	t.Run("nil profile", func(t *testing.T) {
-		var v connFlagValues
-		if err := applyProfile(profileTestFlags(&v), nil, envOf(nil)); err != nil {
-			t.Fatalf("applyProfile: %v", err)
-		}
-	})
-}
-
-// checkProfileErr wants a *profileError whose message holds every part.
+// checkProfileErr wants an *Error whose message holds every part.
 func checkProfileErr(t *testing.T, err error, parts ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("err = nil, want an error with %q", parts)
 	}
-	var pe *profileError
+	var pe *Error
 	if !errors.As(err, &pe) {
-		t.Errorf("err = %T %v, want a *profileError", err, err)
+		t.Errorf("err = %T %v, want an *Error", err, err)
 	}
 	for _, s := range parts {
 		if !strings.Contains(err.Error(), s) {

@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"testing"
@@ -24,7 +24,7 @@ func TestLogNotApplied(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(string(tt.status), func(t *testing.T) {
 			core, logs := observer.New(zap.DebugLevel)
-			logNotApplied(zap.New(core))(batch.Result{Row: 7, Mailbox: "1001", Status: tt.status, Code: "404", Message: "no such mailbox"})
+			LogNotApplied(zap.New(core))(batch.Result{Row: 7, Mailbox: "1001", Status: tt.status, Code: "404", Message: "no such mailbox"})
 			if got := logs.Len() == 1; got != tt.logged {
 				t.Fatalf("logged = %v, want %v", got, tt.logged)
 			}

@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"go.uber.org/zap"
@@ -6,11 +6,11 @@ import (
 	"github.com/ensbulk/ensbulk/batch"
 )
 
-// logNotApplied is a batch.Options.OnResult hook: a warning for every row
+// LogNotApplied is a batch.Options.OnResult hook: a warning for every row
 // the server or the local checks refused, or that ran out of retries.
 // Skipped rows are left to the summary: after an abort there can be
 // thousands, all for one reason.
-func logNotApplied(log *zap.Logger) func(batch.Result) {
+func LogNotApplied(log *zap.Logger) func(batch.Result) {
 	return func(r batch.Result) {
 		switch r.Status {
 		case batch.StatusOK, batch.StatusValid, batch.StatusSkipped, batch.StatusUnchanged, batch.StatusChange:

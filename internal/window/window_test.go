@@ -1,12 +1,10 @@
-package main
+package window
 
 import (
 	"context"
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/ensbulk/ensbulk/batch"
 )
 
 func TestWindowState(t *testing.T) {
@@ -34,11 +32,11 @@ func TestWindowState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w, err := parseWindow(tt.spec, time.Now)
+			w, err := Parse(tt.spec, time.Now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			inside, change := w.state(tt.now)
+			inside, change := w.State(tt.now)
 			if inside != tt.wantInside || change != tt.wantChange {
 				t.Errorf("state(%s) = %v, %s; want %v, %s", tt.now.Format("15:04"), inside, change, tt.wantInside, tt.wantChange)
 			}
@@ -46,11 +44,13 @@ func TestWindowState(t *testing.T) {
 	}
 }
 
-func TestParseWindowErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	for _, spec := range []string{"1-5", "01:00", "01:00-05:00 Mars/Olympus", "05:00-05:00", "25:00-01:00", "01:00-02:00 UTC extra"} {
 		t.Run(spec, func(t *testing.T) {
-			if _, err := parseWindow(spec, time.Now); err == nil {
-				t.Errorf("parseWindow(%q) accepted", spec)
+			_, err := Parse(spec, time.Now)
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Spec != spec {
+				t.Errorf("Parse(%q) = %v, want a *SyntaxError for the spec", spec, err)
 			}
 		})
 	}
@@ -61,7 +61,7 @@ func TestParseWindowErrors(t *testing.T) {
 func TestWindowGate(t *testing.T) {
 	utc := time.UTC
 	clock := time.Date(2026, 3, 10, 0, 0, 0, 0, utc)
-	w, err := parseWindow("01:00-05:00 UTC", func() time.Time { return clock })
+	w, err := Parse("01:00-05:00 UTC", func() time.Time { return clock })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,18 +74,18 @@ func TestWindowGate(t *testing.T) {
 	ctx := context.Background()
 	started := clock
 
-	t.Run("outside with --window-exit stops resumably", func(t *testing.T) {
-		err := w.gate(ctx, started, true)
-		var se *batch.StopError
-		if !errors.As(err, &se) || se.Kind != batch.StopBudget {
-			t.Fatalf("gate = %v, want a budget stop", err)
+	t.Run("outside with exit stops at once", func(t *testing.T) {
+		err := w.Gate(ctx, started, true)
+		var ce *ClosedError
+		if !errors.As(err, &ce) || ce.Ended || ce.OpensIn != time.Hour {
+			t.Fatalf("gate = %v, want a ClosedError opening in 1h", err)
 		}
 		if len(slept) != 0 {
 			t.Errorf("slept %v, want no sleep", slept)
 		}
 	})
 	t.Run("outside waits for the window", func(t *testing.T) {
-		if err := w.gate(ctx, started, false); err != nil {
+		if err := w.Gate(ctx, started, false); err != nil {
 			t.Fatalf("gate = %v", err)
 		}
 		if len(slept) != 1 || slept[0] != time.Hour {
@@ -94,23 +94,23 @@ func TestWindowGate(t *testing.T) {
 	})
 	t.Run("inside goes", func(t *testing.T) {
 		clock = time.Date(2026, 3, 10, 3, 0, 0, 0, utc)
-		if err := w.gate(ctx, started, false); err != nil {
+		if err := w.Gate(ctx, started, false); err != nil {
 			t.Fatalf("gate = %v", err)
 		}
 	})
-	t.Run("end of the window stops like a budget", func(t *testing.T) {
+	t.Run("end of the window stops the run", func(t *testing.T) {
 		clock = time.Date(2026, 3, 10, 5, 0, 0, 0, utc)
-		err := w.gate(ctx, started, false)
-		var se *batch.StopError
-		if !errors.As(err, &se) || se.Kind != batch.StopBudget {
-			t.Fatalf("gate = %v, want a budget stop", err)
+		err := w.Gate(ctx, started, false)
+		var ce *ClosedError
+		if !errors.As(err, &ce) || !ce.Ended {
+			t.Fatalf("gate = %v, want a ClosedError for the window's end", err)
 		}
 	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
-		w2, _ := parseWindow("01:00-05:00 UTC", func() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, utc) })
+		w2, _ := Parse("01:00-05:00 UTC", func() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, utc) })
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if err := w2.gate(cctx, time.Date(2026, 3, 10, 12, 0, 0, 0, utc), false); err == nil {
+		if err := w2.Gate(cctx, time.Date(2026, 3, 10, 12, 0, 0, 0, utc), false); err == nil {
 			t.Fatal("gate returned nil on a cancelled context")
 		}
 	})

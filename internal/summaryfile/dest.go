@@ -1,4 +1,6 @@
-package main
+// Package summaryfile is the machine-readable summary of a run, for
+// monitoring, and the file it is written to.
+package summaryfile
 
 import (
 	"errors"
@@ -7,16 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
-	"time"
 
-	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
 )
 
-// summaryDest is where --summary-json goes, checked before anything is
-// sent.
+// Dest is where a summary goes, checked before anything is sent.
 //
 // "-" is standard output. A regular file (or a new one) is replaced
 // atomically, so monitoring never reads half a summary. A device or a
@@ -28,23 +26,32 @@ import (
 // have this run (often root's cron) overwrite whatever it points at, is
 // refused, as is a link that points nowhere (writing would create its
 // target).
-type summaryDest struct {
+type Dest struct {
 	path    string
 	w       io.Writer // "-": standard output
 	through bool      // write the existing file in place
 }
 
-// checkSummaryDest refuses a --summary-json that cannot or must not be
-// written; nil for none.
-func checkSummaryDest(path string, stdout io.Writer) (*summaryDest, error) {
+// DestError is a destination that cannot or must not be written: Reason
+// says why.
+type DestError struct {
+	Path   string
+	Reason string
+}
+
+func (e *DestError) Error() string { return fmt.Sprintf("summary %s: %s", e.Path, e.Reason) }
+
+// CheckDest refuses, with a *DestError, a destination that cannot or must
+// not be written; nil for "" (no summary). "-" is stdout.
+func CheckDest(path string, stdout io.Writer) (*Dest, error) {
 	if path == "" {
 		return nil, nil
 	}
 	if path == "-" {
-		return &summaryDest{path: path, w: stdout}, nil
+		return &Dest{path: path, w: stdout}, nil
 	}
 	refuse := func(format string, args ...any) error {
-		return fileErr(fmt.Errorf("--summary-json %s: "+format, append([]any{path}, args...)...))
+		return &DestError{Path: path, Reason: fmt.Sprintf(format, args...)}
 	}
 	lst, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -52,7 +59,7 @@ func checkSummaryDest(path string, stdout io.Writer) (*summaryDest, error) {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, refuse("directory %s does not exist", dir)
 		}
-		return &summaryDest{path: path}, nil
+		return &Dest{path: path}, nil
 	}
 	if err != nil {
 		return nil, refuse("%v", err)
@@ -70,20 +77,31 @@ func checkSummaryDest(path string, stdout io.Writer) (*summaryDest, error) {
 	case m.IsDir():
 		return nil, refuse("is a directory")
 	case m.IsRegular() && st == lst:
-		return &summaryDest{path: path}, nil
+		return &Dest{path: path}, nil
 	case m.IsRegular(), m&fs.ModeCharDevice != 0, m&fs.ModeNamedPipe != 0:
-		return &summaryDest{path: path, through: true}, nil
+		return &Dest{path: path, through: true}, nil
 	}
 	return nil, refuse("is not a file, a device or a pipe")
 }
 
-// replaced says whether the destination is a file of its own, which a
+// Path is the destination as given.
+func (d *Dest) Path() string { return d.path }
+
+// Replaced says whether the destination is a file of its own, which a
 // summary may overwrite more than once (the placeholder of a run going,
 // then its outcome).
-func (d *summaryDest) replaced() bool { return d != nil && d.w == nil && !d.through }
+func (d *Dest) Replaced() bool { return d != nil && d.w == nil && !d.through }
 
-// write puts one summary at the destination.
-func (d *summaryDest) write(b []byte) error {
+// Write puts one summary at the destination.
+func (d *Dest) Write(s Summary) error {
+	b, err := encode(s)
+	if err != nil {
+		return err
+	}
+	return d.write(b)
+}
+
+func (d *Dest) write(b []byte) error {
 	switch {
 	case d.w != nil:
 		_, err := d.w.Write(b)
@@ -109,61 +127,5 @@ func (d *summaryDest) write(b []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
-}
-
-// runRecord is what the summary of a run says, filled in as the run
-// goes. A second signal writes it from the signal handler while the run's
-// goroutine may be filling it in, hence the mutex.
-type runRecord struct {
-	mu         sync.Mutex
-	o          *runOptions
-	dest       *summaryDest
-	input      string
-	started    time.Time
-	reportPath string
-	sum        *batch.Summary
-	counts     *report.Counts
-}
-
-func (r *runRecord) setReport(path string) {
-	r.mu.Lock()
-	r.reportPath = path
-	r.mu.Unlock()
-}
-
-func (r *runRecord) setOutcome(sum *batch.Summary, c *report.Counts) {
-	r.mu.Lock()
-	r.sum, r.counts = sum, c
-	r.mu.Unlock()
-}
-
-// write writes the summary of a run that ends with code (-1: going).
-func (r *runRecord) write(code int, runErr error) error {
-	if r.dest == nil {
-		return nil
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b, err := encodeSummary(summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, code, r.started, r.o.now(), runErr))
-	if err != nil {
-		return err
-	}
-	return r.dest.write(b)
-}
-
-// final writes the summary of a run that returns err, and returns what
-// the run then returns: a summary that cannot be written turns success
-// (or rows not ok) into an internal error, since monitoring would read an
-// older one; a run that failed otherwise says so first.
-func (r *runRecord) final(stderr io.Writer, err error) error {
-	werr := r.write(exitCodeOf(err), err)
-	switch {
-	case werr == nil:
-		return err
-	case err == nil || errors.Is(err, errRows):
-		return internalErr(fmt.Errorf("--summary-json %s not written: %w", r.dest.path, werr))
-	}
-	fmt.Fprintf(stderr, "ensbulk: --summary-json %s not written: %v\n", r.dest.path, werr)
 	return err
 }

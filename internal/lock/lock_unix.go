@@ -1,10 +1,9 @@
 //go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
 
-package main
+package lock
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"syscall"
 )
@@ -13,7 +12,7 @@ func openLockFile(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	// O_NOFOLLOW fails with ELOOP on a symbolic link (EMLINK on the BSDs).
 	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) {
-		return nil, fmt.Errorf("is a symbolic link; refusing to follow it (remove it if no run is going)")
+		return nil, ErrSymlink
 	}
 	return f, err
 }
@@ -30,7 +29,7 @@ func tryLock(f *os.File) (bool, error) {
 
 // removeAndClose removes the lock file while still holding the lock, so a
 // run that opened it in the meantime finds its inode orphaned (see
-// acquireLock) instead of sharing it with a third run.
+// Acquire) instead of sharing it with a third run.
 func removeAndClose(path string, f *os.File) {
 	os.Remove(path)
 	f.Close()

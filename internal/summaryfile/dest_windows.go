@@ -1,4 +1,4 @@
-package main
+package summaryfile
 
 import "io/fs"
 

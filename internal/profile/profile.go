@@ -1,6 +1,4 @@
-package main
-
-// Named connection profiles.
+// Package profile reads named connection profiles.
 //
 // An operator with several switches keeps one profile per switch in a TOML
 // file, by default <user config dir>/ensbulk/config.toml (on Linux
@@ -56,6 +54,12 @@ package main
 // the nearest valid key. (go-toml matches a key to its field regardless of
 // case, so URL = "..." is read as url; harmless, and not worth a parser of
 // our own.)
+package profile
+
+//
+// Which flag each key stands for, and how the environment and the flags
+// take precedence over it, is the command's (cmd/ensbulk): this package
+// reads and checks the file.
 //
 // Library: github.com/pelletier/go-toml/v2. TOML because it is what Go CLIs
 // use for hand-written config (no indentation traps, comments allowed);
@@ -67,7 +71,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"io/fs"
 	"net/url"
 	"os"
@@ -79,24 +82,13 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/spf13/pflag"
+
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
-// profileOptions holds --config and --profile.
-type profileOptions struct {
-	config  string
-	profile string
-}
-
-// addFlags declares --config and --profile on fs.
-func (o *profileOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.config, "config", "", "config file of named profiles (env ENSBULK_CONFIG; default: <user config dir>/ensbulk/config.toml)")
-	fs.StringVar(&o.profile, "profile", "", "named connection profile from the config file (env ENSBULK_PROFILE; default: the file's default_profile)")
-}
-
-// profileFields are the keys of one profile. Pointers tell a key that is
+// Fields are the keys of one profile. Pointers tell a key that is
 // absent from one set to the zero value.
-type profileFields struct {
+type Fields struct {
 	URL          *string  `toml:"url"`
 	User         *string  `toml:"user"`
 	PasswordFile *string  `toml:"password_file"`
@@ -110,44 +102,25 @@ type profileFields struct {
 
 // configFile is the whole config file.
 type configFile struct {
-	DefaultProfile string                   `toml:"default_profile"`
-	Profiles       map[string]profileFields `toml:"profiles"`
+	DefaultProfile string            `toml:"default_profile"`
+	Profiles       map[string]Fields `toml:"profiles"`
 }
 
-// profile is the chosen profile of a config file.
-type profile struct {
+// Profile is the chosen profile of a config file.
+type Profile struct {
 	Name string
 	Path string // the config file it came from
-	profileFields
+	Fields
 }
 
-// profileKey ties a profile key to its flag and environment variable.
-type profileKey struct {
-	key, flag, env string
-	// identity keys say which switch and account: the environment and the
-	// profile must not disagree on them.
-	identity bool
-	// pace keys tune a batch's pace; a command that sends no batch
-	// (export) has no such flag and takes the rest of the profile.
-	pace bool
+// Keys are the keys a profile may hold, in the order help lists them.
+func Keys() []string {
+	return []string{"url", "user", "password_file", "ca_file", "insecure", "rate", "workers", "timeout", "auth"}
 }
 
-func profileKeys() []profileKey {
-	return []profileKey{
-		{key: "url", flag: "url", env: "ENSWITCH_URL", identity: true},
-		{key: "user", flag: "user", env: "ENSWITCH_USER", identity: true},
-		{key: "password_file", flag: "password-file", env: "ENSWITCH_PASSWORD", identity: true},
-		{key: "ca_file", flag: "ca-file"},
-		{key: "insecure", flag: "insecure"},
-		{key: "rate", flag: "rate", pace: true},
-		{key: "workers", flag: "workers", pace: true},
-		{key: "timeout", flag: "timeout"},
-		{key: "auth", flag: "auth", env: "ENSWITCH_AUTH"},
-	}
-}
-
-// value returns the profile's value for key as flag text.
-func (p *profileFields) value(key string) (string, bool) {
+// Value returns the profile's value for key as flag text; false when the
+// profile does not set it.
+func (p *Fields) Value(key string) (string, bool) {
 	str := func(s *string) (string, bool) {
 		if s == nil {
 			return "", false
@@ -186,9 +159,9 @@ func (p *profileFields) value(key string) (string, bool) {
 	return "", false
 }
 
-// profileError is a problem with the config file or the chosen profile: a
-// usage error (exit 2), found before anything is sent.
-type profileError struct {
+// Error is a problem with the config file or the chosen profile, found
+// before anything is sent.
+type Error struct {
 	Path    string // config file
 	Line    int    // 1-based; 0 when not known
 	Profile string // "" when the problem is not in one profile
@@ -196,7 +169,7 @@ type profileError struct {
 	Err     error
 }
 
-func (e *profileError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("config ")
 	b.WriteString(e.Path)
@@ -215,54 +188,31 @@ func (e *profileError) Error() string {
 	return b.String()
 }
 
-func (e *profileError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
-// loadProfile finds the config file and returns the chosen profile, or nil
+// ErrNoConfigDir is a profile named when the user's config directory,
+// the default place of the config file, is not known.
+var ErrNoConfigDir = errors.New("no config file")
+
+// Options choose the config file and the profile: Config and Name as
+// given on the command line, "" when not.
+type Options struct {
+	Config string // else ENSBULK_CONFIG, else the user's config dir
+	Name   string // else ENSBULK_PROFILE, else the file's default_profile
+}
+
+// Load finds the config file and returns the chosen profile, or nil
 // when no profile is chosen (none named, no default_profile, or no config
-// file at the default place). userConfigDir is os.UserConfigDir outside
-// tests.
-func loadProfile(o profileOptions, getenv func(string) string, userConfigDir func() (string, error)) (*profile, error) {
-	name := firstNonEmpty(o.profile, getenv("ENSBULK_PROFILE"))
-	path := firstNonEmpty(o.config, getenv("ENSBULK_CONFIG"))
-	explicit := path != ""
-	if !explicit {
-		dir, err := userConfigDir()
-		if err != nil {
-			if name == "" {
-				return nil, nil
-			}
-			return nil, &profileError{Path: "(default)", Profile: name, Err: fmt.Errorf("no config file: %v; pass --config PATH", err)}
-		}
-		path = filepath.Join(dir, "ensbulk", "config.toml")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && !explicit && name == "" {
-			return nil, nil
-		}
-		pe := &profileError{Path: path, Profile: name, Err: err}
-		if errors.Is(err, fs.ErrNotExist) {
-			pe.Err = errors.New("the config file does not exist")
-		}
-		return nil, pe
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, &profileError{Path: path, Err: err}
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(f); err != nil {
-		return nil, &profileError{Path: path, Err: err}
-	}
-	cf, err := parseConfig(path, buf.Bytes())
-	if err != nil {
+// file at the default place). getenv is os.Getenv and userConfigDir
+// os.UserConfigDir outside tests. Every problem is an *Error.
+func Load(o Options, getenv func(string) string, userConfigDir func() (string, error)) (*Profile, error) {
+	name := firstNonEmpty(o.Name, getenv("ENSBULK_PROFILE"))
+	path, explicit, err := configPath(o, name, getenv, userConfigDir)
+	if err != nil || path == "" {
 		return nil, err
 	}
-	if err := cf.checkURLSecrets(path); err != nil {
-		return nil, err
-	}
-	if err := checkConfigMode(path, st); err != nil {
+	cf, st, err := readConfig(path, name, explicit)
+	if err != nil || cf == nil {
 		return nil, err
 	}
 	if name == "" {
@@ -273,17 +223,9 @@ func loadProfile(o profileOptions, getenv func(string) string, userConfigDir fun
 	}
 	fields, ok := cf.Profiles[name]
 	if !ok {
-		names := cf.profileNames()
-		msg := fmt.Sprintf("no such profile; the file has: %s", strings.Join(names, ", "))
-		if len(names) == 0 {
-			msg = "no such profile; the file has no [profiles.NAME] tables"
-		}
-		if o.profile == "" && getenv("ENSBULK_PROFILE") == "" {
-			msg = "default_profile names " + msg
-		}
-		return nil, &profileError{Path: path, Profile: name, Err: errors.New(msg)}
+		return nil, cf.noSuchProfile(path, name, o.Name == "" && getenv("ENSBULK_PROFILE") == "")
 	}
-	p := &profile{Name: name, Path: path, profileFields: fields}
+	p := &Profile{Name: name, Path: path, Fields: fields}
 	if err := p.resolvePaths(getenv); err != nil {
 		return nil, err
 	}
@@ -291,6 +233,74 @@ func loadProfile(o profileOptions, getenv func(string) string, userConfigDir fun
 		return nil, err
 	}
 	return p, nil
+}
+
+// configPath is the config file to read, and whether it was named (by
+// Options or ENSBULK_CONFIG) rather than found at the default place; ""
+// when there is none to read and no profile is named.
+func configPath(o Options, name string, getenv func(string) string, userConfigDir func() (string, error)) (string, bool, error) {
+	if path := firstNonEmpty(o.Config, getenv("ENSBULK_CONFIG")); path != "" {
+		return path, true, nil
+	}
+	dir, err := userConfigDir()
+	if err != nil {
+		if name == "" {
+			return "", false, nil
+		}
+		return "", false, &Error{Path: "(default)", Profile: name, Err: fmt.Errorf("%w: %v", ErrNoConfigDir, err)}
+	}
+	return filepath.Join(dir, "ensbulk", "config.toml"), false, nil
+}
+
+// readConfig reads and checks the config file at path: its keys, its
+// secrets and its mode. A file missing from the default place, with no
+// profile named, is no config (nil, nil).
+func readConfig(path, name string, explicit bool) (*configFile, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !explicit && name == "" {
+			return nil, nil, nil
+		}
+		pe := &Error{Path: path, Profile: name, Err: err}
+		if errors.Is(err, fs.ErrNotExist) {
+			pe.Err = errors.New("the config file does not exist")
+		}
+		return nil, nil, pe
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, nil, &Error{Path: path, Err: err}
+	}
+	cf, err := parseConfig(path, buf.Bytes())
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cf.checkURLSecrets(path); err != nil {
+		return nil, nil, err
+	}
+	if err := checkConfigMode(path, st); err != nil {
+		return nil, nil, err
+	}
+	return cf, st, nil
+}
+
+// noSuchProfile says that the file has no profile name, and which it has;
+// byDefault when the name came from default_profile.
+func (cf *configFile) noSuchProfile(path, name string, byDefault bool) error {
+	names := cf.profileNames()
+	msg := fmt.Sprintf("no such profile; the file has: %s", strings.Join(names, ", "))
+	if len(names) == 0 {
+		msg = "no such profile; the file has no [profiles.NAME] tables"
+	}
+	if byDefault {
+		msg = "default_profile names " + msg
+	}
+	return &Error{Path: path, Profile: name, Err: errors.New(msg)}
 }
 
 // parseConfig decodes a config file strictly.
@@ -314,7 +324,7 @@ func parseConfig(path string, data []byte) (*configFile, error) {
 		return nil, unknownKeyError(path, first, len(strict.Errors)-1)
 	case errors.As(err, &de):
 		line, _ := de.Position()
-		pe := &profileError{Path: path, Line: line, Err: errors.New(strings.TrimPrefix(de.Error(), "toml: "))}
+		pe := &Error{Path: path, Line: line, Err: errors.New(strings.TrimPrefix(de.Error(), "toml: "))}
 		if k := de.Key(); len(k) == 3 && k[0] == "profiles" {
 			pe.Profile, pe.Key = k[1], k[2]
 			if want := keyType(k[2]); want != "" {
@@ -325,7 +335,7 @@ func parseConfig(path string, data []byte) (*configFile, error) {
 		}
 		return nil, pe
 	default:
-		return nil, &profileError{Path: path, Err: err}
+		return nil, &Error{Path: path, Err: err}
 	}
 }
 
@@ -350,15 +360,13 @@ func keyType(key string) string {
 func unknownKeyError(path string, e *toml.DecodeError, more int) error {
 	line, _ := e.Position()
 	k := e.Key()
-	pe := &profileError{Path: path, Line: line}
+	pe := &Error{Path: path, Line: line}
 	var valid []string
 	leaf := strings.Join(k, ".")
 	switch {
 	case len(k) >= 3 && k[0] == "profiles":
 		pe.Profile, leaf = k[1], k[2]
-		for _, pk := range profileKeys() {
-			valid = append(valid, pk.key)
-		}
+		valid = Keys()
 	case len(k) >= 1 && k[0] != "profiles":
 		// [profile.a] reports "profile", the key that is wrong.
 		leaf = k[0]
@@ -397,7 +405,7 @@ func isSecretKey(key string) bool {
 // resolvePaths expands a leading ~/ and makes relative file names relative
 // to the config file's folder, not to wherever ensbulk runs from (cron's
 // working directory is not the operator's).
-func (p *profile) resolvePaths(getenv func(string) string) error {
+func (p *Profile) resolvePaths(getenv func(string) string) error {
 	for key, s := range map[string]*string{"password_file": p.PasswordFile, "ca_file": p.CAFile} {
 		if s == nil || *s == "" {
 			continue
@@ -409,7 +417,7 @@ func (p *profile) resolvePaths(getenv func(string) string) error {
 				home = firstNonEmpty(getenv("USERPROFILE"), home)
 			}
 			if home == "" {
-				return &profileError{Path: p.Path, Profile: p.Name, Key: key, Err: errors.New("~ used but HOME is not set")}
+				return &Error{Path: p.Path, Profile: p.Name, Key: key, Err: errors.New("~ used but HOME is not set")}
 			}
 			v = filepath.Join(home, v[1:])
 		} else if !filepath.IsAbs(v) {
@@ -433,7 +441,7 @@ func (cf *configFile) checkURLSecrets(path string) error {
 			continue // the client's own checks report a bad URL
 		}
 		if _, ok := u.User.Password(); ok {
-			return &profileError{Path: path, Profile: name, Key: "url", Err: errors.New("the URL holds a password: secrets never live in the config file; use user and password_file")}
+			return &Error{Path: path, Profile: name, Key: "url", Err: errors.New("the URL holds a password: secrets never live in the config file; use user and password_file")}
 		}
 	}
 	return nil
@@ -446,10 +454,10 @@ func checkConfigMode(path string, st fs.FileInfo) error {
 		return nil // modes and uids mean nothing there; ACLs are not checked
 	}
 	if perm := st.Mode().Perm(); perm&0o022 != 0 {
-		return &profileError{Path: path, Err: fmt.Errorf("writable by group or others (mode %v): whoever can write it can point url at their own server and collect the password; chmod 600 %s", perm, path)}
+		return &Error{Path: path, Err: fmt.Errorf("writable by group or others (mode %v): whoever can write it can point url at their own server and collect the password; chmod 600 %s", perm, path)}
 	}
 	if uid, ok := fileOwner(st); ok && uid != 0 && int64(uid) != int64(os.Getuid()) {
-		return &profileError{Path: path, Err: fmt.Errorf("owned by uid %d, not by you (uid %d) or root", uid, os.Getuid())}
+		return &Error{Path: path, Err: fmt.Errorf("owned by uid %d, not by you (uid %d) or root", uid, os.Getuid())}
 	}
 	return nil
 }
@@ -458,7 +466,7 @@ func checkConfigMode(path string, st fs.FileInfo) error {
 // that names a password file owned by someone else than the config file's
 // owner: such a file is shared, and the profile borrows another account's
 // credential through it.
-func (p *profile) checkPasswordFileOwner(cst fs.FileInfo) error {
+func (p *Profile) checkPasswordFileOwner(cst fs.FileInfo) error {
 	if runtime.GOOS == "windows" || p.PasswordFile == nil || *p.PasswordFile == "" || cst.Mode().Perm()&0o077 == 0 {
 		return nil
 	}
@@ -469,7 +477,7 @@ func (p *profile) checkPasswordFileOwner(cst fs.FileInfo) error {
 	cuid, ok1 := fileOwner(cst)
 	puid, ok2 := fileOwner(pst)
 	if ok1 && ok2 && cuid != puid {
-		return &profileError{Path: p.Path, Profile: p.Name, Key: "password_file", Err: fmt.Errorf("the config file is readable by others (mode %v) and names %s, owned by uid %d, not by the config file's owner (uid %d); chmod 600 the config file or use a password file of your own", cst.Mode().Perm(), *p.PasswordFile, puid, cuid)}
+		return &Error{Path: p.Path, Profile: p.Name, Key: "password_file", Err: fmt.Errorf("the config file is readable by others (mode %v) and names %s, owned by uid %d, not by the config file's owner (uid %d); chmod 600 the config file or use a password file of your own", cst.Mode().Perm(), *p.PasswordFile, puid, cuid)}
 	}
 	return nil
 }
@@ -495,74 +503,6 @@ func fileOwner(st fs.FileInfo) (uint64, bool) {
 	return f.Uint(), true
 }
 
-// applyProfile sets, through fs.Set (so each flag's own parsing runs), every
-// flag the profile names that was not given on the command line and whose
-// environment variable is unset or empty: flag > environment > profile >
-// default. Where the environment and the profile disagree on the switch's
-// identity (url, user; a password against a password_file) it is an error
-// unless the flag was given. A FlagSet without --url belongs to a command
-// that talks to no switch (demo, sim, summary): nothing is applied, as
-// demo's --rate paces its own simulator, not a switch. On a command with
-// connection flags, a key whose flag is missing is an error.
-func applyProfile(fs *pflag.FlagSet, p *profile, getenv func(string) string) error {
-	if p == nil || fs.Lookup("url") == nil {
-		return nil
-	}
-	for _, k := range profileKeys() {
-		v, ok := p.value(k.key)
-		if !ok {
-			continue
-		}
-		f := fs.Lookup(k.flag)
-		if f == nil && k.pace {
-			continue // export: one request at a time, no pace to set
-		}
-		if f == nil {
-			return &profileError{Path: p.Path, Profile: p.Name, Key: k.key, Err: fmt.Errorf("this command has no --%s flag", k.flag)}
-		}
-		if f.Changed {
-			continue
-		}
-		if ev := envValue(getenv, k.env); ev != "" {
-			if k.identity && !sameSetting(k.key, ev, v) {
-				return &profileError{Path: p.Path, Profile: p.Name, Key: k.key, Err: conflictError(k, ev, v)}
-			}
-			continue
-		}
-		if err := fs.Set(k.flag, v); err != nil {
-			return &profileError{Path: p.Path, Profile: p.Name, Key: k.key, Err: err}
-		}
-	}
-	return nil
-}
-
-func envValue(getenv func(string) string, name string) string {
-	if name == "" {
-		return ""
-	}
-	return getenv(name)
-}
-
-// sameSetting reports whether the environment's value agrees with the
-// profile's. A password in the environment never agrees with a
-// password_file: their contents are not compared.
-func sameSetting(key, env, prof string) bool {
-	switch key {
-	case "password_file":
-		return false
-	case "url":
-		return strings.TrimRight(env, "/") == strings.TrimRight(prof, "/")
-	}
-	return env == prof
-}
-
-func conflictError(k profileKey, env, prof string) error {
-	if k.key == "password_file" {
-		return fmt.Errorf("ENSWITCH_PASSWORD is set and the profile names password_file %s: which password is meant? unset ENSWITCH_PASSWORD, or pass --password-file", prof)
-	}
-	return fmt.Errorf("%s=%s is set but the profile says %s: which switch is meant? unset %s, or pass --%s", k.env, env, prof, k.env, k.flag)
-}
-
 // profileNames lists a config file's profiles, sorted; for help and errors.
 func (cf *configFile) profileNames() []string {
 	names := make([]string, 0, len(cf.Profiles))
@@ -571,4 +511,14 @@ func (cf *configFile) profileNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// firstNonEmpty is the first of s that is not "".
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

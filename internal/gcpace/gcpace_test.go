@@ -1,4 +1,4 @@
-package main
+package gcpace
 
 import (
 	"runtime/debug"
@@ -11,29 +11,29 @@ func TestGCPercentFor(t *testing.T) {
 		live uint64
 		want int
 	}{
-		{"nothing live yet", 0, gcMaxPercent},
-		{"a tiny heap is capped", 1 << 20, gcMaxPercent},
+		{"nothing live yet", 0, maxPercent},
+		{"a tiny heap is capped", 1 << 20, maxPercent},
 		{"4 MiB reaches the floor", 4 << 20, 700},
 		{"8 MiB reaches the floor", 8 << 20, 300},
-		{"half the floor", gcHeapFloor / 2, 100},
+		{"half the floor", heapFloor / 2, 100},
 		{"a large heap is paced as by default", 1 << 30, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := gcPercentFor(tc.live); got != tc.want {
-				t.Errorf("gcPercentFor(%d) = %d, want %d", tc.live, got, tc.want)
+			if got := percentFor(tc.live); got != tc.want {
+				t.Errorf("percentFor(%d) = %d, want %d", tc.live, got, tc.want)
 			}
-			if got := gcPercentFor(tc.live); tc.live > 0 && tc.live+tc.live*uint64(got)/100 < min(gcHeapFloor, tc.live*2) {
+			if got := percentFor(tc.live); tc.live > 0 && tc.live+tc.live*uint64(got)/100 < min(heapFloor, tc.live*2) {
 				t.Errorf("goal %d for live %d is under the floor", tc.live+tc.live*uint64(got)/100, tc.live)
 			}
 		})
 	}
 }
 
-func TestTuneGCLeavesTheOperatorsSetting(t *testing.T) {
+func TestStartLeavesTheOperatorsSetting(t *testing.T) {
 	prev := debug.SetGCPercent(123)
 	defer debug.SetGCPercent(prev)
 	for _, name := range []string{"GOGC", "GOMEMLIMIT"} {
-		tuneGC(func(k string) string {
+		Start(func(k string) string {
 			if k == name {
 				return "200"
 			}
@@ -51,7 +51,7 @@ func TestTuneGCLeavesTheOperatorsSetting(t *testing.T) {
 // its resident size to the goal of GOGC×4 MiB.
 func TestGCMaxPercentKeepsMinimumHeapAtFloor(t *testing.T) {
 	const runtimeMinHeap = 4 << 20
-	if got := runtimeMinHeap * gcMaxPercent / 100; got > gcHeapFloor {
-		t.Errorf("an empty heap's goal at GOGC=%d is %d MiB, past the %d MiB floor", gcMaxPercent, got>>20, gcHeapFloor>>20)
+	if got := runtimeMinHeap * maxPercent / 100; got > heapFloor {
+		t.Errorf("an empty heap's goal at GOGC=%d is %d MiB, past the %d MiB floor", maxPercent, got>>20, heapFloor>>20)
 	}
 }

@@ -1,8 +1,7 @@
-package main
+package lock
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/windows"
@@ -10,13 +9,13 @@ import (
 
 func openLockFile(path string) (*os.File, error) {
 	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
-		return nil, fmt.Errorf("is a symbolic link; refusing to follow it (remove it if no run is going)")
+		return nil, ErrSymlink
 	}
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 }
 
-// lockOffsetHigh places the locked byte the locked byte lies: far past the PID, which a
-// refused run must still be able to read (Windows locks are mandatory).
+// lockOffsetHigh places the locked byte far past the PID, which a refused
+// run must still be able to read (Windows locks are mandatory).
 const lockOffsetHigh = 1 // 4 GiB
 
 // tryLock takes an exclusive lock without waiting; false when another

@@ -1,4 +1,6 @@
-package main
+// Package reqlog logs every request to the server at debug level, with
+// its secrets redacted.
+package reqlog
 
 import (
 	"io"
@@ -11,11 +13,11 @@ import (
 	"go.uber.org/zap"
 )
 
-// logRequests wraps next so that every request to the server is a debug
-// log line (-v): the API function, its parameters with secrets redacted,
-// the HTTP status and how long it took. Below debug level next is
-// returned as it is, and nothing is spent on it.
-func logRequests(next http.RoundTripper, log *zap.Logger) http.RoundTripper {
+// Wrap wraps next so that every request to the server is a debug log
+// line: the API function, its parameters with secrets redacted, the HTTP
+// status and how long it took. Below debug level next is returned as it
+// is, and nothing is spent on it. A nil next is http.DefaultTransport.
+func Wrap(next http.RoundTripper, log *zap.Logger) http.RoundTripper {
 	if !log.Core().Enabled(zap.DebugLevel) {
 		return next
 	}
@@ -25,6 +27,7 @@ func logRequests(next http.RoundTripper, log *zap.Logger) http.RoundTripper {
 	return &requestLogger{next: next, log: log}
 }
 
+// requestLogger is the RoundTripper Wrap returns.
 type requestLogger struct {
 	next http.RoundTripper
 	log  *zap.Logger
@@ -47,10 +50,14 @@ func (l *requestLogger) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// secretParams are the form parameters never logged: credentials, tokens
-// and PINs.
-var secretParams = map[string]bool{
-	"auth_password": true, "auth_token": true, "password": true, "token": true, "pin": true,
+// secret says whether a form parameter is never logged: credentials,
+// tokens and PINs, whatever their case.
+func secret(param string) bool {
+	switch strings.ToLower(param) {
+	case "auth_password", "auth_token", "password", "token", "pin":
+		return true
+	}
+	return false
 }
 
 // requestParams is the request's form with every secret replaced by
@@ -84,7 +91,7 @@ func requestParams(req *http.Request) string {
 			if s.Len() > 0 {
 				s.WriteByte(' ')
 			}
-			if secretParams[strings.ToLower(k)] {
+			if secret(k) {
 				v = "REDACTED"
 			}
 			s.WriteString(k + "=" + v)

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/lock"
+	"github.com/ensbulk/ensbulk/internal/window"
+)
+
+// The packages under internal/ return typed reasons; the functions here
+// turn them into the words, flag names and kinds (exit codes) an operator
+// reads.
+
+// acquireLock takes the lock of report (REPORT.lock), or says who holds it
+// (errLocked).
+func acquireLock(report string) (*lock.Lock, error) {
+	l, err := lock.Acquire(report + ".lock")
+	var held *lock.HeldError
+	switch {
+	case err == nil:
+		return l, nil
+	case errors.As(err, &held):
+		pid := "unknown"
+		if held.PID > 0 {
+			pid = fmt.Sprint(held.PID)
+		}
+		return nil, withKind(errLocked, fmt.Errorf("another ensbulk run (PID %s) holds the lock on report %s; wait for it to end", pid, report))
+	case errors.Is(err, lock.ErrSymlink):
+		return nil, fileErr(fmt.Errorf("%w (remove it if no run is going)", err))
+	}
+	return nil, fileErr(err)
+}
+
+// parseWindow is --window; nil when it is not given.
+func parseWindow(s string, now func() time.Time) (*window.Window, error) {
+	w, err := window.Parse(s, now)
+	var se *window.SyntaxError
+	if errors.As(err, &se) {
+		return nil, usageErr("--window %q: %s", se.Spec, se.Reason)
+	}
+	return w, err
+}
+
+// gateWindow holds a request until --window is open; a closed window
+// (its end, or --window-exit before it opens) stops the run resumably,
+// like a budget.
+func gateWindow(ctx context.Context, w *window.Window, started time.Time, exit bool) error {
+	err := w.Gate(ctx, started, exit)
+	var ce *window.ClosedError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	reason := fmt.Sprintf("--window %s closed", ce.Spec)
+	if !ce.Ended {
+		reason = fmt.Sprintf("outside --window %s (opens in %s)", ce.Spec, ce.OpensIn.Round(time.Second))
+	}
+	return &batch.StopError{Kind: batch.StopBudget, Reason: reason}
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+)
+
+// A lock held by another run is exit 4 with the holder's PID; the same
+// report's lock is free again once released.
+func TestAcquireLockWords(t *testing.T) {
+	report := filepath.Join(t.TempDir(), "changes.report.csv")
+	first, err := acquireLock(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Release()
+	_, err = acquireLock(report)
+	if exitCodeOf(err) != exitLocked {
+		t.Fatalf("second acquire: %v (exit %d), want exit %d", err, exitCodeOf(err), exitLocked)
+	}
+	want := fmt.Sprintf("another ensbulk run (PID %d) holds the lock on report %s; wait for it to end", os.Getpid(), report)
+	if err.Error() != want {
+		t.Errorf("refusal = %q, want %q", err, want)
+	}
+}
+
+// A lock file that cannot be used is a file error (exit 2), not ours.
+func TestAcquireLockFileError(t *testing.T) {
+	report := filepath.Join(t.TempDir(), "no such dir", "changes.report.csv")
+	_, err := acquireLock(report)
+	if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "changes.report.csv.lock") {
+		t.Errorf("err = %v (exit %d), want a file error naming the lock file (exit %d)", err, exitCodeOf(err), exitUsage)
+	}
+}
+
+// A symbolic link at REPORT.lock is refused as a file error, with what to
+// do about it.
+func TestAcquireLockSymlink(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need a privilege on Windows")
+	}
+	dir := t.TempDir()
+	report := filepath.Join(dir, "changes.report.csv")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), report+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := acquireLock(report)
+	if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), "remove it if no run is going") {
+		t.Errorf("err = %v (exit %d), want a refusal naming the link, with the remedy (exit %d)", err, exitCodeOf(err), exitUsage)
+	}
+}
+
+// --window's errors name the flag and are usage errors; a closed window
+// stops the run like a budget, with the flag in the reason the summary
+// shows.
+func TestWindowWords(t *testing.T) {
+	_, err := parseWindow("05:00-05:00", time.Now)
+	if want := `--window "05:00-05:00": start and end are equal`; err == nil || err.Error() != want || exitCodeOf(err) != exitUsage {
+		t.Errorf("parseWindow = %v (exit %d), want %q (exit %d)", err, exitCodeOf(err), want, exitUsage)
+	}
+	noon := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	w, err := parseWindow("11:00-12:00 UTC", func() time.Time { return noon })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		started time.Time
+		want    string
+	}{
+		{"before it opens, with --window-exit", noon, "outside --window 11:00-12:00 UTC (opens in 23h0m0s)"},
+		{"after it closed", noon.Add(-30 * time.Minute), "--window 11:00-12:00 UTC closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := gateWindow(context.Background(), w, tt.started, true)
+			var se *batch.StopError
+			if !errors.As(err, &se) || se.Kind != batch.StopBudget || se.Reason != tt.want {
+				t.Errorf("gateWindow = %v, want a budget stop %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/summaryfile"
+	"github.com/ensbulk/ensbulk/report"
+)
+
+// plural is n with the word in the form n takes: "1 row", "2 rows".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// printSummary is the end of every run, on stderr: a few lines, or with
+// -q the final line alone.
+func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Counts, reportPath string, in *input, code int, runErr error) {
+	verb := o.commandName()
+	outcome := outcomeWords(sum)
+	next := nextStep(o, sum, code, reportPath, in)
+	if o.quiet {
+		var counts []string
+		for _, st := range batch.Statuses {
+			if n := c.ByStatus[st]; n > 0 {
+				counts = append(counts, fmt.Sprintf("%d %s", n, st))
+			}
+		}
+		line := fmt.Sprintf("ensbulk %s %s: %s in %s: %s (%s); report %s", verb, in.name, outcome,
+			sum.Duration.Round(time.Millisecond), plural(c.Rows, "row", "rows"), strings.Join(counts, ", "), reportPath)
+		if next != "" {
+			line += "; next: " + strings.TrimPrefix(next, "fix the rows above, then: ")
+		}
+		fmt.Fprintf(w, "%s; exit %d\n", line, code)
+		return
+	}
+	fmt.Fprintf(w, "\nensbulk %s %s: %s in %s\n", verb, in.name, outcome, sum.Duration.Round(time.Millisecond))
+	fmt.Fprintf(w, "%s in the input", plural(c.Rows, "row", "rows"))
+	if sum.Todo != sum.Rows {
+		fmt.Fprintf(w, ", %d handled by this run, %d done before", sum.Todo, sum.Rows-sum.Todo)
+	}
+	fmt.Fprintln(w, ":")
+	report.WriteStatusTable(w, c.ByStatus)
+	target := "no limit"
+	if sum.TargetRate > 0 {
+		target = fmt.Sprintf("%.4g/s", sum.TargetRate)
+	}
+	fmt.Fprintf(w, "%s (%s, %d throttled by the server), achieved %.1f/s, target %s, throttled for %s\n",
+		plural(sum.Requests, "request", "requests"), plural(sum.Retries, "retry", "retries"), sum.Throttles,
+		sum.AchievedRate, target, sum.Throttled.Round(time.Millisecond))
+	if len(c.Errors) > 0 {
+		fmt.Fprintln(w, "top problems:")
+		report.WriteErrorTable(w, c.Errors, 10)
+	}
+	fmt.Fprintf(w, "report: %s\n", reportPath)
+	if next != "" {
+		fmt.Fprintf(w, "next: %s\n", next)
+	}
+	fmt.Fprintf(w, "exit %d\n", code)
+}
+
+// commandName is the command that ran: run, validate or plan.
+func (o *runOptions) commandName() string {
+	switch {
+	case o.plan:
+		return "plan"
+	case o.validate:
+		return "validate"
+	}
+	return "run"
+}
+
+// outcomeWords say how the engine's run ended.
+func outcomeWords(sum *batch.Summary) string {
+	if sum.Stopped == nil {
+		return "finished"
+	}
+	switch sum.Stopped.Kind {
+	case batch.StopAborted:
+		return "ABORTED: " + sum.Stopped.Reason
+	case batch.StopInterrupted:
+		return "interrupted"
+	case batch.StopBudget:
+		return "stopped (" + sum.Stopped.Reason + "), resumable"
+	}
+	return "finished"
+}
+
+// nextStep is the summary's next: line, the command that goes on from a
+// run that ended with code; "" when there is nothing to do.
+func nextStep(o *runOptions, sum *batch.Summary, code int, reportPath string, in *input) string {
+	verb := o.commandName()
+	rf, _ := report.ParseFormat(o.reportFormat.String())
+	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: verb, Format: rf}
+	switch code {
+	case exitRows:
+		if o.plan {
+			return "fix the rows above, then plan again"
+		}
+		return "fix the rows above, then: " + retryCommand(reportPath, meta)
+	case exitAborted, exitStopped:
+		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
+			return resumeCommand(verb, reportPath, meta)
+		}
+		return "fix the cause, then: " + resumeCommand(verb, reportPath, meta)
+	}
+	return ""
+}
+
+// summaryOf is the --summary-json of a run that ends with code (-1: a
+// run still going). Before the engine ran, reason says why it ended.
+func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, input string, code int, started, finished time.Time, runErr error) summaryfile.Summary {
+	s := summaryfile.Of(o.commandName(), input, reportPath, sum, c, started, finished)
+	s.ExitCode, s.Outcome = code, outcomeOf(code, sum, runErr)
+	if code < 0 {
+		s.DurationSec = 0
+	}
+	switch {
+	case sum != nil && sum.Stopped != nil:
+		s.Reason = sum.Stopped.Reason
+	case code > exitRows && runErr != nil:
+		s.Reason = runErr.Error()
+	}
+	return s
+}
+
+// outcomeOf is the word monitoring reads for an exit code.
+func outcomeOf(code int, sum *batch.Summary, runErr error) summaryfile.Outcome {
+	switch code {
+	case -1:
+		return summaryfile.Running
+	case exitOK:
+		return summaryfile.OK
+	case exitRows:
+		return summaryfile.RowsNotOK
+	case exitUsage:
+		return summaryfile.UsageError
+	case exitLocked:
+		return summaryfile.Locked
+	case exitStopped:
+		return summaryfile.Stopped
+	case exitInternal:
+		return summaryfile.InternalError
+	}
+	if errors.Is(runErr, errInterrupted) || sum != nil && sum.Stopped != nil && sum.Stopped.Kind == batch.StopInterrupted {
+		return summaryfile.Interrupted
+	}
+	return summaryfile.Aborted
+}
+
+// checkSummaryDest refuses a --summary-json that cannot or must not be
+// written; nil for none.
+func checkSummaryDest(path string, stdout io.Writer) (*summaryfile.Dest, error) {
+	d, err := summaryfile.CheckDest(path, stdout)
+	var de *summaryfile.DestError
+	if errors.As(err, &de) {
+		return nil, fileErr(fmt.Errorf("--summary-json %s: %s", de.Path, de.Reason))
+	}
+	return d, err
+}
+
+// runRecord is what the summary of a run says, filled in as the run
+// goes. A second signal writes it from the signal handler while the run's
+// goroutine may be filling it in, hence the mutex.
+type runRecord struct {
+	mu         sync.Mutex
+	o          *runOptions
+	dest       *summaryfile.Dest
+	input      string
+	started    time.Time
+	reportPath string
+	sum        *batch.Summary
+	counts     *report.Counts
+}
+
+func (r *runRecord) setReport(path string) {
+	r.mu.Lock()
+	r.reportPath = path
+	r.mu.Unlock()
+}
+
+func (r *runRecord) setOutcome(sum *batch.Summary, c *report.Counts) {
+	r.mu.Lock()
+	r.sum, r.counts = sum, c
+	r.mu.Unlock()
+}
+
+// write writes the summary of a run that ends with code (-1: going).
+func (r *runRecord) write(code int, runErr error) error {
+	if r.dest == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dest.Write(summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, code, r.started, r.o.now(), runErr))
+}
+
+// final writes the summary of a run that returns err, and returns what
+// the run then returns: a summary that cannot be written turns success
+// (or rows not ok) into an internal error, since monitoring would read an
+// older one; a run that failed otherwise says so first.
+func (r *runRecord) final(stderr io.Writer, err error) error {
+	werr := r.write(exitCodeOf(err), err)
+	switch {
+	case werr == nil:
+		return err
+	case err == nil || errors.Is(err, errRows):
+		return internalErr(fmt.Errorf("--summary-json %s not written: %w", r.dest.Path(), werr))
+	}
+	fmt.Fprintf(stderr, "ensbulk: --summary-json %s not written: %v\n", r.dest.Path(), werr)
+	return err
+}
