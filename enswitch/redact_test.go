@@ -26,7 +26,7 @@ func TestRedactAnyEncoding(t *testing.T) {
 }
 
 func TestRedactPINInEcho(t *testing.T) {
-	sec := &secrets{pin: "90000000"}
+	sec := &secrets{fields: []string{"90000000"}}
 	for _, in := range []string{
 		"bad request: auth_token=x&mailbox=1001&pin=90000000&validation=1",
 		"pin=%39%30%30%30%30%30%30%30",
@@ -82,7 +82,7 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestCleanSecretAcrossTheCut(t *testing.T) {
-	sec := &secrets{pin: "90000000"}
+	sec := &secrets{fields: []string{"90000000"}}
 	for _, pad := range []int{0, 1, 60, 125, 127, 128, 129, 200} {
 		in := strings.Repeat("a", pad) + "%39%30%30%30%30%30%30%30" + strings.Repeat("b", 1<<20)
 		got := sec.clean(in, 128)

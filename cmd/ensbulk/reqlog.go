@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // logRequests wraps next so that every request to the server is a debug
@@ -47,10 +49,11 @@ func (l *requestLogger) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// secretParams are the form parameters never logged: credentials, tokens
-// and PINs.
+// secretParams are the form parameters never logged: credentials and
+// tokens; the schema's secret fields (PINs) are never logged either
+// (schema.IsSecret).
 var secretParams = map[string]bool{
-	"auth_password": true, "auth_token": true, "password": true, "token": true, "pin": true,
+	"auth_password": true, "auth_token": true, "password": true, "token": true,
 }
 
 // requestParams is the request's form with every secret replaced by
@@ -84,7 +87,7 @@ func requestParams(req *http.Request) string {
 			if s.Len() > 0 {
 				s.WriteByte(' ')
 			}
-			if secretParams[strings.ToLower(k)] {
+			if secretParams[strings.ToLower(k)] || schema.IsSecret(strings.ToLower(k)) {
 				v = "REDACTED"
 			}
 			s.WriteString(k + "=" + v)
