@@ -41,6 +41,17 @@ func TestRedactPINInEcho(t *testing.T) {
 	}
 }
 
+// TestRedactEverySecretField: a row's secrets are each redacted, so a
+// second secret field in the schema is hidden as the PIN is.
+func TestRedactEverySecretField(t *testing.T) {
+	sec := &secrets{fields: []string{"90000000", "71111117"}}
+	in := "bad request: pin=90000000&other=71111117"
+	got := sec.redact(in)
+	if strings.Contains(got, "90000000") || strings.Contains(got, "71111117") {
+		t.Errorf("redact(%q) = %q, want both values redacted", in, got)
+	}
+}
+
 func TestInert(t *testing.T) {
 	cases := []struct {
 		name, in string
