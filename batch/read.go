@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // Value is one field of a mailbox as a read found it, as the string an
@@ -226,8 +228,8 @@ func conflictMessage(cs []conflict, forced bool) string {
 			b.WriteString("; ")
 		}
 		switch {
-		case c.field == pinField:
-			b.WriteString("pin no longer holds the PIN expected")
+		case schema.IsSecret(c.field):
+			fmt.Fprintf(&b, "%s no longer holds the value expected (secret: not shown)", c.field)
 		case !c.known:
 			fmt.Fprintf(&b, "%s expected %s, the server did not show it", c.field, strconv.Quote(c.expected))
 		case c.found.Null:
@@ -306,15 +308,15 @@ func diff(row *Row, send []Param, cur Values) ([]Change, UndoEntry) {
 		switch {
 		case p.Name == "mailbox" || p.Name == "customer":
 			continue
-		case p.Name == pinField && p.Value == "":
-			continue // "" keeps the PIN
+		case p.Value == "" && schema.EmptyKeeps(p.Name):
+			continue // "" keeps the value (the PIN)
 		}
 		old, known := cur[p.Name]
 		if known && old.Text == p.Value {
 			continue
 		}
 		c := Change{Field: p.Name, Old: old.Text, New: p.Value, Known: known}
-		if p.Name == pinField {
+		if schema.IsSecret(p.Name) {
 			c = Change{Field: p.Name, Known: known, Secret: true}
 		}
 		changes = append(changes, c)
@@ -326,10 +328,6 @@ func diff(row *Row, send []Param, cur Values) ([]Change, UndoEntry) {
 	}
 	return changes, undo
 }
-
-// pinField is the one field whose values never leave the engine but to
-// the undo file.
-const pinField = "pin"
 
 // overlay is what a plan compares later rows of a mailbox against: the
 // values the earlier rows of that mailbox would leave, since a plan sends
@@ -428,7 +426,7 @@ func (ov *overlay) done(e *engine, r *Row, applied bool) {
 		ov.values[k] = left
 	}
 	for _, p := range r.Params {
-		if p.Name == pinField && p.Value == "" {
+		if p.Value == "" && schema.EmptyKeeps(p.Name) {
 			continue
 		}
 		left[p.Name] = Value{Text: p.Value}

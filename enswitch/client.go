@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // maxBody bounds how much of a response is read.
@@ -484,7 +485,7 @@ func (c *Client) send(ctx context.Context, function string, tok *token, params [
 
 // secretsFor is what must be redacted from the answer to a request: the
 // password (a server may echo a login, or the password sent long ago),
-// every recent token, and the row's PIN.
+// every recent token, and the row's secret fields (its PIN).
 func (c *Client) secretsFor(tok *token, params []batch.Param) *secrets {
 	s := &secrets{}
 	if c.password != nil {
@@ -500,8 +501,8 @@ func (c *Client) secretsFor(tok *token, params []batch.Param) *secrets {
 		s.res = append(s.res, tok.re)
 	}
 	for _, p := range params {
-		if p.Name == "pin" && p.Value != "" {
-			s.pin = p.Value
+		if p.Value != "" && schema.IsSecret(p.Name) {
+			s.fields = append(s.fields, p.Value)
 		}
 	}
 	return s

@@ -9,8 +9,9 @@ import (
 
 // Read implements batch.Reader: mailboxes/get, as the strings an update
 // of each field would send. NULL reads as "" marked Null (an update
-// cannot write NULL); the PIN is left out unless the server shows it in
-// plain, since a mask compared or restored as a PIN would be wrong.
+// cannot write NULL); a secret (the PIN) is left out unless the server
+// shows it in plain, since a mask compared or restored as one would be
+// wrong.
 func (c *Client) Read(ctx context.Context, mailbox, customer string) (batch.Values, error) {
 	m, err := c.Get(ctx, mailbox, customer)
 	if err != nil {
@@ -27,7 +28,7 @@ func Values(m Mailbox) batch.Values {
 	out := make(batch.Values, len(m.cols))
 	for _, f := range schema.Fields() {
 		v, present := m.Column(f.Name)
-		if !present || v.Altered || f.Name == "pin" && !PlainPIN(v.Text) {
+		if !present || v.Altered || !schema.Plain(f.Name, v.Text) {
 			continue
 		}
 		out[f.Name] = batch.Value{Text: v.Text, Null: v.Kind == ValueNull}
@@ -37,4 +38,5 @@ func Values(m Mailbox) batch.Values {
 
 // PlainPIN reports whether a PIN as get or list wrote it is the PIN
 // itself: PINs are digits, so a mask ("****") or an empty PIN is not.
-func PlainPIN(s string) bool { return schema.Digits(s) }
+// It is schema.Plain for the PIN, which callers with a field name use.
+func PlainPIN(s string) bool { return schema.Plain(schema.PIN, s) }

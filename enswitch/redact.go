@@ -102,12 +102,13 @@ func utf16Pair(r rune) (rune, rune) {
 }
 
 // secrets is what one call must never let through: the password, the
-// token sent, the row's PIN.
+// token sent, the row's secret fields (its PIN).
 type secrets struct {
 	res []*secretPattern
-	// pin is compiled only when a text could hold it: most answers are
-	// "OK" and need no pattern at all.
-	pin string
+	// fields are the values of the row's secret fields, each compiled
+	// only when a text could hold it: most answers are "OK" and need no
+	// pattern at all.
+	fields []string
 }
 
 // maxEncoded bounds the length of one character of a secret in any
@@ -144,7 +145,10 @@ func (s *secrets) redactCut(text string, limit int) (string, int) {
 }
 
 func (s *secrets) longest() int {
-	n := utf8.RuneCountInString(s.pin)
+	n := 0
+	for _, f := range s.fields {
+		n = max(n, utf8.RuneCountInString(f))
+	}
 	for _, p := range s.res {
 		n = max(n, p.chars)
 	}
@@ -158,9 +162,9 @@ func (s *secrets) redact(text string) string {
 	for _, p := range s.res {
 		text = p.redact(text)
 	}
-	if s.pin != "" {
-		if last, _ := utf8.DecodeLastRuneInString(s.pin); mayHold(text, last) {
-			text = secretRE(s.pin).redact(text)
+	for _, f := range s.fields {
+		if last, _ := utf8.DecodeLastRuneInString(f); mayHold(text, last) {
+			text = secretRE(f).redact(text)
 		}
 	}
 	return text

@@ -26,7 +26,7 @@ func TestRedactAnyEncoding(t *testing.T) {
 }
 
 func TestRedactPINInEcho(t *testing.T) {
-	sec := &secrets{pin: "90000000"}
+	sec := &secrets{fields: []string{"90000000"}}
 	for _, in := range []string{
 		"bad request: auth_token=x&mailbox=1001&pin=90000000&validation=1",
 		"pin=%39%30%30%30%30%30%30%30",
@@ -38,6 +38,17 @@ func TestRedactPINInEcho(t *testing.T) {
 	}
 	if got := sec.redact("OK"); got != "OK" {
 		t.Errorf("redact(OK) = %q", got)
+	}
+}
+
+// TestRedactEverySecretField: a row's secrets are each redacted, so a
+// second secret field in the schema is hidden as the PIN is.
+func TestRedactEverySecretField(t *testing.T) {
+	sec := &secrets{fields: []string{"90000000", "71111117"}}
+	in := "bad request: pin=90000000&other=71111117"
+	got := sec.redact(in)
+	if strings.Contains(got, "90000000") || strings.Contains(got, "71111117") {
+		t.Errorf("redact(%q) = %q, want both values redacted", in, got)
 	}
 }
 
@@ -82,7 +93,7 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestCleanSecretAcrossTheCut(t *testing.T) {
-	sec := &secrets{pin: "90000000"}
+	sec := &secrets{fields: []string{"90000000"}}
 	for _, pad := range []int{0, 1, 60, 125, 127, 128, 129, 200} {
 		in := strings.Repeat("a", pad) + "%39%30%30%30%30%30%30%30" + strings.Repeat("b", 1<<20)
 		got := sec.clean(in, 128)

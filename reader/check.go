@@ -50,7 +50,7 @@ func (r *Reader) clear(row *batch.Row, fi int, token string) {
 	switch {
 	case fi == r.mailboxIdx:
 		r.fail(row, f.Name, fmt.Sprintf("mailbox cannot be %s: every row must name the mailbox it changes", token))
-	case fi == r.pinIdx:
+	case f.EmptyKeeps:
 		// The API keeps the PIN when given "": a PIN cannot be cleared.
 		// Sending "" would suggest otherwise, so it is not sent at all.
 		r.pinKept = true
@@ -114,8 +114,8 @@ func (r *Reader) check(fi int, f *schema.Field, v string) string {
 }
 
 func (r *Reader) spaceMessage(fi int, f *schema.Field, v string) string {
-	if fi == r.pinIdx {
-		return "pin has spaces before or after it: remove them"
+	if f.Secret {
+		return f.Name + " has spaces before or after it: remove them"
 	}
 	return fmt.Sprintf("%s has spaces before or after it: remove them (got %s)", f.Name, show(v))
 }
@@ -251,7 +251,7 @@ func (r *Reader) finish(row *batch.Row) {
 // rowHash is a digest of what the row means: its params in schema order
 // and, for a refused row, the refusal.
 //
-// The value of pin is left out on purpose. The hash goes into reports, and
+// The values of secret fields (the PIN) are left out on purpose. The hash goes into reports, and
 // a four-digit PIN hashed next to the mailbox number (also in the report)
 // is found by trying all 10,000. The cost is that resume does not notice a
 // row whose only change is its PIN.
@@ -260,7 +260,7 @@ func (r *Reader) rowHash(row *batch.Row) string {
 	for _, p := range row.Params {
 		b = append(b, p.Name...)
 		b = append(b, 0)
-		if p.Name == "pin" {
+		if schema.IsSecret(p.Name) {
 			b = append(b, 1) // set, value withheld
 		} else {
 			b = append(b, p.Value...)
@@ -306,6 +306,6 @@ func Exact(f Format, field, value, emptyToken string) bool {
 	if f == CSV && value == emptyToken {
 		return false
 	}
-	r := &Reader{pinIdx: schema.Index("pin"), descriptionIdx: schema.Index("description")}
+	r := &Reader{descriptionIdx: schema.Index("description")}
 	return r.check(schema.Index(field), &fd, value) == ""
 }

@@ -215,7 +215,7 @@ func (r *Reader) jsonValue(row *batch.Row, fi int, v any) {
 			}
 		default:
 			what := fmt.Sprintf("got %s", show(s))
-			if fi == r.pinIdx {
+			if f.Secret {
 				what = "got a number"
 			}
 			r.fail(row, f.Name, fmt.Sprintf("%s must be a JSON string (in quotes), not a number, so that leading zeros and formatting survive; %s", f.Name, what))

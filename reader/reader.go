@@ -158,7 +158,7 @@ type Reader struct {
 
 	fields                  []schema.Field
 	mailboxIdx, customerIdx int
-	pinIdx, descriptionIdx  int
+	descriptionIdx          int
 
 	// CSV
 	csv        *csv.Reader
@@ -257,7 +257,6 @@ func New(r io.Reader, opts Options) (*Reader, error) {
 	}
 	rd.mailboxIdx = schema.Index("mailbox")
 	rd.customerIdx = schema.Index("customer")
-	rd.pinIdx = schema.Index("pin")
 	rd.descriptionIdx = schema.Index("description")
 	rd.slots = make([]slot, len(rd.fields))
 	rd.seen = make([]bool, len(rd.fields))

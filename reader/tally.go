@@ -130,7 +130,7 @@ func (t *Tally) WriteTable(w io.Writer) error {
 		f := &t.fields[i]
 		set, keep, clr := t.Counts(f.Name)
 		c := thousands(clr)
-		if f.EmptyMeans == "" || f.Name == "pin" {
+		if f.EmptyMeans == "" || f.EmptyKeeps {
 			c = "-"
 		}
 		lines = append(lines, [4]string{f.Name, thousands(set), thousands(keep), c})

@@ -18,10 +18,6 @@ import (
 // Config.VersionCompat says otherwise.
 const DefaultVersion = "4.4"
 
-// notifyForNewFrom is the first version whose notify_for takes "all" and
-// "text".
-var notifyForNewFrom = version{4, 2}
-
 // tokensFrom is the first version whose user/login issues tokens.
 var tokensFrom = version{4, 1}
 
@@ -89,9 +85,10 @@ func DefaultCheckOrder() []string {
 }
 
 // DefaultNullColumns are the columns that read back as null when empty:
-// optional numbers and addresses, which a database keeps as NULL.
+// the schema's nullable fields (optional numbers and addresses, which a
+// database keeps as NULL).
 func DefaultNullColumns() []string {
-	return []string{"dnumber", "notify_dnumber", "pager"}
+	return schema.Nullables()
 }
 
 // ParseCheckOrder reads a check order such as "401,402,403,400,404".
@@ -195,8 +192,8 @@ func newPolicy(cfg *Config) (policy, error) {
 		nulls = DefaultNullColumns()
 	}
 	for _, c := range nulls {
-		if c == "mailbox" || c == "customer" || c == "pin" || schema.Index(c) < 0 {
-			return p, fmt.Errorf("null column %q: want a mailbox field other than mailbox, customer and pin", c)
+		if c == "mailbox" || c == "customer" || schema.IsSecret(c) || schema.Index(c) < 0 {
+			return p, fmt.Errorf("null column %q: want a mailbox field other than mailbox, customer and %s", c, strings.Join(schema.Secrets(), ", "))
 		}
 		p.nullColumns[c] = true
 	}

@@ -39,14 +39,19 @@ type rules struct {
 
 // requestRules are the rules a server applies to mailboxes/update.
 func requestRules(pol policy, dtypes []string) *rules {
-	newerServer := !pol.version.less(notifyForNewFrom)
 	r := &rules{enums: map[string][]string{}, newer: map[string][]string{}, pol: pol}
 	for _, f := range schema.Fields() {
 		if f.Type != schema.Enum {
 			continue
 		}
 		vals := append([]string(nil), f.Values...)
-		if newerServer {
+		// NewerSince "" means every server; TestSchemaFields checks
+		// that the versions the schema gives are ones the simulator plays.
+		var since version
+		if f.NewerSince != "" {
+			since, _ = parseVersion(f.NewerSince)
+		}
+		if !pol.version.less(since) {
 			vals = append(vals, f.NewerValues...)
 		} else if len(f.NewerValues) > 0 {
 			r.newer[f.Name] = f.NewerValues
@@ -85,7 +90,7 @@ func (r *rules) check(f schema.Field, v string) string {
 			return "required"
 		}
 		return r.text(v, 64)
-	case "pin":
+	case schema.PIN:
 		if v == "" {
 			return ""
 		}
@@ -139,7 +144,7 @@ func (r *rules) check(f schema.Field, v string) string {
 		for _, a := range r.newer[f.Name] {
 			if v == a {
 				return fmt.Sprintf("%s is only accepted by newer servers (Enswitch %s and later); this one plays %s and takes %s",
-					quote(v), notifyForNewFrom, r.pol.version, quoteList(set))
+					quote(v), f.NewerSince, r.pol.version, quoteList(set))
 			}
 		}
 		return fmt.Sprintf("must be one of %s, got %s", quoteList(set), quote(v))

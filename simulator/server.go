@@ -676,10 +676,10 @@ func (s *Server) update(u User, cid int, p *params, lose bool) reply {
 			continue
 		}
 		audit[f.Name] = v
-		if f.Name == "pin" {
-			if v == "" {
-				continue // "" keeps the PIN
-			}
+		if f.EmptyKeeps && v == "" {
+			continue // "" keeps the value (the PIN)
+		}
+		if f.Secret {
 			audit[f.Name] = "***"
 		}
 		vals[i] = v
@@ -817,11 +817,13 @@ func (s *Server) list(cid int) []wireRow {
 	return out
 }
 
-// maskPIN hides a set PIN: /__state never shows one, whatever get and
-// list are told to do.
+// maskPIN hides a set PIN (every secret field): /__state never shows
+// one, whatever get and list are told to do.
 func maskPIN(m Mailbox) {
-	if m["pin"] != "" {
-		m["pin"] = "****"
+	for _, name := range schema.Secrets() {
+		if m[name] != "" {
+			m[name] = "****"
+		}
 	}
 }
 

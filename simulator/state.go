@@ -213,21 +213,6 @@ func writeState(w io.Writer, st *State) error {
 	return enc.Encode(st)
 }
 
-// fieldDefaults are the values of mailbox fields a state file leaves out.
-var fieldDefaults = map[string]string{
-	"envelope":         "0",
-	"notify_only":      "0",
-	"owner":            "0",
-	"pager_attach":     "0",
-	"panel":            "0",
-	"saycid":           "0",
-	"sayduration":      "0",
-	"temporary_active": "0",
-	"notify_ltype":     "voicemailbox",
-	"play":             "oldest",
-	"timezone":         "Europe/London",
-}
-
 // normalize fills defaults in place and checks the whole state. Stored
 // values are checked by type and shape; enum sets include the newer
 // server's values and dtype is free, so that one state file serves every
@@ -302,7 +287,7 @@ func (st *State) normalize(pol policy) error {
 				if f.Name == "mailbox" || f.Name == "customer" {
 					return fmt.Errorf("%s: %s is required", where, f.Name)
 				}
-				v = fieldDefaults[f.Name]
+				v = f.Default
 				m[f.Name] = v
 			}
 			if msg := rules.check(f, v); msg != "" {

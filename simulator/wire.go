@@ -50,7 +50,7 @@ func (s *Server) wireMailbox(k boxKey) wireRow {
 		v := vals[i]
 		var raw json.RawMessage
 		switch {
-		case f.Name == "pin":
+		case f.Secret:
 			switch s.pol.pinDisplay {
 			case PINAbsent:
 				continue

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/ensbulk/ensbulk/internal/undo"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
@@ -200,7 +201,7 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 	after := sim.State()
 	for i, m := range before.Mailboxes {
 		for k, v := range m {
-			if k != "pin" && after.Mailboxes[i][k] != v {
+			if !schema.IsSecret(k) && after.Mailboxes[i][k] != v {
 				differ++
 			}
 		}

@@ -96,7 +96,7 @@ func exportColumns(o *exportOptions) ([]string, error) {
 	for _, f := range schema.Fields() {
 		switch {
 		case f.Name == "mailbox" || f.Name == "customer":
-		case f.Name == "pin":
+		case f.Secret:
 			if o.withPIN {
 				cols = append(cols, f.Name)
 			}
@@ -161,8 +161,10 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 		rctx, cancel := context.WithTimeout(ctx, o.timeout)
 		err := cn.client.EachMailbox(rctx, cust, func(m enswitch.Mailbox) error {
 			if o.withPIN {
-				if v, present, _ := m.Value("pin"); !present || v != "" && !enswitch.PlainPIN(v) {
-					masked++
+				for _, name := range schema.Secrets() {
+					if v, present, _ := m.Value(name); !present || v != "" && !schema.Plain(name, v) {
+						masked++
+					}
 				}
 			}
 			for _, c := range cols {
@@ -258,8 +260,8 @@ func (e *exportEncoder) cell(m enswitch.Mailbox, name, customer string) (string,
 		return customer, true
 	case !present || null:
 		return "", false
-	case name == "pin" && !enswitch.PlainPIN(text):
-		return "", false // a mask, or no PIN: keep
+	case !schema.Plain(name, text):
+		return "", false // a secret masked, or no PIN: keep
 	case altered(m, name):
 		return "", false // not the value itself: keep
 	case !e.exact(m, name):

@@ -395,11 +395,11 @@ func unknownKeyError(path string, e *toml.DecodeError, more int) error {
 // config file, whatever its case.
 func isSecretKey(key string) bool {
 	switch strings.ToLower(key) {
-	case "password", "passwd", "pass", "token", "pin", "secret",
+	case "password", "passwd", "pass", "token", "secret",
 		"auth_password", "auth_token", "api_token", "api_key":
 		return true
 	}
-	return false
+	return schema.IsSecret(strings.ToLower(key)) // a mailbox's PIN
 }
 
 // resolvePaths expands a leading ~/ and makes relative file names relative

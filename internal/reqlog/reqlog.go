@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // Wrap wraps next so that every request to the server is a debug log
@@ -50,14 +52,15 @@ func (l *requestLogger) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// secret says whether a form parameter is never logged: credentials,
-// tokens and PINs, whatever their case.
+// secret says whether a form parameter is never logged: credentials and
+// tokens, whatever their case, and the schema's secret fields (PINs).
 func secret(param string) bool {
-	switch strings.ToLower(param) {
-	case "auth_password", "auth_token", "password", "token", "pin":
+	p := strings.ToLower(param)
+	switch p {
+	case "auth_password", "auth_token", "password", "token":
 		return true
 	}
-	return false
+	return schema.IsSecret(p)
 }
 
 // requestParams is the request's form with every secret replaced by

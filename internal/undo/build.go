@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // Stats is what Build says of the undo file it wrote.
@@ -67,7 +69,9 @@ func Build(undoPath, report string, created time.Time) (Stats, error) {
 		st.Rows++
 		pin, other := false, false
 		for _, l := range e.Lost {
-			if l == pinName {
+			// Secrets (the PIN) are counted apart: servers commonly mask
+			// them, so they are the usual change an undo cannot take back.
+			if schema.IsSecret(l) {
 				pin = true
 			} else {
 				other = true
@@ -123,11 +127,6 @@ func Build(undoPath, report string, created time.Time) (Stats, error) {
 	})
 	return st, err
 }
-
-// pinName is the PIN's parameter; its changes are counted apart because
-// servers commonly mask it, so they are the usual change an undo cannot
-// take back.
-const pinName = "pin"
 
 // withdrawn returns the line numbers of the entries a withdrawal cancels:
 // for each withdrawal, the latest entry of its row before it. Withdrawals

@@ -164,5 +164,5 @@ func hash(r batch.Row) string {
 // what a null of it is restored as.
 func takesEmpty(name string) bool {
 	f, ok := schema.Lookup(name)
-	return ok && f.EmptyMeans != "" && name != pinName
+	return ok && f.EmptyMeans != "" && !f.EmptyKeeps
 }

@@ -3,6 +3,8 @@ package htmlpage
 import (
 	"strconv"
 	"strings"
+
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
 // change is one field of a record's changes column.
@@ -23,7 +25,8 @@ func (c change) cut(n int) change {
 // "field: old -> new" joined by "; ", a value in Go quotes when it is
 // empty or could be misread, "?" for an old value the read did not show,
 // "field: changed" for a secret. ok is false for anything else. The pin
-// field never gives values, whatever the cell holds.
+// field (every secret of the schema) never gives values, whatever the
+// cell holds.
 func parseChanges(s string) (cs []change, ok bool) {
 	for s != "" {
 		field, rest, found := strings.Cut(s, ": ")
@@ -60,7 +63,7 @@ func parseChanges(s string) (cs []change, ok bool) {
 				return nil, false
 			}
 		}
-		if strings.EqualFold(field, "pin") {
+		if schema.IsSecret(strings.ToLower(field)) {
 			c = change{Field: field, Secret: true}
 		}
 		cs = append(cs, c)
