@@ -20,14 +20,17 @@ import (
 // --no-read and --undo, and whether the command is plan.
 type readFlags struct {
 	noRead   bool
+	read     string // --read: auto, list, get or none (readmode.go)
 	undoPath string
 	plan     bool
 
-	tally *planTally // plan: what the rows change, per column
+	tally    *planTally      // plan: what the rows change, per column
+	estimate *batch.Workload // what the engine said the run would send (readmode.go)
 }
 
 func (r *readFlags) addFlags(f *pflag.FlagSet) {
-	f.BoolVar(&r.noRead, "no-read", false, "do not read each mailbox before its update: every valid row is sent (2 requests a row instead of up to 3), no row is reported unchanged, and no undo file is written")
+	f.BoolVar(&r.noRead, "no-read", false, "do not read each mailbox before its update: every valid row is sent (2 requests a row instead of up to 3), no row is reported unchanged, and no undo file is written; the same as --read none")
+	r.addReadFlag(f)
 	f.StringVar(&r.undoPath, "undo", "", "undo file path, *.jsonl (default: the report's name with .undo.jsonl; a retry adds to the undo file of the run it retries)")
 }
 
@@ -66,6 +69,7 @@ Exit 0 when every row is change or unchanged, 1 otherwise.`,
 		},
 	}
 	o.addFlags(c.Flags())
+	o.addReadFlag(c.Flags())
 	return c
 }
 
@@ -73,10 +77,14 @@ Exit 0 when every row is change or unchanged, 1 otherwise.`,
 // writes the undo journal; a plan reads and sends no update.
 func (j *job) reads(opts *batch.Options) error {
 	o := j.o
-	if o.validate || o.noRead && !o.plan {
+	j.workload(opts)
+	if mode, _ := o.readMode(); o.validate || mode == readNone {
 		return nil
 	}
 	opts.Reader = j.conn.client
+	if err := j.listing(opts); err != nil {
+		return err
+	}
 	if o.plan {
 		opts.PlanOnly = true
 		o.tally = newPlanTally()

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/simulator"
+)
+
+// exportEdited exports customers 100 and 101 of sim into one file and
+// gives every step-th row a new description; it returns the file and the
+// mailboxes edited.
+func exportEdited(t *testing.T, sim *testSim, step int) (string, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	var header []string
+	var rows [][]string
+	for _, c := range []string{"100", "101"} {
+		out := filepath.Join(dir, "export"+c+".csv")
+		if res := runBinaryIn(t, simEnv(sim), "", "export", "--customer", c, "--output", out); res.code != exitOK {
+			t.Fatalf("export %s: exit %d\n%s", c, res.code, res.stderr)
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if header != nil && !slices.Equal(header, recs[0]) {
+			t.Fatalf("exports of 100 and 101 have different columns: %v, %v", header, recs[0])
+		}
+		header = recs[0]
+		rows = append(rows, recs[1:]...)
+	}
+	mb, desc := slices.Index(header, "mailbox"), slices.Index(header, "description")
+	if mb < 0 || desc < 0 {
+		t.Fatalf("export header %v has no mailbox or description", header)
+	}
+	edited := map[string]string{}
+	for i, r := range rows {
+		if i%step == 0 {
+			r[desc] = fmt.Sprintf("edited %d", i)
+			edited[r[mb]] = r[desc]
+		}
+	}
+	path := filepath.Join(dir, "edited.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := csv.NewWriter(f)
+	w.Write(header)
+	w.WriteAll(rows)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, edited
+}
+
+// TestCostFollowsTheChange is issue 22's goal, counted at the simulator
+// through the binary: an export of 10,000 mailboxes in 2 customers with
+// 500 rows edited plans in at most 510 requests and runs in at most
+// 1,510 (it was 20,000 and 30,000 with a get of every row); run again,
+// when none of its rows changes anything, it costs at most 5. plan and
+// run say what they will send before they start, and the summary what
+// they sent.
+func TestCostFollowsTheChange(t *testing.T) {
+	const boxes, step = 10000, 20 // 500 edited rows
+	sim := startSim(t, simulator.Config{Seed: 22, Mailboxes: boxes})
+	in, edited := exportEdited(t, sim, step)
+	if len(edited) != boxes/step {
+		t.Fatalf("%d rows edited, want %d", len(edited), boxes/step)
+	}
+	steps := []struct {
+		name, cmd string
+		extra     []string
+		max       int64
+		counts    map[string]int
+		byFn      map[string]int64
+	}{
+		{"plan", "plan", nil, boxes/step + 10, map[string]int{"change": boxes / step, "unchanged": boxes - boxes/step},
+			map[string]int64{"mailboxes/list": 2, "mailboxes/update": boxes / step}},
+		{"run", "run", nil, 3*boxes/step + 10, map[string]int{"ok": boxes / step, "unchanged": boxes - boxes/step},
+			map[string]int64{"mailboxes/list": 2, "mailboxes/update": 2 * boxes / step, "mailboxes/get": boxes / step}},
+		{"run again, nothing changes", "run", []string{"--report", filepath.Join(t.TempDir(), "again.report.csv")}, 5, map[string]int{"unchanged": boxes},
+			map[string]int64{"mailboxes/list": 2, "mailboxes/get": 0, "mailboxes/update": 0}},
+	}
+	for _, s := range steps {
+		before := sim.Stats()
+		res := tb(t, sim, append([]string{s.cmd, in}, s.extra...)...)
+		if res.code != exitOK {
+			t.Fatalf("%s: exit %d\n%s", s.name, res.code, res.stderr)
+		}
+		after := sim.Stats()
+		sent := after.Requests - before.Requests
+		if sent > s.max {
+			t.Errorf("%s sent %d requests, want at most %d", s.name, sent, s.max)
+		}
+		for fn, want := range s.byFn {
+			if got := after.ByFunction[fn] - before.ByFunction[fn]; got != want {
+				t.Errorf("%s: %d %s, want %d", s.name, got, fn, want)
+			}
+		}
+		rep := planPath(in, report.CSV)
+		t.Logf("%s: %d requests", s.name, sent)
+		if s.cmd == "run" {
+			rep = report.DefaultPathFor(in, "run", report.CSV)
+		}
+		if len(s.extra) > 0 {
+			rep = s.extra[1]
+		}
+		if got := statusCounts(t, rep); !mapsEqual(got, s.counts) {
+			t.Errorf("%s: report %v, want %v", s.name, got, s.counts)
+		}
+		// The estimate before the start and the cost after it. The
+		// preflight's request (a login) is the client's, before the
+		// engine counts.
+		est := fmt.Sprintf("ensbulk %s: %s", s.cmd, counted(sent-1, "request", "requests"))
+		if !strings.Contains(res.stderr, est) {
+			t.Errorf("%s: stderr does not say %q before it starts\n%s", s.name, est, res.stderr)
+		}
+		if cost := "cost: " + counted(sent-1, "request", "requests"); !strings.Contains(res.stderr, cost) {
+			t.Errorf("%s: summary does not say %q\n%s", s.name, cost, res.stderr)
+		}
+	}
+	for mb, want := range edited {
+		c := 100
+		if n := mustAtoi(t, mb); (n-1001)%2 == 1 {
+			c = 101
+		}
+		if got := box(t, sim, c, mb, "description"); got != want {
+			t.Errorf("%d/%s description = %q, want %q", c, mb, got, want)
+			break
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
