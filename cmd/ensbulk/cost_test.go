@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -163,4 +165,54 @@ func mustAtoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A list cut short decides nothing: the run warns, naming the customer,
+// and reads that customer's rows one by one, as --read get would; the
+// outcome is the same as a run that never listed.
+func TestCutListFallsBackToGet(t *testing.T) {
+	const rows, edits = 60, 3
+	sim := startSim(t, simulator.Config{Seed: 23, Mailboxes: 2 * rows})
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, "mailboxes/list") {
+			sim.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
+		w.WriteHeader(rec.Code)
+		w.Write(body[:len(body)/2])
+	}))
+	t.Cleanup(cut.Close)
+	var b strings.Builder
+	b.WriteString("mailbox,customer,description\n")
+	for i := range rows {
+		mb := fmt.Sprint(1001 + 2*i) // customer 100's
+		d, _ := sim.Mailbox(100, mb)
+		desc := d["description"]
+		if i < edits {
+			desc = "cut list " + mb
+		}
+		fmt.Fprintf(&b, "%s,100,%q\n", mb, desc)
+	}
+	in := writeFile(t, "cut.csv", b.String())
+	before := sim.Stats()
+	res := tb(t, &testSim{Server: sim.Server, URL: cut.URL}, "run", in)
+	if res.code != exitOK {
+		t.Fatalf("run: exit %d\n%s", res.code, res.stderr)
+	}
+	if want := "mailboxes/list of customer 100: truncated after "; !strings.Contains(res.stderr, want) || !strings.Contains(res.stderr, "60 rows of customer 100 are read one by one") {
+		t.Errorf("stderr lacks the warning %q naming the customer and its rows:\n%s", want, res.stderr)
+	}
+	after := sim.Stats()
+	for fn, want := range map[string]int64{"mailboxes/list": 1, "mailboxes/get": rows, "mailboxes/update": rows + edits} {
+		if got := after.ByFunction[fn] - before.ByFunction[fn]; got != want {
+			t.Errorf("%d %s, want %d", got, fn, want)
+		}
+	}
+	if got, want := statusCounts(t, report.DefaultPathFor(in, "run", report.CSV)), map[string]int{"ok": edits, "unchanged": rows - edits}; !mapsEqual(got, want) {
+		t.Errorf("report %v, want %v", got, want)
+	}
 }
