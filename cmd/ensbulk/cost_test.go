@@ -216,3 +216,38 @@ func TestCutListFallsBackToGet(t *testing.T) {
 		t.Errorf("report %v, want %v", got, want)
 	}
 }
+
+// Rows without a customer column are the user's own customer's: one
+// list without a customer parameter decides them.
+func TestOwnCustomerListed(t *testing.T) {
+	const rows, edits = 30, 2
+	sim := startSim(t, simulator.Config{Seed: 24, Mailboxes: 2 * rows})
+	var b strings.Builder
+	b.WriteString("mailbox,description\n")
+	for i := range rows {
+		mb := fmt.Sprint(1001 + 2*i) // customer 100's: northwind's own
+		d, _ := sim.Mailbox(100, mb)
+		desc := d["description"]
+		if i < edits {
+			desc = "own " + mb
+		}
+		fmt.Fprintf(&b, "%s,%q\n", mb, desc)
+	}
+	in := writeFile(t, "own.csv", b.String())
+	env := simEnv(sim)
+	env["ENSWITCH_USER"], env["ENSWITCH_PASSWORD"] = "northwind", "northwind-demo-pass"
+	before := sim.Stats()
+	res := runBinaryIn(t, env, "", "run", in, "--rate", "0", "--progress", "none", "--log-level", "error")
+	if res.code != exitOK {
+		t.Fatalf("run: exit %d\n%s", res.code, res.stderr)
+	}
+	after := sim.Stats()
+	for fn, want := range map[string]int64{"mailboxes/list": 1, "mailboxes/get": edits, "mailboxes/update": 2 * edits} {
+		if got := after.ByFunction[fn] - before.ByFunction[fn]; got != want {
+			t.Errorf("%d %s, want %d", got, fn, want)
+		}
+	}
+	if got, want := statusCounts(t, report.DefaultPathFor(in, "run", report.CSV)), map[string]int{"ok": edits, "unchanged": rows - edits}; !mapsEqual(got, want) {
+		t.Errorf("report %v, want %v", got, want)
+	}
+}

@@ -50,16 +50,20 @@ func newPlanCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Show what FILE would change, old -> new, without changing anything",
-		Long: `plan checks every row of FILE locally, has the server validate it
-(validation=1), then reads each row's mailbox (mailboxes/get) and reports
-what the row would change: status change (with "field: old -> new" for
-every field, a PIN only as "pin: changed") or unchanged. No update is sent.
+		Long: `plan checks every row of FILE locally, reads the current values (one
+mailboxes/list for each customer with many rows, see --read; else
+mailboxes/get of each row's mailbox), has the server validate the rows
+that change something (validation=1), and reports what each row would
+change: status change (with "field: old -> new" for every field, a PIN
+only as "pin: changed") or unchanged. No update is sent. Before it starts
+it says how many requests it will send and how long that takes at --rate.
 Several rows of one mailbox are compared against what the earlier rows
 would leave. The report goes to FILE's name with .plan.csv; the terminal
 shows, per column, how many rows change it and the most common changes.
 Exit 0 when every row is change or unchanged, 1 otherwise.`,
 		Example: `  ensbulk plan changes.csv
-  ensbulk export --customer 100 > box.csv && ensbulk plan box.csv   # all unchanged`,
+  ensbulk export --customer 100 > box.csv && ensbulk plan box.csv   # all unchanged, 1 list
+  ensbulk plan changes.csv --read get                               # a get of every row`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.useProfile(cmd.Flags(), env); err != nil {
