@@ -96,6 +96,7 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 	if opts.PlanOnly {
 		e.overlay = newOverlay()
 	}
+	e.pre = newPrefetcher(&opts)
 
 	// Pass 0: read everything before sending anything, so a file-level
 	// error half-way down the file sends nothing.
@@ -114,7 +115,11 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 		return nil, err
 	}
 
-	err := e.phases(ctx, open)
+	err := e.prefetch(ctx, open)
+	if err == nil {
+		e.estimate()
+		err = e.phases(ctx, open)
+	}
 	if err == nil {
 		err = e.sweep(ctx, open)
 	}
@@ -144,7 +149,8 @@ type engine struct {
 	gov     *governor
 	circuit circuit
 	start   time.Time
-	overlay *overlay // a plan's view of what earlier rows leave (read.go)
+	overlay *overlay    // a plan's view of what earlier rows leave (read.go)
+	pre     *prefetcher // the lists before the first phase (prefetch.go)
 	// stop ends the run with a *StopError as its cause; the first cause
 	// wins.
 	stop context.CancelCauseFunc
@@ -163,6 +169,7 @@ type engine struct {
 	todoCount  int
 	validCount int
 	finalCount int
+	localCount int // rows refused by local checks
 	skipReason string
 
 	requests  atomic.Int64
@@ -234,6 +241,10 @@ func (e *engine) scan(open Opener) error {
 			}
 		}
 		e.overlay.count(&row)
+		e.pre.count(&row)
+		if row.Err != nil {
+			e.localCount++
+		}
 		e.prevalidated(&row)
 	}
 	return nil

@@ -132,6 +132,19 @@ type Options struct {
 	// ("" until then): a row without a customer means that customer, for
 	// the plan's view of earlier rows and the undo entry's customer.
 	OwnCustomer func() string
+
+	// Lister, with Reader, reads the mailboxes of each customer that has
+	// at least ListRows rows in this run in one mailboxes/list before
+	// the first phase (prefetch.go): a row whose mailbox holds its
+	// values already is reported unchanged and sends nothing. ListRows
+	// 0 lists nothing; 1 lists every customer the rows name.
+	Lister   Lister
+	ListRows int
+	// OnList, when set, is called after each list, whole or failed.
+	OnList func(ListReport)
+	// OnWorkload, when set, is called once before the first phase with
+	// what the run will send (estimate.go).
+	OnWorkload func(Workload)
 }
 
 func (o *Options) defaults() {

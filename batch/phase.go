@@ -50,7 +50,7 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 
 	total := e.validCount
 	if ph == PhaseValidate {
-		total = e.todoCount - e.validCount // less those validated before
+		total = e.todoCount - e.validCount - e.pre.decidedRows() // less those validated before or found unchanged by a list
 	}
 	// The results queue holds every row the scheduler can have out at
 	// once, and the rows refused locally besides: a worker never waits
@@ -192,9 +192,9 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 	// redoing a thousand rows of a million parses a thousand here). The
 	// validate phase wants this run's rows not validated by an earlier
 	// run; the apply phase the rows that passed.
-	want := func(n int) bool { return e.todo.Has(n) && !e.prevalid.Has(n) }
+	want := func(n int) bool { return e.todo.Has(n) && !e.prevalid.Has(n) && !e.pre.has(n) }
 	if ph == PhaseApply {
-		want = func(n int) bool { return e.valid.Has(n) }
+		want = func(n int) bool { return e.valid.Has(n) && !e.pre.has(n) }
 	}
 	rows, passed := Wanted(src, want)
 	seen := 0

@@ -88,9 +88,14 @@ type UndoLog interface {
 // an update (it is one more request of the row), but its attempts are not
 // the update's: the report's attempts stay the update's.
 func (e *engine) readFirst(ctx context.Context, a *attempt) (it item, done bool) {
-	cur, it, ok := e.read(ctx, a)
+	cur, ok := e.pre.take(a.row.Num) // a plan's row the list already read (prefetch.go)
+	if ok && (ctx.Err() != nil || e.overBudget(a)) {
+		return e.unfinished(a), true
+	}
 	if !ok {
-		return it, true
+		if cur, it, ok = e.read(ctx, a); !ok {
+			return it, true
+		}
 	}
 	o := outcome{phase: a.phase, attempts: a.attempts, duration: e.opts.Now().Sub(a.start)}
 	if msg := e.answersOther(a.row, cur); msg != "" {

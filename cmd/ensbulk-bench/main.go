@@ -13,7 +13,9 @@
 //  7. peak RSS of run, --resume and --retry-failed at 1M rows (and 10M in
 //     a full run);
 //  8. resume: time to first request and in total; the serial tail after
-//     a run's last request.
+//     a run's last request;
+//  9. cost: requests and wall time of plan and run of an edited export,
+//     --read auto (one list a customer) beside --read get.
 //
 // The ensbulk side is the real binary (go build), so the path measured is
 // the product's (reader → engine → client → HTTP → simulator → journal).
@@ -27,7 +29,7 @@
 //
 // Usage:
 //
-//	ensbulk-bench [-quick] [-only throughput,rate,latency,input,durability,scale] [-vegeta=false] [-no-big] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]
+//	ensbulk-bench [-quick] [-only throughput,rate,latency,input,durability,scale,cost] [-vegeta=false] [-no-big] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]
 package main
 
 import (
@@ -65,7 +67,7 @@ func main() {
 }
 
 // measurements, in table order; -only takes these names.
-var allMeasurements = []string{"throughput", "rate", "latency", "input", "durability", "scale"}
+var allMeasurements = []string{"throughput", "rate", "latency", "input", "durability", "scale", "cost"}
 
 // options are the command's flags.
 type options struct {
@@ -103,6 +105,8 @@ type sizes struct {
 	scaleLimit         time.Duration // bound of each scale process
 	rssCap             int64         // a process past this resident size is stopped
 	runLimit           time.Duration // bound of any other process or loop
+	// cost: mailboxes of the edited export (one in 20 edited) and rounds.
+	costBoxes, costReps int
 }
 
 func fullSizes() sizes {
@@ -113,7 +117,8 @@ func fullSizes() sizes {
 		inputRows: []int{1_000_000, 100_000}, inputReps: 3,
 		scaleRows: 1_000_000, bigRows: 10_000_000, notOK: 1000, scaleRunReps: 1, resumeReps: 3,
 		scaleLimit: 5 * time.Minute, rssCap: 4 << 30,
-		runLimit: 2 * time.Minute,
+		runLimit:  2 * time.Minute,
+		costBoxes: 10_000, costReps: 3,
 	}
 }
 
@@ -125,7 +130,8 @@ func quickSizes() sizes {
 		inputRows: []int{20_000, 2_000}, inputReps: 1,
 		scaleRows: 20_000, notOK: 100, scaleRunReps: 1, resumeReps: 2,
 		scaleLimit: time.Minute, rssCap: 1 << 30,
-		runLimit: time.Minute,
+		runLimit:  time.Minute,
+		costBoxes: 2_000, costReps: 1,
 	}
 }
 
@@ -260,6 +266,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			rows = append(rows, r...)
 		}
+	}
+	if want("cost") {
+		r, err := b.cost(ctx)
+		if err != nil {
+			return fmt.Errorf("cost: %w", err)
+		}
+		rows = append(rows, r...)
 	}
 	slices.SortStableFunc(rows, func(a, b tableRow) int { return strings.Compare(a.id, b.id) })
 	m.loadEnd = loadAverage()

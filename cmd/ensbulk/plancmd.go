@@ -20,14 +20,17 @@ import (
 // --no-read and --undo, and whether the command is plan.
 type readFlags struct {
 	noRead   bool
+	read     string // --read: auto, list, get or none (readmode.go)
 	undoPath string
 	plan     bool
 
-	tally *planTally // plan: what the rows change, per column
+	tally    *planTally      // plan: what the rows change, per column
+	estimate *batch.Workload // what the engine said the run would send (readmode.go)
 }
 
 func (r *readFlags) addFlags(f *pflag.FlagSet) {
-	f.BoolVar(&r.noRead, "no-read", false, "do not read each mailbox before its update: every valid row is sent (2 requests a row instead of up to 3), no row is reported unchanged, and no undo file is written")
+	f.BoolVar(&r.noRead, "no-read", false, "do not read each mailbox before its update: every valid row is sent (2 requests a row instead of up to 3), no row is reported unchanged, and no undo file is written; the same as --read none")
+	r.addReadFlag(f)
 	f.StringVar(&r.undoPath, "undo", "", "undo file path, *.jsonl (default: the report's name with .undo.jsonl; a retry adds to the undo file of the run it retries)")
 }
 
@@ -47,16 +50,20 @@ func newPlanCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Show what FILE would change, old -> new, without changing anything",
-		Long: `plan checks every row of FILE locally, has the server validate it
-(validation=1), then reads each row's mailbox (mailboxes/get) and reports
-what the row would change: status change (with "field: old -> new" for
-every field, a PIN only as "pin: changed") or unchanged. No update is sent.
+		Long: `plan checks every row of FILE locally, reads the current values (one
+mailboxes/list for each customer with many rows, see --read; else
+mailboxes/get of each row's mailbox), has the server validate the rows
+that change something (validation=1), and reports what each row would
+change: status change (with "field: old -> new" for every field, a PIN
+only as "pin: changed") or unchanged. No update is sent. Before it starts
+it says how many requests it will send and how long that takes at --rate.
 Several rows of one mailbox are compared against what the earlier rows
 would leave. The report goes to FILE's name with .plan.csv; the terminal
 shows, per column, how many rows change it and the most common changes.
 Exit 0 when every row is change or unchanged, 1 otherwise.`,
 		Example: `  ensbulk plan changes.csv
-  ensbulk export --customer 100 > box.csv && ensbulk plan box.csv   # all unchanged`,
+  ensbulk export --customer 100 > box.csv && ensbulk plan box.csv   # all unchanged, 1 list
+  ensbulk plan changes.csv --read get                               # a get of every row`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.useProfile(cmd.Flags(), env); err != nil {
@@ -66,6 +73,7 @@ Exit 0 when every row is change or unchanged, 1 otherwise.`,
 		},
 	}
 	o.addFlags(c.Flags())
+	o.addReadFlag(c.Flags())
 	return c
 }
 
@@ -73,10 +81,14 @@ Exit 0 when every row is change or unchanged, 1 otherwise.`,
 // writes the undo journal; a plan reads and sends no update.
 func (j *job) reads(opts *batch.Options) error {
 	o := j.o
-	if o.validate || o.noRead && !o.plan {
+	j.workload(opts)
+	if mode, _ := o.readMode(); o.validate || mode == readNone {
 		return nil
 	}
 	opts.Reader = j.conn.client
+	if err := j.listing(opts); err != nil {
+		return err
+	}
 	if o.plan {
 		opts.PlanOnly = true
 		o.tally = newPlanTally()

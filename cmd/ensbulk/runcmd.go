@@ -466,6 +466,9 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	if opts.Reader != nil {
 		opts.Reader = sender
 	}
+	if opts.Lister != nil {
+		opts.Lister = sender
+	}
 	sum, err := batch.Run(ctx, j.in.opener(), sender, j.journal, opts)
 	j.prog.Finish()
 	return sum, err

@@ -56,6 +56,9 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	fmt.Fprintf(w, "%s (%s, %d throttled by the server), achieved %.1f/s, target %s, throttled for %s\n",
 		plural(sum.Requests, "request", "requests"), plural(sum.Retries, "retry", "retries"), sum.Throttles,
 		sum.AchievedRate, target, sum.Throttled.Round(time.Millisecond))
+	if line := costLine(sum, o.estimate, o.rate); line != "" {
+		fmt.Fprintln(w, line)
+	}
 	if len(c.Errors) > 0 {
 		fmt.Fprintln(w, "top problems:")
 		report.WriteErrorTable(w, c.Errors, 10)

@@ -26,22 +26,28 @@ func (c *conn) identity() undo.Identity {
 // undoSettings are the sidecar's Read and Undo of a new report: how the
 // run reads before it writes and the undo file it records into.
 func undoSettings(o *runOptions, in *input, reportPath string) (read, path string, err error) {
+	if o.validate {
+		return "", "", nil
+	}
+	mode, err := o.readMode()
 	switch {
-	case o.validate || o.plan:
+	case err != nil:
+		return "", "", err
+	case o.plan:
 		return "", "", nil
 	case in.undo != nil:
-		if o.noRead {
+		if mode == readNone {
 			return "", "", usageErr("--no-read: an undo file is applied with its checks, which read each mailbox first")
 		}
 		if o.undoPath != "" {
 			return "", "", usageErr("--undo: applying an undo file writes no undo file of its own (run the original input again to redo)")
 		}
-		return "get", "", nil // its own report is the record
-	case o.noRead:
+		return mode, "", nil // its own report is the record
+	case mode == readNone:
 		if o.undoPath != "" {
 			return "", "", usageErr("--undo and --no-read do not go together: without the read there is nothing to undo with")
 		}
-		return "none", "", nil
+		return readNone, "", nil
 	}
 	path = o.undoPath
 	if path == "" && o.retryFailed != "" {
@@ -64,7 +70,7 @@ func undoSettings(o *runOptions, in *input, reportPath string) (read, path strin
 			return "", "", usageErr("--undo %s is %s: name another file", path, other.what)
 		}
 	}
-	return "get", path, nil
+	return mode, path, nil
 }
 
 // undoCompanions are the undo file and journal a rotation sets aside with
@@ -82,7 +88,10 @@ func undoCompanions(path string) []string {
 func (j *job) openUndo() (*undo.Journal, error) {
 	m, want := &j.plan.Meta, j.want
 	if j.plan.Resuming {
-		if m.Read != want.Read {
+		// The read mode may change between invocations (a list or a get
+		// before each update both leave an undo entry for it); whether
+		// the run reads at all may not.
+		if readsBefore(m.Read) != readsBefore(want.Read) {
 			return nil, usageErr("cannot resume %s: its run %s, this invocation %s: pass the same setting (a resume must not change what its undo file covers)", j.reportPath, readWords(m.Read), readWords(want.Read))
 		}
 		if j.o.undoPath != "" && !resume.SameFile(j.o.undoPath, m.Undo) {
@@ -149,7 +158,7 @@ func readWords(read string) string {
 	switch read {
 	case "none":
 		return "did not read before it wrote (--no-read)"
-	case "get":
+	case readGet, readList, readAuto:
 		return "read before it wrote (its undo file covers it)"
 	}
 	return "recorded no read setting"
