@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 )
@@ -127,4 +128,16 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// bindReport makes the synthetic report at path one of the switch at url
+// and the bench's user, as a run against it would have recorded: a
+// resume or retry of a report of another switch is refused.
+func bindReport(path, url string) error {
+	m, err := report.ReadMeta(path)
+	if err != nil {
+		return err
+	}
+	m.Switch, m.User, m.Read = enswitch.SwitchID(url), simUser, "none"
+	return report.WriteMeta(path, m)
 }

@@ -110,6 +110,11 @@ func (b *bench) resumeRun(ctx context.Context, path, base string, todo []int, re
 	rep := filepath.Join(b.dir, name+".report.csv")
 	args := []string{"run", path, "--no-read", "--rate", "0", "--workers", strconv.Itoa(b.sz.workers), "--progress", "none", "--report", rep}
 	if retry {
+		// The earlier run was made against this switch: each round's
+		// simulator listens on a port of its own.
+		if err := bindReport(base, sim.url); err != nil {
+			return scaleResult{}, err
+		}
 		args = append(args, "--retry-failed", base)
 	} else {
 		// A resume rewrites its report: each round gets a fresh copy.
@@ -117,6 +122,9 @@ func (b *bench) resumeRun(ctx context.Context, path, base string, todo []int, re
 			return scaleResult{}, err
 		}
 		if err := copyFile(base+".meta.json", rep+".meta.json"); err != nil {
+			return scaleResult{}, err
+		}
+		if err := bindReport(rep, sim.url); err != nil {
 			return scaleResult{}, err
 		}
 		args = append(args, "--resume")
