@@ -61,13 +61,13 @@ func playNights(t *testing.T, sim *testSim, dir string, run func(night int) int,
 	}
 }
 
-// The README's crontab line, exactly as written but for its paths and
+// docs/operating.md's crontab line, exactly as written but for its paths and
 // the window (made open now), run by sh, plays three nights with a new
 // file each night: every night exits 0 and applies its own file.
 func TestReadmeCronNights(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/operating.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestReadmeCronNights(t *testing.T) {
 		}
 	}
 	if line == "" {
-		t.Fatal("README has no crontab line")
+		t.Fatal("docs/operating.md has no crontab line")
 	}
 	dir := t.TempDir()
 	envFile := filepath.Join(dir, "env")
@@ -114,13 +114,13 @@ func runShell(t *testing.T, dir, cmdline string) int {
 	return r.code
 }
 
-// The README's systemd service, its ExecStart run in its
+// docs/operating.md's systemd service, its ExecStart run in its
 // WorkingDirectory with its EnvironmentFile, plays three nights; each
 // exit is one the unit counts as success.
 func TestReadmeSystemdNights(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, simulator.Config{Seed: 1})
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/operating.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestReadmeSystemdNights(t *testing.T) {
 		}
 	}
 	if len(exec) < 2 || exec[0] != "/usr/local/bin/ensbulk" {
-		t.Fatalf("README's ExecStart is %q", exec)
+		t.Fatalf("docs/operating.md's ExecStart is %q", exec)
 	}
 	args := exec[1:]
 	for i, a := range args {

@@ -17,7 +17,7 @@ import (
 )
 
 // The operator's day through the real binary: budgets that make progress,
-// the README's sequence of commands, printed next steps, nightly files.
+// the documented sequences of commands, printed next steps, nightly files.
 
 // runBinaryIn runs the ensbulk binary in dir with the operator's
 // environment (operatorEnv) plus env, bounded in time.
@@ -284,23 +284,30 @@ func TestBudgetedNightsFinish(t *testing.T) {
 	}
 }
 
-// readmeBlock returns the ensbulk command lines of the first code block
-// after heading in the README, each as its arguments (comments cut).
-func readmeBlock(t *testing.T, heading string) [][]string {
+// docBlockLines returns the lines of the first code block after heading
+// in doc (a path from this package's folder, e.g. ../../README.md).
+func docBlockLines(t *testing.T, doc, heading string) []string {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, rest, ok := strings.Cut(string(b), "\n"+heading+"\n")
 	if !ok {
-		t.Fatalf("README has no %q", heading)
+		t.Fatalf("%s has no %q", doc, heading)
 	}
 	_, rest, _ = strings.Cut(rest, "```")
 	_, rest, _ = strings.Cut(rest, "\n")
 	block, _, _ := strings.Cut(rest, "```")
+	return strings.Split(strings.TrimSuffix(block, "\n"), "\n")
+}
+
+// docBlock returns the ensbulk command lines of the first code block
+// after heading in doc, each as its arguments (comments cut).
+func docBlock(t *testing.T, doc, heading string) [][]string {
+	t.Helper()
 	var out [][]string
-	for _, line := range strings.Split(block, "\n") {
+	for _, line := range docBlockLines(t, doc, heading) {
 		if !strings.HasPrefix(line, "ensbulk ") {
 			continue
 		}
@@ -312,7 +319,7 @@ func readmeBlock(t *testing.T, heading string) [][]string {
 	return out
 }
 
-// The README's first real run, line by line through the binary, in a
+// docs/operating.md's first real run, line by line through the binary, in a
 // directory holding the sample changes.csv: validate and run keep their
 // own reports, the run takes over the validation it follows (saying so,
 // validating only the rows without a definite answer), and the retry
@@ -323,7 +330,7 @@ func TestReadmeFirstRunSequence(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "changes.csv")
 	copyFile(t, sample(t, "changes.csv"), in, -1)
-	cmds := readmeBlock(t, "## A first real run")
+	cmds := docBlock(t, "../../docs/operating.md", "## A first real run")
 	want := []struct {
 		cmd  string
 		code int
@@ -335,19 +342,19 @@ func TestReadmeFirstRunSequence(t *testing.T) {
 		{"run changes.csv --retry-failed changes.report.csv", exitOK},
 	}
 	if len(cmds) != len(want) {
-		t.Fatalf("README's first run has %d ensbulk lines, the test knows %d: %q", len(cmds), len(want), cmds)
+		t.Fatalf("docs/operating.md's first run has %d ensbulk lines, the test knows %d: %q", len(cmds), len(want), cmds)
 	}
 	env := simEnv(sim)
 	for i, args := range cmds {
 		if got := strings.Join(args, " "); got != want[i].cmd {
-			t.Fatalf("README line %d is %q, the test knows %q", i+1, got, want[i].cmd)
+			t.Fatalf("docs/operating.md's first run: line %d is %q, the test knows %q", i+1, got, want[i].cmd)
 		}
 		if args[0] == "run" && slices.Contains(args, "--retry-failed") {
 			fixSample(t, in)
 		}
 		before := sim.Stats()
 		if slices.Contains(args, "--rate") {
-			// The README's line with the pace raised (the last --rate
+			// The documented line with the pace raised (the last --rate
 			// wins): the sequence is what this test is about, and 108
 			// requests at 5/s are 22 s of waiting.
 			args = append(slices.Clip(args), "--rate", "200")

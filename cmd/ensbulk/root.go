@@ -33,7 +33,7 @@ through a rate-limited worker pool, and writes a per-row report.
 Connection: --url or ENSWITCH_URL, --user or ENSWITCH_USER, and the password
 from ENSWITCH_PASSWORD, --password-file, or a prompt on a terminal (there is
 no password flag: argv is visible to every user of the machine); or a named
-profile of the config file (--profile NAME, see the README's "Profiles").
+profile of the config file (--profile NAME, see docs/operating.md, "Profiles").
 
 Exit codes: 0 all rows ok; 1 some rows not ok; 2 usage or input error,
 nothing sent; 3 aborted or interrupted; 4 another run holds the report's
