@@ -121,7 +121,11 @@ func (e *engine) readFirst(ctx context.Context, a *attempt) (it item, done bool)
 	case e.opts.PlanOnly:
 		e.overlay.done(e, a.row, true)
 		if len(conflicts) > 0 {
-			o.message = conflictMessage(conflicts, e.opts.Force)
+			// A plan writes nothing: it says what a run would leave.
+			o.message = conflictMessage(conflicts, false)
+			if e.opts.Force {
+				o.message += " (a run with --force would overwrite them)"
+			}
 			return o.final(a.row, StatusConflict), true
 		}
 		return o.final(a.row, StatusChange), true

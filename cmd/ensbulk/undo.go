@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ensbulk/ensbulk/enswitch"
@@ -59,6 +60,11 @@ func undoSettings(o *runOptions, in *input, reportPath string) (read, path strin
 	}
 	if path == "" {
 		path = undo.PathFor(reportPath)
+	}
+	// Recorded absolute: a retry from another directory must find the
+	// run's undo file, not one of the same name beside it.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
 	}
 	if !strings.HasSuffix(path, ".jsonl") {
 		return "", "", usageErr("--undo %s: an undo file is JSON lines (it keeps every value exactly, null and line breaks included): name it *.jsonl", path)
