@@ -102,8 +102,11 @@ func nextStep(o *runOptions, sum *batch.Summary, code int, reportPath string, in
 	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: verb, Format: rf}
 	switch code {
 	case exitRows:
-		if o.plan {
-			return "fix the rows above, then plan again"
+		if o.plan || o.validate {
+			// A plan or validation of the same input replaces its own
+			// report; a retry of it would carry its "valid" rows over
+			// into a run's report, never applied.
+			return "fix the rows above, then: " + againCommand(verb, reportPath, meta)
 		}
 		return "fix the rows above, then: " + retryCommand(reportPath, meta)
 	case exitAborted, exitStopped:
