@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -67,5 +68,34 @@ func TestNightCronWithDefaultProfile(t *testing.T) {
 	res = runBinaryIn(t, env, dir, "run", "nightly.csv", "--resume", "--rotate", "--rate", "5")
 	if res.code != exitUsage {
 		t.Errorf("another user than the profile's: exit %d, want %d\n%s", res.code, exitUsage, res.stderr)
+	}
+}
+
+// A run started before its --window opens says that it waits and when
+// the window opens, and its --summary-json says "waiting" meanwhile.
+func TestNightWindowWaitIsSaid(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, simulator.Config{Seed: 1})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "nightly.csv")
+	if err := os.WriteFile(in, []byte("mailbox,customer,description\n1001,100,a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sj := filepath.Join(dir, "last.json")
+	now := time.Now().UTC()
+	spec := fmt.Sprintf("%s-%s UTC", now.Add(2*time.Hour).Format("15:04"), now.Add(3*time.Hour).Format("15:04"))
+	p := startEnsbulk(t, simEnv(sim), "run", in, "--rate", "0", "--window", spec, "--summary-json", sj, "--progress", "none")
+	waitFor(t, time.Minute, "the wait to be said", func() bool { return strings.Contains(p.stderr.String(), "waiting for --window") })
+	waitFor(t, time.Minute, "the summary to say waiting", func() bool {
+		b, _ := os.ReadFile(sj)
+		return strings.Contains(string(b), `"outcome": "waiting"`) || strings.Contains(string(b), `"outcome":"waiting"`)
+	})
+	line := p.stderr.String()
+	opens := now.Add(2 * time.Hour).Truncate(time.Minute).Local().Format("2006-01-02 15:04 MST")
+	if !strings.Contains(line, "it opens at "+opens) {
+		t.Errorf("the wait does not say when the window opens:\n%s", line)
+	}
+	if n := sim.Stats().Applied; n != 0 {
+		t.Errorf("%d rows applied outside the window", n)
 	}
 }

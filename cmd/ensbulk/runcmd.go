@@ -444,7 +444,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
-		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Preflight: j.preflight(), Deadline: deadline(o, j.started),
+		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: j.gate(), Preflight: j.preflight(), Deadline: deadline(o, j.started),
 		Validated: j.plan.Validated, RecordValidation: !o.validate && !o.plan,
 		OnResult: console.LogNotApplied(j.log), OnProgress: j.prog.Update, Now: o.now,
 		OwnCustomer:   func() string { c, _ := j.conn.client.OwnCustomer(); return c },

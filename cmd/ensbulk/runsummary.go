@@ -235,6 +235,20 @@ func (r *runRecord) write(code int, runErr error) error {
 	return r.dest.Write(summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, code, r.started, r.o.now(), runErr))
 }
 
+// writeOutcome writes the summary of a run still going, with outcome
+// (running, waiting), where the destination is a file of its own: a
+// device or pipe gets the final summary alone.
+func (r *runRecord) writeOutcome(outcome summaryfile.Outcome) error {
+	if !r.dest.Replaced() {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, -1, r.started, r.o.now(), nil)
+	s.Outcome = outcome
+	return r.dest.Write(s)
+}
+
 // final writes the summary of a run that returns err, and returns what
 // the run then returns: a summary that cannot be written turns success
 // (or rows not ok) into an internal error, since monitoring would read an
