@@ -6,18 +6,23 @@ GO      ?= go
 PKGS    := ./...
 BIN     := bin/ensbulk
 FUZZTIME ?= 3s
+# Which build: --version prints "VERSION (commit COMMIT)". Outside a git
+# clone both are empty and the build info says what it can.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build install test vet fmtcheck cross fuzz demo bench soak lint clean browser
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/ensbulk
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ensbulk
 
 # go install puts the binary in GOBIN, else the first GOPATH entry's bin
 # (~/go/bin by default).
 install:
-	$(GO) install ./cmd/ensbulk
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/ensbulk
 	@dir=$$($(GO) env GOBIN); [ -n "$$dir" ] || dir=$$($(GO) env GOPATH | cut -d: -f1)/bin; \
 	echo "installed $$dir/ensbulk"; \
 	case ":$$PATH:" in *":$$dir:"*) ;; *) echo "$$dir is not on PATH: add it, e.g. export PATH=\"\$$PATH:$$dir\"";; esac

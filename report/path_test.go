@@ -18,6 +18,8 @@ func TestDefaultPathFor(t *testing.T) {
 		{"good.ndjson", "validate", CSV, "good.ndjson.validate.report.csv"},
 		{"dir.v2/export.txt", "run", CSV, "dir.v2/export.txt.report.csv"},
 		{"-", "run", CSV, "stdin.report.csv"},
+		{"changes.csv", "plan", CSV, "changes.plan.csv"},
+		{"good.jsonl", "plan", JSONL, "good.jsonl.plan.jsonl"},
 	}
 	for _, tt := range tests {
 		if got := DefaultPathFor(tt.input, tt.mode, tt.f); got != tt.want {

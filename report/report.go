@@ -69,10 +69,14 @@ func DefaultPath(input string, f Format) string { return DefaultPathFor(input, "
 // (changes.validate.report.csv), so that validate and run never write
 // the same report. The stem is the input's name without a .csv
 // extension, and with any other (good.jsonl -> good.jsonl.report.csv), so
-// that good.csv and good.jsonl never share a report either.
+// that good.csv and good.jsonl never share a report either. A plan's is
+// changes.plan.csv.
 func DefaultPathFor(input, mode string, f Format) string {
-	if mode == "" || mode == "run" {
+	switch mode {
+	case "", "run":
 		return reportStem(input) + ".report." + string(f)
+	case "plan":
+		return reportStem(input) + ".plan." + string(f)
 	}
 	return reportStem(input) + "." + mode + ".report." + string(f)
 }

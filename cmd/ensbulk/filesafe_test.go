@@ -156,10 +156,11 @@ func summaryAt(t *testing.T, b []byte) summaryfile.Summary {
 	return s
 }
 
-// --summary-json: "-" is standard output; a device, a pipe and the
-// operator's own link (as /dev/stdout is root's link to descriptor 1) are
-// written through and stay what they are; a link of another user, a link
-// to nothing and a directory are refused before anything is sent.
+// --summary-json: "-" is standard output; a device and a pipe (also
+// through a link, as /dev/stdout is root's link to descriptor 1) are
+// written through and stay what they are; a link to a file (anyone's), a
+// link to nothing, a directory and a file that is not a summary are
+// refused before anything is sent.
 func TestSummaryJSONDestinations(t *testing.T) {
 	sim := startSim(t, simulator.Config{Seed: 1})
 	run := func(t *testing.T, dest string) (int, string, string) {
@@ -225,27 +226,6 @@ func TestSummaryJSONDestinations(t *testing.T) {
 			t.Errorf("%s is no longer a pipe (%v)", fifo, err)
 		}
 	})
-	t.Run("own link to a file is written through", func(t *testing.T) {
-		dir := t.TempDir()
-		target, link := filepath.Join(dir, "last.json"), filepath.Join(dir, "link.json")
-		if err := os.WriteFile(target, []byte(`{"exit_code":0,"outcome":"ok","stale":"yes, an old run's"}`), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(target, link); err != nil {
-			t.Fatal(err)
-		}
-		code, _, stderr := run(t, link)
-		if code != exitOK {
-			t.Fatalf("exit %d\n%s", code, stderr)
-		}
-		b, _ := os.ReadFile(target)
-		if s := summaryAt(t, b); s.ExitCode != exitOK || s.Rows != 2 {
-			t.Errorf("target holds %+v", s)
-		}
-		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
-			t.Errorf("%s is no longer a link (%v)", link, err)
-		}
-	})
 	refusals := []struct {
 		name  string
 		setup func(t *testing.T, dir string) (dest, target string)
@@ -259,6 +239,23 @@ func TestSummaryJSONDestinations(t *testing.T) {
 			return link, target
 		}},
 		{"a directory", func(t *testing.T, dir string) (string, string) { return dir, "" }},
+		{"own link to a file", func(t *testing.T, dir string) (string, string) {
+			target, link := filepath.Join(dir, "last.json"), filepath.Join(dir, "link.json")
+			if err := os.WriteFile(target, []byte(`{"exit_code":0,"outcome":"ok","stale":"yes, an old run's"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			return link, target
+		}},
+		{"a file that is not a summary", func(t *testing.T, dir string) (string, string) {
+			target := filepath.Join(dir, "notes.txt")
+			if err := os.WriteFile(target, []byte("my notes\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return target, target
+		}},
 		{"a link of another user", func(t *testing.T, dir string) (string, string) {
 			if os.Geteuid() != 0 {
 				t.Skip("needs root to give a link to another user")
@@ -312,6 +309,9 @@ func TestSummaryJSONOnEveryExit(t *testing.T) {
 		}, exitRows, "rows_not_ok"},
 		{"usage: report exists", simEnv, func(t *testing.T, in string) []string {
 			return []string{in, "--report", writeFile(t, "exists.report.csv", "")}
+		}, exitUsage, "usage_error"},
+		{"usage: no such profile", simEnv, func(t *testing.T, in string) []string {
+			return []string{in, "--config", writeFile(t, "config.toml", "[profiles.lab]\nurl = \"http://127.0.0.1:1\"\n"), "--profile", "nosuch"}
 		}, exitUsage, "usage_error"},
 		{"usage: bad flag value", simEnv, func(_ *testing.T, in string) []string { return []string{in, "--workers", "0"} }, exitUsage, "usage_error"},
 		{"aborted: wrong password", func(s *testSim) map[string]string {

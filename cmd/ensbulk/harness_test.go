@@ -34,8 +34,9 @@ import (
 // a release's is (testVersion).
 var binary string
 
-// testVersion is the version TestMain stamps into binary.
-const testVersion = "v9.8.7-test"
+// testVersion is the version TestMain stamps into binary, with
+// testCommit, as the Makefile stamps them.
+const testVersion, testCommit = "v9.8.7-test", "0123456789ab"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "ensbulk-bin-")
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	binary = filepath.Join(dir, "ensbulk")
-	install := exec.Command("go", "install", "-ldflags", "-X main.version="+testVersion, "./cmd/ensbulk")
+	install := exec.Command("go", "install", "-ldflags", "-X main.version="+testVersion+" -X main.commit="+testCommit, "./cmd/ensbulk")
 	install.Dir = "../.."
 	install.Env = append(os.Environ(), "GOBIN="+dir)
 	if out, err := install.CombinedOutput(); err != nil {

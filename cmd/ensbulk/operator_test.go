@@ -277,7 +277,7 @@ func TestVersionFlag(t *testing.T) {
 	// TestMain's binary has its version stamped as a release's is.
 	for _, args := range [][]string{{"--version"}, {"version"}} {
 		res := runBinary(t, nil, args...)
-		if res.code != exitOK || res.stdout != "ensbulk "+testVersion+"\n" {
+		if res.code != exitOK || res.stdout != "ensbulk "+testVersion+" (commit "+testCommit+")\n" {
 			t.Errorf("%s: exit %d, %q, want the version once on one line", args, res.code, res.stdout)
 		}
 	}

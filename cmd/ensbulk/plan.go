@@ -111,6 +111,12 @@ func retryCommand(reportPath string, meta report.Meta) string {
 	return resume.RetryCommand(reportPath, meta, dialect())
 }
 
+// againCommand is the command line that plans or validates a report's
+// input again, replacing that report.
+func againCommand(verb, reportPath string, meta report.Meta) string {
+	return resume.AgainCommand(verb, reportPath, meta, dialect())
+}
+
 // resumeCommand is the command line that continues the run of a report.
 func resumeCommand(verb, reportPath string, meta report.Meta) string {
 	return resume.ResumeCommand(verb, reportPath, meta, dialect())

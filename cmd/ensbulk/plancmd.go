@@ -67,7 +67,7 @@ Exit 0 when every row is change or unchanged, 1 otherwise.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.useProfile(cmd.Flags(), env); err != nil {
-				return err
+				return refusedBeforeRun(env, o, args[0], err)
 			}
 			return runBatch(cmd.Context(), env, o, args[0])
 		},

@@ -81,6 +81,17 @@ func applyProfile(fs *pflag.FlagSet, p *profile.Profile, getenv func(string) str
 	if p == nil || fs.Lookup("url") == nil {
 		return nil
 	}
+	// An environment naming the profile's own switch and user (a cron
+	// line's env file beside a config's default_profile) is that same
+	// account: its password is the account's, not a second one.
+	sameAccount := true
+	for _, k := range profileKeys() {
+		if k.key == "url" || k.key == "user" {
+			v, ok := p.Value(k.key)
+			ev := envValue(getenv, k.env)
+			sameAccount = sameAccount && ok && ev != "" && sameSetting(k.key, ev, v)
+		}
+	}
 	for _, k := range profileKeys() {
 		v, ok := p.Value(k.key)
 		if !ok {
@@ -97,7 +108,7 @@ func applyProfile(fs *pflag.FlagSet, p *profile.Profile, getenv func(string) str
 			continue
 		}
 		if ev := envValue(getenv, k.env); ev != "" {
-			if k.identity && !sameSetting(k.key, ev, v) {
+			if k.identity && !sameSetting(k.key, ev, v) && !(k.key == "password_file" && sameAccount) {
 				return &profile.Error{Path: p.Path, Profile: p.Name, Key: k.key, Err: conflictError(k, ev, v)}
 			}
 			continue

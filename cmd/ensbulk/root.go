@@ -9,9 +9,14 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set by -ldflags "-X main.version=..."; otherwise the module
-// build info is used.
-var version = ""
+// version and commit are stamped by the Makefile (-ldflags "-X
+// main.version=$(git describe --tags --always --dirty) -X
+// main.commit=..."); otherwise the build info's module version and VCS
+// data say which build this is.
+var (
+	version = ""
+	commit  = ""
+)
 
 // run is the whole command line, as main runs it and tests call it; the
 // error it returns carries its kind, for exitCode.
@@ -124,19 +129,43 @@ func newVersionCmd(env *Env) *cobra.Command {
 }
 
 func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v = strings.TrimSuffix(v+" "+s.Value[:12], " ")
+	bi, _ := debug.ReadBuildInfo()
+	return versionString(version, commit, bi)
+}
+
+// versionString is "VERSION (commit COMMIT)": the stamped values, or
+// what the build info holds in their place (a plain go build in a clone
+// records vcs.revision and vcs.modified; go install pkg@v1.2.3 the
+// module version).
+func versionString(version, commit string, bi *debug.BuildInfo) string {
+	if bi != nil {
+		if version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+		if commit == "" {
+			var rev, dirty string
+			for _, s := range bi.Settings {
+				switch {
+				case s.Key == "vcs.revision":
+					rev = s.Value
+				case s.Key == "vcs.modified" && s.Value == "true":
+					dirty = "-dirty"
+				}
+			}
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if rev != "" {
+				commit = rev + dirty
 			}
 		}
-		if v != "" {
-			return v
-		}
 	}
-	return "(devel)"
+	if version == "" {
+		version = "(devel)"
+	}
+	// git describe without a tag is the short commit itself.
+	if commit == "" || strings.HasPrefix(commit, strings.TrimSuffix(version, "-dirty")) {
+		return version
+	}
+	return version + " (commit " + commit + ")"
 }

@@ -80,7 +80,7 @@ rewritten in row order at the end.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.useProfile(cmd.Flags(), env); err != nil {
-				return err
+				return refusedBeforeRun(env, o, args[0], err)
 			}
 			return runBatch(cmd.Context(), env, o, args[0])
 		},
@@ -108,7 +108,7 @@ per column, how many rows set, keep and clear it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.useProfile(cmd.Flags(), env); err != nil {
-				return err
+				return refusedBeforeRun(env, o, args[0], err)
 			}
 			if o.offline {
 				return runOffline(env, o, args[0])
@@ -283,7 +283,7 @@ func (in *input) opener() batch.Opener {
 // reads the success of an earlier run after this one failed or was
 // killed.
 func runBatch(ctx context.Context, env *Env, o *runOptions, path string) (err error) {
-	dest, err := checkSummaryDest(o.summaryJSON, env.Stdout)
+	dest, err := checkSummaryDest(o, path, env.Stdout)
 	if err != nil {
 		return err
 	}
@@ -444,7 +444,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	opts := batch.Options{
 		Workers: o.workers, Rate: o.rate, MaxAttempts: o.maxAttempts, Timeout: o.timeout,
 		ValidateOnly: o.validate, AllOrNothing: o.allOrNothing,
-		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: gate(o, j.win, j.started), Preflight: j.preflight(), Deadline: deadline(o, j.started),
+		Todo: j.plan.Todo, MaxRows: o.maxRows, Gate: j.gate(), Preflight: j.preflight(), Deadline: deadline(o, j.started),
 		Validated: j.plan.Validated, RecordValidation: !o.validate && !o.plan,
 		OnResult: console.LogNotApplied(j.log), OnProgress: j.prog.Update, Now: o.now,
 		OwnCustomer:   func() string { c, _ := j.conn.client.OwnCustomer(); return c },

@@ -11,6 +11,7 @@ import (
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/internal/summaryfile"
 	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/report/resume"
 )
 
 // plural is n with the word in the form n takes: "1 row", "2 rows".
@@ -105,8 +106,11 @@ func nextStep(o *runOptions, sum *batch.Summary, code int, reportPath string, in
 	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: verb, Format: rf}
 	switch code {
 	case exitRows:
-		if o.plan {
-			return "fix the rows above, then plan again"
+		if o.plan || o.validate {
+			// A plan or validation of the same input replaces its own
+			// report; a retry of it would carry its "valid" rows over
+			// into a run's report, never applied.
+			return "fix the rows above, then: " + againCommand(verb, reportPath, meta)
 		}
 		return "fix the rows above, then: " + retryCommand(reportPath, meta)
 	case exitAborted, exitStopped:
@@ -160,14 +164,42 @@ func outcomeOf(code int, sum *batch.Summary, runErr error) summaryfile.Outcome {
 }
 
 // checkSummaryDest refuses a --summary-json that cannot or must not be
-// written; nil for none.
-func checkSummaryDest(path string, stdout io.Writer) (*summaryfile.Dest, error) {
+// written; nil for none. It is never the input, the report or the
+// report's sidecar (--summary-json changes.csv once destroyed the input
+// before it was read).
+func checkSummaryDest(o *runOptions, input string, stdout io.Writer) (*summaryfile.Dest, error) {
+	path := o.summaryJSON
+	if path != "" && path != "-" {
+		rf, _ := report.ParseFormat(o.reportFormat.String())
+		mine := []struct{ what, path string }{{"the input", input}}
+		if rp, err := reportPathFor(o, input, rf); err == nil && rp != "" {
+			mine = append(mine, struct{ what, path string }{"the report", rp}, struct{ what, path string }{"the report's sidecar", report.MetaPath(rp)})
+		}
+		for _, m := range mine {
+			if m.path != "" && m.path != "-" && resume.SameFile(path, m.path) {
+				return nil, fileErr(fmt.Errorf("--summary-json %s is %s: name a file of its own, e.g. %s", path, m.what, "/var/lib/ensbulk/last.json"))
+			}
+		}
+	}
 	d, err := summaryfile.CheckDest(path, stdout)
 	var de *summaryfile.DestError
 	if errors.As(err, &de) {
 		return nil, fileErr(fmt.Errorf("--summary-json %s: %s", de.Path, de.Reason))
 	}
 	return d, err
+}
+
+// refusedBeforeRun is what a run, validate or plan refused before
+// runBatch (its config or profile) returns: err, with --summary-json
+// written first, so that monitoring does not read the last night's
+// outcome.
+func refusedBeforeRun(env *Env, o *runOptions, input string, err error) error {
+	dest, derr := checkSummaryDest(o, input, env.Stdout)
+	if derr != nil || dest == nil {
+		return err
+	}
+	rec := &runRecord{o: o, dest: dest, input: input, started: o.now()}
+	return rec.final(env.Stderr, err)
 }
 
 // runRecord is what the summary of a run says, filled in as the run
@@ -204,6 +236,20 @@ func (r *runRecord) write(code int, runErr error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.dest.Write(summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, code, r.started, r.o.now(), runErr))
+}
+
+// writeOutcome writes the summary of a run still going, with outcome
+// (running, waiting), where the destination is a file of its own: a
+// device or pipe gets the final summary alone.
+func (r *runRecord) writeOutcome(outcome summaryfile.Outcome) error {
+	if !r.dest.Replaced() {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, -1, r.started, r.o.now(), nil)
+	s.Outcome = outcome
+	return r.dest.Write(s)
 }
 
 // final writes the summary of a run that returns err, and returns what

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/htmlpage"
 )
@@ -40,7 +41,7 @@ func newSummaryCmd(env *Env) *cobra.Command {
 			notOK := c.Rows - c.Successes()
 			if notOK > 0 {
 				m, err := report.ReadMeta(path)
-				fmt.Fprint(w, retryAdvice(path, m, err == nil, notOK))
+				fmt.Fprint(w, summaryAdvice(path, m, err == nil, c, notOK))
 			}
 			return nil
 		},
@@ -48,6 +49,22 @@ func newSummaryCmd(env *Env) *cobra.Command {
 	c.Flags().IntVar(&top, "top", 10, "how many distinct problems to list")
 	c.Flags().StringVar(&page, "html", "", "write one self-contained HTML page of the report to `PAGE` (no network when opened; prints)")
 	return c
+}
+
+// summaryAdvice is what the summary of a report with notOK rows that are
+// not ok says to run next: the step the run's own summary printed. A run
+// that did not go through its input (interrupted, aborted, stopped) is
+// continued with --resume; a plan or validation is done again (it
+// replaces its report); a finished run's rows not ok are retried.
+func summaryAdvice(path string, m report.Meta, haveMeta bool, c *report.Counts, notOK int) string {
+	switch {
+	case haveMeta && m.Mode != "" && m.Finished.IsZero() && c.ByStatus[batch.StatusSkipped] > 0:
+		n := c.ByStatus[batch.StatusSkipped]
+		return fmt.Sprintf("the %s did not finish (%s never attempted): to continue it:\n  %s\n", m.Mode, plural(n, "row", "rows"), resumeCommand(m.Mode, path, m))
+	case haveMeta && (m.Mode == "plan" || m.Mode == "validate"):
+		return fmt.Sprintf("to %s again after fixing the %s not ok (it replaces this report):\n  %s\n", m.Mode, plural(notOK, "row", "rows"), againCommand(m.Mode, path, m))
+	}
+	return retryAdvice(path, m, haveMeta, notOK)
 }
 
 // writePage writes the report's HTML page. The page picks which command

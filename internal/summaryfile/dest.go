@@ -3,6 +3,8 @@
 package summaryfile
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,12 +78,42 @@ func CheckDest(path string, stdout io.Writer) (*Dest, error) {
 	switch m := st.Mode(); {
 	case m.IsDir():
 		return nil, refuse("is a directory")
-	case m.IsRegular() && st == lst:
+	case m.IsRegular() && st != lst:
+		// A file is never written through a link: the link may have
+		// been aimed at any file since the operator last looked.
+		return nil, refuse("is a symbolic link to a file; refusing to write through it (name the file itself)")
+	case m.IsRegular() && !IsSummary(path):
+		return nil, refuse("exists and is not a summary of ensbulk's; refusing to overwrite it (is it the input or a report? name a file of its own)")
+	case m.IsRegular():
 		return &Dest{path: path}, nil
-	case m.IsRegular(), m&fs.ModeCharDevice != 0, m&fs.ModeNamedPipe != 0:
+	case m&fs.ModeCharDevice != 0, m&fs.ModeNamedPipe != 0:
 		return &Dest{path: path, through: true}, nil
 	}
 	return nil, refuse("is not a file, a device or a pipe")
+}
+
+// IsSummary says whether the regular file at path holds nothing, or a
+// summary this package wrote: a JSON object with its outcome and exit
+// code. Anything else (an input, a report, a config file named by
+// mistake) is not replaced.
+func IsSummary(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return false
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return true
+	}
+	var s struct {
+		Outcome  *string `json:"outcome"`
+		ExitCode *int    `json:"exit_code"`
+	}
+	return json.Unmarshal(b, &s) == nil && s.Outcome != nil && s.ExitCode != nil
 }
 
 // Path is the destination as given.

@@ -37,6 +37,7 @@ type Outcome string
 // The outcomes; the values are the contract.
 const (
 	Running       Outcome = "running" // the placeholder while a run goes
+	Waiting       Outcome = "waiting" // the run waits for its --window to open
 	OK            Outcome = "ok"
 	RowsNotOK     Outcome = "rows_not_ok"
 	UsageError    Outcome = "usage_error"

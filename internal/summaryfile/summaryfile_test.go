@@ -17,7 +17,15 @@ import (
 func TestCheckDest(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "summary.json")
-	if err := os.WriteFile(file, []byte("{}\n"), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(`{"version":1,"exit_code":0,"outcome":"ok"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(dir, "changes.csv")
+	if err := os.WriteFile(input, []byte("mailbox,description\n1001,x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.json")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -29,6 +37,8 @@ func TestCheckDest(t *testing.T) {
 		{"a new file", filepath.Join(dir, "new.json"), true, ""},
 		{"an existing file", file, true, ""},
 		{"standard output", "-", false, ""},
+		{"an empty file", empty, true, ""},
+		{"a file that is not a summary", input, false, "exists and is not a summary of ensbulk's; refusing to overwrite it (is it the input or a report? name a file of its own)"},
 		{"a directory", dir, false, "is a directory"},
 		{"a missing directory", filepath.Join(dir, "none", "s.json"), false, "directory " + filepath.Join(dir, "none") + " does not exist"},
 	}

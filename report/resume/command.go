@@ -35,6 +35,18 @@ func ResumeCommand(verb, reportPath string, meta report.Meta, d Dialect) string 
 	return commandLine(verb, meta, d, tail...)
 }
 
+// AgainCommand is the command line that does a plan or validate of a
+// report's input again, writing over that report (a plan or validation
+// of the same input replaces its own earlier report). It names the report
+// unless it is the input's default.
+func AgainCommand(verb, reportPath string, meta report.Meta, d Dialect) string {
+	var tail []string
+	if meta.Input == "" || meta.Input == "-" || reportPath != report.DefaultPathFor(meta.Input, meta.Mode, formatOr(meta.Format)) {
+		tail = append(tail, "--report", shellQuote(reportPath))
+	}
+	return commandLine(verb, meta, d, tail...)
+}
+
 // commandLine is "ensbulk VERB INPUT" with the options that change how
 // the input is read (a semicolon file read again without --delimiter is
 // refused) and the report's format, then tail; words are quoted for a

@@ -222,7 +222,18 @@ func Decide(cfg Config) (*Plan, error) {
 		if rotated, err = p.resume(cfg); err == nil && rotated && cfg.Reuse != "" {
 			err = p.reuse(cfg)
 		}
+	case exists && replaceable(cfg):
+		// A plan or validation changed nothing on the switch: doing it
+		// again supersedes the earlier report, so that "fix the rows,
+		// then plan again" works as said.
+		if err = removeReport(path); err == nil {
+			p.note("replaced the earlier %s report %s of this input (a %s changes nothing on the switch)", cfg.Meta.Mode, path, cfg.Meta.Mode)
+		}
 	case exists:
+		if _, merr := report.ReadMeta(path); errors.Is(merr, fs.ErrNotExist) {
+			err = refuse("%s %w and is not a report of ensbulk (it has no sidecar %s): it was left as it is; pass --report PATH to name a new report", path, ErrReportExists, report.MetaPath(path))
+			break
+		}
 		err = refuse("report %s %w: pass --resume to continue that run, or --report PATH to start a new report", path, ErrReportExists)
 	case cfg.RetryFailed != "":
 		err = p.retry(cfg)
@@ -241,6 +252,34 @@ func Decide(cfg Config) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// replaceable says whether the report cfg.Report is an earlier plan or
+// validate report of this same input, switch and user, in the format
+// this run writes: a new plan or validation replaces it.
+func replaceable(cfg Config) bool {
+	mode := cfg.Meta.Mode
+	if mode != "plan" && mode != "validate" || cfg.Meta.Input == "" || cfg.Meta.Input == "-" {
+		return false
+	}
+	m, err := report.ReadMeta(cfg.Report)
+	if err != nil {
+		return false
+	}
+	return m.Mode == mode && m.Input == cfg.Meta.Input && m.Switch == cfg.Meta.Switch && m.User == cfg.Meta.User &&
+		formatOr(m.Format) == formatOr(cfg.Meta.Format)
+}
+
+// removeReport removes a report and its sidecar, the sidecar last: a
+// report without a sidecar is not taken for one.
+func removeReport(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return refuse("replace report %s: %v", path, err)
+	}
+	if err := os.Remove(report.MetaPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return refuse("replace report %s: its sidecar: %v", path, err)
+	}
+	return nil
 }
 
 // checkIdentity refuses a report (or its takeover) made against another

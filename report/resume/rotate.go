@@ -19,7 +19,7 @@ import (
 // never set aside: its rows not yet sent would be dropped in silence.
 func (p *Plan) rotate(cfg Config, meta report.Meta, why string) error {
 	old := cfg.Report
-	to := rotatedPath(old, meta)
+	to := rotatedPath(old, meta, cfg.Companions)
 	if err := os.Rename(report.MetaPath(old), report.MetaPath(to)); err != nil {
 		return fmt.Errorf("set aside the finished report %s: %w", old, err)
 	}
@@ -67,19 +67,31 @@ func companionPath(c, old, to string) string {
 	return strings.TrimSuffix(c, ext) + stamp + ext
 }
 
-// rotatedPath is the first free dated name for a report set aside.
-func rotatedPath(path string, meta report.Meta) string {
+// rotatedPath is the first free dated name for a report set aside: free
+// for the report, its sidecar and every companion that exists, so that
+// two rotations within one second (the stamp's precision) never write
+// one over the other.
+func rotatedPath(path string, meta report.Meta, companions []string) string {
 	ext := filepath.Ext(path)
 	base := strings.TrimSuffix(path, ext)
 	stamp := meta.Started.UTC().Format("20060102T150405Z")
+	free := func(p string) bool {
+		_, err := os.Lstat(p)
+		return errors.Is(err, fs.ErrNotExist)
+	}
 	for i := 1; ; i++ {
 		p := fmt.Sprintf("%s.%s%s", base, stamp, ext)
 		if i > 1 {
 			p = fmt.Sprintf("%s.%s-%d%s", base, stamp, i, ext)
 		}
-		_, err1 := os.Lstat(p)
-		_, err2 := os.Lstat(report.MetaPath(p))
-		if errors.Is(err1, fs.ErrNotExist) && errors.Is(err2, fs.ErrNotExist) {
+		ok := free(p) && free(report.MetaPath(p))
+		for _, c := range companions {
+			if free(c) {
+				continue // none to set aside
+			}
+			ok = ok && free(companionPath(c, path, p))
+		}
+		if ok {
 			return p
 		}
 	}
