@@ -190,7 +190,8 @@ func (e *engine) apply(ctx context.Context, open Opener) error {
 // so that a canary over a file of several customers touches each of
 // them. A row is left out when an earlier row of its mailbox is not in
 // the canary: it must not be applied before that row. Memory is bounded
-// by the canary's size squared, not by the rows.
+// by the canary's size squared and the customers that share a number
+// with a canary row, not by the rows.
 func (e *engine) pickCanary(open Opener) error {
 	n := e.opts.Canary
 	type bucket struct{ rows []int }
@@ -230,30 +231,38 @@ func (e *engine) pickCanary(open Opener) error {
 	}
 	// A canary row after a row of its mailbox that is not in the canary
 	// would be applied first: left out (and then it holds back the later
-	// rows of its mailbox in turn).
-	keys := map[string]bool{}
+	// rows of its mailbox in turn). A row without a customer may be any
+	// customer's mailbox of its number (the login's own is not known
+	// here), so it holds back, and is held back by, every customer's.
+	picks := map[string][]string{} // mailbox -> customers of picked rows
 	err = e.eachValid(open, func(row *Row) {
 		if picked.Has(row.Num) {
-			keys[row.Key()] = true
+			picks[row.Mailbox] = append(picks[row.Mailbox], row.Customer)
 		}
 	})
 	if err != nil {
 		return err
 	}
-	blocked := map[string]bool{}
+	held := map[string]map[string]bool{} // mailbox -> customers of rows left out
+	heldBack := func(row *Row) bool {
+		h := held[row.Mailbox]
+		return h[row.Customer] || h[""] || row.Customer == "" && len(h) > 0
+	}
 	var canary RowSet
 	count = 0
 	err = e.eachValid(open, func(row *Row) {
-		k := row.Key()
-		if !keys[k] {
+		if _, ok := picks[row.Mailbox]; !ok {
 			return
 		}
-		if picked.Has(row.Num) && !blocked[k] {
+		if picked.Has(row.Num) && !heldBack(row) {
 			canary.Set(row.Num)
 			count++
 			return
 		}
-		blocked[k] = true
+		if held[row.Mailbox] == nil {
+			held[row.Mailbox] = map[string]bool{}
+		}
+		held[row.Mailbox][row.Customer] = true
 	})
 	e.stage.canary, e.stage.canaryN = canary, count
 	return err
