@@ -63,6 +63,11 @@ type Row struct {
 	// something else is a conflict: left alone, unless Options.Force.
 	// Only honoured when the engine reads before it updates.
 	Expect []Param
+	// ExpectAll makes Expect hold for the row as a whole: one field in
+	// conflict and none of the row is sent (an approved plan's row is
+	// one change, approved as a whole). Without it each field stands
+	// alone (an undo restores what it can).
+	ExpectAll bool
 	// Note is what the input says of the row beyond its params (an undo
 	// row's fields that cannot be restored); it is added to the row's
 	// result message.

@@ -124,9 +124,9 @@ type Options struct {
 	// AfterCanary, when set, is asked whether to go on with the rest
 	// after a clean canary (a terminal's prompt).
 	AfterCanary func(context.Context, CanaryReport) bool
-	// MaxFailures stops the run, resumably (StopBudget, its Err a
-	// *FailureLimitError), once rows fail at apply beyond it.
-	MaxFailures FailureLimit
+	// MaxFailures, when set, stops the run, resumably (StopBudget, its
+	// Err a *FailureLimitError), once rows fail at apply beyond it.
+	MaxFailures *FailureLimit
 	// OwnCustomer, when set, names the login's own customer once known
 	// ("" until then): a row without a customer means that customer, for
 	// the plan's view of earlier rows and the undo entry's customer.

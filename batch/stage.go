@@ -40,12 +40,13 @@ func (s *Settled) item(row *Row) item {
 }
 
 // FailureLimit is Options.MaxFailures: the run stops sending once more
-// than Rows rows failed at apply, or (Percent > 0) once more than Percent
-// per cent of the rows sent at apply failed and at least MinSample rows
-// were sent. A row fails at apply when its apply phase ends failed,
-// error, invalid or mismatch; a row is sent when its apply phase ends in
-// anything but skipped or unchanged (a conflict counts as sent, not
-// failed: it is the switch's answer to a conditional row, not a fault).
+// than Rows rows failed at apply (0: at the first), or, when Percent > 0
+// (Rows is then not used), once more than Percent per cent of the rows
+// sent at apply failed and at least MinSample rows were sent. A row fails
+// at apply when its apply phase ends failed, error, invalid or mismatch;
+// a row is sent when its apply phase ends in anything but skipped or
+// unchanged (a conflict counts as sent, not failed: it is the switch's
+// answer to a conditional row, not a fault).
 type FailureLimit struct {
 	Rows      int
 	Percent   float64
@@ -54,19 +55,13 @@ type FailureLimit struct {
 
 // DefaultFailureSample is the least number of rows sent at apply before
 // a percentage threshold is judged: with fewer, one failure among the
-// first rows would be 100% and stop any run.
+// first rows would be 100% and stop any run. 20 rows make one failure 5%.
 const DefaultFailureSample = 20
-
-// Set reports whether the limit is in force.
-func (l FailureLimit) Set() bool { return l.Rows > 0 || l.Percent > 0 }
 
 // exceeded reports whether failed of sent rows is beyond the limit.
 func (l FailureLimit) exceeded(failed, sent int64) bool {
-	if l.Rows > 0 && failed > int64(l.Rows) {
-		return true
-	}
 	if l.Percent <= 0 {
-		return false
+		return failed > int64(l.Rows)
 	}
 	min := int64(l.MinSample)
 	if min <= 0 {
@@ -306,10 +301,10 @@ func (e *engine) staged(it item) {
 	case StatusFailed, StatusError, StatusInvalid, StatusMismatch:
 		failed = e.stage.failed.Add(1)
 	}
-	if lim := e.opts.MaxFailures; lim.Set() && lim.exceeded(failed, sent) {
+	if lim := e.opts.MaxFailures; lim != nil && lim.exceeded(failed, sent) {
 		e.stop(&StopError{Kind: StopBudget,
 			Reason: fmt.Sprintf("%d of %d rows sent failed at apply: beyond the failure limit", failed, sent),
-			Err:    &FailureLimitError{Limit: lim, Failed: failed, Sent: sent}})
+			Err:    &FailureLimitError{Limit: *lim, Failed: failed, Sent: sent}})
 	}
 }
 

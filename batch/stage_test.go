@@ -230,7 +230,7 @@ func TestMaxFailures(t *testing.T) {
 		w := newWorld(rows)
 		w.fail = func(mb string) bool { return mb != "1000" } // row 1 ok, every other fails
 		sink := &memSink{}
-		sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: 1, Reader: w, MaxFailures: FailureLimit{Rows: 3}}))
+		sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: 1, Reader: w, MaxFailures: &FailureLimit{Rows: 3}}))
 		var se *StopError
 		var fe *FailureLimitError
 		if !errors.As(err, &se) || se.Kind != StopBudget || !errors.As(err, &fe) {
@@ -253,7 +253,7 @@ func TestMaxFailures(t *testing.T) {
 		// then 18 ok: 2 of 20 is 10%, not beyond it; row 21 fails: 3 of
 		// 21 is 14%.
 		w.fail = func(mb string) bool { return mb == "1000" || mb == "1001" || mb == "1020" }
-		sum, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 1, Reader: w, MaxFailures: FailureLimit{Percent: 10}}))
+		sum, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 1, Reader: w, MaxFailures: &FailureLimit{Percent: 10}}))
 		var fe *FailureLimitError
 		if !errors.As(err, &fe) || fe.Failed != 3 || fe.Sent != 21 {
 			t.Fatalf("err = %v (%+v), want a stop at 3 failed of 21 sent", err, fe)
@@ -273,7 +273,7 @@ func TestMaxFailures(t *testing.T) {
 		}
 		w.fail = func(string) bool { return true }
 		// 2 rows sent, both fail: 100% but under the sample of 3.
-		_, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 1, Reader: w, MaxFailures: FailureLimit{Percent: 50, MinSample: 3}}))
+		_, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 1, Reader: w, MaxFailures: &FailureLimit{Percent: 50, MinSample: 3}}))
 		if err != nil {
 			t.Errorf("err = %v, want none: 8 unchanged rows are not sent, 2 sent are under the sample", err)
 		}
@@ -292,7 +292,9 @@ func TestFailureLimitExceeded(t *testing.T) {
 		{FailureLimit{Percent: 10}, 2, 20, false},  // exactly 10%
 		{FailureLimit{Percent: 10}, 3, 20, true},
 		{FailureLimit{Percent: 10, MinSample: 5}, 1, 5, true},
-		{FailureLimit{Rows: 100, Percent: 50}, 11, 20, true},
+		{FailureLimit{Rows: 100, Percent: 50}, 11, 20, true}, // Rows not used with Percent
+		{FailureLimit{Rows: 0}, 0, 50, false},
+		{FailureLimit{Rows: 0}, 1, 1, true}, // --max-failures 0: the first failure
 	}
 	for _, tt := range tests {
 		if got := tt.lim.exceeded(tt.failed, tt.sent); got != tt.want {
