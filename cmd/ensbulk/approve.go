@@ -107,6 +107,7 @@ func (j *job) loadPlan() error {
 		return usageErr("--plan %s: %v (nothing was sent)", path, err)
 	}
 	j.in.approved = ap
+	o.fromPlan = path // a resume's too: the summary speaks of the plan
 	fmt.Fprintf(j.errw, "ensbulk: applying the plan %s: %d rows to change, %d unchanged (not sent), %d not ok in the plan (not sent)\n",
 		path, ap.counts[batch.StatusChange], ap.counts[batch.StatusUnchanged], ap.notOK())
 	return nil

@@ -278,6 +278,9 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 		if o.plan {
 			next = "fix the rows above, then plan again"
 		}
+		if o.fromPlan != "" {
+			next = "fix the rows above, then: " + planAgain(reportPath, meta)
+		}
 	case exitAborted, exitStopped:
 		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
 			next = resumeCommand(verb, reportPath, meta)

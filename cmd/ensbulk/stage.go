@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
+	"github.com/ensbulk/ensbulk/report/resume"
 )
 
 // Staging (issue 24): run's --canary, --max-failures and --verify, and
@@ -28,7 +32,7 @@ type stageFlags struct {
 	fromPlan    string // --plan PLAN_REPORT
 
 	limit     *batch.FailureLimit // --max-failures, parsed (nil: none)
-	canaryLog []batch.Result     // what the canary did, for the summary
+	canaryLog []batch.Result      // what the canary did, for the summary
 }
 
 func (s *stageFlags) addFlags(f *pflag.FlagSet) {
@@ -157,7 +161,7 @@ func (j *job) printStage(w io.Writer, sum *batch.Summary) {
 		return
 	}
 	var ce *batch.CanaryError
-	if errors.As(sum.Stopped, &ce) {
+	if sum.Stopped != nil && errors.As(sum.Stopped, &ce) {
 		fmt.Fprintf(w, "\ncanary: what the %s changed:\n", plural(ce.Rows, "row", "rows"))
 		j.printCanary(w)
 	}
@@ -169,8 +173,10 @@ func (j *job) printStage(w io.Writer, sum *batch.Summary) {
 	}
 }
 
-// printCanary lists the canary rows: status, mailbox, what changed.
+// printCanary lists the canary rows, in row order: status, mailbox,
+// what changed.
 func (j *job) printCanary(w io.Writer) {
+	slices.SortFunc(j.o.canaryLog, func(a, b batch.Result) int { return a.Row - b.Row })
 	for _, r := range j.o.canaryLog {
 		what := report.FormatChanges(r.Changes)
 		if r.Status != batch.StatusOK && r.Status != batch.StatusUnchanged || what == "" {
@@ -197,4 +203,21 @@ func stageMeta(m *report.Meta, o *runOptions, in *input) {
 	if in.approved != nil {
 		m.Plan, m.PlanSHA256 = in.approved.path, in.approved.sha256
 	}
+}
+
+// planAgain is the next step after a run of a plan with rows not applied
+// as planned (a conflict: the mailbox changed since): a new plan of the
+// input, in a report of its own, to be approved and run with --plan. A
+// retry would send those rows without the plan's checks.
+func planAgain(reportPath string, meta report.Meta) string {
+	stem := strings.TrimSuffix(planPath(meta.Input, meta.Format), ".plan."+string(meta.Format))
+	p := ""
+	for i := 2; ; i++ {
+		p = fmt.Sprintf("%s.plan%d.%s", stem, i, meta.Format)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	meta.Mode, meta.Format = "plan", report.CSV
+	return resume.CommandLine("plan", meta, dialect(), "--report", shellQuote(p))
 }
