@@ -118,7 +118,7 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 		if err == nil {
 			var it item
 			if it, err = e.succeeded(a, o, resp); err == nil {
-				return a.withConflicts(it, e.opts.Force)
+				return e.readBack(ctx, a, a.withConflicts(it, e.opts.Force))
 			}
 		}
 		var be *Error

@@ -63,10 +63,19 @@ type Row struct {
 	// something else is a conflict: left alone, unless Options.Force.
 	// Only honoured when the engine reads before it updates.
 	Expect []Param
+	// ExpectAll makes Expect hold for the row as a whole: one field in
+	// conflict and none of the row is sent (an approved plan's row is
+	// one change, approved as a whole). Without it each field stands
+	// alone (an undo restores what it can).
+	ExpectAll bool
 	// Note is what the input says of the row beyond its params (an undo
 	// row's fields that cannot be restored); it is added to the row's
 	// result message.
 	Note string
+	// Settled, when set, is the row's result decided before the run (an
+	// approved plan found nothing to send for it): the row is reported
+	// with it and never sent (see stage.go).
+	Settled *Settled
 }
 
 // Key is the identity used to order rows: rows with the same key are sent
@@ -163,10 +172,14 @@ const (
 	// no longer holds what it expected (another admin, a later run):
 	// that field was left alone; the row's other fields were written.
 	StatusConflict Status = "conflict"
+	// StatusMismatch: the update was applied (204) but the mailbox read
+	// back after it (Options.ReadBack) does not hold what was sent: a
+	// server that accepts a value and keeps another.
+	StatusMismatch Status = "mismatch"
 )
 
 // Statuses lists every status in report order.
-var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusAppliedUnvalidated, StatusUnchanged, StatusChange, StatusConflict}
+var Statuses = []Status{StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusError, StatusSkipped, StatusAppliedUnvalidated, StatusUnchanged, StatusChange, StatusConflict, StatusMismatch}
 
 // Success reports whether a row with this status ended as asked: applied,
 // valid, already as wanted, or (plan) able to change.
@@ -183,10 +196,12 @@ func (s Status) Success() bool {
 // An applied-unvalidated row is not: sending it again to a server that
 // ignores validation=1 would apply it again, unchecked, and it is applied
 // already. A conflict is a definite answer too: the same check would
-// find the same change (a retry with --force overwrites it).
+// find the same change (a retry with --force overwrites it). So is a
+// mismatch: the server answered 204 to it, and the same update would get
+// the same answer.
 func (s Status) Done() bool {
 	switch s {
-	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusAppliedUnvalidated, StatusUnchanged, StatusChange, StatusConflict:
+	case StatusOK, StatusValid, StatusInvalid, StatusFailed, StatusAppliedUnvalidated, StatusUnchanged, StatusChange, StatusConflict, StatusMismatch:
 		return true
 	}
 	return false

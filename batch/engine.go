@@ -84,6 +84,9 @@ func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Option
 	if opts.PlanOnly && opts.Reader == nil {
 		return nil, errors.New("batch: a plan needs a Reader")
 	}
+	if opts.Canary > 0 && opts.ReadBack == nil {
+		return nil, errors.New("batch: a canary needs a ReadBack")
+	}
 	e := &engine{
 		opts:    opts,
 		sender:  sender,
@@ -151,6 +154,7 @@ type engine struct {
 	start   time.Time
 	overlay *overlay    // a plan's view of what earlier rows leave (read.go)
 	pre     *prefetcher // the lists before the first phase (prefetch.go)
+	stage   stage       // canary, failure limit, read-back (stage.go)
 	// stop ends the run with a *StopError as its cause; the first cause
 	// wins.
 	stop context.CancelCauseFunc
@@ -231,7 +235,7 @@ func (e *engine) scan(open Opener) error {
 		e.rows++
 		e.todo.Set(row.Num) // every row yielded is one this run handles
 		e.todoCount++
-		if e.first == nil && row.Err == nil {
+		if e.first == nil && row.Err == nil && row.Settled == nil {
 			e.first = &Row{Num: row.Num, Line: row.Line, Mailbox: row.Mailbox, Customer: row.Customer}
 		}
 		if known && row.Err == nil {
@@ -282,6 +286,7 @@ func (e *engine) summary() *Summary {
 	sum.Retries = e.retries.Load()
 	sum.Throttles = e.throttles.Load()
 	sum.Throttled = e.gov.throttledFor()
+	sum.ReadBack = e.readBackCounts()
 	if secs := sum.Duration.Seconds(); secs > 0 {
 		sum.AchievedRate = float64(sum.Requests) / secs
 	}

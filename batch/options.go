@@ -128,6 +128,23 @@ type Options struct {
 	// switch no longer holds what the row expected; the result still
 	// says which fields were overwritten.
 	Force bool
+	// ReadBack, when set, reads each mailbox back after its update was
+	// applied and compares it with what was sent (stage.go): a field
+	// that reads otherwise makes the row StatusMismatch. Required by
+	// Canary.
+	ReadBack Reader
+	// Canary, when > 0, makes the apply phase send only this many valid
+	// rows, spread over the customers (see pickCanary), and read them
+	// back; then, with rows left, the run stops (StopBudget, its Err a
+	// *CanaryError) unless every canary row ended ok and read back as
+	// sent and AfterCanary says to go on.
+	Canary int
+	// AfterCanary, when set, is asked whether to go on with the rest
+	// after a clean canary (a terminal's prompt).
+	AfterCanary func(context.Context, CanaryReport) bool
+	// MaxFailures, when set, stops the run, resumably (StopBudget, its
+	// Err a *FailureLimitError), once rows fail at apply beyond it.
+	MaxFailures *FailureLimit
 	// OwnCustomer, when set, names the login's own customer once known
 	// ("" until then): a row without a customer means that customer, for
 	// the plan's view of earlier rows and the undo entry's customer.

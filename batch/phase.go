@@ -18,6 +18,8 @@ type item struct {
 	passed bool // validated ok (phase validate, run mode)
 	record bool // res records the passed validation (see validated.go)
 	local  bool // refused by local checks: never went through the scheduler
+	// verified: the row was read back as sent after its update (stage.go)
+	verified bool
 }
 
 // phases runs validation, then the apply phase unless the run is
@@ -33,7 +35,7 @@ func (e *engine) phases(ctx context.Context, open Opener) error {
 		e.skipReason = fmt.Sprintf("not applied: --all-or-nothing and %d row(s) did not pass validation", n)
 		return nil
 	}
-	return e.phase(ctx, open, PhaseApply)
+	return e.apply(ctx, open)
 }
 
 // phase runs one phase over the rows that need it: a dispatcher feeds the
@@ -48,7 +50,7 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 	}
 	defer c.Close()
 
-	total := e.validCount
+	total := e.applyTotal()
 	if ph == PhaseValidate {
 		total = e.todoCount - e.validCount - e.pre.decidedRows() // less those validated before or found unchanged by a list
 	}
@@ -89,6 +91,7 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 				}
 				busy.Add(1)
 				it := e.process(ctx, row, ph)
+				e.staged(it)
 				busy.Add(-1) // before the send: the writer waits for no one
 				results <- it
 			}
@@ -194,7 +197,7 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 	// run; the apply phase the rows that passed.
 	want := func(n int) bool { return e.todo.Has(n) && !e.prevalid.Has(n) && !e.pre.has(n) }
 	if ph == PhaseApply {
-		want = func(n int) bool { return e.valid.Has(n) && !e.pre.has(n) }
+		want = func(n int) bool { return e.applyWanted(n) && !e.pre.has(n) }
 	}
 	rows, passed := Wanted(src, want)
 	seen := 0
@@ -209,6 +212,11 @@ func (e *engine) dispatch(ctx context.Context, src Source, ph Phase, s *schedule
 			r := row
 			o := outcome{status: StatusInvalid, phase: PhaseLocal, key: row.Err.Column, message: row.Err.Message}
 			results <- item{row: &r, final: true, local: true, res: o.result(&r)}
+			continue
+		}
+		if row.Settled != nil { // validate phase only: never valid
+			r := row
+			results <- row.Settled.item(&r)
 			continue
 		}
 		if ctx.Err() != nil {

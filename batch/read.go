@@ -186,7 +186,8 @@ type conflict struct {
 
 // expect applies a conditional row's expectations to what the read found:
 // the params to send (a field already holding its value, or, without
-// Force, a field in conflict, is left out) and the conflicts.
+// Force, a field in conflict, is left out; with ExpectAll, every field
+// once one is in conflict) and the conflicts.
 func (e *engine) expect(row *Row, cur Values) ([]Param, []conflict) {
 	if len(row.Expect) == 0 {
 		return row.Params, nil
@@ -211,6 +212,9 @@ func (e *engine) expect(row *Row, cur Values) ([]Param, []conflict) {
 			}
 		}
 		out = append(out, p)
+	}
+	if row.ExpectAll && len(conflicts) > 0 && !e.opts.Force {
+		return nil, conflicts
 	}
 	return out, conflicts
 }

@@ -19,6 +19,9 @@ type Summary struct {
 	AchievedRate float64
 	Errors       []ErrorCount // most frequent first
 	Stopped      *StopError
+	// ReadBack counts the rows read back after their update (--verify,
+	// a canary): see Options.ReadBack.
+	ReadBack ReadBackCounts
 }
 
 // ErrorCount counts rows that ended with the same status, code and message.
@@ -32,7 +35,7 @@ type ErrorCount struct {
 // Failures counts rows that did not end ok, valid, unchanged or change.
 func (s *Summary) Failures() int {
 	return s.ByStatus[StatusInvalid] + s.ByStatus[StatusFailed] + s.ByStatus[StatusError] + s.ByStatus[StatusSkipped] +
-		s.ByStatus[StatusAppliedUnvalidated]
+		s.ByStatus[StatusAppliedUnvalidated] + s.ByStatus[StatusMismatch]
 }
 
 // maxErrorKinds bounds the distinct (status, code, message) triples kept:

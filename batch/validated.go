@@ -13,7 +13,7 @@ package batch
 // prevalidated marks, during the first read, a row this run handles that
 // an earlier run validated: the validate phase leaves it out.
 func (e *engine) prevalidated(row *Row) {
-	if e.opts.Validated == nil || e.opts.ValidateOnly || row.Err != nil || !e.opts.Validated(row) {
+	if e.opts.Validated == nil || e.opts.ValidateOnly || row.Err != nil || row.Settled != nil || !e.opts.Validated(row) {
 		return
 	}
 	e.prevalid.Set(row.Num)

@@ -64,6 +64,16 @@ type Meta struct {
 	Read      string `json:"read,omitempty"`
 	Undo      string `json:"undo,omitempty"`
 	UndoState string `json:"undo_state,omitempty"`
+	// Staging (run only). Canary is the --canary N the report's run
+	// started with (0: none): it applied N rows, read them back and
+	// stopped for a look before the rest. Verify says it read every
+	// mailbox back after its update. Plan is the approved plan report
+	// the run applies (run --plan) and PlanSHA256 that report's content:
+	// a resume applies the same plan or is refused.
+	Canary     int    `json:"canary,omitempty"`
+	Verify     bool   `json:"verify,omitempty"`
+	Plan       string `json:"plan,omitempty"`
+	PlanSHA256 string `json:"plan_sha256,omitempty"`
 }
 
 // MetaPath is the sidecar's path for a report.

@@ -110,8 +110,8 @@ func WriteStatusTable(w io.Writer, by map[batch.Status]int) {
 	}
 	width := len(fmt.Sprint(total))
 	for _, st := range batch.Statuses {
-		if by[st] == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange || st == batch.StatusConflict) {
-			continue // only runs that read, and plans, have these
+		if by[st] == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange || st == batch.StatusConflict || st == batch.StatusMismatch) {
+			continue // only runs that read, plans, conditional rows and read-backs have these
 		}
 		fmt.Fprintf(w, "  %*d  %s\n", width, by[st], st)
 	}

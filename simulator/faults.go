@@ -51,6 +51,11 @@ type Faults struct {
 	// connection: the change is made but the client never hears of it.
 	// Other requests drawn for it are answered normally.
 	LostRate float64
+	// IgnoreRate answers an update (not a validation) 204 OK but changes
+	// nothing, as a server that accepts a value and keeps another does:
+	// only a read after the update (ensbulk's --verify, a canary) sees
+	// it. Other requests drawn for it are answered normally.
+	IgnoreRate float64
 
 	// RateLimit is a token bucket in requests per second over all API
 	// requests; a request that finds the bucket empty gets 429 with
@@ -81,6 +86,7 @@ const (
 	FaultHang      = "hang"
 	FaultTruncate  = "truncate"
 	FaultLost      = "lost"
+	FaultIgnore    = "ignore"
 	FaultRateLimit = "rate_limit"
 	FaultOverload  = "overload"
 	FaultRedirect  = "redirect"
@@ -93,7 +99,7 @@ func (f *Faults) validate() error {
 	for _, r := range []struct {
 		name string
 		v    float64
-	}{{"ErrorRate", f.ErrorRate}, {"ResetRate", f.ResetRate}, {"HangRate", f.HangRate}, {"TruncateRate", f.TruncateRate}, {"LostRate", f.LostRate}} {
+	}{{"ErrorRate", f.ErrorRate}, {"ResetRate", f.ResetRate}, {"HangRate", f.HangRate}, {"TruncateRate", f.TruncateRate}, {"LostRate", f.LostRate}, {"IgnoreRate", f.IgnoreRate}} {
 		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
 			return fmt.Errorf("simulator: %s %v is not in [0, 1]", r.name, r.v)
 		}
@@ -150,7 +156,7 @@ func (s *Server) Faults() Faults {
 // decision is what the faults do to one request.
 type decision struct {
 	f       Faults
-	kind    string // "" or one of FaultError, FaultReset, FaultHang, FaultTruncate, FaultLost
+	kind    string // "" or one of FaultError, FaultReset, FaultHang, FaultTruncate, FaultLost, FaultIgnore
 	status  int    // for FaultError
 	delay   time.Duration
 	limited bool // the token bucket was empty
@@ -171,7 +177,7 @@ func (s *Server) decide(now time.Time) decision {
 	for _, c := range []struct {
 		rate float64
 		kind string
-	}{{f.ErrorRate, FaultError}, {f.ResetRate, FaultReset}, {f.HangRate, FaultHang}, {f.TruncateRate, FaultTruncate}, {f.LostRate, FaultLost}} {
+	}{{f.ErrorRate, FaultError}, {f.ResetRate, FaultReset}, {f.HangRate, FaultHang}, {f.TruncateRate, FaultTruncate}, {f.LostRate, FaultLost}, {f.IgnoreRate, FaultIgnore}} {
 		if x < c.rate {
 			d.kind = c.kind
 			break

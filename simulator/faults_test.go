@@ -115,6 +115,31 @@ func TestSetFaultsRejects(t *testing.T) {
 	}
 }
 
+// TestIgnoredUpdate: answered 204 OK, nothing kept; a validation and a
+// read are answered normally.
+func TestIgnoredUpdate(t *testing.T) {
+	sim, ts := start(t, simulator.Config{Mailboxes: 4, Faults: simulator.Faults{IgnoreRate: 1}})
+	c := newClient(t, ts.URL, "admin", demoPasswords["admin"], 0)
+	before := field(t, sim, 100, "1001", "description")
+	row := ps("mailbox", "1001", "customer", "100", "description", "never kept")
+	if resp, err := c.Update(context.Background(), row, true); err != nil || resp.Code != "201" {
+		t.Fatalf("validation under IgnoreRate 1 = %+v, %v; want 201", resp, err)
+	}
+	if resp, err := c.Update(context.Background(), row, false); err != nil || resp.Code != "204" {
+		t.Fatalf("update under IgnoreRate 1 = %+v, %v; want 204", resp, err)
+	}
+	if got := field(t, sim, 100, "1001", "description"); got != before {
+		t.Errorf("description = %q, want %q kept", got, before)
+	}
+	v, err := c.Read(context.Background(), "1001", "100")
+	if err != nil || v["description"].Text != before {
+		t.Errorf("read = %v, %v; want the old description", v["description"], err)
+	}
+	if st := sim.Stats(); st.Applied != 0 || st.Faults[simulator.FaultIgnore] != 1 {
+		t.Errorf("stats applied=%d ignored=%d, want 0, 1", st.Applied, st.Faults[simulator.FaultIgnore])
+	}
+}
+
 // TestLostResponseApplies: the change is made, the client hears nothing,
 // and resending is harmless.
 func TestLostResponseApplies(t *testing.T) {

@@ -435,7 +435,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if !s.pol.invented.on(RuleDuplicateParam) {
 			p.lastWins()
 		}
-		rep = s.call(fn, p, d.kind == FaultLost)
+		rep = s.call(fn, p, d.kind == FaultLost, d.kind == FaultIgnore)
+	}
+	if rep.ignored {
+		s.countFault(FaultIgnore)
 	}
 	body := s.encode(rep)
 	if d.kind == FaultLost && rep.applied {
@@ -526,6 +529,7 @@ type reply struct {
 	entries []entry
 	data    any
 	applied bool // an update changed the state
+	ignored bool // an update answered as applied and not kept (Faults.IgnoreRate)
 }
 
 func fail(code, key, message string) reply {
@@ -564,7 +568,7 @@ func (s *Server) encode(rep reply) []byte {
 }
 
 // call runs one API function through the check order.
-func (s *Server) call(fn string, p *params, lose bool) reply {
+func (s *Server) call(fn string, p *params, lose, ignore bool) reply {
 	if fn == fnLogin {
 		return s.login(p)
 	}
@@ -610,7 +614,7 @@ func (s *Server) call(fn string, p *params, lose bool) reply {
 	case fnList:
 		return reply{entries: []entry{{codeOK, "", "OK"}}, data: s.list(cid)}
 	}
-	return s.update(u, cid, p, lose)
+	return s.update(u, cid, p, lose, ignore)
 }
 
 // planRefusal says why the rate plans refuse u an update of customer
@@ -650,7 +654,7 @@ func (s *Server) notFound(fn string, u User, cid int, p *params) (reply, bool) {
 // update applies (or with validation=1 only checks) a valid update. The
 // lookup and every change happen under one lock: a concurrent get sees the
 // mailbox before or after, never half-changed.
-func (s *Server) update(u User, cid int, p *params, lose bool) reply {
+func (s *Server) update(u User, cid int, p *params, lose, ignore bool) reply {
 	mb, _ := p.one("mailbox")
 	validate := false
 	if v, _ := p.one("validation"); v == "1" {
@@ -665,6 +669,10 @@ func (s *Server) update(u User, cid int, p *params, lose bool) reply {
 	if validate {
 		s.countOutcome(false)
 		return reply{entries: []entry{{codeValid, "", "Input is valid"}}}
+	}
+	if ignore {
+		// The fault IgnoreRate: accepted, answered as applied, not kept.
+		return reply{entries: []entry{{codeUpdated, "", "OK"}}, ignored: true}
 	}
 	audit := map[string]string{}
 	for i, f := range s.schema {

@@ -55,6 +55,7 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id u
 	if undoPath != "" {
 		want.UndoState = "open"
 	}
+	stageMeta(&want, o, in)
 	open := in.opener()
 	p, err = resume.Decide(resume.Config{
 		Report: reportPath,

@@ -45,6 +45,7 @@ type runOptions struct {
 	allOrNothing bool   // run --all-or-nothing
 	retryFailed  string // run --retry-failed
 	readFlags           // run: --no-read, --undo; the plan command (undo.go, plancmd.go)
+	stageFlags          // run: --canary, --max-failures, --verify, --plan (stage.go)
 
 	now func() time.Time // injected clock (tests); time.Now otherwise
 }
@@ -90,6 +91,7 @@ rewritten in row order at the end.`,
 	f.BoolVar(&o.allOrNothing, "all-or-nothing", false, "apply nothing if any row fails validation")
 	f.StringVar(&o.retryFailed, "retry-failed", "", "rerun only the rows that are not ok in this earlier report (and later rows of the same mailboxes)")
 	o.readFlags.addFlags(f)
+	o.stageFlags.addFlags(f)
 	return c
 }
 
@@ -136,7 +138,7 @@ func (o *runOptions) check() error {
 	if o.resume && o.retryFailed != "" {
 		return usageErr("--resume and --retry-failed do not go together: --retry-failed writes a new report")
 	}
-	return nil
+	return o.stageFlags.validate(o)
 }
 
 func parseDelimiter(s string) (rune, error) {
@@ -163,6 +165,9 @@ type input struct {
 	// undo is the header of an undo file (package undo), which is read by
 	// its own Source: nil for an input of changes.
 	undo *undo.Header
+	// approved is the plan run --plan applies: the input reads through
+	// it (approve.go).
+	approved *approvedPlan
 }
 
 // openInput checks the input and takes its snapshot beside reportPath
@@ -239,7 +244,11 @@ func (in *input) open() (batch.Source, io.Closer, error) {
 		}
 		return src, noClose{}, nil
 	}
-	return in.openChanges()
+	src, c, err := in.openChanges()
+	if err != nil || in.approved == nil {
+		return src, c, err
+	}
+	return in.approved.source(src, c)
 }
 
 // openChanges reads an input of changes (not an undo file) from the start.
@@ -371,6 +380,9 @@ func prepare(env *Env, o *runOptions, path string, rec *runRecord) (*job, error)
 		return j, usageErr("undo file %s belongs to switch %s as user %s; this run is against switch %s as user %s: an undo is applied where it was made (nothing was sent)",
 			in.name, h.Switch, h.User, cur.Switch, cur.User)
 	}
+	if err := j.loadPlan(); err != nil {
+		return j, err
+	}
 	if j.win, err = parseWindow(o.window, o.now); err != nil {
 		return j, err
 	}
@@ -458,6 +470,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		j.prog.Finish()
 		return nil, err
 	}
+	j.stage(&opts)
 	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),
 		zap.String("url", j.conn.url), zap.String("user", j.conn.user), zap.Int("workers", o.workers),
 		zap.Float64("rate", o.rate), zap.Bool("validate_only", o.validate), zap.Bool("resume", j.plan.Resuming),
@@ -495,11 +508,13 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 		return err
 	}
 	j.markFinished(sum, counts, runErr)
+	j.wordStop(sum)
 	result := outcome(counts, runErr)
 	code := exitCodeOf(result)
 	if j.in.changedSince() {
 		fmt.Fprintf(j.errw, "ensbulk: warning: input %s changed during the run: this run validated and applied it as it was when the run started (sha256 %.12s…), and the report describes that content; the new content was not sent (run it with a new --report PATH)\n", j.in.name, j.in.sha256)
 	}
+	j.printStage(j.errw, sum)
 	printSummary(j.errw, j.o, sum, counts, j.reportPath, j.in, code, runErr)
 	j.rec.setOutcome(sum, counts)
 	return result

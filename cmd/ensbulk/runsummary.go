@@ -112,6 +112,10 @@ func nextStep(o *runOptions, sum *batch.Summary, code int, reportPath string, in
 			// into a run's report, never applied.
 			return "fix the rows above, then: " + againCommand(verb, reportPath, meta)
 		}
+		if o.fromPlan != "" {
+			// A retry would send the rows without the plan's checks.
+			return "fix the rows above, then: " + planAgain(reportPath, meta)
+		}
 		return "fix the rows above, then: " + retryCommand(reportPath, meta)
 	case exitAborted, exitStopped:
 		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {

@@ -243,7 +243,7 @@ func TestSummaryJSONSchema(t *testing.T) {
 		t.Errorf("keys = %v\nwant %v", keys, want)
 	}
 	counts := m["counts"].(map[string]any)
-	wantCounts := map[string]any{"ok": 52.0, "valid": 0.0, "invalid": 4.0, "failed": 2.0, "error": 0.0, "skipped": 0.0, "applied-unvalidated": 0.0, "unchanged": 0.0, "change": 0.0, "conflict": 0.0}
+	wantCounts := map[string]any{"ok": 52.0, "valid": 0.0, "invalid": 4.0, "failed": 2.0, "error": 0.0, "skipped": 0.0, "applied-unvalidated": 0.0, "unchanged": 0.0, "change": 0.0, "conflict": 0.0, "mismatch": 0.0}
 	if !reflect.DeepEqual(counts, wantCounts) {
 		t.Errorf("counts = %v, want %v", counts, wantCounts)
 	}

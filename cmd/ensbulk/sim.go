@@ -128,6 +128,7 @@ docs/simulator.md says what the simulator follows and what it invents.
 	f.DurationVar(&fl.HangFor, "hang-for", 0, "how long a hang lasts (0 = until the client gives up)")
 	f.Float64Var(&fl.TruncateRate, "truncate-rate", 0, "fraction of answers cut short mid-JSON")
 	f.Float64Var(&fl.LostRate, "lost-rate", 0, "fraction of updates applied whose answer is then lost (reset)")
+	f.Float64Var(&fl.IgnoreRate, "ignore-rate", 0, "fraction of updates answered 204 OK but not applied")
 	f.Float64Var(&fl.RateLimit, "rate-limit", 0, "requests/s above which the server answers 429 (0 = none)")
 	f.IntVar(&fl.RateBurst, "rate-burst", 0, "burst allowed above --rate-limit")
 	f.IntVar(&fl.MaxConcurrent, "max-concurrent", 0, "concurrent requests above which the server answers 503 (0 = none)")

@@ -395,6 +395,41 @@ func TestIdentity(t *testing.T) {
 	}
 }
 
+// The page of a canary run says so, and of a run of an approved plan
+// names the plan; a run without staging says nothing of it.
+func TestStaging(t *testing.T) {
+	s := NewStats(Limits{})
+	s.Add(report.Record{Row: 1, Status: "ok"})
+	s.Add(report.Record{Row: 2, Status: "mismatch"})
+	facts := func(m report.Meta) map[string]string {
+		out := map[string]string{}
+		for _, f := range s.build(Info{Report: "r.csv", HaveMeta: true, Meta: m}).Identity {
+			out[f.ID] = f.Value
+		}
+		return out
+	}
+	got := facts(report.Meta{Mode: "run", Canary: 4, Plan: "night.plan.csv"})
+	if !strings.HasPrefix(got["canary"], "a canary run: it applied 4 rows first") {
+		t.Errorf("canary = %q", got["canary"])
+	}
+	if !strings.HasPrefix(got["plan"], "night.plan.csv ") {
+		t.Errorf("plan = %q", got["plan"])
+	}
+	plain := facts(report.Meta{Mode: "run"})
+	for _, id := range []string{"canary", "verify", "plan"} {
+		if v, ok := plain[id]; ok {
+			t.Errorf("a run without staging shows %s %q", id, v)
+		}
+	}
+	var b bytes.Buffer
+	if err := Render(&b, s, Info{Report: "r.csv", HaveMeta: true, Meta: report.Meta{Mode: "run", Canary: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	if page := b.String(); !strings.Contains(page, "a canary run: it applied 4 rows first") || !strings.Contains(page, ">mismatch<") {
+		t.Errorf("the page does not say it was a canary run with a mismatch")
+	}
+}
+
 // TestEscaping renders hostile text from the switch and the file and
 // checks the raw HTML: no element or attribute comes from it.
 func TestEscaping(t *testing.T) {

@@ -159,6 +159,7 @@ func (s *Stats) build(info Info) view {
 	if info.HaveMeta && !m.Finished.IsZero() {
 		v.Identity = append(v.Identity, fact{Label: "went through its whole input", Value: when(m.Finished), ID: "finished"})
 	}
+	v.Identity = append(v.Identity, staging(m)...)
 
 	skipped := s.Count(batch.StatusSkipped)
 	notOK := s.NotOK()
@@ -195,7 +196,7 @@ func (s *Stats) build(info Info) view {
 
 	for i, st := range batch.Statuses {
 		n := s.ByStatus[i]
-		if n == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange || st == batch.StatusAppliedUnvalidated) {
+		if n == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange || st == batch.StatusAppliedUnvalidated || st == batch.StatusMismatch) {
 			continue // only some modes have these
 		}
 		v.Statuses = append(v.Statuses, statusCount{Status: string(st), Count: fmtInt(n), N: n, Success: st.Success()})
@@ -428,4 +429,22 @@ func showDuration(d time.Duration) string {
 		return fmt.Sprintf("%.3g s", d.Seconds())
 	}
 	return d.Round(time.Second).String()
+}
+
+// staging is what the sidecar says of a run's staging: a canary (the
+// run applied its first rows, read them back and stopped for a look
+// before the rest), a read-back of every update, the plan it applied.
+func staging(m report.Meta) []fact {
+	var out []fact
+	if m.Canary > 0 {
+		out = append(out, fact{Label: "canary", ID: "canary",
+			Value: fmt.Sprintf("a canary run: it applied %s first (spread over the customers), read them back and stopped for a look; a resume applied the rest", plural(m.Canary, "row", "rows"))})
+	}
+	if m.Verify {
+		out = append(out, fact{Label: "read back", Value: "every mailbox read back after its update (a value not kept is a mismatch)", ID: "verify"})
+	}
+	if m.Plan != "" {
+		out = append(out, fact{Label: "approved plan", Value: m.Plan + " (a row applied only where the mailbox still held the plan's old values)", ID: "plan"})
+	}
+	return out
 }

@@ -47,6 +47,12 @@ func AgainCommand(verb, reportPath string, meta report.Meta, d Dialect) string {
 	return commandLine(verb, meta, d, tail...)
 }
 
+// CommandLine is "ensbulk VERB INPUT" with the options that change how
+// the input is read, then tail (see commandLine).
+func CommandLine(verb string, meta report.Meta, d Dialect, tail ...string) string {
+	return commandLine(verb, meta, d, tail...)
+}
+
 // commandLine is "ensbulk VERB INPUT" with the options that change how
 // the input is read (a semicolon file read again without --delimiter is
 // refused) and the report's format, then tail; words are quoted for a
