@@ -268,7 +268,9 @@ func TestSecondCtrlCExitsAtOnce(t *testing.T) {
 	// (the others wait for its token), and this test needs one per worker.
 	env := simEnv(sim)
 	env["ENSWITCH_AUTH"] = "password"
-	p := startEnsbulk(t, env, "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--timeout", "5m", "--progress", "none")
+	// --read get: a list before the first phase would be the one request
+	// that hangs, and this test needs one per worker.
+	p := startEnsbulk(t, env, "run", in, "--rate", "0", "--workers", fmt.Sprint(workers), "--timeout", "5m", "--progress", "none", "--read", "get")
 
 	waitFor(t, 20*time.Second, "every worker's request to hang", func() bool { return sim.Stats().InFlight == workers })
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {

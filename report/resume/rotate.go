@@ -57,6 +57,15 @@ func (p *Plan) rotate(cfg Config, meta report.Meta, why string) error {
 // nightly.report.20260101T020000Z.undo.csv), or, for a file named apart
 // from the report, to's date inserted before its extension.
 func companionPath(c, old, to string) string {
+	if filepath.IsAbs(c) {
+		// The undo file is recorded absolute, the report as given.
+		if a, err := filepath.Abs(old); err == nil {
+			old = a
+		}
+		if a, err := filepath.Abs(to); err == nil {
+			to = a
+		}
+	}
 	oldStem := strings.TrimSuffix(old, filepath.Ext(old))
 	toStem := strings.TrimSuffix(to, filepath.Ext(to))
 	if rest, ok := strings.CutPrefix(c, oldStem+"."); ok {
