@@ -52,9 +52,6 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id u
 		EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: mode, Started: o.now().UTC(), Format: rf,
 		Switch: id.Switch, User: id.User, Customer: id.Customer, Read: read, Undo: undoPath,
 	}
-	if undoPath != "" {
-		want.UndoState = "open"
-	}
 	stageMeta(&want, o, in)
 	open := in.opener()
 	p, err = resume.Decide(resume.Config{

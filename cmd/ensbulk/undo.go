@@ -136,8 +136,11 @@ func (j *job) openUndo() (*undo.Journal, error) {
 	return u, nil
 }
 
-// undoEmpty says whether the undo file at path was left with nothing by
-// an earlier invocation, so that starting its journal again loses nothing.
+// undoEmpty says whether the undo file at path holds nothing of an
+// earlier invocation, so that starting its journal again loses nothing:
+// the sidecar says "open" only once the journal is durable, so a journal
+// missing under "open" was removed, and one missing before it (a kill
+// between the sidecar and the journal) never held an entry.
 func undoEmpty(j *job, path string) bool {
 	if _, err := os.Lstat(path); err == nil {
 		return false // the journal was removed, its undo file was not
@@ -148,7 +151,7 @@ func undoEmpty(j *job, path string) bool {
 			state = m.UndoState
 		}
 	}
-	return state == "empty"
+	return state != "open"
 }
 
 // retriedUndo is the undo file of the report a retry reruns.
