@@ -155,6 +155,7 @@ type reportFlags struct {
 	resume       bool
 	force        bool
 	rotate       bool
+	keep         int
 	summaryJSON  string
 }
 
@@ -165,6 +166,7 @@ func (r *reportFlags) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&r.resume, "resume", false, "continue an interrupted run from its report (starts afresh when there is no report yet)")
 	f.BoolVar(&r.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone); with --retry-failed: also apply rows that were ok and were edited since")
 	f.BoolVar(&r.rotate, "rotate", false, "with --resume: when the report's run finished and the input has changed (a new file each night), keep that report under a dated name and start a new one")
+	f.IntVar(&r.keep, "keep", 0, "with --rotate: keep only the N newest reports set aside (with their sidecars and undo files); 0 keeps them all")
 	f.StringVar(&r.summaryJSON, "summary-json", "", "write the final counts, rate, duration and exit code to this file as JSON")
 }
 
@@ -174,6 +176,12 @@ func (r *reportFlags) addFlags(f *pflag.FlagSet) {
 // writing one format under the other's name. A path with another
 // extension takes --report-format.
 func (r *reportFlags) validate() error {
+	switch {
+	case r.keep < 0:
+		return usageErr("--keep %d: want 0 (keep every report set aside) or more", r.keep)
+	case r.keep > 0 && !r.rotate:
+		return usageErr("--keep goes with --rotate: it bounds the reports rotation sets aside")
+	}
 	if r.report == "" {
 		return nil
 	}

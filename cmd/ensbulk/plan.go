@@ -57,7 +57,7 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id u
 	p, err = resume.Decide(resume.Config{
 		Report: reportPath,
 		Meta:   want,
-		Resume: o.resume, Force: o.force, Rotate: o.rotate, RetryFailed: o.retryFailed,
+		Resume: o.resume, Force: o.force, Rotate: o.rotate, Keep: o.keep, RetryFailed: o.retryFailed,
 		Companions: undoCompanions(undoPath),
 		Open: func() (batch.Source, io.Closer, error) {
 			src, c, err := open()

@@ -482,3 +482,29 @@ func TestAYearsRetryAfterStopsTheRun(t *testing.T) {
 		t.Errorf("1003 = %q after the resume, want y2", got)
 	}
 }
+
+// --keep N with --rotate keeps the N newest nights set aside, each with
+// its undo file, and removes the older ones; without --rotate it is
+// refused.
+func TestRotateKeepsTheNewestNights(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, simulator.Config{Seed: 21})
+	dir := t.TempDir()
+	in := filepath.Join(dir, "nightly.csv")
+	for night := 1; night <= 4; night++ {
+		if err := os.WriteFile(in, []byte(fmt.Sprintf("mailbox,customer,description\n1001,100,night %d\n", night)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if res := tb(t, sim, "run", in, "--resume", "--rotate", "--keep", "2"); res.code != exitOK {
+			t.Fatalf("night %d: exit %d\n%s", night, res.code, res.stderr)
+		}
+	}
+	reps, _ := filepath.Glob(filepath.Join(dir, "nightly.report.2*.csv"))
+	undos, _ := filepath.Glob(filepath.Join(dir, "nightly.report.2*.undo.jsonl"))
+	if len(reps) != 2 || len(undos) != 2 {
+		t.Errorf("after 4 nights with --keep 2: reports set aside %v, undo files %v; want 2 of each", reps, undos)
+	}
+	if res := tb(t, sim, "run", in, "--resume", "--keep", "2"); res.code != exitUsage {
+		t.Errorf("--keep without --rotate: exit %d, want %d", res.code, exitUsage)
+	}
+}

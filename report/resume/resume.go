@@ -62,6 +62,9 @@ type Config struct {
 	// Rotate, with Resume, sets aside the report of a finished run whose
 	// input changed since and starts a new one, instead of refusing.
 	Rotate bool
+	// Keep, with Rotate, removes the reports set aside beyond the Keep
+	// newest, with their sidecars and undo files; 0 keeps them all.
+	Keep int
 	// Companions are files that belong to the report (its undo file and
 	// undo journal): a rotation sets them aside with it, so that the new
 	// run starts with none.

@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/ensbulk/ensbulk/report"
 )
@@ -48,7 +50,106 @@ func (p *Plan) rotate(cfg Config, meta report.Meta, why string) error {
 	*p = Plan{Meta: cfg.Meta}
 	p.note("the run of %s finished on %s and the input changed since (%s): that report is kept as %s, and this run starts a new one",
 		old, meta.Finished.UTC().Format("2006-01-02 15:04:05 UTC"), why, to)
+	if cfg.Keep > 0 {
+		removed, err := prune(old, cfg.Keep)
+		if err != nil {
+			return fmt.Errorf("--keep: %w", err)
+		}
+		if len(removed) > 0 {
+			p.note("kept the %d newest reports set aside; removed %s with %s",
+				cfg.Keep, strings.Join(removed, ", "), plural(len(removed), "its sidecar and undo files", "their sidecars and undo files"))
+		}
+	}
 	return nil
+}
+
+// isStamp says whether mid is the dated stamp of a report set aside
+// (".20260101T020000Z"), with the number a second rotation within the
+// same second adds ("-2").
+func isStamp(mid string) bool {
+	stamp, num, numbered := strings.Cut(strings.TrimPrefix(mid, "."), "-")
+	if !strings.HasPrefix(mid, ".") || numbered && (num == "" || strings.Trim(num, "0123456789") != "") {
+		return false
+	}
+	_, err := time.Parse("20060102T150405Z", stamp)
+	return err == nil && len(stamp) == len("20060102T150405Z")
+}
+
+// prune removes the reports set aside from path beyond the keep newest
+// (by their stamp), each with its sidecar, undo file and undo journal:
+// rotation keeps a bounded number of nights. Only names of the rotation's
+// own form, with a sidecar, are touched.
+func prune(path string, keep int) ([]string, error) {
+	ext := filepath.Ext(path)
+	base := strings.TrimSuffix(path, ext)
+	matches, err := filepath.Glob(globEscape(base) + ".*" + globEscape(ext))
+	if err != nil {
+		return nil, err
+	}
+	type aside struct{ path, stamp string }
+	var all []aside
+	for _, m := range matches {
+		mid := strings.TrimSuffix(strings.TrimPrefix(m, base), ext)
+		if !isStamp(mid) {
+			continue
+		}
+		if _, err := os.Lstat(report.MetaPath(m)); err != nil {
+			continue // not a report of ours
+		}
+		all = append(all, aside{m, mid})
+	}
+	if len(all) <= keep {
+		return nil, nil
+	}
+	// Newest first: the stamp sorts by time, its -N by rotation.
+	slices.SortFunc(all, func(a, b aside) int { return -cmpStamp(a.stamp, b.stamp) })
+	var removed []string
+	for _, a := range all[keep:] {
+		var files []string
+		if m, err := report.ReadMeta(a.path); err == nil && m.Undo != "" {
+			files = append(files, m.Undo, m.Undo+".journal")
+		}
+		files = append(files, report.MetaPath(a.path), a.path)
+		for _, f := range files {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return removed, err
+			}
+		}
+		removed = append(removed, a.path)
+	}
+	return removed, nil
+}
+
+// cmpStamp orders ".20260101T020000Z" before ".20260101T020000Z-2"
+// before ".20260101T020000Z-10".
+func cmpStamp(a, b string) int {
+	sa, na := splitStamp(a)
+	sb, nb := splitStamp(b)
+	if c := strings.Compare(sa, sb); c != 0 {
+		return c
+	}
+	return na - nb
+}
+
+func splitStamp(s string) (string, int) {
+	stamp, num, ok := strings.Cut(s, "-")
+	n := 1
+	if ok {
+		fmt.Sscan(num, &n)
+	}
+	return stamp, n
+}
+
+// globEscape quotes the characters filepath.Match treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // companionPath is where a file that goes with the report old (its undo
