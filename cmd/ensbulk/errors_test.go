@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ensbulk/ensbulk/batch"
+	jobs "github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report/resume"
 )
@@ -56,7 +57,7 @@ func TestExitCodeOf(t *testing.T) {
 
 func TestEveryKindHasACode(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []error{errUsage, errFile, errReportExists, errLocked, errStopped, errAborted, errInterrupted, errRows, errInternal} {
+	for _, kind := range jobs.Kinds() {
 		if _, ok := exitCodes[kind]; !ok {
 			t.Errorf("kind %q has no exit code", kind)
 		}
