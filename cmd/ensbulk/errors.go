@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	jobs "github.com/ensbulk/ensbulk/internal/job"
+	"github.com/ensbulk/ensbulk/internal/job"
 )
 
 // Exit codes (README, "Exit codes"). exitCodeOf is the only place that picks
@@ -22,15 +22,15 @@ const (
 // The kinds of failure an operator acts on differently are package
 // job's (typed reasons); this file alone maps them to exit codes.
 const (
-	errUsage        = jobs.Usage
-	errFile         = jobs.File
-	errReportExists = jobs.ReportExists
-	errLocked       = jobs.Locked
-	errStopped      = jobs.Stopped
-	errAborted      = jobs.Aborted
-	errInterrupted  = jobs.Interrupted
-	errRows         = jobs.Rows
-	errInternal     = jobs.Internal
+	errUsage        = job.Usage
+	errFile         = job.File
+	errReportExists = job.ReportExists
+	errLocked       = job.Locked
+	errStopped      = job.Stopped
+	errAborted      = job.Aborted
+	errInterrupted  = job.Interrupted
+	errRows         = job.Rows
+	errInternal     = job.Internal
 )
 
 // exitCodes is the table from a kind to the process exit code.
@@ -47,7 +47,7 @@ var exitCodes = map[error]int{
 }
 
 // withKind marks err with kind; nil stays nil.
-func withKind(kind jobs.Kind, err error) error { return jobs.Mark(kind, err) }
+func withKind(kind job.Kind, err error) error { return job.Mark(kind, err) }
 
 // usageErr is a usage or input error: nothing was sent.
 func usageErr(format string, args ...any) error {
@@ -61,8 +61,8 @@ func fileErr(err error) error { return withKind(errFile, err) }
 // server.
 func internalErr(err error) error { return withKind(errInternal, err) }
 
-// kindOf says what err means (jobs.KindOf).
-func kindOf(err error) error { return jobs.KindOf(err) }
+// kindOf says what err means (job.KindOf).
+func kindOf(err error) error { return job.KindOf(err) }
 
 // exitCodeOf is the exit code of a command that returned err.
 func exitCodeOf(err error) int {
@@ -83,4 +83,12 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ensbulk: %v\n", err)
 	}
 	return exitCodes[kind]
+}
+
+// plural is n with the word in the form n takes: "1 row", "2 rows".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"errors"
@@ -48,11 +48,11 @@ type approvedPlan struct {
 // row by row with the input. The input then reads through it.
 func (j *job) loadPlan() error {
 	o := j.o
-	if o.validate || o.plan {
+	if o.Validate || o.Plan {
 		return nil
 	}
-	path, recorded := o.fromPlan, ""
-	if o.resume {
+	path, recorded := o.FromPlan, ""
+	if o.Resume {
 		if m, err := report.ReadMeta(j.reportPath); err == nil {
 			switch {
 			case m.Plan == "" && path != "":
@@ -69,7 +69,7 @@ func (j *job) loadPlan() error {
 	switch {
 	case j.in.undo != nil:
 		return usageErr("--plan: %s is an undo file, which is applied with its own checks: run it without --plan", j.in.name)
-	case o.noRead:
+	case o.NoRead:
 		return usageErr("--plan and --no-read do not go together: a plan is applied only where each mailbox still holds the plan's old values, which takes the read")
 	}
 	sum, err := snapshot.HashFile(path)
@@ -97,9 +97,9 @@ func (j *job) loadPlan() error {
 			path, m.InputSHA256, j.in.name, j.in.sha256)
 	case m.InputFormat != string(j.in.opts.Format):
 		return usageErr("the plan %s read its input as %s, this run as %s: pass --format %s", path, m.InputFormat, j.in.opts.Format, m.InputFormat)
-	case m.InputFormat == string(reader.CSV) && (m.EmptyToken != o.emptyToken || !sameDelimiter(m.Delimiter, o.delimiter)):
+	case m.InputFormat == string(reader.CSV) && (m.EmptyToken != o.EmptyToken || !sameDelimiter(m.Delimiter, o.Delimiter)):
 		return usageErr("the plan %s read its input with --empty-token %q --delimiter %q, this run with %q %q: pass the plan's (the same bytes mean other values otherwise)",
-			path, m.EmptyToken, m.Delimiter, o.emptyToken, o.delimiter)
+			path, m.EmptyToken, m.Delimiter, o.EmptyToken, o.Delimiter)
 	case m.Finished.IsZero():
 		return usageErr("the plan %s did not go through its whole input (stopped or interrupted): finish it (`ensbulk plan %s --resume`) and have that approved", path, shellQuote(m.Input))
 	}
@@ -108,7 +108,7 @@ func (j *job) loadPlan() error {
 		return usageErr("--plan %s: %v (nothing was sent)", path, err)
 	}
 	j.in.approved = ap
-	o.fromPlan = path // a resume's too: the summary speaks of the plan
+	o.FromPlan = path // a resume's too: the summary speaks of the plan
 	fmt.Fprintf(j.errw, "ensbulk: applying the plan %s: %d rows to change, %d unchanged (not sent), %d not ok in the plan (not sent)\n",
 		path, ap.counts[batch.StatusChange], ap.counts[batch.StatusUnchanged], ap.notOK())
 	return nil
