@@ -37,6 +37,10 @@ func TestDependencies(t *testing.T) {
 		"internal/summaryfile": {"batch", "enswitch/schema", "report"}, // the counts it holds; report.WriteFileAtomic
 		"internal/window":      {"batch", "enswitch/schema"},           // batch.Sleep, the engine's cancellable wait
 		"internal/undo":        {"batch", "enswitch/schema"},
+		// the run's job: everything below cmd but the simulator.
+		"internal/job": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+			"internal/console", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",
+			"internal/summaryfile", "internal/undo", "internal/window"},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.

@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -112,7 +114,7 @@ func TestCostFollowsTheChange(t *testing.T) {
 				t.Errorf("%s: %d %s, want %d", s.name, got, fn, want)
 			}
 		}
-		rep := planPath(in, report.CSV)
+		rep := job.PlanPath(in, report.CSV)
 		t.Logf("%s: %d requests", s.name, sent)
 		if s.cmd == "run" {
 			rep = report.DefaultPathFor(in, "run", report.CSV)
@@ -250,4 +252,16 @@ func TestOwnCustomerListed(t *testing.T) {
 	if got, want := statusCounts(t, report.DefaultPathFor(in, "run", report.CSV)), map[string]int{"ok": edits, "unchanged": rows - edits}; !mapsEqual(got, want) {
 		t.Errorf("report %v, want %v", got, want)
 	}
+}
+
+// counted is job's way of counting in the estimate: "1,503 requests".
+func counted(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s + " " + many
 }

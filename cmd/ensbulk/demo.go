@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ensbulk/ensbulk/internal/job"
+
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/ensbulk/ensbulk/internal/undo"
@@ -35,9 +37,9 @@ const demoRate = 40
 // demoOptions are the demo's flags; the engine group is run's, so the
 // demo runs with run's defaults.
 type demoOptions struct {
-	engineFlags
-	jsonl bool
-	dir   string
+	job.Options // the engine's pace only
+	jsonl       bool
+	dir         string
 }
 
 func newDemoCmd(env *Env) *cobra.Command {
@@ -54,7 +56,7 @@ through, and checks the simulator's mailboxes against the report.`,
   ensbulk demo --dir /tmp/demo    # keep the input and the report there`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.engineFlags.validate(); err != nil {
+			if err := o.CheckEngine(); err != nil {
 				return err
 			}
 			return runDemo(cmd.Context(), env, o)
@@ -63,7 +65,7 @@ through, and checks the simulator's mailboxes against the report.`,
 	f := c.Flags()
 	f.SortFlags = false
 	f.BoolVar(&o.jsonl, "jsonl", false, "run the JSONL twin of the sample")
-	o.engineFlags.addFlags(f, demoRate)
+	addEngineFlags(f, &o.Options, demoRate)
 	f.StringVar(&o.dir, "dir", "", "directory for the sample and its report (default: a new temporary directory)")
 	return c
 }
@@ -91,7 +93,7 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 	}
 	reportPath := report.DefaultPath(input, report.CSV)
 	undoPath := undo.PathFor(reportPath)
-	planReport := planPath(input, report.CSV)
+	planReport := job.PlanPath(input, report.CSV)
 	undoReport := strings.TrimSuffix(undoPath, undo.Ext) + ".undone.csv"
 	for _, p := range []string{reportPath, report.MetaPath(reportPath), planReport, report.MetaPath(planReport),
 		undoPath, undo.JournalPath(undoPath), undoReport, report.MetaPath(undoReport)} {
@@ -135,7 +137,7 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 	before := sim.State()
 	fmt.Fprintf(out, "1. ensbulk plan %s: what the file would change, old -> new; nothing is sent\n", name)
 	planCmd := newPlanCmd(&denv)
-	planCmd.SetArgs(append(append([]string{input}, o.engineFlags.args()...), "--log-level", "error"))
+	planCmd.SetArgs(append(append([]string{input}, engineArgs(&o.Options)...), "--log-level", "error"))
 	planCmd.SetOut(env.Stdout)
 	planCmd.SetErr(env.Stderr)
 	planCmd.SilenceUsage, planCmd.SilenceErrors = true, true
@@ -144,7 +146,7 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 	}
 	fmt.Fprintf(out, "\n2. ensbulk run %s: read each mailbox, write its old values to the undo file, then update\n", name)
 	runCmd := newRunCmd(&denv)
-	runCmd.SetArgs(append(append([]string{input}, o.engineFlags.args()...), "--log-level", "error"))
+	runCmd.SetArgs(append(append([]string{input}, engineArgs(&o.Options)...), "--log-level", "error"))
 	runCmd.SetOut(env.Stdout)
 	runCmd.SetErr(env.Stderr)
 	runCmd.SilenceUsage, runCmd.SilenceErrors = true, true
@@ -188,7 +190,7 @@ func runDemo(ctx context.Context, env *Env, o *demoOptions) error {
 
 	fmt.Fprintf(out, "\n3. ensbulk run %s: take it all back\n", filepath.Base(undoPath))
 	undoCmd := newRunCmd(&denv)
-	undoCmd.SetArgs(append(append([]string{undoPath}, o.engineFlags.args()...), "--log-level", "error"))
+	undoCmd.SetArgs(append(append([]string{undoPath}, engineArgs(&o.Options)...), "--log-level", "error"))
 	undoCmd.SetOut(env.Stdout)
 	undoCmd.SetErr(env.Stderr)
 	undoCmd.SilenceUsage, undoCmd.SilenceErrors = true, true

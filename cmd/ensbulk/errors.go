@@ -1,14 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
-	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/internal/profile"
-	"github.com/ensbulk/ensbulk/reader"
-	"github.com/ensbulk/ensbulk/report/resume"
+	"github.com/ensbulk/ensbulk/internal/job"
 )
 
 // Exit codes (README, "Exit codes"). exitCodeOf is the only place that picks
@@ -23,18 +19,18 @@ const (
 	exitInternal = 6 // the report could not be written, or another fault of ours
 )
 
-// The kinds of failure an operator acts on differently. Each is a sentinel:
-// errors.Is(err, errLocked) holds for any error marked with it.
-var (
-	errUsage        = errors.New("usage error")                   // a flag, argument or setting is wrong
-	errFile         = errors.New("file error")                    // the input, or a file named by a flag, cannot be used
-	errReportExists = errors.New("report exists")                 // a report is there and --resume was not given
-	errLocked       = errors.New("report locked")                 // another run holds the report's lock
-	errStopped      = errors.New("stopped by a budget or window") // resumable
-	errAborted      = errors.New("aborted")                       // the server or the circuit ended the run
-	errInterrupted  = errors.New("interrupted")                   // a signal ended the run
-	errRows         = errors.New("some rows were not applied")    // the summary has said which
-	errInternal     = errors.New("internal error")                // a fault of ours, e.g. the report cannot be written
+// The kinds of failure an operator acts on differently are package
+// job's (typed reasons); this file alone maps them to exit codes.
+const (
+	errUsage        = job.Usage
+	errFile         = job.File
+	errReportExists = job.ReportExists
+	errLocked       = job.Locked
+	errStopped      = job.Stopped
+	errAborted      = job.Aborted
+	errInterrupted  = job.Interrupted
+	errRows         = job.Rows
+	errInternal     = job.Internal
 )
 
 // exitCodes is the table from a kind to the process exit code.
@@ -50,22 +46,8 @@ var exitCodes = map[error]int{
 	errInternal:     exitInternal,
 }
 
-// kindError gives err one of the kinds above; its message is err's alone.
-type kindError struct {
-	kind error
-	err  error
-}
-
-func (e *kindError) Error() string   { return e.err.Error() }
-func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
-
 // withKind marks err with kind; nil stays nil.
-func withKind(kind, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &kindError{kind: kind, err: err}
-}
+func withKind(kind job.Kind, err error) error { return job.Mark(kind, err) }
 
 // usageErr is a usage or input error: nothing was sent.
 func usageErr(format string, args ...any) error {
@@ -79,47 +61,8 @@ func fileErr(err error) error { return withKind(errFile, err) }
 // server.
 func internalErr(err error) error { return withKind(errInternal, err) }
 
-// kindOf says what err means. The outermost mark wins, so code that knows
-// better than a wrapped error (a file error met while writing the report
-// is internal) says so by marking it; then the engine's StopError and the
-// reader's FileError speak for themselves; anything else is internal.
-func kindOf(err error) error {
-	var ke *kindError
-	if errors.As(err, &ke) {
-		return ke.kind
-	}
-	var se *batch.StopError
-	if errors.As(err, &se) {
-		switch se.Kind {
-		case batch.StopBudget:
-			return errStopped
-		case batch.StopInterrupted:
-			return errInterrupted
-		}
-		return errAborted
-	}
-	var fe *reader.FileError
-	if errors.As(err, &fe) {
-		return errFile
-	}
-	var pe *profile.Error
-	if errors.As(err, &pe) {
-		return errUsage
-	}
-	var re *resume.RefusedError
-	if errors.As(err, &re) {
-		if errors.Is(err, resume.ErrReportExists) {
-			return errReportExists
-		}
-		return errUsage
-	}
-	for kind := range exitCodes {
-		if errors.Is(err, kind) {
-			return kind
-		}
-	}
-	return errInternal
-}
+// kindOf says what err means (job.KindOf).
+func kindOf(err error) error { return job.KindOf(err) }
 
 // exitCodeOf is the exit code of a command that returned err.
 func exitCodeOf(err error) int {
@@ -140,4 +83,12 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ensbulk: %v\n", err)
 	}
 	return exitCodes[kind]
+}
+
+// plural is n with the word in the form n takes: "1 row", "2 rows".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report/resume"
 )
@@ -56,7 +57,7 @@ func TestExitCodeOf(t *testing.T) {
 
 func TestEveryKindHasACode(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []error{errUsage, errFile, errReportExists, errLocked, errStopped, errAborted, errInterrupted, errRows, errInternal} {
+	for _, kind := range job.Kinds() {
 		if _, ok := exitCodes[kind]; !ok {
 			t.Errorf("kind %q has no exit code", kind)
 		}
@@ -202,7 +203,8 @@ func TestChoiceFlagsRefuseAtParse(t *testing.T) {
 
 func TestChoiceFlagsAcceptAnyCase(t *testing.T) {
 	t.Parallel()
-	c := newChoice("info", "debug", "info", "warn", "error")
+	var level string
+	c := newChoice(&level, nil, "info", "debug", "info", "warn", "error")
 	if err := c.Set("WARN"); err != nil || c.String() != "warn" {
 		t.Errorf("Set(WARN): %v, value %q", err, c.String())
 	}

@@ -15,27 +15,30 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/ensbulk/ensbulk/internal/console"
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/reader"
 )
 
 // exportOptions are the settings of export; the connection and the
 // request timeout are run's.
 type exportOptions struct {
-	runOptions
+	connFlags
+	timeout   time.Duration
 	customers []string
 	output    string
 	columns   string
 	withPIN   bool
-	outFormat *choice
+	outFormat string
 }
 
 func newExportCmd(env *Env) *cobra.Command {
-	o := &exportOptions{runOptions: runOptions{now: time.Now}}
+	o := &exportOptions{}
 	c := &cobra.Command{
 		Use:   "export --customer N",
 		Short: "Write the mailboxes of customers as an input file of this project's format",
@@ -67,11 +70,9 @@ never through a link, and only over an earlier export.`,
 	f.DurationVar(&o.timeout, "timeout", 0, "timeout of one request (default 30s)")
 	f.StringArrayVar(&o.customers, "customer", nil, "customer whose mailboxes to export (repeatable)")
 	f.StringVar(&o.output, "output", "-", `file to write ("-" = standard output)`)
-	o.outFormat = newChoice("csv", "csv", "jsonl")
-	f.Var(o.outFormat, "format", "output format")
+	f.Var(newChoice(&o.outFormat, nil, "csv", "csv", "jsonl"), "format", "output format")
 	f.StringVar(&o.columns, "columns", "", "comma-separated fields to write besides mailbox and customer (default: every field but the PIN)")
 	f.BoolVar(&o.withPIN, "with-pin", false, "also write PINs the server shows in plain (the file then holds secrets: mode 0600)")
-	o.logLevel = newChoice("warn", "debug", "info", "warn", "error")
 	return c
 }
 
@@ -123,14 +124,10 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 	if o.timeout <= 0 {
 		o.timeout = batch.DefaultTimeout
 	}
-	o.workers = 1
-	lvl, err := o.level()
-	if err != nil {
-		return err
-	}
-	log := console.NewLogger(env.Stderr, styleOf(env), lvl)
+	// export has no -q, -v or --log-level: warnings and errors only.
+	log := console.NewLogger(env.Stderr, styleOf(env), zapcore.WarnLevel)
 	defer func() { _ = log.Sync() }()
-	cn, err := connect(env, &o.runOptions, log)
+	cn, err := connect(env, &o.connFlags, 1, o.timeout, log)
 	if err != nil {
 		return err
 	}
@@ -145,7 +142,7 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 		w = out
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := newExportEncoder(bw, reader.Format(o.outFormat.String()), cols)
+	enc := newExportEncoder(bw, reader.Format(o.outFormat), cols)
 	inexact := 0
 	if err := enc.header(); err != nil {
 		return fileErr(err)
@@ -159,7 +156,7 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 		boxes := 0
 		var encErr error
 		rctx, cancel := context.WithTimeout(ctx, o.timeout)
-		err := cn.client.EachMailbox(rctx, cust, func(m enswitch.Mailbox) error {
+		err := cn.Client.EachMailbox(rctx, cust, func(m enswitch.Mailbox) error {
 			if o.withPIN {
 				for _, name := range schema.Secrets() {
 					if v, present, _ := m.Value(name); !present || v != "" && !schema.Plain(name, v) {
@@ -188,7 +185,7 @@ func runExport(ctx context.Context, env *Env, o *exportOptions) error {
 		case encErr != nil:
 			return fileErr(encErr)
 		case errors.Is(err, enswitch.ErrTwoFactor):
-			return twoFactorErr(cn.user, err, "no mailbox was exported")
+			return job.TwoFactorError(cn.User, err, "no mailbox was exported")
 		case err != nil:
 			return withKind(errAborted, err) // it names the customer
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensbulk/ensbulk/internal/lock"
 	"github.com/ensbulk/ensbulk/internal/summaryfile"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
@@ -321,7 +322,7 @@ func TestSummaryJSONOnEveryExit(t *testing.T) {
 		}, func(_ *testing.T, in string) []string { return []string{in} }, exitAborted, "aborted"},
 		{"locked", simEnv, func(t *testing.T, in string) []string {
 			rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
-			l, err := acquireLock(rep)
+			l, err := lock.Acquire(rep + ".lock")
 			if err != nil {
 				t.Fatal(err)
 			}

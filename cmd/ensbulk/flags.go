@@ -3,16 +3,16 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/internal/console"
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 )
@@ -56,211 +56,85 @@ func (c *connFlags) useProfile(fs *pflag.FlagSet, env *Env) error {
 	return applyProfile(fs, p, env.Getenv)
 }
 
-// inputFlags say how to read the input file.
-type inputFlags struct {
-	format     *choice
-	delimiter  string
-	emptyToken string
+// addInputFlags declares how to read the input file.
+func addInputFlags(f *pflag.FlagSet, o *job.Options) {
+	f.Var(newChoice(&o.Format, nil, "", "csv", "jsonl", "ndjson"), "format", "input format (default: from the file's extension)")
+	f.StringVar(&o.Delimiter, "delimiter", ",", "CSV field delimiter, e.g. ';' for European Excel exports")
+	f.StringVar(&o.EmptyToken, "empty-token", reader.DefaultEmptyToken, "CSV cell value that sets a field to empty (an empty cell keeps the current value)")
 }
 
-func (in *inputFlags) addFlags(f *pflag.FlagSet) {
-	in.format = newChoice("", "csv", "jsonl", "ndjson")
-	f.Var(in.format, "format", "input format (default: from the file's extension)")
-	f.StringVar(&in.delimiter, "delimiter", ",", "CSV field delimiter, e.g. ';' for European Excel exports")
-	f.StringVar(&in.emptyToken, "empty-token", reader.DefaultEmptyToken, "CSV cell value that sets a field to empty (an empty cell keeps the current value)")
+// addEngineFlags declares the worker pool's flags (how many requests, how
+// fast, how patiently) with rate as the --rate default (the demo runs
+// faster than an operator's first run should).
+func addEngineFlags(f *pflag.FlagSet, o *job.Options, rate float64) {
+	f.IntVar(&o.Workers, "workers", batch.DefaultWorkers, "concurrent requests")
+	f.Float64Var(&o.Rate, "rate", rate, "requests per second across both phases, smooth, no bursts (0 = no limit)")
+	f.DurationVar(&o.Timeout, "timeout", batch.DefaultTimeout, "timeout of one request")
+	f.IntVar(&o.MaxAttempts, "max-attempts", batch.DefaultMaxAttempts, "attempts per row and phase for transport faults (429/503 slow the run down instead)")
+	f.DurationVar(&o.MaxRetryAfter, "max-retry-after", batch.DefaultMaxRetryAfter, "longest wait a server's Retry-After may ask; a longer one stops the run (exit 5, resumable)")
 }
 
-func (in *inputFlags) validate() error {
-	if in.emptyToken == "" {
-		return usageErr("--empty-token must not be empty (an empty cell already means keep)")
-	}
-	_, err := parseDelimiter(in.delimiter)
-	return err
+// engineArgs are the flags that give another command the same pace.
+func engineArgs(o *job.Options) []string {
+	return []string{"--workers", fmt.Sprint(o.Workers), "--rate", fmt.Sprint(o.Rate),
+		"--timeout", o.Timeout.String(), "--max-attempts", fmt.Sprint(o.MaxAttempts), "--max-retry-after", o.MaxRetryAfter.String()}
 }
 
-// engineFlags tune the worker pool: how many requests, how fast, how
-// patiently.
-type engineFlags struct {
-	workers       int
-	rate          float64
-	timeout       time.Duration
-	maxAttempts   int
-	maxRetryAfter time.Duration
+// addScheduleFlags declares the bounds of a run in time and size; each
+// stop is resumable.
+func addScheduleFlags(f *pflag.FlagSet, o *job.Options) {
+	f.DurationVar(&o.MaxDuration, "max-duration", 0, "stop cleanly after this long (exit 5, resumable), e.g. 2h")
+	f.IntVar(&o.MaxRows, "max-rows", 0, "stop cleanly once this many rows were sent to be applied (exit 5, resumable)")
+	f.StringVar(&o.Window, "window", "", "only send requests inside this daily window, e.g. 01:00-05:00 or '01:00-05:00 Europe/Oslo'")
+	f.BoolVar(&o.WindowExit, "window-exit", false, "outside --window, exit 5 (resumable) instead of waiting for it to open")
 }
 
-// addFlags declares the group with rate as the --rate default (the demo
-// runs faster than an operator's first run should).
-func (e *engineFlags) addFlags(f *pflag.FlagSet, rate float64) {
-	f.IntVar(&e.workers, "workers", batch.DefaultWorkers, "concurrent requests")
-	f.Float64Var(&e.rate, "rate", rate, "requests per second across both phases, smooth, no bursts (0 = no limit)")
-	f.DurationVar(&e.timeout, "timeout", batch.DefaultTimeout, "timeout of one request")
-	f.IntVar(&e.maxAttempts, "max-attempts", batch.DefaultMaxAttempts, "attempts per row and phase for transport faults (429/503 slow the run down instead)")
-	f.DurationVar(&e.maxRetryAfter, "max-retry-after", batch.DefaultMaxRetryAfter, "longest wait a server's Retry-After may ask; a longer one stops the run (exit 5, resumable)")
+// addReportFlags declares where the per-row report goes and how an
+// earlier one is continued.
+func addReportFlags(f *pflag.FlagSet, o *job.Options) {
+	f.StringVar(&o.Report, "report", "", "report path (default: changes.csv -> changes.report.csv; validate: changes.validate.report.csv)")
+	f.Var(newChoice(&o.ReportFormat, &o.ReportFormatSet, string(report.CSV), string(report.CSV), string(report.JSONL)), "report-format", "report format (default: --report's extension, .csv or .jsonl, else csv)")
+	f.BoolVar(&o.Resume, "resume", false, "continue an interrupted run from its report (starts afresh when there is no report yet)")
+	f.BoolVar(&o.Force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone); with --retry-failed: also apply rows that were ok and were edited since")
+	f.BoolVar(&o.Rotate, "rotate", false, "with --resume: when the report's run finished and the input has changed (a new file each night), keep that report under a dated name and start a new one")
+	f.IntVar(&o.Keep, "keep", 0, "with --rotate: keep only the N newest reports set aside (with their sidecars and undo files); 0 keeps them all")
+	f.StringVar(&o.SummaryJSON, "summary-json", "", "write the final counts, rate, duration and exit code to this file as JSON")
 }
 
-func (e *engineFlags) validate() error {
-	switch {
-	case e.workers < 1 || e.workers > 1024:
-		return usageErr("--workers %d: want 1 to 1024", e.workers)
-	case batch.CheckRate(e.rate) != nil:
-		return usageErr("%v", batch.CheckRate(e.rate))
-	case e.timeout <= 0:
-		return usageErr("--timeout must be positive")
-	case e.maxAttempts < 1:
-		return usageErr("--max-attempts must be at least 1")
-	case e.maxRetryAfter <= 0:
-		return usageErr("--max-retry-after must be positive")
-	}
-	return nil
-}
-
-// args are the flags that give another command the same settings.
-func (e *engineFlags) args() []string {
-	return []string{"--workers", fmt.Sprint(e.workers), "--rate", fmt.Sprint(e.rate),
-		"--timeout", e.timeout.String(), "--max-attempts", fmt.Sprint(e.maxAttempts), "--max-retry-after", e.maxRetryAfter.String()}
-}
-
-// scheduleFlags bound a run in time and size; each stop is resumable.
-type scheduleFlags struct {
-	maxDuration time.Duration
-	maxRows     int
-	window      string
-	windowExit  bool
-}
-
-func (s *scheduleFlags) addFlags(f *pflag.FlagSet) {
-	f.DurationVar(&s.maxDuration, "max-duration", 0, "stop cleanly after this long (exit 5, resumable), e.g. 2h")
-	f.IntVar(&s.maxRows, "max-rows", 0, "stop cleanly once this many rows were sent to be applied (exit 5, resumable)")
-	f.StringVar(&s.window, "window", "", "only send requests inside this daily window, e.g. 01:00-05:00 or '01:00-05:00 Europe/Oslo'")
-	f.BoolVar(&s.windowExit, "window-exit", false, "outside --window, exit 5 (resumable) instead of waiting for it to open")
-}
-
-func (s *scheduleFlags) validate() error {
-	switch {
-	case s.maxRows < 0:
-		return usageErr("--max-rows must not be negative")
-	case s.maxDuration < 0:
-		return usageErr("--max-duration must not be negative")
-	case s.windowExit && s.window == "":
-		return usageErr("--window-exit needs --window")
-	}
-	return nil
-}
-
-// reportFlags say where the per-row report goes and how an earlier one is
-// continued.
-type reportFlags struct {
-	report       string
-	reportFormat *choice
-	resume       bool
-	force        bool
-	rotate       bool
-	keep         int
-	summaryJSON  string
-}
-
-func (r *reportFlags) addFlags(f *pflag.FlagSet) {
-	r.reportFormat = newChoice(string(report.CSV), string(report.CSV), string(report.JSONL))
-	f.StringVar(&r.report, "report", "", "report path (default: changes.csv -> changes.report.csv; validate: changes.validate.report.csv)")
-	f.Var(r.reportFormat, "report-format", "report format (default: --report's extension, .csv or .jsonl, else csv)")
-	f.BoolVar(&r.resume, "resume", false, "continue an interrupted run from its report (starts afresh when there is no report yet)")
-	f.BoolVar(&r.force, "force", false, "with --resume: accept an input file that changed since the report was started (changed rows are redone); with --retry-failed: also apply rows that were ok and were edited since")
-	f.BoolVar(&r.rotate, "rotate", false, "with --resume: when the report's run finished and the input has changed (a new file each night), keep that report under a dated name and start a new one")
-	f.IntVar(&r.keep, "keep", 0, "with --rotate: keep only the N newest reports set aside (with their sidecars and undo files); 0 keeps them all")
-	f.StringVar(&r.summaryJSON, "summary-json", "", "write the final counts, rate, duration and exit code to this file as JSON")
-}
-
-// validate makes the report's extension decide its format: --report
-// x.report.jsonl writes JSONL without --report-format, and a
-// --report-format that contradicts the extension is refused rather than
-// writing one format under the other's name. A path with another
-// extension takes --report-format.
-func (r *reportFlags) validate() error {
-	switch {
-	case r.keep < 0:
-		return usageErr("--keep %d: want 0 (keep every report set aside) or more", r.keep)
-	case r.keep > 0 && !r.rotate:
-		return usageErr("--keep goes with --rotate: it bounds the reports rotation sets aside")
-	}
-	if r.report == "" {
-		return nil
-	}
-	f, ok := report.FormatOf(r.report)
-	if !ok {
-		return nil
-	}
-	if r.reportFormat.changed && r.reportFormat.value != string(f) {
-		return usageErr("--report %s names a %s report but --report-format is %s: drop --report-format (the extension decides), or name the report with .%s", r.report, f, r.reportFormat.value, r.reportFormat.value)
-	}
-	r.reportFormat.value = string(f)
-	return nil
-}
-
-// outputFlags shape what a run says on stderr while it goes.
-type outputFlags struct {
-	logLevel      *choice
-	progress      *choice
-	progressEvery time.Duration
-	fsync         *choice
-	cpuprofile    string
-	quiet         bool // errors and the final line only
-	verbose       bool // debug logs, one line per request
-}
-
-func (o *outputFlags) addFlags(f *pflag.FlagSet) {
-	o.logLevel = newChoice("info", "debug", "info", "warn", "error")
-	o.progress = newChoice("auto", "auto", "bar", "json", "none")
-	o.fsync = newChoice(string(report.SyncBatch), string(report.SyncBatch), string(report.SyncNone))
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "print errors and the final line only")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "debug logs, with a line per request (secrets redacted)")
-	f.Var(o.logLevel, "log-level", "how much to log on stderr")
-	f.Var(o.progress, "progress", "progress display; auto is a bar on a terminal, a log line every --progress-interval otherwise")
-	f.DurationVar(&o.progressEvery, "progress-interval", 5*time.Second, "how often a progress log line is written (--progress json)")
-	f.Var(o.fsync, "fsync", "report durability: fsync each group of results (batch) or never (none, for benchmarks)")
+// addOutputFlags declares what a run says on stderr while it goes.
+func addOutputFlags(f *pflag.FlagSet, o *job.Options) {
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print errors and the final line only")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "debug logs, with a line per request (secrets redacted)")
+	f.Var(newChoice(&o.LogLevel, &o.LogLevelSet, "info", "debug", "info", "warn", "error"), "log-level", "how much to log on stderr")
+	f.Var(newChoice(&o.Progress, nil, "auto", "auto", "bar", "json", "none"), "progress", "progress display; auto is a bar on a terminal, a log line every --progress-interval otherwise")
+	f.DurationVar(&o.ProgressEvery, "progress-interval", 5*time.Second, "how often a progress log line is written (--progress json)")
+	f.Var(newChoice(&o.Fsync, nil, string(report.SyncBatch), string(report.SyncBatch), string(report.SyncNone)), "fsync", "report durability: fsync each group of results (batch) or never (none, for benchmarks)")
 	_ = f.MarkHidden("fsync")
-	f.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile to this file (for ensbulk-bench)")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile to this file (for ensbulk-bench)")
 	_ = f.MarkHidden("cpuprofile")
 }
 
-// level is the log level that -q, -v and --log-level ask for.
-func (o *outputFlags) level() (zapcore.Level, error) {
-	switch {
-	case o.quiet && o.verbose:
-		return 0, usageErr("-q and -v do not go together")
-	case (o.quiet || o.verbose) && o.logLevel.changed:
-		return 0, usageErr("--log-level does not go with -q or -v")
-	case o.quiet:
-		return zapcore.ErrorLevel, nil
-	case o.verbose:
-		return zapcore.DebugLevel, nil
-	}
-	lvl, err := zapcore.ParseLevel(o.logLevel.String())
-	if err != nil {
-		return 0, usageErr("--log-level %q: want debug, info, warn or error", o.logLevel)
-	}
-	return lvl, nil
+// addReadFlags declares run's --no-read, --read and --undo.
+func addReadFlags(f *pflag.FlagSet, o *job.Options) {
+	f.BoolVar(&o.NoRead, "no-read", false, "do not read each mailbox before its update: every valid row is sent (2 requests a row instead of up to 3), no row is reported unchanged, and no undo file is written; the same as --read none")
+	addReadFlag(f, o)
+	f.StringVar(&o.UndoPath, "undo", "", "undo file path, *.jsonl (default: the report's name with .undo.jsonl; a retry adds to the undo file of the run it retries)")
 }
 
-// progressMode is --progress with auto decided: a bar where one can be
-// drawn, log lines elsewhere, nothing with -q.
-func (o *outputFlags) progressMode(st console.Style) console.Mode {
-	mode := o.progress.String()
-	if mode != "auto" {
-		return console.Mode(mode)
-	}
-	switch {
-	case o.quiet:
-		return console.ModeNone
-	case st.Bar:
-		return console.ModeBar
-	}
-	return console.ModeLog
+// addReadFlag declares --read (docs/operating-cost.md).
+func addReadFlag(f *pflag.FlagSet, o *job.Options) {
+	f.StringVar(&o.Read, "read", "auto", "how current values are read before writing: auto (one mailboxes/list for each customer with "+
+		strconv.Itoa(job.AutoListRows)+" rows or more, get for the rest), list (every customer), get (each row's mailbox, just before its update), none (as --no-read; not for plan). "+
+		"With list, unchanged rows cost no request; a changed row is still read by get just before its update")
 }
 
-// newProgress is the progress of a run, as its flags ask, on the bar's
-// side of m.
-func (o *outputFlags) newProgress(m *console.Mux, st console.Style, log *zap.Logger) *console.Progress {
-	return console.NewProgress(o.progressMode(st), o.progressEvery, m.Bar(), log)
+// addStageFlags declares run's staging flags: --canary, --max-failures,
+// --verify and --plan.
+func addStageFlags(f *pflag.FlagSet, o *job.Options) {
+	f.IntVar(&o.Canary, "canary", 0, "apply only the first N valid rows (spread over the customers), read them back and stop (exit 5) for a look; --resume goes on with the rest")
+	f.StringVar(&o.MaxFailures, "max-failures", "", fmt.Sprintf("stop sending (exit 5, resumable) once more than N rows, or P%% of the rows sent (after %d sent), fail at apply: N or P%%", batch.DefaultFailureSample))
+	f.BoolVar(&o.Verify, "verify", false, "read each mailbox back after its update: a value the server did not keep is reported mismatch")
+	f.StringVar(&o.FromPlan, "plan", "", "apply exactly the changes of this plan report (ensbulk plan FILE): only where the switch still holds the plan's old values")
 }
 
 // styleOf is what env's stderr can show.
@@ -270,16 +144,19 @@ func styleOf(env *Env) console.Style { return console.StyleOf(env.StderrTerminal
 // refused while the command line is parsed, and shell completion offers
 // the set.
 type choice struct {
-	value   string
+	value   *string
 	allowed []string
-	changed bool // set on the command line
+	changed *bool // set on the command line; nil: nobody asks
 }
 
-func newChoice(def string, allowed ...string) *choice {
-	return &choice{value: def, allowed: allowed}
+// newChoice is a choice flag that writes its value to *p (def until
+// set) and, when changed is not nil, true to *changed once set.
+func newChoice(p *string, changed *bool, def string, allowed ...string) *choice {
+	*p = def
+	return &choice{value: p, allowed: allowed, changed: changed}
 }
 
-func (c *choice) String() string { return c.value }
+func (c *choice) String() string { return *c.value }
 
 // Type is what --help shows in place of a value: the choices.
 func (c *choice) Type() string { return strings.Join(c.allowed, "|") }
@@ -290,7 +167,10 @@ func (c *choice) Set(s string) error {
 	if !slices.Contains(c.allowed, s) {
 		return fmt.Errorf("want %s", orList(c.allowed))
 	}
-	c.value, c.changed = s, true
+	*c.value = s
+	if c.changed != nil {
+		*c.changed = true
+	}
 	return nil
 }
 

@@ -125,14 +125,6 @@ func readPassword(ctx context.Context, read func() ([]byte, error)) ([]byte, err
 	}
 }
 
-// atExit registers fn with env.AtExit, if any.
-func (env *Env) atExit(fn func()) func() {
-	if env.AtExit == nil {
-		return func() {}
-	}
-	return env.AtExit(fn)
-}
-
 // exitHooks are the AtExit functions of a process.
 type exitHooks struct {
 	mu   sync.Mutex
@@ -164,14 +156,5 @@ func (h *exitHooks) run() {
 	h.mu.Unlock()
 	for _, fn := range fns {
 		fn()
-	}
-}
-
-// sequence is one func that calls fns in order.
-func sequence(fns ...func()) func() {
-	return func() {
-		for _, fn := range fns {
-			fn()
-		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -137,7 +138,7 @@ func TestPlanCountsExactAndSendsNoUpdate(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("plan: exit %d\n%s", code, out)
 	}
-	got := statusCounts(t, planPath(in, report.CSV))
+	got := statusCounts(t, job.PlanPath(in, report.CSV))
 	want := map[string]int{"change": change, "unchanged": unchanged}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("plan counts %v, want %v", got, want)
@@ -152,7 +153,7 @@ func TestPlanCountsExactAndSendsNoUpdate(t *testing.T) {
 	}
 	sameWorld(t, sim, initial, nil)
 	pins := 0
-	for _, r := range latest(t, planPath(in, report.CSV)) {
+	for _, r := range latest(t, job.PlanPath(in, report.CSV)) {
 		for _, c := range strings.Split(r.Changes, "; ") {
 			if strings.HasPrefix(c, "pin") {
 				pins++
@@ -311,7 +312,7 @@ func TestExportPlanUnchangedThenEdits(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("plan of the export: exit %d\n%s", code, out)
 			}
-			if got := statusCounts(t, planPath(exp, report.CSV)); !reflect.DeepEqual(got, map[string]int{"unchanged": 60}) {
+			if got := statusCounts(t, job.PlanPath(exp, report.CSV)); !reflect.DeepEqual(got, map[string]int{"unchanged": 60}) {
 				t.Fatalf("plan of an unedited export: %v, want all 60 unchanged", got)
 			}
 			if format != "csv" {
@@ -352,7 +353,7 @@ func TestExportPlanUnchangedThenEdits(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("plan of the edit: exit %d\n%s", code, out)
 			}
-			l := latest(t, planPath(edited, report.CSV))
+			l := latest(t, job.PlanPath(edited, report.CSV))
 			changed := map[int]string{}
 			for n, r := range l {
 				if r.Status == "change" {

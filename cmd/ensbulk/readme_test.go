@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ensbulk/ensbulk/internal/window"
 )
 
 // readmeDocs are the documents whose ensbulk command lines must parse: the
@@ -97,7 +99,7 @@ func TestReadmeCommandsParse(t *testing.T) {
 						}
 					}
 					if w := cmd.Flags().Lookup("window"); w != nil && w.Value.String() != "" {
-						if _, err := parseWindow(w.Value.String(), nil); err != nil {
+						if _, err := window.Parse(w.Value.String(), nil); err != nil {
 							t.Errorf("--window: %v", err)
 						}
 					}

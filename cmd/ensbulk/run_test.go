@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -347,7 +348,7 @@ func TestSummaryHTML(t *testing.T) {
 	runCLI(t, context.Background(), simEnv(sim), "plan", in, "--rate", "0")
 	runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "0")
 	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
-	plan := planPath(in, report.CSV)
+	plan := job.PlanPath(in, report.CSV)
 	for _, tc := range []struct{ name, report, want string }{
 		{"run", rep, "--retry-failed " + rep},
 		{"plan", plan, "fix the rows under Failures, then plan again"},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -269,7 +270,7 @@ func planApplyWorld(t *testing.T) (*testSim, string, string, [][2]string) {
 	if res := tb(t, sim, "plan", in); res.code != exitOK {
 		t.Fatalf("plan: exit %d\n%s", res.code, res.stderr)
 	}
-	return sim, in, planPath(in, report.CSV), rows
+	return sim, in, job.PlanPath(in, report.CSV), rows
 }
 
 func TestPlanApplyAppliesExactlyThePlan(t *testing.T) {

@@ -6,8 +6,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/htmlpage"
+	"github.com/ensbulk/ensbulk/report/resume"
 )
 
 // newSummaryCmd reads a report back: counts by status, the most frequent
@@ -91,4 +93,27 @@ func writePage(env *Env, path, page string) error {
 	}
 	fmt.Fprintf(env.Stdout, "wrote %s: the page of %s (%s, %s)\n", page, path, plural(res.Rows, "row", "rows"), plural(res.Bytes, "byte", "bytes"))
 	return nil
+}
+
+// retryAdvice is what the summary of a report with notOK rows that are
+// not ok tells the operator to run next.
+func retryAdvice(reportPath string, meta report.Meta, haveMeta bool, notOK int) string {
+	return resume.RetryAdvice(reportPath, meta, haveMeta, notOK, job.Dialect())
+}
+
+// retryCommand is the command line that reruns the rows of a report that
+// are not ok.
+func retryCommand(reportPath string, meta report.Meta) string {
+	return resume.RetryCommand(reportPath, meta, job.Dialect())
+}
+
+// againCommand is the command line that plans or validates a report's
+// input again, replacing that report.
+func againCommand(verb, reportPath string, meta report.Meta) string {
+	return resume.AgainCommand(verb, reportPath, meta, job.Dialect())
+}
+
+// resumeCommand is the command line that continues the run of a report.
+func resumeCommand(verb, reportPath string, meta report.Meta) string {
+	return resume.ResumeCommand(verb, reportPath, meta, job.Dialect())
 }

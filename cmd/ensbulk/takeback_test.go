@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/internal/undo"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
@@ -64,7 +65,7 @@ func TestUndoLeavesAnotherAdminsEditAlone(t *testing.T) {
 	if plan.code != exitRows {
 		t.Errorf("plan of the undo: exit %d, want %d (a conflict)\n%s", plan.code, exitRows, plan.stderr)
 	}
-	pl := latest(t, planPath(u, report.CSV))
+	pl := latest(t, job.PlanPath(u, report.CSV))
 	if st := statusOf(pl, "1001"); st != "conflict" {
 		t.Errorf("plan: mailbox 1001 is %q, want conflict", st)
 	}
@@ -387,7 +388,7 @@ func TestTheCustomerTheRowMeant(t *testing.T) {
 	if res := tb(t, sim, "plan", plan); res.code != exitOK {
 		t.Fatalf("plan: exit %d\n%s", res.code, res.stderr)
 	}
-	recs := latest(t, planPath(plan, report.CSV))
+	recs := latest(t, job.PlanPath(plan, report.CSV))
 	if recs[2].Status != "change" || orig100 == "same text" {
 		t.Errorf("plan: customer 100's 1001 is %q, want change (it holds %q)", recs[2].Status, orig100)
 	}
@@ -419,7 +420,7 @@ func TestExportRoundTripsAndWritesOnlyItsOwn(t *testing.T) {
 		if res := tb(t, sim, "plan", out); res.code != exitOK {
 			t.Fatalf("plan of the %s export: exit %d\n%s", format, res.code, res.stderr)
 		}
-		rep := planPath(out, report.CSV)
+		rep := job.PlanPath(out, report.CSV)
 		if c := statusCounts(t, rep); len(c) != 1 || c["unchanged"] == 0 {
 			t.Errorf("plan of the unedited %s export: %v, want all unchanged", format, c)
 		}

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"errors"
@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/internal/undo"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/resume"
@@ -18,43 +17,37 @@ import (
 // The undo file of a run is package undo's; this file decides which one
 // a run records into, opens it, and says what it holds.
 
-// identity is whom the files of this run belong to.
-func (c *conn) identity() undo.Identity {
-	own, _ := c.client.OwnCustomer()
-	return undo.Identity{Switch: enswitch.SwitchID(c.url), User: c.user, Customer: own}
-}
-
 // undoSettings are the sidecar's Read and Undo of a new report: how the
 // run reads before it writes and the undo file it records into.
-func undoSettings(o *runOptions, in *input, reportPath string) (read, path string, err error) {
-	if o.validate {
+func undoSettings(o *Options, in *input, reportPath string) (read, path string, err error) {
+	if o.Validate {
 		return "", "", nil
 	}
 	mode, err := o.readMode()
 	switch {
 	case err != nil:
 		return "", "", err
-	case o.plan:
+	case o.Plan:
 		return "", "", nil
 	case in.undo != nil:
 		if mode == readNone {
 			return "", "", usageErr("--no-read: an undo file is applied with its checks, which read each mailbox first")
 		}
-		if o.undoPath != "" {
+		if o.UndoPath != "" {
 			return "", "", usageErr("--undo: applying an undo file writes no undo file of its own (run the original input again to redo)")
 		}
 		return mode, "", nil // its own report is the record
 	case mode == readNone:
-		if o.undoPath != "" {
+		if o.UndoPath != "" {
 			return "", "", usageErr("--undo and --no-read do not go together: without the read there is nothing to undo with")
 		}
 		return readNone, "", nil
 	}
-	path = o.undoPath
-	if path == "" && o.retryFailed != "" {
+	path = o.UndoPath
+	if path == "" && o.RetryFailed != "" {
 		// A retry adds to the undo file of the run it retries, so that
 		// one undo takes back the run and all its retries, in order.
-		if m, err := report.ReadMeta(o.retryFailed); err == nil && m.Undo != "" {
+		if m, err := report.ReadMeta(o.RetryFailed); err == nil && m.Undo != "" {
 			path = m.Undo
 		}
 	}
@@ -70,7 +63,7 @@ func undoSettings(o *runOptions, in *input, reportPath string) (read, path strin
 		return "", "", usageErr("--undo %s: an undo file is JSON lines (it keeps every value exactly, null and line breaks included): name it *.jsonl", path)
 	}
 	for _, other := range []struct{ what, path string }{
-		{"the input", in.path}, {"the report", reportPath}, {"the report's sidecar", report.MetaPath(reportPath)}, {"the report being retried", o.retryFailed},
+		{"the input", in.path}, {"the report", reportPath}, {"the report's sidecar", report.MetaPath(reportPath)}, {"the report being retried", o.RetryFailed},
 	} {
 		if other.path != "" && other.path != "-" && resume.SameFile(path, other.path) {
 			return "", "", usageErr("--undo %s is %s: name another file", path, other.what)
@@ -100,8 +93,8 @@ func (j *job) openUndo() (*undo.Journal, error) {
 		if readsBefore(m.Read) != readsBefore(want.Read) {
 			return nil, usageErr("cannot resume %s: its run %s, this invocation %s: pass the same setting (a resume must not change what its undo file covers)", j.reportPath, readWords(m.Read), readWords(want.Read))
 		}
-		if j.o.undoPath != "" && !resume.SameFile(j.o.undoPath, m.Undo) {
-			return nil, usageErr("cannot resume %s with --undo %s: its run records into %s; leave --undo out", j.reportPath, j.o.undoPath, m.Undo)
+		if j.o.UndoPath != "" && !resume.SameFile(j.o.UndoPath, m.Undo) {
+			return nil, usageErr("cannot resume %s with --undo %s: its run records into %s; leave --undo out", j.reportPath, j.o.UndoPath, m.Undo)
 		}
 	}
 	if m.Undo == "" {
@@ -110,7 +103,7 @@ func (j *job) openUndo() (*undo.Journal, error) {
 	id := j.conn.identity()
 	jp := undo.JournalPath(m.Undo)
 	_, jerr := os.Lstat(jp)
-	continuing := j.plan.Resuming || (j.o.retryFailed != "" && m.Undo == retriedUndo(j.o.retryFailed))
+	continuing := j.plan.Resuming || (j.o.RetryFailed != "" && m.Undo == retriedUndo(j.o.RetryFailed))
 	var u *undo.Journal
 	var err error
 	switch {
@@ -124,7 +117,7 @@ func (j *job) openUndo() (*undo.Journal, error) {
 		u, err = undo.Continue(m.Undo, id) // says what is missing
 	}
 	if err != nil {
-		return nil, undoErr(err, j.o.retryFailed != "")
+		return nil, undoErr(err, j.o.RetryFailed != "")
 	}
 	if m.UndoState != "open" {
 		m.UndoState = "open"
@@ -147,7 +140,7 @@ func undoEmpty(j *job, path string) bool {
 	}
 	state := j.plan.Meta.UndoState
 	if !j.plan.Resuming {
-		if m, err := report.ReadMeta(j.o.retryFailed); err == nil {
+		if m, err := report.ReadMeta(j.o.RetryFailed); err == nil {
 			state = m.UndoState
 		}
 	}
@@ -215,7 +208,7 @@ func (j *job) finishUndo(w io.Writer) error {
 	if st.Rows == 0 {
 		// Nothing to take back: no file is left to wonder about. A retry
 		// of another report's run leaves that run's journal alone.
-		if j.o.retryFailed == "" {
+		if j.o.RetryFailed == "" {
 			os.Remove(undo.JournalPath(m.Undo))
 			m.UndoState = "empty"
 			if err := report.WriteMeta(j.reportPath, *m); err != nil {

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"fmt"
@@ -10,11 +10,11 @@ import (
 // only counts them.
 const offlineShown = 200
 
-// runOffline is validate --offline: local checks only, nothing sent. Row
+// Offline is validate --offline: local checks only, nothing sent. Row
 // errors and the per-column table go to stdout (they are the data asked
 // for); exit 1 when a row is invalid.
-func runOffline(env *Env, o *runOptions, path string) error {
-	if err := o.check(); err != nil {
+func Offline(env *Env, o *Options, path string) error {
+	if err := o.Check(); err != nil {
 		return err
 	}
 	in, cleanup, err := openInput(env, o, path, "")
@@ -53,7 +53,7 @@ func runOffline(env *Env, o *runOptions, path string) error {
 	}
 	fmt.Fprintf(env.Stdout, "%s: local checks only; the server was not asked (ensbulk validate %s asks it)\n", in.name, in.path)
 	if invalid > 0 {
-		return errRows
+		return Rows
 	}
 	return nil
 }

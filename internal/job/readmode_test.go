@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"testing"
@@ -80,19 +80,19 @@ func TestCostLine(t *testing.T) {
 func TestReadMode(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		r       readFlags
+		r       Options
 		want    string
 		refused bool
 	}{
-		{"default", readFlags{}, readAuto, false},
-		{"list", readFlags{read: "list"}, readList, false},
-		{"get", readFlags{read: "get"}, readGet, false},
-		{"--no-read", readFlags{read: readAuto, noRead: true}, readNone, false},
-		{"--no-read --read none", readFlags{read: "none", noRead: true}, readNone, false},
-		{"--no-read --read list", readFlags{read: "list", noRead: true}, "", true},
-		{"unknown", readFlags{read: "all"}, "", true},
-		{"plan without reads", readFlags{read: "none", plan: true}, "", true},
-		{"plan by list", readFlags{read: "list", plan: true}, readList, false},
+		{"default", Options{}, readAuto, false},
+		{"list", Options{Read: "list"}, readList, false},
+		{"get", Options{Read: "get"}, readGet, false},
+		{"--no-read", Options{Read: readAuto, NoRead: true}, readNone, false},
+		{"--no-read --read none", Options{Read: "none", NoRead: true}, readNone, false},
+		{"--no-read --read list", Options{Read: "list", NoRead: true}, "", true},
+		{"unknown", Options{Read: "all"}, "", true},
+		{"plan without reads", Options{Read: "none", Plan: true}, "", true},
+		{"plan by list", Options{Read: "list", Plan: true}, readList, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tc.r.readMode()

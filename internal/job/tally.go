@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"fmt"
@@ -6,75 +6,20 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
-
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/ensbulk/ensbulk/report"
 )
 
-// readFlags are the settings of the read before each update: run's
-// --no-read and --undo, and whether the command is plan.
-type readFlags struct {
-	noRead   bool
-	read     string // --read: auto, list, get or none (readmode.go)
-	undoPath string
-	plan     bool
-
-	tally    *planTally      // plan: what the rows change, per column
-	estimate *batch.Workload // what the engine said the run would send (readmode.go)
-}
-
-func (r *readFlags) addFlags(f *pflag.FlagSet) {
-	f.BoolVar(&r.noRead, "no-read", false, "do not read each mailbox before its update: every valid row is sent (2 requests a row instead of up to 3), no row is reported unchanged, and no undo file is written; the same as --read none")
-	r.addReadFlag(f)
-	f.StringVar(&r.undoPath, "undo", "", "undo file path, *.jsonl (default: the report's name with .undo.jsonl; a retry adds to the undo file of the run it retries)")
-}
-
-// planPath is a plan's default report: changes.csv -> changes.plan.csv,
+// PlanPath is a plan's default report: changes.csv -> changes.plan.csv,
 // changes.jsonl -> changes.jsonl.plan.csv, so that inputs that differ
 // only by extension do not share one (as run's reports do not).
-func planPath(input string, rf report.Format) string {
+func PlanPath(input string, rf report.Format) string {
 	if ext := filepath.Ext(input); strings.EqualFold(ext, ".csv") {
 		input = strings.TrimSuffix(input, ext)
 	}
 	return input + ".plan." + string(rf)
-}
-
-func newPlanCmd(env *Env) *cobra.Command {
-	o := &runOptions{now: time.Now}
-	o.plan = true
-	c := &cobra.Command{
-		Use:   "plan FILE",
-		Short: "Show what FILE would change, old -> new, without changing anything",
-		Long: `plan checks every row of FILE locally, reads the current values (one
-mailboxes/list for each customer with many rows, see --read; else
-mailboxes/get of each row's mailbox), has the server validate the rows
-that change something (validation=1), and reports what each row would
-change: status change (with "field: old -> new" for every field, a PIN
-only as "pin: changed") or unchanged. No update is sent. Before it starts
-it says how many requests it will send and how long that takes at --rate.
-Several rows of one mailbox are compared against what the earlier rows
-would leave. The report goes to FILE's name with .plan.csv; the terminal
-shows, per column, how many rows change it and the most common changes.
-Exit 0 when every row is change or unchanged, 1 otherwise.`,
-		Example: `  ensbulk plan changes.csv
-  ensbulk export --customer 100 > box.csv && ensbulk plan box.csv   # all unchanged, 1 list
-  ensbulk plan changes.csv --read get                               # a get of every row`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.useProfile(cmd.Flags(), env); err != nil {
-				return refusedBeforeRun(env, o, args[0], err)
-			}
-			return runBatch(cmd.Context(), env, o, args[0])
-		},
-	}
-	o.addFlags(c.Flags())
-	o.addReadFlag(c.Flags())
-	return c
 }
 
 // reads sets the engine's read options: a run reads unless --no-read and
@@ -82,19 +27,19 @@ Exit 0 when every row is change or unchanged, 1 otherwise.`,
 func (j *job) reads(opts *batch.Options) error {
 	o := j.o
 	j.workload(opts)
-	if mode, _ := o.readMode(); o.validate || mode == readNone {
+	if mode, _ := o.readMode(); o.Validate || mode == readNone {
 		return nil
 	}
-	opts.Reader = j.conn.client
+	opts.Reader = j.conn.Client
 	if err := j.listing(opts); err != nil {
 		return err
 	}
-	if o.plan {
+	if o.Plan {
 		opts.PlanOnly = true
-		o.tally = newPlanTally()
+		j.tally = newPlanTally()
 		next := opts.OnResult
 		opts.OnResult = func(r batch.Result) {
-			o.tally.add(r)
+			j.tally.add(r)
 			if next != nil {
 				next(r)
 			}
@@ -104,7 +49,7 @@ func (j *job) reads(opts *batch.Options) error {
 	if j.in.undo != nil {
 		// An undo file is a conditional write: --force overwrites the
 		// fields changed since its run.
-		opts.Force = o.force
+		opts.Force = o.Force
 		return nil
 	}
 	u, err := j.openUndo()
@@ -122,13 +67,13 @@ func (j *job) reads(opts *batch.Options) error {
 // what it cannot undo.
 func (j *job) finishReads() error {
 	w := j.env.Stderr
-	if j.o.tally != nil {
-		j.o.tally.print(w)
+	if j.tally != nil {
+		j.tally.print(w)
 	}
-	if j.o.quiet {
+	if j.o.Quiet {
 		w = io.Discard // -q: errors and the final line only
 	}
-	if h := j.in.undo; h != nil && !j.o.plan {
+	if h := j.in.undo; h != nil && !j.o.Plan {
 		sayLost(w, h.LostPINs, h.LostOther, h.Nulls)
 	}
 	if j.undo == nil {

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"context"
@@ -24,8 +24,8 @@ func TestAcquireLockWords(t *testing.T) {
 	}
 	defer first.Release()
 	_, err = acquireLock(report)
-	if exitCodeOf(err) != exitLocked {
-		t.Fatalf("second acquire: %v (exit %d), want exit %d", err, exitCodeOf(err), exitLocked)
+	if KindOf(err) != Locked {
+		t.Fatalf("second acquire: %v (kind %q), want kind %q", err, KindOf(err), Locked)
 	}
 	want := fmt.Sprintf("another ensbulk run (PID %d) holds the lock on report %s; wait for it to end", os.Getpid(), report)
 	if err.Error() != want {
@@ -37,8 +37,8 @@ func TestAcquireLockWords(t *testing.T) {
 func TestAcquireLockFileError(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "no such dir", "changes.report.csv")
 	_, err := acquireLock(report)
-	if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "changes.report.csv.lock") {
-		t.Errorf("err = %v (exit %d), want a file error naming the lock file (exit %d)", err, exitCodeOf(err), exitUsage)
+	if KindOf(err) != File || !strings.Contains(err.Error(), "changes.report.csv.lock") {
+		t.Errorf("err = %v (kind %q), want a file error naming the lock file (kind %q)", err, KindOf(err), File)
 	}
 }
 
@@ -54,8 +54,8 @@ func TestAcquireLockSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := acquireLock(report)
-	if exitCodeOf(err) != exitUsage || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), "remove it if no run is going") {
-		t.Errorf("err = %v (exit %d), want a refusal naming the link, with the remedy (exit %d)", err, exitCodeOf(err), exitUsage)
+	if KindOf(err) != File || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), "remove it if no run is going") {
+		t.Errorf("err = %v (kind %q), want a refusal naming the link, with the remedy (kind %q)", err, KindOf(err), File)
 	}
 }
 
@@ -64,8 +64,8 @@ func TestAcquireLockSymlink(t *testing.T) {
 // shows.
 func TestWindowWords(t *testing.T) {
 	_, err := parseWindow("05:00-05:00", time.Now)
-	if want := `--window "05:00-05:00": start and end are equal`; err == nil || err.Error() != want || exitCodeOf(err) != exitUsage {
-		t.Errorf("parseWindow = %v (exit %d), want %q (exit %d)", err, exitCodeOf(err), want, exitUsage)
+	if want := `--window "05:00-05:00": start and end are equal`; err == nil || err.Error() != want || KindOf(err) != Usage {
+		t.Errorf("parseWindow = %v (kind %q), want %q (kind %q)", err, KindOf(err), want, Usage)
 	}
 	noon := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	w, err := parseWindow("11:00-12:00 UTC", func() time.Time { return noon })

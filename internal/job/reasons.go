@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // reads.
 
 // acquireLock takes the lock of report (REPORT.lock), or says who holds it
-// (errLocked).
+// (Locked).
 func acquireLock(report string) (*lock.Lock, error) {
 	l, err := lock.Acquire(report + ".lock")
 	var held *lock.HeldError
@@ -28,7 +28,7 @@ func acquireLock(report string) (*lock.Lock, error) {
 		if held.PID > 0 {
 			pid = fmt.Sprint(held.PID)
 		}
-		return nil, withKind(errLocked, fmt.Errorf("another ensbulk run (PID %s) holds the lock on report %s; wait for it to end", pid, report))
+		return nil, Mark(Locked, fmt.Errorf("another ensbulk run (PID %s) holds the lock on report %s; wait for it to end", pid, report))
 	case errors.Is(err, lock.ErrSymlink):
 		return nil, fileErr(fmt.Errorf("%w (remove it if no run is going)", err))
 	}

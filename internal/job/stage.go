@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"bufio"
@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/resume"
@@ -24,41 +22,22 @@ import (
 // is batch/stage.go; this file turns the flags into batch.Options, the
 // engine's typed stops into words, and checks the plan report.
 
-// stageFlags are run's staging flags.
-type stageFlags struct {
-	canary      int
-	maxFailures string
-	verify      bool
-	fromPlan    string // --plan PLAN_REPORT
-
-	limit     *batch.FailureLimit // --max-failures, parsed (nil: none)
-	canaryLog []batch.Result      // what the canary did, for the summary
-}
-
-func (s *stageFlags) addFlags(f *pflag.FlagSet) {
-	f.IntVar(&s.canary, "canary", 0, "apply only the first N valid rows (spread over the customers), read them back and stop (exit 5) for a look; --resume goes on with the rest")
-	f.StringVar(&s.maxFailures, "max-failures", "", fmt.Sprintf("stop sending (exit 5, resumable) once more than N rows, or P%% of the rows sent (after %d sent), fail at apply: N or P%%", batch.DefaultFailureSample))
-	f.BoolVar(&s.verify, "verify", false, "read each mailbox back after its update: a value the server did not keep is reported mismatch")
-	f.StringVar(&s.fromPlan, "plan", "", "apply exactly the changes of this plan report (ensbulk plan FILE): only where the switch still holds the plan's old values")
-}
-
-// validate parses --max-failures and refuses what does not go together.
-func (s *stageFlags) validate(o *runOptions) error {
-	if s.canary < 0 {
-		return usageErr("--canary %d: want a number of rows, at least 1", s.canary)
+// checkStage checks --max-failures and refuses what does not go
+// together.
+func (o *Options) checkStage() error {
+	if o.Canary < 0 {
+		return usageErr("--canary %d: want a number of rows, at least 1", o.Canary)
 	}
-	lim, err := parseMaxFailures(s.maxFailures)
-	if err != nil {
+	if _, err := parseMaxFailures(o.MaxFailures); err != nil {
 		return err
 	}
-	s.limit = lim
-	if s.fromPlan != "" {
+	if o.FromPlan != "" {
 		switch {
-		case o.noRead:
+		case o.NoRead:
 			return usageErr("--plan and --no-read do not go together: a plan is applied only where each mailbox still holds the plan's old values, which takes the read")
-		case o.force:
+		case o.Force:
 			return usageErr("--plan and --force do not go together: a plan is applied only where the switch still holds the plan's old values; plan again to approve what it holds now")
-		case o.retryFailed != "":
+		case o.RetryFailed != "":
 			return usageErr("--plan and --retry-failed do not go together: plan the corrected input again, and run that plan")
 		}
 	}
@@ -89,25 +68,25 @@ func parseMaxFailures(s string) (*batch.FailureLimit, error) {
 // rows for the summary.
 func (j *job) stage(opts *batch.Options) {
 	o := j.o
-	if o.validate || o.plan {
+	if o.Validate || o.Plan {
 		return
 	}
-	if o.verify || o.canary > 0 {
-		opts.ReadBack = ownCustomerSender{j.conn.client}
+	if o.Verify || o.Canary > 0 {
+		opts.ReadBack = ownCustomerSender{j.conn.Client}
 	}
-	opts.Canary = o.canary
-	opts.MaxFailures = o.limit
-	if o.canary > 0 {
+	opts.Canary = o.Canary
+	opts.MaxFailures, _ = parseMaxFailures(o.MaxFailures) // checked by Check
+	if o.Canary > 0 {
 		next := opts.OnResult
 		opts.OnResult = func(r batch.Result) {
-			if r.Phase == batch.PhaseApply && r.Status != batch.StatusSkipped && len(o.canaryLog) < maxCanaryShown {
-				o.canaryLog = append(o.canaryLog, r)
+			if r.Phase == batch.PhaseApply && r.Status != batch.StatusSkipped && len(j.canaryLog) < maxCanaryShown {
+				j.canaryLog = append(j.canaryLog, r)
 			}
 			if next != nil {
 				next(r)
 			}
 		}
-		if j.in.path != "-" && j.env.StdinTerminal != nil && j.env.StdinTerminal() && j.env.StderrTerminal && !o.quiet {
+		if j.in.path != "-" && j.env.StdinTerminal != nil && j.env.StdinTerminal() && j.env.StderrTerminal && !o.Quiet {
 			opts.AfterCanary = j.askAfterCanary
 		}
 	}
@@ -149,7 +128,7 @@ func (j *job) wordStop(sum *batch.Summary) {
 	case errors.As(sum.Stopped, &ce):
 		sum.Stopped.Reason = fmt.Sprintf("--canary %d: NOT every canary row is ok and read back as sent (see below); %s left, not sent", ce.Rows, plural(ce.Left, "row", "rows"))
 	case errors.As(sum.Stopped, &fe):
-		sum.Stopped.Reason = fmt.Sprintf("--max-failures %s: %d of %s sent failed at apply", j.o.maxFailures, fe.Failed, plural(int(fe.Sent), "row", "rows"))
+		sum.Stopped.Reason = fmt.Sprintf("--max-failures %s: %d of %s sent failed at apply", j.o.MaxFailures, fe.Failed, plural(int(fe.Sent), "row", "rows"))
 	}
 }
 
@@ -157,7 +136,7 @@ func (j *job) wordStop(sum *batch.Summary) {
 // read-back, the plan applied.
 func (j *job) printStage(w io.Writer, sum *batch.Summary) {
 	o := j.o
-	if o.quiet || sum == nil {
+	if o.Quiet || sum == nil {
 		return
 	}
 	var ce *batch.CanaryError
@@ -165,19 +144,19 @@ func (j *job) printStage(w io.Writer, sum *batch.Summary) {
 		fmt.Fprintf(w, "\ncanary: what the %s changed:\n", plural(ce.Rows, "row", "rows"))
 		j.printCanary(w)
 	}
-	if rb := sum.ReadBack; o.verify || o.canary > 0 {
+	if rb := sum.ReadBack; o.Verify || o.Canary > 0 {
 		fmt.Fprintf(w, "read back after the update: %d as sent, %d differ (mismatch), %d not read back\n", rb.Verified, rb.Mismatched, rb.Unverified)
 	}
-	if o.fromPlan != "" || j.plan.Meta.Plan != "" {
-		fmt.Fprintf(w, "plan applied: %s; a row whose mailbox changed since the plan is conflict, not sent: plan again to see it\n", firstNonEmpty(o.fromPlan, j.plan.Meta.Plan))
+	if o.FromPlan != "" || j.plan.Meta.Plan != "" {
+		fmt.Fprintf(w, "plan applied: %s; a row whose mailbox changed since the plan is conflict, not sent: plan again to see it\n", firstNonEmpty(o.FromPlan, j.plan.Meta.Plan))
 	}
 }
 
 // printCanary lists the canary rows, in row order: status, mailbox,
 // what changed.
 func (j *job) printCanary(w io.Writer) {
-	slices.SortFunc(j.o.canaryLog, func(a, b batch.Result) int { return a.Row - b.Row })
-	for _, r := range j.o.canaryLog {
+	slices.SortFunc(j.canaryLog, func(a, b batch.Result) int { return a.Row - b.Row })
+	for _, r := range j.canaryLog {
 		what := report.FormatChanges(r.Changes)
 		if r.Status != batch.StatusOK && r.Status != batch.StatusUnchanged || what == "" {
 			what = strings.TrimSpace(what + " " + r.Message)
@@ -188,18 +167,18 @@ func (j *job) printCanary(w io.Writer) {
 		}
 		fmt.Fprintf(w, ": %s\n", what)
 	}
-	if n := j.o.canary; len(j.o.canaryLog) == maxCanaryShown && n > maxCanaryShown {
+	if n := j.o.Canary; len(j.canaryLog) == maxCanaryShown && n > maxCanaryShown {
 		fmt.Fprintf(w, "  (the first %d shown; the report has every row)\n", maxCanaryShown)
 	}
 }
 
 // stageMeta records the staging in a new report's sidecar.
-func stageMeta(m *report.Meta, o *runOptions, in *input) {
-	if o.validate || o.plan {
+func stageMeta(m *report.Meta, o *Options, in *input) {
+	if o.Validate || o.Plan {
 		return
 	}
-	m.Canary = o.canary
-	m.Verify = o.verify
+	m.Canary = o.Canary
+	m.Verify = o.Verify
 	if in.approved != nil {
 		m.Plan, m.PlanSHA256 = in.approved.path, in.approved.sha256
 	}
@@ -210,14 +189,14 @@ func stageMeta(m *report.Meta, o *runOptions, in *input) {
 // input, in a report of its own, to be approved and run with --plan. A
 // retry would send those rows without the plan's checks.
 func planAgain(reportPath string, meta report.Meta) string {
-	stem := strings.TrimSuffix(planPath(meta.Input, meta.Format), ".plan."+string(meta.Format))
+	stem := strings.TrimSuffix(PlanPath(meta.Input, meta.Format), ".plan."+string(meta.Format))
 	p := ""
 	for i := 2; ; i++ {
-		p = fmt.Sprintf("%s.plan%d.%s", stem, i, meta.Format)
+		p = fmt.Sprintf("%s.Plan%d.%s", stem, i, meta.Format)
 		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 	}
 	meta.Mode, meta.Format = "plan", report.CSV
-	return resume.CommandLine("plan", meta, dialect(), "--report", shellQuote(p))
+	return resume.CommandLine("plan", meta, Dialect(), "--report", shellQuote(p))
 }

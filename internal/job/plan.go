@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"errors"
@@ -14,9 +14,9 @@ import (
 	"github.com/ensbulk/ensbulk/report/resume"
 )
 
-// dialect is how this command reads an input, for package resume (which
-// does not import the reader).
-func dialect() resume.Dialect {
+// Dialect is how ensbulk reads an input, for package resume (which does
+// not import the reader): the command lines it writes read it so.
+func Dialect() resume.Dialect {
 	return resume.Dialect{
 		CSV: string(reader.CSV),
 		FormatOf: func(name string) string {
@@ -35,12 +35,12 @@ func dialect() resume.Dialect {
 // planRun decides, from the report at reportPath, which rows this run
 // handles (see package resume); want is the sidecar a new report of this
 // invocation has, which a resume compares with the report's own.
-func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id undo.Identity) (p *resume.Plan, want report.Meta, err error) {
+func planRun(in *input, o *Options, reportPath string, rf report.Format, id undo.Identity) (p *resume.Plan, want report.Meta, err error) {
 	mode := "run"
-	if o.validate {
+	if o.Validate {
 		mode = "validate"
 	}
-	if o.plan {
+	if o.Plan {
 		mode = "plan"
 	}
 	read, undoPath, err := undoSettings(o, in, reportPath)
@@ -49,7 +49,7 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id u
 	}
 	want = report.Meta{
 		Version: 1, Input: in.path, InputSHA256: in.sha256, InputFormat: string(in.opts.Format),
-		EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: mode, Started: o.now().UTC(), Format: rf,
+		EmptyToken: o.EmptyToken, Delimiter: o.Delimiter, Mode: mode, Started: o.now().UTC(), Format: rf,
 		Switch: id.Switch, User: id.User, Customer: id.Customer, Read: read, Undo: undoPath,
 	}
 	stageMeta(&want, o, in)
@@ -57,7 +57,7 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id u
 	p, err = resume.Decide(resume.Config{
 		Report: reportPath,
 		Meta:   want,
-		Resume: o.resume, Force: o.force, Rotate: o.rotate, Keep: o.keep, RetryFailed: o.retryFailed,
+		Resume: o.Resume, Force: o.Force, Rotate: o.Rotate, Keep: o.Keep, RetryFailed: o.RetryFailed,
 		Companions: undoCompanions(undoPath),
 		Open: func() (batch.Source, io.Closer, error) {
 			src, c, err := open()
@@ -67,9 +67,9 @@ func planRun(in *input, o *runOptions, reportPath string, rf report.Format, id u
 			}
 			return src, c, err
 		},
-		Dialect:     dialect(),
+		Dialect:     Dialect(),
 		Reuse:       validateReport(in, o, mode),
-		ReuseMaxAge: validationReuseAge, AllOrNothing: o.allOrNothing,
+		ReuseMaxAge: validationReuseAge, AllOrNothing: o.AllOrNothing,
 	})
 	return p, want, err
 }
@@ -83,11 +83,11 @@ const validationReuseAge = 24 * time.Hour
 // validateReport is the default report of a validate run of the input,
 // whose results a run may take over (in either report format; "" when
 // there is none to take).
-func validateReport(in *input, o *runOptions, mode string) string {
-	if mode != "run" || o.retryFailed != "" || in.path == "-" {
+func validateReport(in *input, o *Options, mode string) string {
+	if mode != "run" || o.RetryFailed != "" || in.path == "-" {
 		return ""
 	}
-	rf, _ := report.ParseFormat(o.reportFormat.String())
+	rf, _ := report.ParseFormat(o.ReportFormat)
 	for _, f := range []report.Format{rf, report.CSV, report.JSONL} {
 		p := report.DefaultPathFor(in.path, "validate", f)
 		if _, err := os.Lstat(report.MetaPath(p)); err == nil {
@@ -97,25 +97,19 @@ func validateReport(in *input, o *runOptions, mode string) string {
 	return ""
 }
 
-// retryAdvice is what the summary of a report with notOK rows that are
-// not ok tells the operator to run next.
-func retryAdvice(reportPath string, meta report.Meta, haveMeta bool, notOK int) string {
-	return resume.RetryAdvice(reportPath, meta, haveMeta, notOK, dialect())
-}
-
 // retryCommand is the command line that reruns the rows of a report that
 // are not ok.
 func retryCommand(reportPath string, meta report.Meta) string {
-	return resume.RetryCommand(reportPath, meta, dialect())
+	return resume.RetryCommand(reportPath, meta, Dialect())
 }
 
 // againCommand is the command line that plans or validates a report's
 // input again, replacing that report.
 func againCommand(verb, reportPath string, meta report.Meta) string {
-	return resume.AgainCommand(verb, reportPath, meta, dialect())
+	return resume.AgainCommand(verb, reportPath, meta, Dialect())
 }
 
 // resumeCommand is the command line that continues the run of a report.
 func resumeCommand(verb, reportPath string, meta report.Meta) string {
-	return resume.ResumeCommand(verb, reportPath, meta, dialect())
+	return resume.ResumeCommand(verb, reportPath, meta, Dialect())
 }

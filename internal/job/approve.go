@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"errors"
@@ -48,28 +48,17 @@ type approvedPlan struct {
 // row by row with the input. The input then reads through it.
 func (j *job) loadPlan() error {
 	o := j.o
-	if o.validate || o.plan {
+	if o.Validate || o.Plan {
 		return nil
 	}
-	path, recorded := o.fromPlan, ""
-	if o.resume {
-		if m, err := report.ReadMeta(j.reportPath); err == nil {
-			switch {
-			case m.Plan == "" && path != "":
-				return usageErr("cannot resume %s with --plan: its run did not apply a plan (leave --plan out, or run the plan with a new --report)", j.reportPath)
-			case m.Plan != "" && path != "" && !resume.SameFile(path, m.Plan):
-				return usageErr("cannot resume %s with --plan %s: its run applies the plan %s; leave --plan out", j.reportPath, path, m.Plan)
-			}
-			path, recorded = m.Plan, m.PlanSHA256
-		}
-	}
-	if path == "" {
-		return nil
+	path, recorded, err := j.planToApply()
+	if err != nil || path == "" {
+		return err
 	}
 	switch {
 	case j.in.undo != nil:
 		return usageErr("--plan: %s is an undo file, which is applied with its own checks: run it without --plan", j.in.name)
-	case o.noRead:
+	case o.NoRead:
 		return usageErr("--plan and --no-read do not go together: a plan is applied only where each mailbox still holds the plan's old values, which takes the read")
 	}
 	sum, err := snapshot.HashFile(path)
@@ -83,6 +72,45 @@ func (j *job) loadPlan() error {
 	if err != nil {
 		return usageErr("--plan %s: not a plan report with its sidecar %s (%v): make one with `ensbulk plan FILE`", path, report.MetaPath(path), err)
 	}
+	if err := j.checkPlanMeta(path, m); err != nil {
+		return err
+	}
+	ap := &approvedPlan{path: path, sha256: sum}
+	if err := ap.check(j.in); err != nil {
+		return usageErr("--plan %s: %v (nothing was sent)", path, err)
+	}
+	j.in.approved = ap
+	o.FromPlan = path // a resume's too: the summary speaks of the plan
+	fmt.Fprintf(j.errw, "ensbulk: applying the plan %s: %d rows to change, %d unchanged (not sent), %d not ok in the plan (not sent)\n",
+		path, ap.counts[batch.StatusChange], ap.counts[batch.StatusUnchanged], ap.notOK())
+	return nil
+}
+
+// planToApply is the plan report this run applies: --plan, or on
+// --resume the one the report's run applies, with the sha256 it
+// recorded ("" when none).
+func (j *job) planToApply() (path, recorded string, err error) {
+	path = j.o.FromPlan
+	if !j.o.Resume {
+		return path, "", nil
+	}
+	m, err := report.ReadMeta(j.reportPath)
+	if err != nil {
+		return path, "", nil
+	}
+	switch {
+	case m.Plan == "" && path != "":
+		return "", "", usageErr("cannot resume %s with --plan: its run did not apply a plan (leave --plan out, or run the plan with a new --report)", j.reportPath)
+	case m.Plan != "" && path != "" && !resume.SameFile(path, m.Plan):
+		return "", "", usageErr("cannot resume %s with --plan %s: its run applies the plan %s; leave --plan out", j.reportPath, path, m.Plan)
+	}
+	return m.Plan, m.PlanSHA256, nil
+}
+
+// checkPlanMeta refuses a plan report whose sidecar m says it is not a
+// finished plan of this input against this switch as this user.
+func (j *job) checkPlanMeta(path string, m report.Meta) error {
+	o := j.o
 	cur := j.conn.identity()
 	switch {
 	case m.Mode != "plan":
@@ -97,20 +125,12 @@ func (j *job) loadPlan() error {
 			path, m.InputSHA256, j.in.name, j.in.sha256)
 	case m.InputFormat != string(j.in.opts.Format):
 		return usageErr("the plan %s read its input as %s, this run as %s: pass --format %s", path, m.InputFormat, j.in.opts.Format, m.InputFormat)
-	case m.InputFormat == string(reader.CSV) && (m.EmptyToken != o.emptyToken || !sameDelimiter(m.Delimiter, o.delimiter)):
+	case m.InputFormat == string(reader.CSV) && (m.EmptyToken != o.EmptyToken || !sameDelimiter(m.Delimiter, o.Delimiter)):
 		return usageErr("the plan %s read its input with --empty-token %q --delimiter %q, this run with %q %q: pass the plan's (the same bytes mean other values otherwise)",
-			path, m.EmptyToken, m.Delimiter, o.emptyToken, o.delimiter)
+			path, m.EmptyToken, m.Delimiter, o.EmptyToken, o.Delimiter)
 	case m.Finished.IsZero():
 		return usageErr("the plan %s did not go through its whole input (stopped or interrupted): finish it (`ensbulk plan %s --resume`) and have that approved", path, shellQuote(m.Input))
 	}
-	ap := &approvedPlan{path: path, sha256: sum}
-	if err := ap.check(j.in); err != nil {
-		return usageErr("--plan %s: %v (nothing was sent)", path, err)
-	}
-	j.in.approved = ap
-	o.fromPlan = path // a resume's too: the summary speaks of the plan
-	fmt.Fprintf(j.errw, "ensbulk: applying the plan %s: %d rows to change, %d unchanged (not sent), %d not ok in the plan (not sent)\n",
-		path, ap.counts[batch.StatusChange], ap.counts[batch.StatusUnchanged], ap.notOK())
 	return nil
 }
 

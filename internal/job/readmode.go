@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
 	"github.com/ensbulk/ensbulk/batch"
@@ -21,7 +20,7 @@ import (
 
 // Read modes (--read), as recorded in a run's sidecar (report.Meta.Read).
 const (
-	// readAuto lists the customers with autoListRows rows or more in the
+	// readAuto lists the customers with AutoListRows rows or more in the
 	// file, and reads the others' rows by get.
 	readAuto = "auto"
 	// readList lists every customer the file names.
@@ -33,7 +32,7 @@ const (
 	readNone = "none"
 )
 
-// autoListRows is how many rows of one customer make --read auto list
+// AutoListRows is how many rows of one customer make --read auto list
 // it. A list is one request however many rows it decides, but carries
 // the whole customer (some 500 bytes a mailbox); a get is a request a
 // row. From 20 rows a list saves 19 requests or more, at the rate a
@@ -41,34 +40,27 @@ const (
 // transfer of a 10,000-mailbox list (~5 MB) on any link the API is used
 // over; below it, a handful of gets costs less than a large customer's
 // list.
-const autoListRows = 20
-
-// addReadFlag declares --read.
-func (r *readFlags) addReadFlag(f *pflag.FlagSet) {
-	f.StringVar(&r.read, "read", readAuto, "how current values are read before writing: auto (one mailboxes/list for each customer with "+
-		strconv.Itoa(autoListRows)+" rows or more, get for the rest), list (every customer), get (each row's mailbox, just before its update), none (as --no-read; not for plan). "+
-		"With list, unchanged rows cost no request; a changed row is still read by get just before its update")
-}
+const AutoListRows = 20
 
 // readMode is the mode this invocation reads in: --read, with --no-read
 // as --read none.
-func (r *readFlags) readMode() (string, error) {
-	mode := r.read
+func (r *Options) readMode() (string, error) {
+	mode := r.Read
 	if mode == "" {
 		mode = readAuto
 	}
 	switch mode {
 	case readAuto, readList, readGet, readNone:
 	default:
-		return "", usageErr("--read %q: want auto, list, get or none", r.read)
+		return "", usageErr("--read %q: want auto, list, get or none", r.Read)
 	}
-	if r.noRead {
+	if r.NoRead {
 		if mode != readAuto && mode != readNone {
 			return "", usageErr("--no-read and --read %s do not go together: --no-read is --read none", mode)
 		}
 		mode = readNone
 	}
-	if r.plan && mode == readNone {
+	if r.Plan && mode == readNone {
 		return "", usageErr("plan reads every row's mailbox to show what it changes: --read none (--no-read) is for run")
 	}
 	return mode, nil
@@ -90,7 +82,7 @@ func readsBefore(mode string) bool {
 func listRows(mode string) int {
 	switch mode {
 	case readAuto:
-		return autoListRows
+		return AutoListRows
 	case readList:
 		return 1
 	}
@@ -107,7 +99,7 @@ func (j *job) listing(opts *batch.Options) error {
 	if opts.ListRows = listRows(mode); opts.ListRows == 0 {
 		return nil
 	}
-	opts.Lister = ownCustomerSender{j.conn.client}
+	opts.Lister = ownCustomerSender{j.conn.Client}
 	log, w := j.log, j.errw
 	opts.OnList = func(r batch.ListReport) {
 		who := "customer " + r.Customer
@@ -136,15 +128,15 @@ func (j *job) listing(opts *batch.Options) error {
 func (j *job) workload(opts *batch.Options) {
 	o, w := j.o, j.errw
 	opts.OnWorkload = func(wl batch.Workload) {
-		o.estimate = &wl
-		if o.validate || o.quiet {
+		j.estimate = &wl
+		if o.Validate || o.Quiet {
 			return
 		}
 		verb := "run"
-		if o.plan {
+		if o.Plan {
 			verb = "plan"
 		}
-		fmt.Fprintf(w, "ensbulk %s: %s\n", verb, estimateLine(wl, o.rate))
+		fmt.Fprintf(w, "ensbulk %s: %s\n", verb, estimateLine(wl, o.Rate))
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"errors"
@@ -24,11 +24,12 @@ func plural[N int | int64](n N, one, many string) string {
 
 // printSummary is the end of every run, on stderr: a few lines, or with
 // -q the final line alone.
-func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Counts, reportPath string, in *input, code int, runErr error) {
+func (j *job) printSummary(w io.Writer, sum *batch.Summary, c *report.Counts, code int, result error) {
+	o, reportPath, in := j.o, j.reportPath, j.in
 	verb := o.commandName()
 	outcome := outcomeWords(sum)
-	next := nextStep(o, sum, code, reportPath, in)
-	if o.quiet {
+	next := nextStep(o, sum, KindOf(result), reportPath, in)
+	if o.Quiet {
 		var counts []string
 		for _, st := range batch.Statuses {
 			if n := c.ByStatus[st]; n > 0 {
@@ -57,7 +58,7 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 	fmt.Fprintf(w, "%s (%s, %d throttled by the server), achieved %.1f/s, target %s, throttled for %s\n",
 		plural(sum.Requests, "request", "requests"), plural(sum.Retries, "retry", "retries"), sum.Throttles,
 		sum.AchievedRate, target, sum.Throttled.Round(time.Millisecond))
-	if line := costLine(sum, o.estimate, o.rate); line != "" {
+	if line := costLine(sum, j.estimate, o.Rate); line != "" {
 		fmt.Fprintln(w, line)
 	}
 	if len(c.Errors) > 0 {
@@ -72,11 +73,11 @@ func printSummary(w io.Writer, o *runOptions, sum *batch.Summary, c *report.Coun
 }
 
 // commandName is the command that ran: run, validate or plan.
-func (o *runOptions) commandName() string {
+func (o *Options) commandName() string {
 	switch {
-	case o.plan:
+	case o.Plan:
 		return "plan"
-	case o.validate:
+	case o.Validate:
 		return "validate"
 	}
 	return "run"
@@ -99,26 +100,26 @@ func outcomeWords(sum *batch.Summary) string {
 }
 
 // nextStep is the summary's next: line, the command that goes on from a
-// run that ended with code; "" when there is nothing to do.
-func nextStep(o *runOptions, sum *batch.Summary, code int, reportPath string, in *input) string {
+// run that ended with an error of kind; "" when there is nothing to do.
+func nextStep(o *Options, sum *batch.Summary, kind Kind, reportPath string, in *input) string {
 	verb := o.commandName()
-	rf, _ := report.ParseFormat(o.reportFormat.String())
-	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.emptyToken, Delimiter: o.delimiter, Mode: verb, Format: rf}
-	switch code {
-	case exitRows:
-		if o.plan || o.validate {
+	rf, _ := report.ParseFormat(o.ReportFormat)
+	meta := report.Meta{Input: in.path, InputFormat: string(in.opts.Format), EmptyToken: o.EmptyToken, Delimiter: o.Delimiter, Mode: verb, Format: rf}
+	switch kind {
+	case Rows:
+		if o.Plan || o.Validate {
 			// A plan or validation of the same input replaces its own
 			// report; a retry of it would carry its "valid" rows over
 			// into a run's report, never applied.
 			return "fix the rows above, then: " + againCommand(verb, reportPath, meta)
 		}
-		if o.fromPlan != "" {
+		if o.FromPlan != "" {
 			// A retry would send the rows without the plan's checks.
 			return "fix the rows above, then: " + planAgain(reportPath, meta)
 		}
 		return "fix the rows above, then: " + retryCommand(reportPath, meta)
-	case exitAborted, exitStopped:
-		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || code == exitStopped {
+	case Aborted, Interrupted, Stopped:
+		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || kind == Stopped {
 			return resumeCommand(verb, reportPath, meta)
 		}
 		return "fix the cause, then: " + resumeCommand(verb, reportPath, meta)
@@ -128,7 +129,7 @@ func nextStep(o *runOptions, sum *batch.Summary, code int, reportPath string, in
 
 // summaryOf is the --summary-json of a run that ends with code (-1: a
 // run still going). Before the engine ran, reason says why it ended.
-func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, input string, code int, started, finished time.Time, runErr error) summaryfile.Summary {
+func summaryOf(o *Options, sum *batch.Summary, c *report.Counts, reportPath, input string, code int, started, finished time.Time, runErr error) summaryfile.Summary {
 	s := summaryfile.Of(o.commandName(), input, reportPath, sum, c, started, finished)
 	s.ExitCode, s.Outcome = code, outcomeOf(code, sum, runErr)
 	if code < 0 {
@@ -137,31 +138,33 @@ func summaryOf(o *runOptions, sum *batch.Summary, c *report.Counts, reportPath, 
 	switch {
 	case sum != nil && sum.Stopped != nil:
 		s.Reason = sum.Stopped.Reason
-	case code > exitRows && runErr != nil:
+	case runErr != nil && KindOf(runErr) != Rows:
 		s.Reason = runErr.Error()
 	}
 	return s
 }
 
-// outcomeOf is the word monitoring reads for an exit code.
+// outcomeOf is the word monitoring reads for a run that ends with runErr
+// (code -1: a run still going).
 func outcomeOf(code int, sum *batch.Summary, runErr error) summaryfile.Outcome {
-	switch code {
-	case -1:
+	if code == -1 {
 		return summaryfile.Running
-	case exitOK:
+	}
+	switch KindOf(runErr) {
+	case "":
 		return summaryfile.OK
-	case exitRows:
+	case Rows:
 		return summaryfile.RowsNotOK
-	case exitUsage:
+	case Usage, File, ReportExists:
 		return summaryfile.UsageError
-	case exitLocked:
+	case Locked:
 		return summaryfile.Locked
-	case exitStopped:
+	case Stopped:
 		return summaryfile.Stopped
-	case exitInternal:
+	case Internal:
 		return summaryfile.InternalError
 	}
-	if errors.Is(runErr, errInterrupted) || sum != nil && sum.Stopped != nil && sum.Stopped.Kind == batch.StopInterrupted {
+	if errors.Is(runErr, Interrupted) || sum != nil && sum.Stopped != nil && sum.Stopped.Kind == batch.StopInterrupted {
 		return summaryfile.Interrupted
 	}
 	return summaryfile.Aborted
@@ -171,10 +174,10 @@ func outcomeOf(code int, sum *batch.Summary, runErr error) summaryfile.Outcome {
 // written; nil for none. It is never the input, the report or the
 // report's sidecar (--summary-json changes.csv once destroyed the input
 // before it was read).
-func checkSummaryDest(o *runOptions, input string, stdout io.Writer) (*summaryfile.Dest, error) {
-	path := o.summaryJSON
+func checkSummaryDest(o *Options, input string, stdout io.Writer) (*summaryfile.Dest, error) {
+	path := o.SummaryJSON
 	if path != "" && path != "-" {
-		rf, _ := report.ParseFormat(o.reportFormat.String())
+		rf, _ := report.ParseFormat(o.ReportFormat)
 		mine := []struct{ what, path string }{{"the input", input}}
 		if rp, err := reportPathFor(o, input, rf); err == nil && rp != "" {
 			mine = append(mine, struct{ what, path string }{"the report", rp}, struct{ what, path string }{"the report's sidecar", report.MetaPath(rp)})
@@ -193,16 +196,16 @@ func checkSummaryDest(o *runOptions, input string, stdout io.Writer) (*summaryfi
 	return d, err
 }
 
-// refusedBeforeRun is what a run, validate or plan refused before
-// runBatch (its config or profile) returns: err, with --summary-json
+// Refused is what a run, validate or plan refused before
+// Run (its config or profile) returns: err, with --summary-json
 // written first, so that monitoring does not read the last night's
 // outcome.
-func refusedBeforeRun(env *Env, o *runOptions, input string, err error) error {
+func Refused(env *Env, o *Options, input string, err error) error {
 	dest, derr := checkSummaryDest(o, input, env.Stdout)
 	if derr != nil || dest == nil {
 		return err
 	}
-	rec := &runRecord{o: o, dest: dest, input: input, started: o.now()}
+	rec := &runRecord{o: o, exit: env.ExitCode, dest: dest, input: input, started: o.now()}
 	return rec.final(env.Stderr, err)
 }
 
@@ -211,7 +214,8 @@ func refusedBeforeRun(env *Env, o *runOptions, input string, err error) error {
 // goroutine may be filling it in, hence the mutex.
 type runRecord struct {
 	mu         sync.Mutex
-	o          *runOptions
+	o          *Options
+	exit       func(error) int // the command's exit code
 	dest       *summaryfile.Dest
 	input      string
 	started    time.Time
@@ -261,11 +265,11 @@ func (r *runRecord) writeOutcome(outcome summaryfile.Outcome) error {
 // (or rows not ok) into an internal error, since monitoring would read an
 // older one; a run that failed otherwise says so first.
 func (r *runRecord) final(stderr io.Writer, err error) error {
-	werr := r.write(exitCodeOf(err), err)
+	werr := r.write(r.exit(err), err)
 	switch {
 	case werr == nil:
 		return err
-	case err == nil || errors.Is(err, errRows):
+	case err == nil || errors.Is(err, Rows):
 		return internalErr(fmt.Errorf("--summary-json %s not written: %w", r.dest.Path(), werr))
 	}
 	fmt.Fprintf(stderr, "ensbulk: --summary-json %s not written: %v\n", r.dest.Path(), werr)

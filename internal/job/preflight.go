@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"context"
@@ -49,17 +49,17 @@ const preflightTimeout = 5 * time.Second
 func (j *job) preflight() func(context.Context, batch.Row, func(context.Context) error) error {
 	cn, log := j.conn, j.log
 	timeout := preflightTimeout
-	if j.o.timeout > 0 {
-		timeout = min(j.o.timeout, preflightTimeout)
+	if j.o.Timeout > 0 {
+		timeout = min(j.o.Timeout, preflightTimeout)
 	}
 	return func(ctx context.Context, first batch.Row, pace func(context.Context) error) (err error) {
-		cl := cn.client
-		cn.notices.hold()
+		cl := cn.Client
+		cn.Notices.hold()
 		defer func() {
 			if err != nil {
-				cn.notices.drop()
+				cn.Notices.drop()
 			} else {
-				cn.notices.release()
+				cn.Notices.release()
 			}
 		}()
 		if cl.AuthInUse() != enswitch.AuthPassword {
@@ -96,12 +96,12 @@ func (j *job) preflight() func(context.Context, batch.Row, func(context.Context)
 	}
 }
 
-// twoFactorErr says what a two-factor user's failed login means and what
+// TwoFactorError says what a two-factor user's failed login means and what
 // to do, as the run's end (exit 3): the API cannot answer a second factor,
 // and sending the password with every call instead would go around it.
 // done says what was (not) sent.
-func twoFactorErr(user string, err error, done string) error {
-	return withKind(errAborted, fmt.Errorf("API user %s has two-factor login (%v): ensbulk cannot log in as it and does not go around it with the password; use an API user without two-factor login (ENSWITCH_USER, --user or the profile); %s", user, err, done))
+func TwoFactorError(user string, err error, done string) error {
+	return Mark(Aborted, fmt.Errorf("API user %s has two-factor login (%v): ensbulk cannot log in as it and does not go around it with the password; use an API user without two-factor login (ENSWITCH_USER, --user or the profile); %s", user, err, done))
 }
 
 func withTimeout(ctx context.Context, d time.Duration, f func(context.Context) error) error {
@@ -115,32 +115,32 @@ func withTimeout(ctx context.Context, d time.Duration, f func(context.Context) e
 // answer came from an Enswitch API: a 404 of the mailbox, a 400, a 402
 // or 403 of the role; or a fault that may pass; or a signal, which the
 // run reports itself).
-func judge(ctx context.Context, cn *conn, function string, err error, log *zap.Logger) error {
+func judge(ctx context.Context, cn *Conn, function string, err error, log *zap.Logger) error {
 	if ctx.Err() != nil {
 		return nil
 	}
 	const sent = "no row was sent"
-	at := cn.url
+	at := cn.URL
 	switch enswitch.SetupOf(err) {
 	case enswitch.SetupRefused:
-		return withKind(errAborted, fmt.Errorf("cannot connect to %s: connection refused (nothing listens on that port, or the server is down): check the port of the server URL %s (--url or ENSWITCH_URL); %s", cn.client.Host(), at, sent))
+		return Mark(Aborted, fmt.Errorf("cannot connect to %s: connection refused (nothing listens on that port, or the server is down): check the port of the server URL %s (--url or ENSWITCH_URL); %s", cn.Client.Host(), at, sent))
 	case enswitch.SetupUnknownHost:
-		return withKind(errAborted, fmt.Errorf("cannot connect to %s: the host name does not resolve (DNS): check the host of the server URL %s (--url or ENSWITCH_URL); %s", cn.client.Host(), at, sent))
+		return Mark(Aborted, fmt.Errorf("cannot connect to %s: the host name does not resolve (DNS): check the host of the server URL %s (--url or ENSWITCH_URL); %s", cn.Client.Host(), at, sent))
 	case enswitch.SetupHTTPSOnHTTP:
-		return withKind(errUsage, fmt.Errorf("%s answers plain HTTP, not HTTPS: the server URL %s names a port without TLS: use the server's HTTPS port, or http:// if the server really has no TLS (the password then crosses in clear); %s", cn.client.Host(), at, sent))
+		return Mark(Usage, fmt.Errorf("%s answers plain HTTP, not HTTPS: the server URL %s names a port without TLS: use the server's HTTPS port, or http:// if the server really has no TLS (the password then crosses in clear); %s", cn.Client.Host(), at, sent))
 	case enswitch.SetupHTTPOnHTTPS:
-		return withKind(errUsage, fmt.Errorf("%s speaks HTTPS: write the server URL %s with https:// (--url or ENSWITCH_URL); %s", cn.client.Host(), at, sent))
+		return Mark(Usage, fmt.Errorf("%s speaks HTTPS: write the server URL %s with https:// (--url or ENSWITCH_URL); %s", cn.Client.Host(), at, sent))
 	case enswitch.SetupWrongPath:
 		hint := ""
 		if function == enswitch.FnLogin {
 			hint = ", or the server is older than Enswitch 4.1 and has no tokens (then use --auth password)"
 		}
-		return withKind(errUsage, fmt.Errorf("%s answered %s with HTTP 404 and no Enswitch answer: the server URL %s must be the server's root, e.g. https://switch.example.com, without /api/json%s; %s", cn.client.Host(), function, at, hint, sent))
+		return Mark(Usage, fmt.Errorf("%s answered %s with HTTP 404 and no Enswitch answer: the server URL %s must be the server's root, e.g. https://switch.example.com, without /api/json%s; %s", cn.Client.Host(), function, at, hint, sent))
 	case enswitch.SetupNotAPI:
-		return withKind(errUsage, fmt.Errorf("%s answered %s with a page that is not JSON (HTTP 200): not an Enswitch API, perhaps a login page or web front end: the server URL %s must be the Enswitch server's root; %s", cn.client.Host(), function, at, sent))
+		return Mark(Usage, fmt.Errorf("%s answered %s with a page that is not JSON (HTTP 200): not an Enswitch API, perhaps a login page or web front end: the server URL %s must be the Enswitch server's root; %s", cn.Client.Host(), function, at, sent))
 	}
 	if errors.Is(err, enswitch.ErrTwoFactor) {
-		return twoFactorErr(cn.user, err, sent)
+		return TwoFactorError(cn.User, err, sent)
 	}
 	var be *batch.Error
 	if !errors.As(err, &be) {
@@ -148,9 +148,9 @@ func judge(ctx context.Context, cn *conn, function string, err error, log *zap.L
 	}
 	switch be.Kind {
 	case batch.KindUnauthorized:
-		return withKind(errAborted, fmt.Errorf("authentication refused for user %s (%s %s: %s): check ENSWITCH_USER and the password; %s", cn.user, function, be.Code, be.Message, sent))
+		return Mark(Aborted, fmt.Errorf("authentication refused for user %s (%s %s: %s): check ENSWITCH_USER and the password; %s", cn.User, function, be.Code, be.Message, sent))
 	case batch.KindFatal:
-		return withKind(errAborted, fmt.Errorf("%s: %s", be.Message, sent))
+		return Mark(Aborted, fmt.Errorf("%s: %s", be.Message, sent))
 	}
 	log.Debug("preflight: the answer proves no mistake in the settings; the rows go on", zap.String("function", function), zap.Error(err))
 	return nil

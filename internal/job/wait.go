@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // "running" again. A quiet wait of hours looks like a hang.
 func (j *job) gate() func(context.Context) error {
 	g := gate(j.o, j.win, j.started)
-	if g == nil || j.win == nil || j.o.windowExit {
+	if g == nil || j.win == nil || j.o.WindowExit {
 		return g
 	}
 	var once sync.Once
@@ -31,7 +31,7 @@ func (j *job) gate() func(context.Context) error {
 				return
 			}
 			opens := now.Add(wait)
-			j.log.Warn(fmt.Sprintf("waiting for --window %s: it opens at %s (in %s); nothing is sent until then", j.o.window,
+			j.log.Warn(fmt.Sprintf("waiting for --window %s: it opens at %s (in %s); nothing is sent until then", j.o.Window,
 				opens.Format("2006-01-02 15:04 MST"), wait.Round(time.Second)), zap.Time("opens", opens))
 			waiting.Store(true)
 			if err := j.rec.writeOutcome(summaryfile.Waiting); err != nil {
@@ -40,7 +40,7 @@ func (j *job) gate() func(context.Context) error {
 		})
 		err := g(ctx)
 		if err == nil && waiting.CompareAndSwap(true, false) {
-			j.log.Info(fmt.Sprintf("--window %s is open: sending", j.o.window))
+			j.log.Info(fmt.Sprintf("--window %s is open: sending", j.o.Window))
 			if err := j.rec.writeOutcome(summaryfile.Running); err != nil {
 				j.log.Warn("--summary-json: not written", zap.Error(err))
 			}
