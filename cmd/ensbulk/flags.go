@@ -256,7 +256,11 @@ func (o *outputFlags) newProgress(m *console.Mux, st console.Style, log *zap.Log
 }
 
 // styleOf is what env's stderr can show.
-func styleOf(env *Env) console.Style { return console.StyleOf(env.StderrTerminal, env.Getenv) }
+func styleOf(env *Env) console.Style {
+	st := console.StyleOf(env.StderrTerminal, env.Getenv)
+	st.Stamped = env.StderrStamped && !env.StderrTerminal
+	return st
+}
 
 // choice is a flag with a fixed set of values (any case): a wrong one is
 // refused while the command line is parsed, and shell completion offers

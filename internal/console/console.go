@@ -24,6 +24,9 @@ type Style struct {
 	Terminal bool // stderr is a terminal
 	Bar      bool // a progress bar can be drawn: a terminal that is not TERM=dumb
 	Color    bool // colour codes: a terminal, NO_COLOR unset, TERM not dumb
+	// Stamped: stderr is a Stamper, which starts every line with the
+	// time, so the logger leaves its own out.
+	Stamped bool
 }
 
 // StyleOf is the style of a stderr that is a terminal or not, in the
@@ -39,7 +42,8 @@ func StyleOf(terminal bool, getenv func(string) string) Style {
 // summary and error line that end every run; JSON log lines mixed with
 // those would be two formats in one stream. Machines have --summary-json
 // and the report. Off a terminal the timestamps are full ISO 8601 and
-// there is never colour.
+// there is never colour; on a Stamper (st.Stamped) the stamp is the time,
+// in the place the logger would put its own.
 func NewLogger(w io.Writer, st Style, lvl zapcore.Level) *zap.Logger {
 	cfg := zap.NewDevelopmentEncoderConfig()
 	cfg.EncodeLevel = zapcore.CapitalLevelEncoder
@@ -49,6 +53,9 @@ func NewLogger(w io.Writer, st Style, lvl zapcore.Level) *zap.Logger {
 	cfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	if st.Terminal {
 		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
+	}
+	if st.Stamped {
+		cfg.TimeKey = ""
 	}
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(cfg), zapcore.AddSync(w), lvl)
 	return zap.New(core)
