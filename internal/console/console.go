@@ -140,7 +140,8 @@ type Progress struct {
 	phase batch.Phase
 	last  time.Time
 	cur   batch.Progress
-	desc  string // the bar's description as last set
+	desc  string        // the bar's description as last set
+	since time.Duration // the run's Elapsed when the bar's phase began
 }
 
 // NewProgress shows progress in mode: the bar draws on out (a Mux's
@@ -157,13 +158,16 @@ func (p *Progress) Update(pr batch.Progress) {
 			p.endBar()
 			p.phase = pr.Phase
 			p.last = time.Time{}
-			p.desc = fmt.Sprintf("%-8s", pr.Phase)
+			p.since = pr.Elapsed
+			p.desc = ""
+			// The rate is ours, in the description (describe): the bar's
+			// own (OptionShowIts) picks rows/hr, /min or /s by the rate,
+			// so its first frames said "0 rows/hr" and the next "6401
+			// rows/s".
 			p.bar = progressbar.NewOptions(pr.Total,
 				progressbar.OptionSetWriter(p.out),
-				progressbar.OptionSetDescription(p.desc),
+				progressbar.OptionSetDescription(describe(pr, 0)),
 				progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("rows"),
 				progressbar.OptionSetPredictTime(true),
 				progressbar.OptionSetWidth(30),
 				progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.out) }),
@@ -192,12 +196,22 @@ func (p *Progress) draw() {
 	if p.bar.IsFinished() {
 		return // a finished bar redraws on a fresh line
 	}
-	// Describe draws the bar too: only when the failures change.
-	if d := fmt.Sprintf("%-8s failures %d", p.cur.Phase, p.cur.Failures); d != p.desc {
+	// Describe draws the bar too: only when the text changes.
+	rate := 0.0
+	if s := (p.cur.Elapsed - p.since).Seconds(); s > 0 {
+		rate = float64(p.cur.Done) / s
+	}
+	if d := describe(p.cur, rate); d != p.desc {
 		p.desc = d
 		p.bar.Describe(d)
 	}
 	_ = p.bar.Set(p.cur.Done)
+}
+
+// describe is the bar's description: the phase, its rate in rows a
+// second (one unit, whatever the rate), the failures so far.
+func describe(pr batch.Progress, rate float64) string {
+	return fmt.Sprintf("%-8s %.1f rows/s, failures %d", pr.Phase, rate, pr.Failures)
 }
 
 // endBar leaves the bar showing where its phase got to. Finish would
