@@ -130,14 +130,26 @@ func exitCodeOf(err error) int {
 }
 
 // exitCode reports err on stderr and returns the process exit code. Rows
-// that are not ok have been summarised already, so they are not repeated.
+// that are not ok have been summarised already, so they are not repeated;
+// nor is an interruption the engine stopped for, which the summary has
+// said ("interrupted", the next step, "exit 3") just above.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
 	kind := kindOf(err)
-	if kind != errRows {
+	if kind != errRows && !summarisedInterrupt(err) {
 		fmt.Fprintf(stderr, "ensbulk: %v\n", err)
 	}
 	return exitCodes[kind]
+}
+
+// summarisedInterrupt says whether err is the engine's own interruption,
+// returned as it is after the summary. One marked with a kind (a report
+// that could not be finished, a prompt abandoned) says something the
+// summary has not.
+func summarisedInterrupt(err error) bool {
+	var ke *kindError
+	var se *batch.StopError
+	return !errors.As(err, &ke) && errors.As(err, &se) && se.Kind == batch.StopInterrupted
 }

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ensbulk/ensbulk/simulator"
 )
 
 // Plain http to a host that is not loopback is said once, at the default
@@ -20,5 +24,30 @@ func TestPlainHTTPWarnsOnce(t *testing.T) {
 	}
 	if n := strings.Count(res.stderr, "plain http"); n != 1 {
 		t.Errorf("plain http said %d times, want once:\n%s", n, res.stderr)
+	}
+}
+
+// After Ctrl-C the summary says "interrupted" and ends with the exit
+// line; nothing says it again after that line.
+func TestInterruptSaidOnceBeforeExitLine(t *testing.T) {
+	t.Parallel()
+	sim := startWatchedSim(t, simulator.Config{Seed: 1, Mailboxes: 200})
+	in := writeFile(t, "changes.csv", manyRows(60))
+	p := startEnsbulk(t, simEnv(sim.testSim), "run", in, "--rate", "20", "--workers", "2")
+	<-sim.when(func(s simulator.Stats) bool { return s.Requests >= 5 })
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := p.wait(t, time.Minute)
+	stderr := unstamp(p.stderr.String())
+	if code != exitAborted {
+		t.Fatalf("exit %d, want %d\n%s", code, exitAborted, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	if last := lines[len(lines)-1]; last != "exit 3" {
+		t.Errorf("last line %q, want the summary's %q:\n%s", last, "exit 3", stderr)
+	}
+	if !strings.Contains(stderr, ": interrupted in ") {
+		t.Errorf("the summary does not say the run was interrupted:\n%s", stderr)
 	}
 }
