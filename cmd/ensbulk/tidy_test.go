@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,5 +51,69 @@ func TestInterruptSaidOnceBeforeExitLine(t *testing.T) {
 	}
 	if !strings.Contains(stderr, ": interrupted in ") {
 		t.Errorf("the summary does not say the run was interrupted:\n%s", stderr)
+	}
+}
+
+// A command without its FILE says what is missing in words, and a
+// mistyped flag gets the flags of that command it is close to; both are
+// usage errors (exit 2).
+func TestFlagAndArgumentMistakesInWords(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run"}, "run needs the input FILE: ensbulk run FILE"},
+		{[]string{"validate"}, "validate needs the input FILE: ensbulk validate FILE"},
+		{[]string{"plan"}, "plan needs the input FILE: ensbulk plan FILE"},
+		{[]string{"summary"}, "summary needs the REPORT: ensbulk summary REPORT"},
+		{[]string{"run", "x.csv", "--wokers", "3"}, "unknown flag: --wokers (see 'ensbulk run --help')\n\nDid you mean this?\n\t--workers\n"},
+		{[]string{"plan", "x.csv", "--reprot=a.csv"}, "Did you mean this?\n\t--report\n"},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			res := runBinaryIn(t, nil, t.TempDir(), tt.args...)
+			stderr := unstamp(res.stderr)
+			if res.code != exitUsage || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, want %d saying %q:\n%s", res.code, exitUsage, tt.want, stderr)
+			}
+			if strings.Contains(stderr, "arg(s)") {
+				t.Errorf("cobra's words:\n%s", stderr)
+			}
+		})
+	}
+	// A flag far from every flag gets no guess.
+	res := runBinaryIn(t, nil, t.TempDir(), "run", "x.csv", "--frobnicate")
+	if res.code != exitUsage || strings.Contains(res.stderr, "Did you mean") {
+		t.Errorf("--frobnicate: exit %d, want %d without a guess:\n%s", res.code, exitUsage, res.stderr)
+	}
+}
+
+// --profile completes the names of the configured profiles.
+func TestProfileCompletion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	body := "[profiles.lab]\nurl = \"https://lab.example.com\"\n\n[profiles.prod]\nurl = \"https://prod.example.com\"\n\n[profiles.prod-oslo]\nurl = \"https://oslo.example.com\"\n"
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "run", "x.csv", "--config", conf, "--profile", ""}, []string{"lab", "prod", "prod-oslo"}},
+		{[]string{"__complete", "plan", "x.csv", "--config", conf, "--profile", "pr"}, []string{"prod", "prod-oslo"}},
+		{[]string{"__complete", "export", "--config", filepath.Join(dir, "none.toml"), "--profile", ""}, nil},
+	} {
+		res := runBinaryIn(t, map[string]string{"ENSBULK_CONFIG": ""}, dir, tt.args...)
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+			if l != "" && !strings.HasPrefix(l, ":") {
+				got = append(got, l)
+			}
+		}
+		if res.code != 0 || !slices.Equal(got, tt.want) {
+			t.Errorf("%v: exit %d, completions %q, want %q\n%s", tt.args, res.code, got, tt.want, res.stderr)
+		}
 	}
 }
