@@ -117,3 +117,33 @@ func TestProfileCompletion(t *testing.T) {
 		}
 	}
 }
+
+// A .xlsx or .tsv named on the command line gets its specific advice on
+// the first try, and the advice for the .tsv runs as printed.
+func TestFormatAdviceAtOnce(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, simulator.Config{Seed: 1})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "book.xlsx"), []byte("PK\x03\x04rest of a zip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tsv := strings.ReplaceAll(twoRows, ",", "\t")
+	if err := os.WriteFile(filepath.Join(dir, "tabs.tsv"), []byte(tsv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runBinaryIn(t, simEnv(sim), dir, "validate", "book.xlsx")
+	if res.code != exitUsage || !strings.Contains(res.stderr, "export it as CSV UTF-8") {
+		t.Errorf("book.xlsx: exit %d, want %d with the export advice:\n%s", res.code, exitUsage, res.stderr)
+	}
+	res = runBinaryIn(t, simEnv(sim), dir, "validate", "tabs.tsv")
+	if res.code != exitUsage || !strings.Contains(res.stderr, `pass --format csv --delimiter '\t'`) {
+		t.Fatalf("tabs.tsv: exit %d, want %d with the delimiter advice:\n%s", res.code, exitUsage, res.stderr)
+	}
+	res = runBinaryIn(t, simEnv(sim), dir, "validate", "tabs.tsv", "--format", "csv", "--delimiter", `\t`)
+	if res.code != exitRows { // one row of the two has a PIN the server refuses
+		t.Errorf("tabs.tsv as advised: exit %d, want %d:\n%s", res.code, exitRows, res.stderr)
+	}
+	if n := sim.Stats().Requests; n == 0 {
+		t.Errorf("the advised command sent nothing")
+	}
+}
