@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -145,5 +147,50 @@ func TestFormatAdviceAtOnce(t *testing.T) {
 	}
 	if n := sim.Stats().Requests; n == 0 {
 		t.Errorf("the advised command sent nothing")
+	}
+}
+
+// No error the binary prints starts with a Go package name
+// ("enswitch: server URL ..."): the operator reads words, not our layout.
+func TestErrorsNameNoPackage(t *testing.T) {
+	t.Parallel()
+	list := exec.Command("go", "list", "-f", "{{.Name}}", "./...")
+	list.Dir = "../.."
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var names []string
+	for _, n := range strings.Fields(string(out)) {
+		if n != "main" && n != "ensbulk" && !slices.Contains(names, n) {
+			names = append(names, regexp.QuoteMeta(n))
+		}
+	}
+	pkgFirst := regexp.MustCompile(`(?m)^ensbulk: (` + strings.Join(names, "|") + `):`)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "in.csv"), []byte(twoRows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "pw"}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "in.csv", "--url", "switch.example.com"}, "has no scheme"},
+		{[]string{"run", "in.csv", "--url", "https://u:p@switch.example.com"}, "must not carry credentials"},
+		{[]string{"run", "in.csv", "--url", "ftp://switch.example.com"}, "scheme must be http or https"},
+		{[]string{"run", "in.csv", "--url", "https://switch.example.com/?x=1"}, "must not have a query"},
+		{[]string{"validate", "in.csv", "--url", "https://"}, "has no host"},
+		{[]string{"plan", "nosuch.csv", "--url", "https://switch.example.com"}, "nosuch.csv"},
+		{[]string{"summary", "nosuch.report.csv"}, "nosuch.report.csv"},
+	} {
+		res := runBinaryIn(t, env, dir, tt.args...)
+		stderr := unstamp(res.stderr)
+		if res.code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, want %d saying %q:\n%s", tt.args, res.code, exitUsage, tt.want, stderr)
+		}
+		if l := pkgFirst.FindString(stderr); l != "" {
+			t.Errorf("%v: an error starts with a package name (%q):\n%s", tt.args, l, stderr)
+		}
 	}
 }
