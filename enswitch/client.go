@@ -75,32 +75,32 @@ type Client struct {
 // New returns a client for cfg.
 func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
-		return nil, errors.New("enswitch: no server URL")
+		return nil, errors.New("no server URL")
 	}
 	// Errors quote the URL only through RedactURL: a user:pass@ in it
 	// must not reach a terminal or log, even when refused.
 	shown := RedactURL(cfg.BaseURL)
 	if !hasScheme(cfg.BaseURL) {
-		return nil, fmt.Errorf("enswitch: server URL %q has no scheme: write it as https://%s (or http:// for a plain-HTTP server)", shown, strings.TrimLeft(shown, "/"))
+		return nil, fmt.Errorf("server URL %q has no scheme: write it as https://%s (or http:// for a plain-HTTP server)", shown, strings.TrimLeft(shown, "/"))
 	}
 	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil {
-		return nil, fmt.Errorf("enswitch: server URL %q does not parse", shown)
+		return nil, fmt.Errorf("server URL %q does not parse", shown)
 	}
 	if u.User != nil {
-		return nil, errors.New("enswitch: server URL must not carry credentials")
+		return nil, errors.New("server URL must not carry credentials")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("enswitch: server URL %q: scheme must be http or https", shown)
+		return nil, fmt.Errorf("server URL %q: scheme must be http or https", shown)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("enswitch: server URL %q has no host", shown)
+		return nil, fmt.Errorf("server URL %q has no host", shown)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("enswitch: server URL %q must not have a query or fragment", shown)
+		return nil, fmt.Errorf("server URL %q must not have a query or fragment", shown)
 	}
 	if cfg.Username == "" {
-		return nil, errors.New("enswitch: no username")
+		return nil, errors.New("no username")
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -111,7 +111,7 @@ func New(cfg Config) (*Client, error) {
 		mode = AuthPassword
 	}
 	if _, err := ParseAuthMode(string(mode)); err != nil {
-		return nil, fmt.Errorf("enswitch: %w", err)
+		return nil, err
 	}
 	c := &Client{base: u, username: cfg.Username, password: secretRE(cfg.Password), hc: hc,
 		auth: auth{mode: mode}, pace: cfg.Pace, notice: cfg.Notice, now: cfg.Now}

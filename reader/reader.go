@@ -88,6 +88,13 @@ func DetectFormat(path, override string) (Format, error) {
 		return CSV, nil
 	case ".jsonl", ".ndjson":
 		return JSONL, nil
+	// The names of what people export instead get the advice at once: a
+	// --format csv would only lead to the next refusal (a workbook is a
+	// zip, not text) or to one column per row (tabs are not commas).
+	case ".xlsx", ".xlsm", ".xls", ".ods", ".numbers":
+		return "", fmt.Errorf("%s is a spreadsheet workbook, not text: export it as CSV UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\") and run the .csv", path)
+	case ".tsv", ".tab":
+		return "", fmt.Errorf("%s is tab-separated: pass --format csv --delimiter '\\t'", path)
 	}
 	return "", fmt.Errorf("cannot tell the format of %s from its name (.csv, .jsonl or .ndjson): pass --format csv or --format jsonl", path)
 }

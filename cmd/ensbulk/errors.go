@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/internal/job"
 )
 
@@ -73,13 +75,15 @@ func exitCodeOf(err error) int {
 }
 
 // exitCode reports err on stderr and returns the process exit code. Rows
-// that are not ok have been summarised already, so they are not repeated.
+// that are not ok have been summarised already, so they are not repeated;
+// nor is an interruption the engine stopped for, which the summary has
+// said ("interrupted", the next step, "exit 3") just above.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
 	kind := kindOf(err)
-	if kind != errRows {
+	if kind != errRows && !summarisedInterrupt(err) {
 		fmt.Fprintf(stderr, "ensbulk: %v\n", err)
 	}
 	return exitCodes[kind]
@@ -91,4 +95,14 @@ func plural[N int | int64](n N, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// summarisedInterrupt says whether err is the engine's own interruption,
+// returned as it is after the summary. One marked with a kind (a report
+// that could not be finished, a prompt abandoned) says something the
+// summary has not.
+func summarisedInterrupt(err error) bool {
+	var ke *job.Error
+	var se *batch.StopError
+	return !errors.As(err, &ke) && errors.As(err, &se) && se.Kind == batch.StopInterrupted
 }

@@ -138,7 +138,11 @@ func addStageFlags(f *pflag.FlagSet, o *job.Options) {
 }
 
 // styleOf is what env's stderr can show.
-func styleOf(env *Env) console.Style { return console.StyleOf(env.StderrTerminal, env.Getenv) }
+func styleOf(env *Env) console.Style {
+	st := console.StyleOf(env.StderrTerminal, env.Getenv)
+	st.Stamped = env.StderrStamped && !env.StderrTerminal
+	return st
+}
 
 // choice is a flag with a fixed set of values (any case): a wrong one is
 // refused while the command line is parsed, and shell completion offers

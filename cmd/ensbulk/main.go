@@ -12,9 +12,11 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
+	"github.com/ensbulk/ensbulk/internal/console"
 	"github.com/ensbulk/ensbulk/internal/gcpace"
 )
 
@@ -28,12 +30,19 @@ func main() {
 	// SIGHUP too: a closed terminal or ssh session ends the run like
 	// Ctrl-C, with the report written, instead of killing it mid-write.
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// Off a terminal (cron mail, a log file, the journal) every line on
+	// stderr starts with the time: see console.Stamper.
+	errTerminal := term.IsTerminal(int(os.Stderr.Fd()))
+	var stderr io.Writer = os.Stderr
+	if !errTerminal {
+		stderr = console.NewStamper(os.Stderr, time.Now)
+	}
 	go func() {
 		s := <-sigs
-		fmt.Fprintf(os.Stderr, "\nensbulk: %s: finishing requests in flight and writing the report (again to quit at once)\n", s)
+		fmt.Fprintf(stderr, "\nensbulk: %s: finishing requests in flight and writing the report (again to quit at once)\n", s)
 		cancel(fmt.Errorf("signal %s", s))
 		s = <-sigs
-		fmt.Fprintf(os.Stderr, "ensbulk: %s again: exiting now; the report holds every row acknowledged so far (--resume continues)\n", s)
+		fmt.Fprintf(stderr, "ensbulk: %s again: exiting now; the report holds every row acknowledged so far (--resume continues)\n", s)
 		restoreTerminal()
 		hooks.run()
 		os.Exit(exitCodeOf(errInterrupted))
@@ -42,12 +51,13 @@ func main() {
 		AtExit: hooks.add,
 		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
-		Stderr: os.Stderr,
+		Stderr: stderr,
 		Getenv: os.Getenv,
 		StdinTerminal: func() bool {
 			return term.IsTerminal(stdin)
 		},
-		StderrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		StderrTerminal: errTerminal,
+		StderrStamped:  !errTerminal,
 		ReadPassword: func() ([]byte, error) {
 			return readPassword(ctx, func() ([]byte, error) { return term.ReadPassword(stdin) })
 		},
@@ -66,6 +76,9 @@ type Env struct {
 	Getenv         func(string) string
 	StdinTerminal  func() bool
 	StderrTerminal bool
+	// StderrStamped: Stderr starts every line with the time itself
+	// (console.Stamper, main off a terminal), so the logger does not.
+	StderrStamped bool
 	// ReadPassword reads a line from the terminal without echo; it
 	// returns at once, with an interrupted error, when the run is
 	// interrupted.

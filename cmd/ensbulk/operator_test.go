@@ -160,7 +160,7 @@ func TestQuietAndVerbose(t *testing.T) {
 		if res.code != 1 {
 			t.Fatalf("exit %d, want 1\n%s", res.code, res.stderr)
 		}
-		lines := strings.Split(strings.TrimSuffix(res.stderr, "\n"), "\n")
+		lines := strings.Split(strings.TrimSuffix(unstamp(res.stderr), "\n"), "\n")
 		want := regexp.MustCompile(`^ensbulk run \S+changes\.csv: finished in \S+: 2 rows \(1 ok, 1 invalid\); report \S+changes\.report\.csv; next: ensbulk run \S+ --retry-failed \S+; exit 1$`)
 		if len(lines) != 1 || !want.MatchString(lines[0]) {
 			t.Errorf("stderr with -q: %d lines, want the final line alone matching %s:\n%s", len(lines), want, res.stderr)

@@ -17,8 +17,10 @@ import (
 // password would cross a network unencrypted: plain http to a host that
 // is not loopback. The host's resolved addresses decide, not its
 // spelling: "127.0.0.1.example.com" or "localhost.evil" is not loopback,
-// and a name that cannot be resolved is not known to be.
-func warnPlainHTTP(stderr io.Writer, log *zap.Logger, rawURL string) {
+// and a name that cannot be resolved is not known to be. It is one line,
+// never also a log line (the log is not given to it): the warning said
+// twice, once as the logger's, read as two problems.
+func warnPlainHTTP(stderr io.Writer, _ *zap.Logger, rawURL string) {
 	u, err := url.Parse(rawURL)
 	if err != nil || !strings.EqualFold(u.Scheme, "http") {
 		return
@@ -29,7 +31,6 @@ func warnPlainHTTP(stderr io.Writer, log *zap.Logger, rawURL string) {
 		return
 	}
 	fmt.Fprintf(stderr, "ensbulk: WARNING: plain http to %s (%s, not loopback): the API password crosses the network unencrypted; use https\n", host, addr)
-	log.Warn("plain http to a non-loopback server: the API password crosses the network unencrypted", zap.String("host", host), zap.String("address", addr))
 }
 
 // resolvesToLoopback says whether every address of host is loopback, and

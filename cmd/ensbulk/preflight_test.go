@@ -147,7 +147,7 @@ func TestPreflightSetupMistakes(t *testing.T) {
 					t.Fatalf("--auth %s: exit %d, want %d\n%s", auth, res.code, tc.code, tail(res.stderr, 20))
 				}
 				line := ""
-				for _, l := range strings.Split(res.stderr, "\n") {
+				for _, l := range strings.Split(unstamp(res.stderr), "\n") {
 					if strings.HasPrefix(l, "ensbulk: ") && !strings.Contains(l, "warning") {
 						line = l
 					}

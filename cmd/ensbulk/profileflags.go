@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/ensbulk/ensbulk/internal/profile"
@@ -148,4 +149,23 @@ func conflictError(k profileKey, env, prof string) error {
 		return fmt.Errorf("ENSWITCH_PASSWORD is set and the profile names password_file %s: which password is meant? unset ENSWITCH_PASSWORD, or pass --password-file", prof)
 	}
 	return fmt.Errorf("%s=%s is set but the profile says %s: which switch is meant? unset %s, or pass --%s", k.env, env, prof, k.env, k.flag)
+}
+
+// completeProfiles has shell completion offer, for --profile, the profiles
+// of the config file that --config (or ENSBULK_CONFIG, or the default
+// place) names.
+func completeProfiles(c *cobra.Command, env *Env) {
+	if c.Flags().Lookup("profile") == nil {
+		return
+	}
+	_ = c.RegisterFlagCompletionFunc("profile", func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		config, _ := c.Flags().GetString("config")
+		var out []string
+		for _, n := range profile.Names(config, env.Getenv, env.userConfigDir) {
+			if strings.HasPrefix(n, toComplete) {
+				out = append(out, n)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
 }

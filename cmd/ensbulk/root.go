@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // version and commit are stamped by the Makefile (-ldflags "-X
@@ -70,7 +71,7 @@ error (e.g. the report could not be written).`,
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageErr("%v (see '%s --help')", err, c.CommandPath())
+		return usageErr("%v (see '%s --help')%s", err, c.CommandPath(), flagSuggestion(c, err))
 	})
 	root.AddCommand(
 		newRunCmd(env),
@@ -87,6 +88,7 @@ error (e.g. the report could not be written).`,
 		c.SilenceErrors = true
 		c.Args = wrapArgs(c.Args)
 		completeChoices(c)
+		completeProfiles(c, env)
 	}
 	return root
 }
@@ -98,10 +100,69 @@ func wrapArgs(a cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 	return func(c *cobra.Command, args []string) error {
 		if err := a(c, args); err != nil {
+			if name, ok := missingArg(c, args); ok {
+				// Not cobra's "accepts 1 arg(s), received 0".
+				what := "the " + name
+				if name == "FILE" {
+					what = "the input FILE"
+				}
+				return usageErr("%s needs %s: %s %s (see '%s --help')", c.Name(), what, c.CommandPath(), name, c.CommandPath())
+			}
 			return usageErr("%v (see '%s --help')", err, c.CommandPath())
 		}
 		return nil
 	}
+}
+
+// missingArg is the name of the argument c's usage line asks for ("run
+// FILE": FILE) when none was given.
+func missingArg(c *cobra.Command, args []string) (string, bool) {
+	f := strings.Fields(c.Use)
+	if len(args) > 0 || len(f) < 2 || strings.HasPrefix(f[1], "-") || strings.ToUpper(f[1]) != f[1] {
+		return "", false
+	}
+	return f[1], true
+}
+
+// flagSuggestion is a "did you mean" for a mistyped flag of c: the flags
+// of c (its own and inherited) within two edits of the name typed.
+func flagSuggestion(c *cobra.Command, err error) string {
+	_, typed, ok := strings.Cut(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	typed, _, _ = strings.Cut(typed, "=")
+	var near []string
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && editDistance(typed, f.Name) <= 2 {
+			near = append(near, "--"+f.Name)
+		}
+	})
+	if len(near) == 0 {
+		return ""
+	}
+	return "\n\nDid you mean this?\n\t" + strings.Join(near, "\n\t")
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // suggestions is cobra's "Did you mean this?" for a mistyped command.

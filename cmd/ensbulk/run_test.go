@@ -218,7 +218,7 @@ func TestUsageErrorsExit2AndSendNothing(t *testing.T) {
 		{"no password off a terminal", noPW, []string{"run", in}, "ENSWITCH_PASSWORD"},
 		{"no url", map[string]string{"ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "x"}, []string{"run", in}, "ENSWITCH_URL"},
 		{"unknown flag", simEnv(sim), []string{"run", in, "--password", "x"}, "unknown flag"},
-		{"no file", simEnv(sim), []string{"run"}, "accepts 1 arg"},
+		{"no file", simEnv(sim), []string{"run"}, "run needs the input FILE"},
 		{"missing file", simEnv(sim), []string{"run", filepath.Join(t.TempDir(), "nope.csv")}, "nope.csv"},
 		{"bad workers", simEnv(sim), []string{"run", in, "--workers", "0"}, "--workers"},
 		{"unknown column", simEnv(sim), []string{"run", writeFile(t, "x.csv", "mailbox,notify_emial\n1001,owner\n")}, "notify_email"},

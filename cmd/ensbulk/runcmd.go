@@ -149,7 +149,7 @@ func runJob(cmd *cobra.Command, env *Env, o *runOptions, path string) error {
 func (o *runOptions) jobEnv(env *Env) *job.Env {
 	return &job.Env{
 		Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr, Getenv: env.Getenv,
-		StdinTerminal: env.StdinTerminal, StderrTerminal: env.StderrTerminal, AtExit: env.AtExit,
+		StdinTerminal: env.StdinTerminal, StderrTerminal: env.StderrTerminal, StderrStamped: env.StderrStamped, AtExit: env.AtExit,
 		Connect: func(log *zap.Logger) (*job.Conn, error) {
 			return connect(env, &o.connFlags, o.Workers, o.Timeout, log)
 		},

@@ -265,7 +265,7 @@ func TestReportDirRemovedStopsSending(t *testing.T) {
 	}
 	stderr := p.stderr.String()
 	var last string
-	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(unstamp(stderr)), "\n") {
 		if strings.HasPrefix(l, "ensbulk: ") {
 			last = l
 		}

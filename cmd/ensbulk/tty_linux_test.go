@@ -190,7 +190,7 @@ func TestCtrlCAtPasswordPrompt(t *testing.T) {
 }
 
 // barDraw is one drawing of the progress bar: phase, count and total.
-var barDraw = regexp.MustCompile(`(validate|apply)\s+failures \d+\s+\d+% \|[^|]*\| \((\d+)/(\d+),`)
+var barDraw = regexp.MustCompile(`(validate|apply)\s+\d+\.\d rows/s, failures \d+\s+\d+% \|[^|]*\| \((\d+)/(\d+)\)`)
 
 // logStart is the start of a log line on a terminal (time, level).
 var logStart = regexp.MustCompile(`\d\d:\d\d:\d\d\t(\x1b\[\d+m)?(INFO|WARN|ERROR)`)
@@ -225,6 +225,10 @@ func TestTerminalBarAndLogLines(t *testing.T) {
 	if warns != 8 || len(barDraw.FindAllString(screen, -1)) < 4 {
 		t.Fatalf("%d warnings (want 8) and %d bar drawings (want several): the test sees neither\n%q", warns, len(barDraw.FindAllString(screen, -1)), screen)
 	}
+	// One rate unit from the first frame to the last.
+	if u := regexp.MustCompile(`rows/(hr|min)`).FindString(screen); u != "" || !strings.Contains(screen, "rows/s") {
+		t.Errorf("the bar's rate is not in rows/s throughout (found %q):\n%q", u, screen)
+	}
 	// Every log line starts on a line of its own: whatever the bar drew
 	// on that line was wiped (spaces) before it.
 	for _, ix := range logs {
@@ -238,7 +242,7 @@ func TestTerminalBarAndLogLines(t *testing.T) {
 		}
 	}
 	// The bar is redrawn below a log line written while it was shown.
-	if !regexp.MustCompile(`row not applied[^\n]*\n\r[^\n]*validate\s+failures`).MatchString(screen) {
+	if !regexp.MustCompile(`row not applied[^\n]*\n\r[^\n]*validate\s+\d+\.\d rows/s, failures`).MatchString(screen) {
 		t.Errorf("the bar is not redrawn after a log line:\n%q", screen)
 	}
 	// Each phase's last drawing shows its full count.
@@ -268,7 +272,7 @@ func TestTerminalBarShowsTrueCountOnStop(t *testing.T) {
 	t.Run("interrupt", func(t *testing.T) {
 		env := map[string]string{"ENSWITCH_URL": sim.URL, "ENSWITCH_USER": "admin", "ENSWITCH_PASSWORD": "admin-demo-pass"}
 		p := startTTY(t, env, "run", writeFile(t, "changes.csv", in), "--rate", "20", "--workers", "2")
-		p.waitMatch(t, regexp.MustCompile(`validate\s+failures 0\s+\d+% \|[^|]*\| \([1-9]\d/60,`), 30*time.Second)
+		p.waitMatch(t, regexp.MustCompile(`validate\s+\d+\.\d rows/s, failures 0\s+\d+% \|[^|]*\| \([1-9]\d/60\)`), 30*time.Second)
 		if _, err := p.ptm.Write([]byte{3}); err != nil { // ^C
 			t.Fatal(err)
 		}

@@ -24,6 +24,9 @@ type Style struct {
 	Terminal bool // stderr is a terminal
 	Bar      bool // a progress bar can be drawn: a terminal that is not TERM=dumb
 	Color    bool // colour codes: a terminal, NO_COLOR unset, TERM not dumb
+	// Stamped: stderr is a Stamper, which starts every line with the
+	// time, so the logger leaves its own out.
+	Stamped bool
 }
 
 // StyleOf is the style of a stderr that is a terminal or not, in the
@@ -39,7 +42,8 @@ func StyleOf(terminal bool, getenv func(string) string) Style {
 // summary and error line that end every run; JSON log lines mixed with
 // those would be two formats in one stream. Machines have --summary-json
 // and the report. Off a terminal the timestamps are full ISO 8601 and
-// there is never colour.
+// there is never colour; on a Stamper (st.Stamped) the stamp is the time,
+// in the place the logger would put its own.
 func NewLogger(w io.Writer, st Style, lvl zapcore.Level) *zap.Logger {
 	cfg := zap.NewDevelopmentEncoderConfig()
 	cfg.EncodeLevel = zapcore.CapitalLevelEncoder
@@ -49,6 +53,9 @@ func NewLogger(w io.Writer, st Style, lvl zapcore.Level) *zap.Logger {
 	cfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	if st.Terminal {
 		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05")
+	}
+	if st.Stamped {
+		cfg.TimeKey = ""
 	}
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(cfg), zapcore.AddSync(w), lvl)
 	return zap.New(core)
@@ -133,7 +140,8 @@ type Progress struct {
 	phase batch.Phase
 	last  time.Time
 	cur   batch.Progress
-	desc  string // the bar's description as last set
+	desc  string        // the bar's description as last set
+	since time.Duration // the run's Elapsed when the bar's phase began
 }
 
 // NewProgress shows progress in mode: the bar draws on out (a Mux's
@@ -150,13 +158,16 @@ func (p *Progress) Update(pr batch.Progress) {
 			p.endBar()
 			p.phase = pr.Phase
 			p.last = time.Time{}
-			p.desc = fmt.Sprintf("%-8s", pr.Phase)
+			p.since = pr.Elapsed
+			p.desc = ""
+			// The rate is ours, in the description (describe): the bar's
+			// own (OptionShowIts) picks rows/hr, /min or /s by the rate,
+			// so its first frames said "0 rows/hr" and the next "6401
+			// rows/s".
 			p.bar = progressbar.NewOptions(pr.Total,
 				progressbar.OptionSetWriter(p.out),
-				progressbar.OptionSetDescription(p.desc),
+				progressbar.OptionSetDescription(describe(pr, 0)),
 				progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("rows"),
 				progressbar.OptionSetPredictTime(true),
 				progressbar.OptionSetWidth(30),
 				progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.out) }),
@@ -185,12 +196,22 @@ func (p *Progress) draw() {
 	if p.bar.IsFinished() {
 		return // a finished bar redraws on a fresh line
 	}
-	// Describe draws the bar too: only when the failures change.
-	if d := fmt.Sprintf("%-8s failures %d", p.cur.Phase, p.cur.Failures); d != p.desc {
+	// Describe draws the bar too: only when the text changes.
+	rate := 0.0
+	if s := (p.cur.Elapsed - p.since).Seconds(); s > 0 {
+		rate = float64(p.cur.Done) / s
+	}
+	if d := describe(p.cur, rate); d != p.desc {
 		p.desc = d
 		p.bar.Describe(d)
 	}
 	_ = p.bar.Set(p.cur.Done)
+}
+
+// describe is the bar's description: the phase, its rate in rows a
+// second (one unit, whatever the rate), the failures so far.
+func describe(pr batch.Progress, rate float64) string {
+	return fmt.Sprintf("%-8s %.1f rows/s, failures %d", pr.Phase, rate, pr.Failures)
 }
 
 // endBar leaves the bar showing where its phase got to. Finish would

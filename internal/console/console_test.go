@@ -3,7 +3,15 @@ package console
 import (
 	"bytes"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ensbulk/ensbulk/batch"
 )
 
 func TestStyleOf(t *testing.T) {
@@ -49,5 +57,25 @@ func TestMuxKeepsLogLinesOffTheBar(t *testing.T) {
 	fmt.Fprint(m, "INFO done\n")
 	if got, want := out.String(), "\nINFO done\n"; got != want {
 		t.Errorf("after the bar's line ended, stderr = %q, want %q", got, want)
+	}
+}
+
+// The bar says its rate in rows a second from its first frame to its
+// last: the bar library's own rate said rows/hr while it was slow.
+func TestProgressBarRateOneUnit(t *testing.T) {
+	var out bytes.Buffer
+	p := NewProgress(ModeBar, time.Second, NewMux(&out).Bar(), zap.NewNop())
+	p.Update(batch.Progress{Phase: batch.PhaseValidate, Done: 0, Total: 4, Elapsed: 3 * time.Second})
+	p.Update(batch.Progress{Phase: batch.PhaseValidate, Done: 4, Total: 4, Elapsed: 5 * time.Second})
+	p.Update(batch.Progress{Phase: batch.PhaseApply, Done: 0, Total: 2, Elapsed: 5 * time.Second})
+	p.Finish()
+	screen := out.String()
+	for _, want := range []string{"validate 0.0 rows/s", "validate 2.0 rows/s", "apply    0.0 rows/s"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the bar never said %q:\n%q", want, screen)
+		}
+	}
+	if n := regexp.MustCompile(`rows/[a-z]+`).FindAllString(screen, -1); len(n) == 0 || slices.ContainsFunc(n, func(u string) bool { return u != "rows/s" }) {
+		t.Errorf("rate units %q, want rows/s throughout:\n%q", n, screen)
 	}
 }

@@ -19,6 +19,9 @@ type Env struct {
 	Getenv         func(string) string
 	StdinTerminal  func() bool
 	StderrTerminal bool
+	// StderrStamped: Stderr starts every line with the time itself (off a
+	// terminal), so the logger leaves its own time out.
+	StderrStamped bool
 	// AtExit registers what must be done before the process exits without
 	// returning (a second signal); the returned func unregisters it. nil:
 	// nothing exits that way.
@@ -40,7 +43,11 @@ func (env *Env) atExit(fn func()) func() {
 }
 
 // style is what env's stderr can show.
-func (env *Env) style() console.Style { return console.StyleOf(env.StderrTerminal, env.Getenv) }
+func (env *Env) style() console.Style {
+	st := console.StyleOf(env.StderrTerminal, env.Getenv)
+	st.Stamped = env.StderrStamped && !env.StderrTerminal
+	return st
+}
 
 // Conn is a ready client and what may be said about it.
 type Conn struct {

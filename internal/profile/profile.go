@@ -522,3 +522,18 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// Names lists the profiles of the config file config (else
+// ENSBULK_CONFIG, else the default place), sorted, for shell completion of
+// --profile. A file that is missing or that Load would refuse has none.
+func Names(config string, getenv func(string) string, userConfigDir func() (string, error)) []string {
+	path, explicit, err := configPath(Options{Config: config}, "", getenv, userConfigDir)
+	if err != nil || path == "" {
+		return nil
+	}
+	cf, _, err := readConfig(path, "", explicit)
+	if err != nil || cf == nil {
+		return nil
+	}
+	return cf.profileNames()
+}
