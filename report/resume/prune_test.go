@@ -31,7 +31,7 @@ func TestPruneKeepsTheNewest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("nightly.report.notes.csv")          // not a stamp
+	write("nightly.report.notes.csv")            // not a stamp
 	write("nightly.report.20260104T010000Z.csv") // a stamp without a sidecar: not ours
 	write("nightly.report.csv")
 	removed, err := prune(path, 2)
