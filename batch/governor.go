@@ -197,7 +197,15 @@ func (g *governor) step(now time.Time, s *slot) (time.Duration, error) {
 		// The process did not run for a while: the slots handed out
 		// before are all past, and going on them would send at once
 		// what the pause did not.
+		late := now.Sub(s.at)
 		g.newEpoch()
+		if late > g.interval {
+			// A stall of a whole slot or more (a stopped process, a
+			// laptop asleep): a request released just before it goes
+			// out only now, so the new pace starts one interval later
+			// rather than sending a second with it.
+			g.next = now.Add(g.interval)
+		}
 		s.held = false
 	}
 	if !s.held {
