@@ -120,7 +120,11 @@ func (e *engine) phase(ctx context.Context, open Opener, ph Phase) error {
 			if !it.local {
 				s.release(it.row)
 			}
-			done++
+			// A row a stop left unsent is not done: the sweep reports it
+			// skipped, and the progress must agree with the summary.
+			if it.final || it.passed {
+				done++
+			}
 		}
 		if e.opts.OnProgress != nil {
 			e.opts.OnProgress(Progress{Phase: ph, Done: done, Total: total, Failures: e.tally.failures(),

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -102,15 +103,17 @@ func SortErrors(es []batch.ErrorCount) {
 	})
 }
 
-// WriteStatusTable prints rows by status, every status shown.
-func WriteStatusTable(w io.Writer, by map[batch.Status]int) {
+// WriteStatusTable prints rows by status, every status shown but those
+// only some runs produce when none has it, and the statuses hide lists
+// (those the command cannot produce) when none has them.
+func WriteStatusTable(w io.Writer, by map[batch.Status]int, hide ...batch.Status) {
 	total := 0
 	for _, st := range batch.Statuses {
 		total += by[st]
 	}
 	width := len(fmt.Sprint(total))
 	for _, st := range batch.Statuses {
-		if by[st] == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange || st == batch.StatusConflict || st == batch.StatusMismatch) {
+		if by[st] == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange || st == batch.StatusConflict || st == batch.StatusMismatch || slices.Contains(hide, st)) {
 			continue // only runs that read, plans, conditional rows and read-backs have these
 		}
 		fmt.Fprintf(w, "  %*d  %s\n", width, by[st], st)

@@ -216,7 +216,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 	j.stage(&opts)
 	j.log.Info("run starting", zap.String("input", j.in.name), zap.String("report", j.reportPath),
 		zap.String("url", j.conn.URL), zap.String("user", j.conn.User), zap.Int("workers", o.Workers),
-		zap.Float64("rate", o.Rate), zap.Bool("validate_only", o.Validate), zap.Bool("resume", j.plan.Resuming),
+		zap.Float64("rate", o.Rate), zap.String("command", o.commandName()), zap.Bool("resume", j.plan.Resuming),
 		zap.Int("resumed_rows_done", j.plan.Done))
 	sender := ownCustomerSender{j.conn.Client}
 	if opts.Reader != nil {

@@ -50,7 +50,11 @@ func (j *job) printSummary(w io.Writer, sum *batch.Summary, c *report.Counts, co
 		fmt.Fprintf(w, ", %d handled by this run, %d done before", sum.Todo, sum.Rows-sum.Todo)
 	}
 	fmt.Fprintln(w, ":")
-	report.WriteStatusTable(w, c.ByStatus)
+	var never []batch.Status // statuses this command cannot produce
+	if o.Plan {
+		never = []batch.Status{batch.StatusOK, batch.StatusValid, batch.StatusAppliedUnvalidated}
+	}
+	report.WriteStatusTable(w, c.ByStatus, never...)
 	target := "no limit"
 	if sum.TargetRate > 0 {
 		target = fmt.Sprintf("%.4g/s", sum.TargetRate)
