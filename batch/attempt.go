@@ -101,7 +101,7 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 		return outcome{phase: PhaseNone, message: msg}.final(row, StatusSkipped)
 	}
 	a := &attempt{row: row, phase: ph, start: e.opts.Now()}
-	if ph == PhaseApply && e.opts.Reader != nil {
+	if ph == PhaseApply && e.opts.Getter != nil {
 		if it, done := e.readFirst(ctx, a); done {
 			return it
 		}

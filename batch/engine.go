@@ -81,8 +81,8 @@ type Opener func() (Source, io.Closer, error)
 // but the first.
 func Run(ctx context.Context, open Opener, sender Sender, sink Sink, opts Options) (*Summary, error) {
 	opts.defaults()
-	if opts.PlanOnly && opts.Reader == nil {
-		return nil, errors.New("batch: a plan needs a Reader")
+	if opts.PlanOnly && opts.Getter == nil {
+		return nil, errors.New("batch: a plan needs a Getter")
 	}
 	if opts.Canary > 0 && opts.ReadBack == nil {
 		return nil, errors.New("batch: a canary needs a ReadBack")

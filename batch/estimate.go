@@ -57,7 +57,7 @@ func (e *engine) workload() Workload {
 		return w
 	}
 	apply := w.Validate + e.validCount
-	if e.opts.Reader != nil {
+	if e.opts.Getter != nil {
 		w.Reads = apply
 		if e.pre != nil {
 			e.pre.mu.Lock()

@@ -114,11 +114,11 @@ type Options struct {
 	// timers, so it must advance with real time.
 	Now func() time.Time
 
-	// Reader, when set, reads each mailbox just before its update (see
+	// Getter, when set, reads each mailbox just before its update (see
 	// read.go): rows that change nothing are reported unchanged and not
 	// sent. nil sends every row blind.
-	Reader Reader
-	// PlanOnly (with Reader) sends no update: rows that would change
+	Getter Getter
+	// PlanOnly (with Getter) sends no update: rows that would change
 	// their mailbox are reported change, with what they would change.
 	PlanOnly bool
 	// Undo, when set, is given the previous values of what a row changes
@@ -132,7 +132,7 @@ type Options struct {
 	// applied and compares it with what was sent (stage.go): a field
 	// that reads otherwise makes the row StatusMismatch. Required by
 	// Canary.
-	ReadBack Reader
+	ReadBack Getter
 	// Canary, when > 0, makes the apply phase send only this many valid
 	// rows, spread over the customers (see pickCanary), and read them
 	// back; then, with rows left, the run stops (StopBudget, its Err a
@@ -150,7 +150,7 @@ type Options struct {
 	// the plan's view of earlier rows and the undo entry's customer.
 	OwnCustomer func() string
 
-	// Lister, with Reader, reads the mailboxes of each customer that has
+	// Lister, with Getter, reads the mailboxes of each customer that has
 	// at least ListRows rows in this run in one mailboxes/list before
 	// the first phase (prefetch.go): a row whose mailbox holds its
 	// values already is reported unchanged and sends nothing. ListRows

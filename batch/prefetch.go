@@ -45,10 +45,10 @@ import (
 // been sent, and Options.OnList says why. A partial list is never taken
 // for the customer's whole.
 
-// Lister is the list side of the Reader port: mailboxes/list of a
+// Lister is the list side of the Getter port: mailboxes/list of a
 // customer ("" for the login's own). It calls fn, in the server's order,
 // for each mailbox of the list that want accepts (by number), with its
-// values as Reader.Read would give them; it returns nil only when the
+// values as Getter.Read would give them; it returns nil only when the
 // list was whole. An error of fn stops the list and is returned as it
 // is. A refusal or fault is returned as an *Error.
 type Lister interface {
@@ -98,7 +98,7 @@ type wantedRow struct {
 }
 
 func newPrefetcher(o *Options) *prefetcher {
-	if o.Lister == nil || o.Reader == nil || o.ListRows <= 0 || o.ValidateOnly {
+	if o.Lister == nil || o.Getter == nil || o.ListRows <= 0 || o.ValidateOnly {
 		return nil
 	}
 	return &prefetcher{min: o.ListRows, rows: map[string]int{}, seedKey: maphash.MakeSeed(), seedSum: maphash.MakeSeed(),

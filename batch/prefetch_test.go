@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// world is a switch in memory for the prefetch tests: the Sender, Reader
+// world is a switch in memory for the prefetch tests: the Sender, Getter
 // and Lister ports over one map, counting the requests of each kind.
 type world struct {
 	mu    sync.Mutex
@@ -140,7 +140,7 @@ func TestPrefetchDecidesUnchangedRows(t *testing.T) {
 			sink := &memSink{}
 			var work Workload
 			var reports []ListReport
-			_, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Reader: w, Lister: w, ListRows: tc.listRows,
+			_, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Getter: w, Lister: w, ListRows: tc.listRows,
 				PlanOnly: tc.plan, OnWorkload: func(wl Workload) { work = wl }, OnList: func(r ListReport) { reports = append(reports, r) }}))
 			if err != nil {
 				t.Fatal(err)
@@ -188,7 +188,7 @@ func TestPrefetchFailedListDecidesNothing(t *testing.T) {
 	rows := exportRows("100", 10, 1004)
 	sink := &memSink{}
 	var reports []ListReport
-	_, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Reader: w, Lister: w, ListRows: 1,
+	_, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Getter: w, Lister: w, ListRows: 1,
 		OnList: func(r ListReport) { reports = append(reports, r) }}))
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +223,7 @@ func TestPrefetchLaterRowsAndUnshownFields(t *testing.T) {
 		row(6, "1004", Param{Name: "pin", Value: ""}),              // keeps the PIN: unchanged, by the list
 	}
 	sink := &memSink{}
-	if _, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Reader: w, Lister: w, ListRows: 1})); err != nil {
+	if _, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Getter: w, Lister: w, ListRows: 1})); err != nil {
 		t.Fatal(err)
 	}
 	want := map[int]Status{1: StatusOK, 2: StatusOK, 3: StatusUnchanged, 4: StatusUnchanged, 5: StatusOK, 6: StatusUnchanged}
@@ -247,7 +247,7 @@ func TestPrefetchUnauthorizedListAborts(t *testing.T) {
 		return &Error{Kind: KindUnauthorized, Code: "401"}
 	})
 	sink := &memSink{}
-	_, err := Run(context.Background(), opener(exportRows("100", 3, 1001)), w, sink, fast(Options{Reader: w, Lister: l, ListRows: 1}))
+	_, err := Run(context.Background(), opener(exportRows("100", 3, 1001)), w, sink, fast(Options{Getter: w, Lister: l, ListRows: 1}))
 	var se *StopError
 	if !errors.As(err, &se) || se.Kind != StopAborted {
 		t.Fatalf("err = %v, want an abort", err)

@@ -27,9 +27,9 @@ type Value struct {
 // shows it in plain, is absent.
 type Values map[string]Value
 
-// Reader is the read side of the Sender port: mailboxes/get. A refusal
+// Getter is the read side of the Sender port: mailboxes/get. A refusal
 // or fault is returned as an *Error, like Update's.
-type Reader interface {
+type Getter interface {
 	Read(ctx context.Context, mailbox, customer string) (Values, error)
 }
 
@@ -283,7 +283,7 @@ func (e *engine) read(ctx context.Context, a *attempt) (cur Values, it item, ok 
 		}
 		seq := e.requests.Add(1)
 		rctx, cancel := context.WithTimeout(e.detached, e.opts.Timeout)
-		cur, err := e.opts.Reader.Read(rctx, a.row.Mailbox, a.row.Customer)
+		cur, err := e.opts.Getter.Read(rctx, a.row.Mailbox, a.row.Customer)
 		cancel()
 		if err == nil {
 			e.answered(false)

@@ -99,7 +99,7 @@ func TestCanaryPicksRoundRobinByCustomerAndStops(t *testing.T) {
 			rows := custRows(tt.spec)
 			w := newStageWorld(rows)
 			sink := &memSink{}
-			sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: tt.workers, Reader: w, ReadBack: w, Canary: tt.n}))
+			sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: tt.workers, Getter: w, ReadBack: w, Canary: tt.n}))
 			var se *StopError
 			var ce *CanaryError
 			if !errors.As(err, &se) || se.Kind != StopBudget || !errors.As(err, &ce) {
@@ -135,7 +135,7 @@ func TestCanaryMismatch(t *testing.T) {
 	w := newStageWorld(rows)
 	w.ignore = func(mb string) bool { return mb == "1003" }
 	sink := &memSink{}
-	sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: 2, Reader: w, ReadBack: w, Canary: 2}))
+	sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: 2, Getter: w, ReadBack: w, Canary: 2}))
 	var ce *CanaryError
 	if !errors.As(err, &ce) || ce.Clean {
 		t.Fatalf("err = %v, want a canary that is not clean", err)
@@ -159,7 +159,7 @@ func TestCanaryGoesOn(t *testing.T) {
 	t.Run("asked", func(t *testing.T) {
 		w := newStageWorld(rows)
 		var asked []CanaryReport
-		sum, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 2, Reader: w, ReadBack: w, Canary: 2,
+		sum, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 2, Getter: w, ReadBack: w, Canary: 2,
 			AfterCanary: func(_ context.Context, r CanaryReport) bool { asked = append(asked, r); return true }}))
 		if err != nil || sum.ByStatus[StatusOK] != 6 {
 			t.Fatalf("err %v, statuses %v; want all 6 ok", err, sum.ByStatus)
@@ -173,7 +173,7 @@ func TestCanaryGoesOn(t *testing.T) {
 	})
 	t.Run("all rows", func(t *testing.T) {
 		w := newStageWorld(rows)
-		sum, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Reader: w, ReadBack: w, Canary: 10}))
+		sum, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Getter: w, ReadBack: w, Canary: 10}))
 		if err != nil || sum.ByStatus[StatusOK] != 6 {
 			t.Fatalf("err %v, statuses %v; want all 6 ok, no stop", err, sum.ByStatus)
 		}
@@ -210,7 +210,7 @@ func TestCanaryKeepsMailboxOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newStageWorld(tt.rows)
-			_, err := Run(context.Background(), opener(tt.rows), w, &memSink{}, fast(Options{Workers: 1, Reader: w, ReadBack: w, Canary: 2}))
+			_, err := Run(context.Background(), opener(tt.rows), w, &memSink{}, fast(Options{Workers: 1, Getter: w, ReadBack: w, Canary: 2}))
 			var ce *CanaryError
 			if !errors.As(err, &ce) || ce.Rows != len(tt.want) {
 				t.Fatalf("err = %v, want a canary stop after %d rows", err, len(tt.want))
@@ -230,7 +230,7 @@ func TestMaxFailures(t *testing.T) {
 		w := newStageWorld(rows)
 		w.fail = func(mb string) bool { return mb != "1000" } // row 1 ok, every other fails
 		sink := &memSink{}
-		sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: 1, Reader: w, MaxFailures: &FailureLimit{Rows: 3}}))
+		sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: 1, Getter: w, MaxFailures: &FailureLimit{Rows: 3}}))
 		var se *StopError
 		var fe *FailureLimitError
 		if !errors.As(err, &se) || se.Kind != StopBudget || !errors.As(err, &fe) {
@@ -253,7 +253,7 @@ func TestMaxFailures(t *testing.T) {
 		// then 18 ok: 2 of 20 is 10%, not beyond it; row 21 fails: 3 of
 		// 21 is 14%.
 		w.fail = func(mb string) bool { return mb == "1000" || mb == "1001" || mb == "1020" }
-		sum, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 1, Reader: w, MaxFailures: &FailureLimit{Percent: 10}}))
+		sum, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 1, Getter: w, MaxFailures: &FailureLimit{Percent: 10}}))
 		var fe *FailureLimitError
 		if !errors.As(err, &fe) || fe.Failed != 3 || fe.Sent != 21 {
 			t.Fatalf("err = %v (%+v), want a stop at 3 failed of 21 sent", err, fe)
@@ -273,7 +273,7 @@ func TestMaxFailures(t *testing.T) {
 		}
 		w.fail = func(string) bool { return true }
 		// 2 rows sent, both fail: 100% but under the sample of 3.
-		_, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 1, Reader: w, MaxFailures: &FailureLimit{Percent: 50, MinSample: 3}}))
+		_, err := Run(context.Background(), opener(rows), w, &memSink{}, fast(Options{Workers: 1, Getter: w, MaxFailures: &FailureLimit{Percent: 50, MinSample: 3}}))
 		if err != nil {
 			t.Errorf("err = %v, want none: 8 unchanged rows are not sent, 2 sent are under the sample", err)
 		}
@@ -311,7 +311,7 @@ func TestReadBack(t *testing.T) {
 	w.boxes["1005"]["description"] = Value{Text: "r6"} // unchanged
 	w.ignore = func(mb string) bool { return mb == "1002" }
 	sink := &memSink{}
-	sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: 3, Reader: w, ReadBack: w}))
+	sum, err := Run(context.Background(), opener(rows), w, sink, fast(Options{Workers: 3, Getter: w, ReadBack: w}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
-// Read implements batch.Reader: mailboxes/get, as the strings an update
+// Read implements batch.Getter: mailboxes/get, as the strings an update
 // of each field would send. NULL reads as "" marked Null (an update
 // cannot write NULL); a secret (the PIN) is left out unless the server
 // shows it in plain, since a mask compared or restored as one would be

@@ -173,7 +173,7 @@ func (j *job) openReport() error {
 	if j.lock, err = acquireLock(j.reportPath); err != nil {
 		return err
 	}
-	if j.plan, j.want, err = planRun(j.in, j.o, j.reportPath, j.rf, j.conn.identity()); err != nil {
+	if j.plan, j.want, err = decideRun(j.in, j.o, j.reportPath, j.rf, j.conn.identity()); err != nil {
 		return err
 	}
 	for _, n := range j.plan.Notes {
@@ -219,8 +219,8 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		zap.Float64("rate", o.Rate), zap.String("command", o.commandName()), zap.Bool("resume", j.plan.Resuming),
 		zap.Int("resumed_rows_done", j.plan.Done))
 	sender := ownCustomerSender{j.conn.Client}
-	if opts.Reader != nil {
-		opts.Reader = sender
+	if opts.Getter != nil {
+		opts.Getter = sender
 	}
 	if opts.Lister != nil {
 		opts.Lister = sender

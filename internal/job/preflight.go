@@ -156,7 +156,7 @@ func judge(ctx context.Context, cn *Conn, function string, err error, log *zap.L
 	return nil
 }
 
-// ownCustomerSender is the client as the engine's Sender and Reader,
+// ownCustomerSender is the client as the engine's Sender and Getter,
 // with messages that say which customer a row without one was looked
 // for in: the user's own, which the login or the preflight made known.
 type ownCustomerSender struct {
@@ -181,7 +181,7 @@ func (s ownCustomerSender) Update(ctx context.Context, params []batch.Param, val
 	return resp, err
 }
 
-// Read implements batch.Reader.
+// Read implements batch.Getter.
 func (s ownCustomerSender) Read(ctx context.Context, mailbox, customer string) (batch.Values, error) {
 	v, err := s.cl.Read(ctx, mailbox, customer)
 	if err != nil {

@@ -30,7 +30,7 @@ func (j *job) reads(opts *batch.Options) error {
 	if mode, _ := o.readMode(); o.Validate || mode == readNone {
 		return nil
 	}
-	opts.Reader = j.conn.Client
+	opts.Getter = j.conn.Client
 	if err := j.listing(opts); err != nil {
 		return err
 	}

@@ -32,10 +32,10 @@ func Dialect() resume.Dialect {
 	}
 }
 
-// planRun decides, from the report at reportPath, which rows this run
+// decideRun decides, from the report at reportPath, which rows this run
 // handles (see package resume); want is the sidecar a new report of this
 // invocation has, which a resume compares with the report's own.
-func planRun(in *input, o *Options, reportPath string, rf report.Format, id undo.Identity) (p *resume.Plan, want report.Meta, err error) {
+func decideRun(in *input, o *Options, reportPath string, rf report.Format, id undo.Identity) (p *resume.Plan, want report.Meta, err error) {
 	mode := "run"
 	if o.Validate {
 		mode = "validate"
