@@ -11,32 +11,14 @@ import (
 	"github.com/ensbulk/ensbulk/report"
 )
 
-// resume plans the continuation of cfg.Report. A row is redone unless its
-// outcome is final and its content unchanged; a changed input is refused
-// unless cfg.Force, which then makes the report describe the input now.
-// With cfg.Rotate, a changed input whose report's run had finished is a
-// new job (a nightly file replaced by the next night's): the old report is
-// set aside under a dated name and the run starts afresh; rotated says so.
-func (p *Plan) resume(cfg Config) (rotated bool, err error) {
-	path := cfg.Report
-	meta, err := report.ReadMeta(path)
+// compare reads the report to resume beside the input, once, and records
+// in s what differs (for decideResume) and which rows the input lost.
+// A row is redone unless its outcome is final and its content unchanged.
+func (p *Plan) compare(cfg Config, s *situation) error {
+	meta := s.meta
+	old, err := report.OpenLatest(cfg.Report)
 	if err != nil {
-		return false, refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), err)
-	}
-	// What the report is cannot be forced: another switch, mode or
-	// encoding.
-	if err := checkIdentity("cannot resume: report", path, meta, cfg.Meta, cfg.Force); err != nil {
-		return false, err
-	}
-	if meta.Mode != cfg.Meta.Mode {
-		return false, refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
-	}
-	if meta.Format != "" && meta.Format != cfg.Meta.Format {
-		return false, refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
-	}
-	old, err := report.OpenLatest(path)
-	if err != nil {
-		return false, refuse("cannot resume: %v", err)
+		return refuse("cannot resume: %v", err)
 	}
 	defer old.Close()
 	var changed rowSet // finished rows whose content or mailbox differs now
@@ -57,13 +39,11 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 		return redo(rec, meta.Mode), nil
 	}, nil)
 	if re := (*readError)(nil); errors.As(err, &re) {
-		return false, refuse("cannot resume: %v", re.err)
+		return refuse("cannot resume: %v", re.err)
 	}
 	if err != nil {
-		return false, err
+		return err
 	}
-	old.Close() // before a rotation or a rewrite replaces it
-
 	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
 	if changed.n > 0 {
 		diffs = append(diffs, fmt.Sprintf("%s now %s from %s record in the report", &changed, plural(changed.n, "differs", "differ"), plural(changed.n, "its", "their")))
@@ -71,36 +51,39 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 	if gone.n > 0 {
 		diffs = append(diffs, fmt.Sprintf("%s of the report %s no longer in the input", gone, plural(gone.n, "is", "are")))
 	}
-	if len(diffs) > 0 && cfg.Rotate && !cfg.Force && !meta.Finished.IsZero() {
-		return true, p.rotate(cfg, meta, joinAnd(diffs))
-	}
-	if len(diffs) > 0 && !cfg.Force {
-		return false, refuse("cannot resume %s: the input changed since the report was started: %s; pass --force to redo every changed row (and the later rows of their mailboxes), or --report PATH to start a new report", path, joinAnd(diffs))
-	}
-	p.Meta = meta
+	s.compared, s.diffs, s.gone = true, diffs, gone
+	return nil
+}
+
+// continueReport plans the run that appends to cfg.Report, as compare
+// found it. With differences (--force), the report is made to describe
+// the input now.
+func (p *Plan) continueReport(cfg Config, s situation) error {
+	path := cfg.Report
+	p.Meta = s.meta
 	p.Resuming = true
 	if n := p.keepValidTodo(); n > 0 {
 		p.Notes = append(p.Notes, fmt.Sprintf("%d %s validated by an earlier run of this report and unchanged since: not validated again", n, plural(n, "row was", "rows were")))
 	}
-	if len(diffs) == 0 {
-		return false, nil
+	if len(s.diffs) == 0 {
+		return nil
 	}
 	// --force: the report now describes this input. Rows the input lost
 	// leave it (the final report has one line per input row), and the
 	// sidecar names the new input, so a later --resume after a crash of
 	// this run is not refused again.
-	if gone.n > 0 {
-		if err := report.Rewrite(path, func(r report.Record) bool { return !gone.has(r.Row) }); err != nil {
-			return false, fmt.Errorf("report %s: %w", path, err)
+	if s.gone.n > 0 {
+		if err := report.Rewrite(path, func(r report.Record) bool { return !s.gone.has(r.Row) }); err != nil {
+			return fmt.Errorf("report %s: %w", path, err)
 		}
 	}
 	p.Meta.InputSHA256, p.Meta.InputFormat = cfg.Meta.InputSHA256, cfg.Meta.InputFormat
 	p.Meta.EmptyToken, p.Meta.Delimiter = cfg.Meta.EmptyToken, cfg.Meta.Delimiter
 	p.Meta.Finished = time.Time{} // the changed rows are not done yet
 	if err := report.WriteMeta(path, p.Meta); err != nil {
-		return false, fmt.Errorf("report sidecar: %w", err)
+		return fmt.Errorf("report sidecar: %w", err)
 	}
-	return false, nil
+	return nil
 }
 
 // retry plans a rerun of the rows of cfg.RetryFailed that are not ok.
@@ -113,15 +96,10 @@ func (p *Plan) resume(cfg Config) (rotated bool, err error) {
 // exception is a row refused because of its mailbox or customer (404,
 // 402/403, or a 400 naming one of them): naming the right mailbox is how
 // such a row is fixed.
+//
+// The report is opened once, here; its sidecar was read by look.
 func (p *Plan) retry(cfg Config) error {
-	old := cfg.RetryFailed
-	if meta, err := report.ReadMeta(old); err == nil {
-		if err := checkIdentity("--retry-failed: report", old, meta, cfg.Meta, cfg.Force); err != nil {
-			return err
-		}
-	} else if cfg.Meta.Switch != "" && !cfg.Force {
-		return refuse("--retry-failed %s: its sidecar %s is unreadable (%v), so nothing says which switch it describes: pass --force if it was made against %s as user %s", old, report.MetaPath(old), err, cfg.Meta.Switch, cfg.Meta.User)
-	}
+	old := cfg.RetryFailed // its sidecar was checked by decideRetry
 	lr, err := report.OpenLatest(old)
 	if err != nil {
 		return refuse("--retry-failed: %v", err)

@@ -122,6 +122,11 @@ type Plan struct {
 	Done int
 	// Seeded counts the records Seed carried over.
 	Seeded int
+	// Retried is the sidecar of the report a retry reruns
+	// (Config.RetryFailed) as Decide read it, so that the run need not
+	// read it again; nil when the run is no retry or the sidecar is
+	// unreadable.
+	Retried *report.Meta
 	// Notes are what the operator is told before anything is sent: what
 	// this plan does that a plain run would not (records reused, rows
 	// applied again, a report set aside).
@@ -191,58 +196,16 @@ func (p *Plan) seed(rec report.Record, format report.Format) error {
 // refused otherwise; with RetryFailed the run writes a new report seeded
 // from the earlier one. It reads the input through Open once when there
 // is a report to compare it with.
+//
+// It looks first (look reads the report's sidecar and the retried
+// report's once each), then asks decide, a pure function of what it
+// found, what to do, and carries that out; an effect that learns
+// something (the comparison with the input, a report set aside) records
+// it in the situation and asks decide again.
 func Decide(cfg Config) (*Plan, error) {
 	p := &Plan{Meta: cfg.Meta}
-	path := cfg.Report
-	if cfg.RetryFailed != "" && SameFile(path, cfg.RetryFailed) {
-		return nil, refuse("--report %s is the report being retried: a retry writes a new report and leaves %s as it is; pass another --report PATH", path, cfg.RetryFailed)
-	}
-	exists, err := checkOwnFile(path, "report")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := checkOwnFile(report.MetaPath(path), "report sidecar"); err != nil {
-		return nil, err
-	}
-	if exists && cfg.Resume {
-		// A report without its sidecar is ours only if it holds nothing
-		// but what a new report starts with: then nothing is lost by
-		// starting afresh. Anything else (an input or config file named
-		// by mistake) is left exactly as it is.
-		if _, merr := report.ReadMeta(path); errors.Is(merr, fs.ErrNotExist) {
-			if !emptyReport(path) {
-				return nil, refuse("cannot resume %s: its sidecar %s is missing, so it is not a report ensbulk can continue (is it one?); it was left as it is: pass --report PATH to start a new report", path, report.MetaPath(path))
-			}
-			if err := os.Remove(path); err != nil {
-				return nil, refuse("report %s: %v", path, err)
-			}
-			exists = false
-		}
-	}
-	switch {
-	case cfg.Resume && exists:
-		var rotated bool
-		if rotated, err = p.resume(cfg); err == nil && rotated && cfg.Reuse != "" {
-			err = p.reuse(cfg)
-		}
-	case exists && replaceable(cfg):
-		// A plan or validation changed nothing on the switch: doing it
-		// again supersedes the earlier report, so that "fix the rows,
-		// then plan again" works as said.
-		if err = removeReport(path); err == nil {
-			p.note("replaced the earlier %s report %s of this input (a %s changes nothing on the switch)", cfg.Meta.Mode, path, cfg.Meta.Mode)
-		}
-	case exists:
-		if _, merr := report.ReadMeta(path); errors.Is(merr, fs.ErrNotExist) {
-			err = refuse("%s %w and is not a report of ensbulk (it has no sidecar %s): it was left as it is; pass --report PATH to name a new report", path, ErrReportExists, report.MetaPath(path))
-			break
-		}
-		err = refuse("report %s %w: pass --resume to continue that run, or --report PATH to start a new report", path, ErrReportExists)
-	case cfg.RetryFailed != "":
-		err = p.retry(cfg)
-	case cfg.Reuse != "":
-		err = p.reuse(cfg)
-	}
+	s := look(cfg)
+	err := p.carryOut(cfg, &s)
 	if err == nil && p.seeds != nil {
 		// Every record carried over is in the spool before the run
 		// writes its report: a spool that failed (a full temporary
@@ -257,18 +220,219 @@ func Decide(cfg Config) (*Plan, error) {
 	return p, nil
 }
 
-// replaceable says whether the report cfg.Report is an earlier plan or
-// validate report of this same input, switch and user, in the format
-// this run writes: a new plan or validation replaces it.
-func replaceable(cfg Config) bool {
+// carryOut does what decide says until it says the plan is made. Each
+// effect that does not end the plan changes s so that decide answers
+// otherwise next time (exists, compared and rotated only ever turn one
+// way), so the loop ends.
+func (p *Plan) carryOut(cfg Config, s *situation) error {
+	path := cfg.Report
+	for {
+		act, err := decide(cfg, *s)
+		if err != nil {
+			return err
+		}
+		switch act {
+		case actStart:
+			return nil
+		case actDiscard:
+			if err := os.Remove(path); err != nil {
+				return refuse("report %s: %v", path, err)
+			}
+			s.exists = false
+		case actReplace:
+			if err := removeReport(path); err != nil {
+				return err
+			}
+			p.note("replaced the earlier %s report %s of this input (a %s changes nothing on the switch)", cfg.Meta.Mode, path, cfg.Meta.Mode)
+			return nil
+		case actCompare:
+			if err := p.compare(cfg, s); err != nil {
+				return err
+			}
+		case actRotate:
+			if err := p.rotate(cfg, s.meta, joinAnd(s.diffs)); err != nil {
+				return err
+			}
+			s.exists, s.rotated = false, true
+		case actContinue:
+			return p.continueReport(cfg, *s)
+		case actRetry:
+			p.Retried = s.retried
+			return p.retry(cfg)
+		case actReuse:
+			return p.reuse(cfg)
+		}
+	}
+}
+
+// situation is what Decide found on disk, and what its effects learned
+// since: decide reads nothing else.
+type situation struct {
+	refused error       // a refusal found while looking: the report is a link, or the retried report itself
+	exists  bool        // cfg.Report exists
+	meta    report.Meta // its sidecar, when metaErr is nil
+	metaErr error       // why its sidecar could not be read (fs.ErrNotExist: there is none)
+	empty   bool        // (a resume of a report without a sidecar) it holds no more than a new report's header
+
+	retried    *report.Meta // cfg.RetryFailed's sidecar; nil when unreadable
+	retriedErr error        // why it is unreadable
+
+	compared bool     // the input was compared with the report (resume)
+	diffs    []string // what differs between the report and the input now, when compared
+	gone     *rowSet  // rows of the report the input no longer has, when compared
+	rotated  bool     // the report was set aside
+}
+
+// look reads what decide needs: each sidecar once, and the start of the
+// report only when it has no sidecar and a resume must know whether
+// anything is lost by starting afresh.
+func look(cfg Config) situation {
+	var s situation
+	path := cfg.Report
+	if cfg.RetryFailed != "" && SameFile(path, cfg.RetryFailed) {
+		s.refused = refuse("--report %s is the report being retried: a retry writes a new report and leaves %s as it is; pass another --report PATH", path, cfg.RetryFailed)
+		return s
+	}
+	var err error
+	if s.exists, err = checkOwnFile(path, "report"); err != nil {
+		s.refused = err
+		return s
+	}
+	if _, err := checkOwnFile(report.MetaPath(path), "report sidecar"); err != nil {
+		s.refused = err
+		return s
+	}
+	if s.exists {
+		s.meta, s.metaErr = report.ReadMeta(path)
+		if cfg.Resume && errors.Is(s.metaErr, fs.ErrNotExist) {
+			s.empty = emptyReport(path)
+		}
+	}
+	if cfg.RetryFailed != "" {
+		m, err := report.ReadMeta(cfg.RetryFailed)
+		if err == nil {
+			s.retried = &m
+		}
+		s.retriedErr = err
+	}
+	return s
+}
+
+// action is what decide says to do next.
+type action int
+
+const (
+	actStart    action = iota // a new report, nothing carried over
+	actDiscard                // remove a header-only report without a sidecar, then decide again
+	actReplace                // remove an earlier plan or validate report of this input, then start
+	actCompare                // compare the input with the report to resume, then decide again
+	actRotate                 // set the finished report aside, then decide again
+	actContinue               // append to the report (updated for the input with --force)
+	actRetry                  // a new report seeded from cfg.RetryFailed
+	actReuse                  // a new report that takes over a validate report's results
+)
+
+// decide is the one place that says what a run does with the report it
+// is given, from what look found and the effects learned: an action, or
+// a refusal (a RefusedError) before anything is sent or changed.
+func decide(cfg Config, s situation) (action, error) {
+	path := cfg.Report
+	noSidecar := errors.Is(s.metaErr, fs.ErrNotExist)
+	switch {
+	case s.refused != nil:
+		return 0, s.refused
+	case s.rotated:
+		if cfg.Reuse != "" {
+			return actReuse, nil
+		}
+		return actStart, nil
+	case s.exists && cfg.Resume:
+		return decideResume(cfg, s)
+	case s.exists && replaceable(cfg, s):
+		// A plan or validation changed nothing on the switch: doing it
+		// again supersedes the earlier report, so that "fix the rows,
+		// then plan again" works as said.
+		return actReplace, nil
+	case s.exists && noSidecar:
+		return 0, refuse("%s %w and is not a report of ensbulk (it has no sidecar %s): it was left as it is; pass --report PATH to name a new report", path, ErrReportExists, report.MetaPath(path))
+	case s.exists:
+		return 0, refuse("report %s %w: pass --resume to continue that run, or --report PATH to start a new report", path, ErrReportExists)
+	case cfg.RetryFailed != "":
+		return decideRetry(cfg, s)
+	case cfg.Reuse != "":
+		return actReuse, nil
+	}
+	return actStart, nil
+}
+
+// decideResume decides the resume of a report that exists. A changed
+// input is refused unless cfg.Force, which then makes the report describe
+// the input now. With cfg.Rotate, a changed input whose report's run had
+// finished is a new job (a nightly file replaced by the next night's):
+// the old report is set aside and the run starts afresh.
+func decideResume(cfg Config, s situation) (action, error) {
+	path, meta := cfg.Report, s.meta
+	switch {
+	case errors.Is(s.metaErr, fs.ErrNotExist) && !s.empty:
+		// A report without its sidecar is ours only if it holds nothing
+		// but what a new report starts with: then nothing is lost by
+		// starting afresh. Anything else (an input or config file named
+		// by mistake) is left exactly as it is.
+		return 0, refuse("cannot resume %s: its sidecar %s is missing, so it is not a report ensbulk can continue (is it one?); it was left as it is: pass --report PATH to start a new report", path, report.MetaPath(path))
+	case errors.Is(s.metaErr, fs.ErrNotExist):
+		return actDiscard, nil
+	case s.metaErr != nil:
+		return 0, refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), s.metaErr)
+	}
+	// What the report is cannot be forced: another switch, mode or
+	// encoding.
+	if err := checkIdentity("cannot resume: report", path, meta, cfg.Meta, cfg.Force); err != nil {
+		return 0, err
+	}
+	if meta.Mode != cfg.Meta.Mode {
+		return 0, refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
+	}
+	if meta.Format != "" && meta.Format != cfg.Meta.Format {
+		return 0, refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
+	}
+	switch {
+	case !s.compared:
+		return actCompare, nil
+	case len(s.diffs) > 0 && cfg.Rotate && !cfg.Force && !meta.Finished.IsZero():
+		return actRotate, nil
+	case len(s.diffs) > 0 && !cfg.Force:
+		return 0, refuse("cannot resume %s: the input changed since the report was started: %s; pass --force to redo every changed row (and the later rows of their mailboxes), or --report PATH to start a new report", path, joinAnd(s.diffs))
+	}
+	return actContinue, nil
+}
+
+// decideRetry refuses a retry of a report made against another switch or
+// user, or (unless cfg.Force) one whose sidecar cannot say which.
+func decideRetry(cfg Config, s situation) (action, error) {
+	old := cfg.RetryFailed
+	if s.retried != nil {
+		if err := checkIdentity("--retry-failed: report", old, *s.retried, cfg.Meta, cfg.Force); err != nil {
+			return 0, err
+		}
+	} else if cfg.Meta.Switch != "" && !cfg.Force {
+		return 0, refuse("--retry-failed %s: its sidecar %s is unreadable (%v), so nothing says which switch it describes: pass --force if it was made against %s as user %s", old, report.MetaPath(old), s.retriedErr, cfg.Meta.Switch, cfg.Meta.User)
+	}
+	return actRetry, nil
+}
+
+// replaceable says whether the report cfg.Report, whose sidecar look
+// read, is an earlier plan or validate report of this same input, switch
+// and user, in the format this run writes: a new plan or validation
+// replaces it.
+func replaceable(cfg Config, s situation) bool {
 	mode := cfg.Meta.Mode
 	if mode != "plan" && mode != "validate" || cfg.Meta.Input == "" || cfg.Meta.Input == "-" {
 		return false
 	}
-	m, err := report.ReadMeta(cfg.Report)
-	if err != nil {
+	if s.metaErr != nil {
 		return false
 	}
+	m := s.meta
 	return m.Mode == mode && m.Input == cfg.Meta.Input && m.Switch == cfg.Meta.Switch && m.User == cfg.Meta.User &&
 		formatOr(m.Format) == formatOr(cfg.Meta.Format)
 }
