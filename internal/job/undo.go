@@ -103,7 +103,9 @@ func (j *job) openUndo() (*undo.Journal, error) {
 	id := j.conn.identity()
 	jp := undo.JournalPath(m.Undo)
 	_, jerr := os.Lstat(jp)
-	continuing := j.plan.Resuming || (j.o.RetryFailed != "" && m.Undo == retriedUndo(j.o.RetryFailed))
+	// A retry continues the undo file of the run it retries (see
+	// undoSettings); Decide has read that run's sidecar.
+	continuing := j.plan.Resuming || (j.plan.Retried != nil && m.Undo == j.plan.Retried.Undo)
 	var u *undo.Journal
 	var err error
 	switch {
@@ -139,21 +141,10 @@ func undoEmpty(j *job, path string) bool {
 		return false // the journal was removed, its undo file was not
 	}
 	state := j.plan.Meta.UndoState
-	if !j.plan.Resuming {
-		if m, err := report.ReadMeta(j.o.RetryFailed); err == nil {
-			state = m.UndoState
-		}
+	if r := j.plan.Retried; !j.plan.Resuming && r != nil {
+		state = r.UndoState
 	}
 	return state != "open"
-}
-
-// retriedUndo is the undo file of the report a retry reruns.
-func retriedUndo(reportPath string) string {
-	m, err := report.ReadMeta(reportPath)
-	if err != nil {
-		return ""
-	}
-	return m.Undo
 }
 
 func readWords(read string) string {
