@@ -52,6 +52,11 @@ func TestDependencies(t *testing.T) {
 		"internal/demo": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/snapshot",
 			"internal/summaryfile", "internal/undo", "internal/window", "samples", "simulator"},
+		// simserve: the simulator it serves, and job's kinds (and all job
+		// reaches) for the command to map to exit codes.
+		"internal/simserve": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/snapshot",
+			"internal/summaryfile", "internal/undo", "internal/window", "simulator"},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.
