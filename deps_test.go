@@ -41,6 +41,11 @@ func TestDependencies(t *testing.T) {
 		"internal/job": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",
 			"internal/summaryfile", "internal/undo", "internal/window"},
+		// conn: the client it makes (enswitch, reqlog's logging
+		// transport) as a job.Conn, and through job all it reaches.
+		"internal/conn": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",
+			"internal/summaryfile", "internal/undo", "internal/window"},
 		// export: job's kinds and Conn (what the command maps to exit
 		// codes and connects with), and through job all it reaches.
 		"internal/export": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
