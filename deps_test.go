@@ -41,6 +41,27 @@ func TestDependencies(t *testing.T) {
 		"internal/job": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",
 			"internal/summaryfile", "internal/undo", "internal/window"},
+		// conn: the client it makes (enswitch, reqlog's logging
+		// transport) as a job.Conn, and through job all it reaches.
+		"internal/conn": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",
+			"internal/summaryfile", "internal/undo", "internal/window"},
+		// export: job's kinds and Conn (what the command maps to exit
+		// codes and connects with), and through job all it reaches.
+		"internal/export": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/snapshot",
+			"internal/summaryfile", "internal/undo", "internal/window"},
+		// demo: the simulator it runs against, the sample it runs, and
+		// job's (and all it reaches) for the report and the undo file it
+		// checks; the commands themselves are passed in by cmd.
+		"internal/demo": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/snapshot",
+			"internal/summaryfile", "internal/undo", "internal/window", "samples", "simulator"},
+		// simserve: the simulator it serves, and job's kinds (and all job
+		// reaches) for the command to map to exit codes.
+		"internal/simserve": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/snapshot",
+			"internal/summaryfile", "internal/undo", "internal/window", "simulator"},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.

@@ -45,6 +45,11 @@ func (c *connFlags) addFlags(f *pflag.FlagSet) {
 	authFlag(f, &c.auth)
 }
 
+// authFlag registers --auth on f; its value goes to *p.
+func authFlag(f *pflag.FlagSet, p *string) {
+	f.StringVar(p, "auth", "", "authentication: auto (a token where the server issues them, else the password), token or password (env ENSWITCH_AUTH; default auto)")
+}
+
 // useProfile applies the chosen profile (internal/profile, through
 // profileflags.go) to the flags of fs that the command line did not set.
 // It runs after parsing, in RunE, so that a flag always wins.

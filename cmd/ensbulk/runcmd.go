@@ -1,20 +1,14 @@
 package main
 
 import (
-	"crypto/x509"
-	"errors"
-	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 
-	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/conn"
 	"github.com/ensbulk/ensbulk/internal/job"
-	"github.com/ensbulk/ensbulk/internal/reqlog"
 )
 
 // runOptions are the settings of run, validate and plan: the connection,
@@ -160,96 +154,7 @@ func (o *runOptions) jobEnv(env *Env) *job.Env {
 // connect makes the client of c's flags and the environment; workers and
 // timeout size its HTTP client.
 func connect(env *Env, c *connFlags, workers int, timeout time.Duration, log *zap.Logger) (*job.Conn, error) {
-	o := c
-	u := firstNonEmpty(o.url, env.Getenv("ENSWITCH_URL"))
-	user := firstNonEmpty(o.user, env.Getenv("ENSWITCH_USER"))
-	if u == "" {
-		return nil, usageErr("no server URL: pass --url or set ENSWITCH_URL")
-	}
-	if user == "" {
-		return nil, usageErr("no API user: pass --user or set ENSWITCH_USER")
-	}
-	if _, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user}); err != nil {
-		return nil, usageErr("%v", err) // before the URL is shown anywhere
-	}
-	mode, notices, err := authSettings(env, o.auth, log)
-	if err != nil {
-		return nil, err
-	}
-	pw, err := password(env, o, u, user)
-	if err != nil {
-		return nil, err
-	}
-	var pool *x509.CertPool
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return nil, fileErr(fmt.Errorf("--ca-file: %w", err))
-		}
-		pool = x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fileErr(fmt.Errorf("--ca-file %s: no PEM certificates in it", o.caFile))
-		}
-	}
-	if o.insecure {
-		fmt.Fprintln(env.Stderr, "ensbulk: WARNING: --insecure: the server's TLS certificate is NOT verified; anyone on the path can read the API password and change mailboxes")
-		log.Warn("TLS certificate verification disabled by --insecure")
-	}
-	warnPlainHTTP(env.Stderr, log, u)
-	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: workers, Timeout: timeout, CAPool: pool, Insecure: o.insecure})
-	hc.Transport = reqlog.Wrap(hc.Transport, log)
-	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notices.Say})
-	if err != nil {
-		return nil, usageErr("%v", err)
-	}
-	return &job.Conn{URL: enswitch.RedactURL(u), User: user, Client: cl, Notices: notices}, nil
-}
-
-func password(env *Env, o *connFlags, u, user string) (string, error) {
-	if o.passwordFile != "" {
-		st, err := os.Stat(o.passwordFile)
-		if err != nil {
-			return "", fileErr(fmt.Errorf("--password-file: %w", err))
-		}
-		b, err := os.ReadFile(o.passwordFile)
-		if err != nil {
-			return "", fileErr(fmt.Errorf("--password-file: %w", err))
-		}
-		pw := strings.TrimRight(string(b), "\r\n")
-		if pw == "" {
-			return "", fileErr(fmt.Errorf("--password-file %s is empty", o.passwordFile))
-		}
-		if st.Mode().Perm()&0o077 != 0 {
-			fmt.Fprintf(env.Stderr, "ensbulk: warning: %s is readable by other users (mode %v); chmod 600 it\n", o.passwordFile, st.Mode().Perm())
-		}
-		return pw, nil
-	}
-	if pw := env.Getenv("ENSWITCH_PASSWORD"); pw != "" {
-		return pw, nil
-	}
-	if env.StdinTerminal != nil && env.StdinTerminal() && env.ReadPassword != nil {
-		fmt.Fprintf(env.Stderr, "Password for %s at %s: ", user, enswitch.RedactURL(u))
-		b, err := env.ReadPassword()
-		fmt.Fprintln(env.Stderr)
-		if errors.Is(err, errInterrupted) {
-			return "", err
-		}
-		if err != nil {
-			return "", usageErr("read password: %v", err)
-		}
-		if len(b) == 0 {
-			return "", usageErr("empty password")
-		}
-		return string(b), nil
-	}
-	return "", usageErr("no password: set ENSWITCH_PASSWORD, pass --password-file FILE, or run on a terminal to be prompted")
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+	cenv := &conn.Env{Stderr: env.Stderr, Getenv: env.Getenv, StdinTerminal: env.StdinTerminal, ReadPassword: env.ReadPassword}
+	return conn.Open(cenv, &conn.Settings{URL: c.url, User: c.user, PasswordFile: c.passwordFile, CAFile: c.caFile,
+		Insecure: c.insecure, Auth: c.auth, Workers: workers, Timeout: timeout}, log)
 }

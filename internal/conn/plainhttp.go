@@ -1,4 +1,4 @@
-package main
+package conn
 
 import (
 	"context"
@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"go.uber.org/zap"
 )
 
 // warnPlainHTTP warns, on stderr whatever --log-level says, when the
@@ -20,7 +18,7 @@ import (
 // and a name that cannot be resolved is not known to be. It is one line,
 // never also a log line (the log is not given to it): the warning said
 // twice, once as the logger's, read as two problems.
-func warnPlainHTTP(stderr io.Writer, _ *zap.Logger, rawURL string) {
+func warnPlainHTTP(stderr io.Writer, rawURL string) {
 	u, err := url.Parse(rawURL)
 	if err != nil || !strings.EqualFold(u.Scheme, "http") {
 		return
