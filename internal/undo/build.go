@@ -29,67 +29,28 @@ type Stats struct {
 // identity left by an earlier invocation. An existing file at undoPath
 // that is not an undo file of this identity, or is a link, is refused.
 func Build(undoPath, report string, created time.Time) (Stats, error) {
-	var st Stats
 	jp := JournalPath(undoPath)
 	f, err := os.OpenFile(jp, os.O_RDONLY|noFollow, 0)
 	if err != nil {
-		return st, err
+		return Stats{}, err
 	}
 	defer f.Close()
 	h, err := readJournalHeader(f)
 	if err != nil {
-		return st, fmt.Errorf("%s: %w", jp, err)
+		return Stats{}, fmt.Errorf("%s: %w", jp, err)
 	}
 	if err := checkOurs(undoPath, h.Identity); err != nil {
-		return st, err
+		return Stats{}, err
 	}
 	info, err := f.Stat()
 	if err != nil {
-		return st, err
+		return Stats{}, err
 	}
 	cancelled, err := withdrawn(f)
 	if err != nil {
-		return st, fmt.Errorf("%s: %w", jp, err)
+		return Stats{}, fmt.Errorf("%s: %w", jp, err)
 	}
-	// Second pass: what the header says.
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return st, err
-	}
-	err = scanLines(f, func(n int, line []byte) error {
-		if n == 1 || cancelled[n] {
-			return nil
-		}
-		var e entry
-		if err := json.Unmarshal(line, &e); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
-		}
-		if e.Withdrawn {
-			return nil
-		}
-		st.Rows++
-		pin, other := false, false
-		for _, l := range e.Lost {
-			// Secrets (the PIN) are counted apart: servers commonly mask
-			// them, so they are the usual change an undo cannot take back.
-			if schema.IsSecret(l) {
-				pin = true
-			} else {
-				other = true
-			}
-		}
-		if pin {
-			st.LostPINs++
-		}
-		if other {
-			st.LostOther++
-		}
-		for _, fd := range e.Fields {
-			if fd.Old == nil && !takesEmpty(fd.Name) {
-				st.Nulls++
-			}
-		}
-		return nil
-	})
+	st, err := count(f, cancelled)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", jp, err)
 	}
@@ -101,31 +62,85 @@ func Build(undoPath, report string, created time.Time) (Stats, error) {
 	}
 	hdr := Header{Format: formatVersion, Identity: h.Identity, Report: report, Created: created.UTC(),
 		Rows: st.Rows, LostPINs: st.LostPINs, LostOther: st.LostOther, Nulls: st.Nulls}
-	err = writeAtomic(undoPath, func(w io.Writer) error {
+	return st, writeAtomic(undoPath, func(w io.Writer) error {
 		b, _ := json.Marshal(hdr)
 		if _, err := w.Write(append(b, '\n')); err != nil {
 			return err
 		}
 		return backwardLines(f, info.Size(), func(n int, line []byte) error {
-			if n == 1 || cancelled[n] {
-				return nil
-			}
-			var e entry
-			if err := json.Unmarshal(line, &e); err != nil {
-				return err
-			}
-			if e.Withdrawn {
-				return nil
-			}
-			b, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			_, err = w.Write(append(b, '\n'))
-			return err
+			return copyEntry(w, n, line, cancelled)
 		})
 	})
+}
+
+// count is what the header says of the entries that count: the second
+// pass over the journal (the first found the withdrawals).
+func count(f *os.File, cancelled map[int]bool) (Stats, error) {
+	var st Stats
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return st, err
+	}
+	err := scanLines(f, func(n int, line []byte) error {
+		if n == 1 || cancelled[n] {
+			return nil
+		}
+		var e entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		if !e.Withdrawn {
+			st.add(e)
+		}
+		return nil
+	})
 	return st, err
+}
+
+// add counts one entry that counts.
+func (st *Stats) add(e entry) {
+	st.Rows++
+	pin, other := false, false
+	for _, l := range e.Lost {
+		// Secrets (the PIN) are counted apart: servers commonly mask
+		// them, so they are the usual change an undo cannot take back.
+		if schema.IsSecret(l) {
+			pin = true
+		} else {
+			other = true
+		}
+	}
+	if pin {
+		st.LostPINs++
+	}
+	if other {
+		st.LostOther++
+	}
+	for _, fd := range e.Fields {
+		if fd.Old == nil && !takesEmpty(fd.Name) {
+			st.Nulls++
+		}
+	}
+}
+
+// copyEntry writes journal line n to the undo file unless it is the
+// header, a withdrawal or an entry one cancelled.
+func copyEntry(w io.Writer, n int, line []byte, cancelled map[int]bool) error {
+	if n == 1 || cancelled[n] {
+		return nil
+	}
+	var e entry
+	if err := json.Unmarshal(line, &e); err != nil {
+		return err
+	}
+	if e.Withdrawn {
+		return nil
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // withdrawn returns the line numbers of the entries a withdrawal cancels:
