@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/spf13/pflag"
 )
 
@@ -134,7 +136,7 @@ func flagSuggestion(c *cobra.Command, err error) string {
 	typed, _, _ = strings.Cut(typed, "=")
 	var near []string
 	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if !f.Hidden && editDistance(typed, f.Name) <= 2 {
+		if !f.Hidden && schema.Distance(typed, f.Name) <= 2 {
 			near = append(near, "--"+f.Name)
 		}
 	})
@@ -142,27 +144,6 @@ func flagSuggestion(c *cobra.Command, err error) string {
 		return ""
 	}
 	return "\n\nDid you mean this?\n\t" + strings.Join(near, "\n\t")
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // suggestions is cobra's "Did you mean this?" for a mistyped command.

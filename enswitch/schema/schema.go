@@ -343,7 +343,7 @@ func Nearest(name string, names []string) string {
 	lower := toLower(name)
 	best, bestD := "", max(2, len(name)/3)+1
 	for _, n := range names {
-		if d := distance(lower, n); d < bestD {
+		if d := Distance(lower, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -362,8 +362,9 @@ func toLower(s string) string {
 	return string(b)
 }
 
-// distance is the Levenshtein distance between a and b (bytes).
-func distance(a, b string) int {
+// Distance is the Levenshtein distance between a and b (bytes): what
+// the did-you-mean of a column, a key or a flag measures.
+func Distance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
