@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ensbulk/ensbulk/enswitch/schema"
-	"github.com/spf13/pflag"
 )
 
 // version and commit are stamped by the Makefile (-ldflags "-X
