@@ -44,12 +44,19 @@ func (o outcome) final(row *Row, st Status) item {
 
 // withConflicts makes an applied row's result a conflict when the read
 // before it found fields of a conditional row changed since.
+//
+// Forced, every field was written as asked: the row is ok, and its
+// message still names each value it overwrote.
 func (a *attempt) withConflicts(it item, forced bool) item {
 	if len(a.conflicts) == 0 || !it.final || it.res.Status != StatusOK {
 		return it
 	}
+	if forced {
+		it.res.Message = conflictMessage(a.conflicts, true) + " (" + it.res.Message + ")"
+		return it
+	}
 	it.res.Status = StatusConflict
-	it.res.Message = conflictMessage(a.conflicts, forced) + "; the other fields were written (" + it.res.Message + ")"
+	it.res.Message = conflictMessage(a.conflicts, false) + "; the other fields were written (" + it.res.Message + ")"
 	return it
 }
 

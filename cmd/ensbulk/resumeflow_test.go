@@ -121,8 +121,11 @@ func nextCommand(t *testing.T, stderr string) []string {
 		t.Fatalf("no next step printed:\n%s", stderr)
 	}
 	line, _, _ := strings.Cut(stderr[i+len("next: "):], "\n")
+	// The command follows "then: " or, after words of advice, ": ".
 	if _, after, ok := strings.Cut(line, "then: "); ok {
 		line = after
+	} else if i := strings.LastIndex(line, ": ensbulk "); i >= 0 {
+		line = line[i+2:]
 	}
 	words := unquoteWords(t, line)
 	if len(words) < 2 || words[0] != "ensbulk" {

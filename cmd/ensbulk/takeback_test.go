@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,12 +103,26 @@ func TestUndoLeavesAnotherAdminsEditAlone(t *testing.T) {
 		t.Errorf("the conflict's message %q does not give both values", msg)
 	}
 
-	res = tb(t, sim, "run", u, "--force", "--report", filepath.Join(t.TempDir(), "forced.csv"))
-	if res.code != exitRows { // still a conflict: overwritten, and said so
-		t.Errorf("undo --force: exit %d\n%s", res.code, res.stderr)
+	// The conflict's own next step: overwrite it, as printed.
+	next := nextCommand(t, res.stderr)
+	if !slices.Contains(next, "--force") {
+		t.Fatalf("the undo's next step %v does not offer --force for the conflict", next)
+	}
+	res = runBinaryIn(t, simEnv(sim), "", append(next, "--rate", "0")...)
+	if res.code != exitOK {
+		t.Errorf("%v: exit %d, want 0 (every field written as asked)\n%s", next, res.code, res.stderr)
 	}
 	if got := box(t, sim, 100, "1001", "description"); got != before["1001description"] {
 		t.Errorf("after --force 1001 description = %q, want %q", got, before["1001description"])
+	}
+	var forced string
+	for _, r := range latest(t, u+".report.csv") { // the retry's report
+		if r.Mailbox == "1001" {
+			forced = r.Message
+		}
+	}
+	if !strings.Contains(forced, "overwritten (--force)") || !strings.Contains(forced, `"edited by Bob"`) {
+		t.Errorf("the forced row's message %q does not name the value it overwrote", forced)
 	}
 }
 

@@ -121,6 +121,11 @@ func nextStep(o *Options, sum *batch.Summary, kind Kind, reportPath string, in *
 			// A retry would send the rows without the plan's checks.
 			return "fix the rows above, then: " + planAgain(reportPath, meta)
 		}
+		if in.undo != nil && !o.Force && sum.ByStatus[batch.StatusConflict] > 0 {
+			// Retried as they are, the conflicts would be found again:
+			// what is left is the operator's choice to overwrite them.
+			return "the conflicts above were left as they are; if they should go back too: " + retryCommand(reportPath, meta) + " --force"
+		}
 		return "fix the rows above, then: " + retryCommand(reportPath, meta)
 	case Aborted, Interrupted, Stopped:
 		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || kind == Stopped {
