@@ -43,7 +43,15 @@ func undoSettings(o *Options, in *input, reportPath string) (read, path string, 
 		}
 		return readNone, "", nil
 	}
-	path = o.UndoPath
+	path, err = undoPath(o, in, reportPath)
+	return mode, path, err
+}
+
+// undoPath is the undo file a run that reads records into: --undo, the
+// undo file of the run a retry retries, or the report's own; absolute,
+// JSON lines, and none of the run's other files.
+func undoPath(o *Options, in *input, reportPath string) (string, error) {
+	path := o.UndoPath
 	if path == "" && o.RetryFailed != "" {
 		// A retry adds to the undo file of the run it retries, so that
 		// one undo takes back the run and all its retries, in order.
@@ -60,16 +68,16 @@ func undoSettings(o *Options, in *input, reportPath string) (read, path string, 
 		path = abs
 	}
 	if !strings.HasSuffix(path, ".jsonl") {
-		return "", "", usageErr("--undo %s: an undo file is JSON lines (it keeps every value exactly, null and line breaks included): name it *.jsonl", path)
+		return "", usageErr("--undo %s: an undo file is JSON lines (it keeps every value exactly, null and line breaks included): name it *.jsonl", path)
 	}
 	for _, other := range []struct{ what, path string }{
 		{"the input", in.path}, {"the report", reportPath}, {"the report's sidecar", report.MetaPath(reportPath)}, {"the report being retried", o.RetryFailed},
 	} {
 		if other.path != "" && other.path != "-" && resume.SameFile(path, other.path) {
-			return "", "", usageErr("--undo %s is %s: name another file", path, other.what)
+			return "", usageErr("--undo %s is %s: name another file", path, other.what)
 		}
 	}
-	return mode, path, nil
+	return path, nil
 }
 
 // undoCompanions are the undo file and journal a rotation sets aside with
