@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/snapshot"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 )
@@ -28,7 +27,7 @@ import (
 // simulator's count of requests, not silently. It returns the rows that
 // are not ok (0-based indices, as benchWorldOf takes).
 func writeReport(path string, rows, notOK int, reportPath string) ([]int, error) {
-	sum, err := fileSHA256(path)
+	sum, err := snapshot.HashFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -96,19 +95,6 @@ func writeReport(path string, rows, notOK int, reportPath string) ([]int, error)
 		return nil, fmt.Errorf("report of %s: %d rows not ok, want %d", path, len(todo), notOK)
 	}
 	return todo, report.WriteMeta(reportPath, meta)
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // copyFile copies src to dst (a fresh report for each round: a resume
