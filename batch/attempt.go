@@ -161,18 +161,25 @@ func (e *engine) gate(ctx context.Context) {
 	}
 }
 
+// begin counts one more request of a's row, an update or a read: an
+// attempt, a try toward MaxAttempts, a retry after the first, and the
+// run's next request number, which it returns.
+func (e *engine) begin(a *attempt) int64 {
+	a.attempts++
+	a.tries++
+	if a.attempts > 1 {
+		e.retries.Add(1)
+	}
+	return e.requests.Add(1)
+}
+
 // send makes one request. It runs without ctx's cancellation: a stop lets
 // requests already sent finish, on their own timeout, so that their
 // answers are recorded. seq is the request's number in the run. The
 // deadline is the one timer of the request: net/http adds none of its own
 // for a context that ends before its Client.Timeout would.
 func (e *engine) send(a *attempt) (resp Response, seq int64, err error) {
-	a.attempts++
-	a.tries++
-	if a.attempts > 1 {
-		e.retries.Add(1)
-	}
-	seq = e.requests.Add(1)
+	seq = e.begin(a)
 	rctx, cancel := context.WithTimeout(e.detached, e.opts.Timeout)
 	defer cancel()
 	params := a.row.Params

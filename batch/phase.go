@@ -298,7 +298,7 @@ func (e *engine) sweep(ctx context.Context, open Opener) error {
 		return err
 	}
 	defer c.Close()
-	var batch []item
+	out := e.direct()
 	rows, _ := Wanted(src, func(n int) bool { return e.todo.Has(n) && !e.final.Has(n) })
 	for row, err := range rows {
 		if err != nil {
@@ -306,18 +306,39 @@ func (e *engine) sweep(ctx context.Context, open Opener) error {
 		}
 		r := row
 		o := outcome{status: StatusSkipped, phase: e.skippedPhase(&row), message: reason}
-		batch = append(batch, item{row: &r, final: true, res: o.result(&r)})
-		if len(batch) == 256 {
-			if err := e.write(batch); err != nil {
-				return &SinkError{Err: err}
-			}
-			batch = batch[:0]
+		if err := out.add(item{row: &r, final: true, res: o.result(&r)}); err != nil {
+			return err
 		}
 	}
-	if len(batch) > 0 {
-		if err := e.write(batch); err != nil {
-			return &SinkError{Err: err}
-		}
+	return out.flush()
+}
+
+// directWriter writes, 256 at a time, the results of rows no worker
+// handled (the sweep's skipped rows, the rows a list found unchanged),
+// from the writer's goroutine.
+type directWriter struct {
+	e     *engine
+	items []item
+}
+
+func (e *engine) direct() *directWriter { return &directWriter{e: e} }
+
+func (w *directWriter) add(it item) error {
+	w.items = append(w.items, it)
+	if len(w.items) == 256 {
+		return w.flush()
 	}
+	return nil
+}
+
+// flush writes what is held; a write that fails is a *SinkError.
+func (w *directWriter) flush() error {
+	if len(w.items) == 0 {
+		return nil
+	}
+	if err := w.e.write(w.items); err != nil {
+		return &SinkError{Err: err}
+	}
+	w.items = w.items[:0]
 	return nil
 }

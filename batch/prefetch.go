@@ -437,7 +437,7 @@ func (e *engine) writeDecided(open Opener) error {
 		return err
 	}
 	defer c.Close()
-	var batch []item
+	out := e.direct()
 	rows, _ := Wanted(src, p.has)
 	for row, err := range rows {
 		if err != nil {
@@ -451,18 +451,9 @@ func (e *engine) writeDecided(open Opener) error {
 		}
 		e.overlay.done(e, &r, true)
 		o := outcome{phase: PhaseApply, message: "already holds these values (mailboxes/list); not sent"}
-		batch = append(batch, o.final(&r, StatusUnchanged))
-		if len(batch) == 256 {
-			if err := e.write(batch); err != nil {
-				return &SinkError{Err: err}
-			}
-			batch = batch[:0]
+		if err := out.add(o.final(&r, StatusUnchanged)); err != nil {
+			return err
 		}
 	}
-	if len(batch) > 0 {
-		if err := e.write(batch); err != nil {
-			return &SinkError{Err: err}
-		}
-	}
-	return nil
+	return out.flush()
 }

@@ -143,6 +143,16 @@ func (e *engine) readFirst(ctx context.Context, a *attempt) (it item, done bool)
 	return item{}, false
 }
 
+// get sends one mailboxes/get of a's row through g, one more request of
+// the row (see begin), without the run's cancellation (as send).
+func (e *engine) get(a *attempt, g Getter) (Values, int64, error) {
+	seq := e.begin(a)
+	rctx, cancel := context.WithTimeout(e.detached, e.opts.Timeout)
+	defer cancel()
+	cur, err := g.Read(rctx, a.row.Mailbox, a.row.Customer)
+	return cur, seq, err
+}
+
 // answersOther says why a read answered for another mailbox or customer
 // than the row's ("" when it did not): such values are never taken for
 // the mailbox's, nor written to an undo file.
@@ -276,15 +286,7 @@ func (e *engine) read(ctx context.Context, a *attempt) (cur Values, it item, ok 
 			e.stopOn(err) // the deadline (governor.go)
 			return nil, e.unfinished(a), false
 		}
-		a.attempts++
-		a.tries++
-		if a.attempts > 1 {
-			e.retries.Add(1)
-		}
-		seq := e.requests.Add(1)
-		rctx, cancel := context.WithTimeout(e.detached, e.opts.Timeout)
-		cur, err := e.opts.Getter.Read(rctx, a.row.Mailbox, a.row.Customer)
-		cancel()
+		cur, seq, err := e.get(a, e.opts.Getter)
 		if err == nil {
 			e.answered(false)
 			return cur, item{}, true

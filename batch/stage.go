@@ -375,15 +375,7 @@ func (e *engine) readAgain(ctx context.Context, row *Row) (Values, string) {
 			e.stopOn(err)
 			return nil, "the run stopped first"
 		}
-		a.attempts++
-		a.tries++
-		if a.attempts > 1 {
-			e.retries.Add(1)
-		}
-		seq := e.requests.Add(1)
-		rctx, cancel := context.WithTimeout(e.detached, e.opts.Timeout)
-		cur, err := e.opts.ReadBack.Read(rctx, row.Mailbox, row.Customer)
-		cancel()
+		cur, seq, err := e.get(a, e.opts.ReadBack)
 		if err == nil {
 			e.answered(false)
 			return cur, ""
