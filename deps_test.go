@@ -36,7 +36,7 @@ func TestDependencies(t *testing.T) {
 		"internal/snapshot":    {},
 		"internal/summaryfile": {"batch", "enswitch/schema", "report"}, // the counts it holds; report.WriteFileAtomic
 		"internal/window":      {"batch", "enswitch/schema"},           // batch.Sleep, the engine's cancellable wait
-		"internal/undo":        {"batch", "enswitch/schema"},
+		"internal/undo":        {"batch", "enswitch/schema", "report"}, // report.WriteAtomic, report.CutTorn
 		// the run's job: everything below cmd but the simulator.
 		"internal/job": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",

@@ -143,7 +143,7 @@ func OpenJournal(path string, f Format, policy SyncPolicy) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	size, err := cutTorn(file)
+	size, err := CutTorn(file)
 	if err != nil {
 		file.Close()
 		return nil, fmt.Errorf("report %s: %w", path, err)
@@ -200,9 +200,9 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// cutTorn truncates a file after its last newline and returns the new
-// size.
-func cutTorn(f *os.File) (int64, error) {
+// CutTorn truncates a file after its last newline (a line cut by a crash
+// was never acknowledged) and returns the new size.
+func CutTorn(f *os.File) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return 0, err
@@ -353,7 +353,7 @@ func rewrite(path string, f Format, keep func(Record) bool, c *counter) error {
 		f = CSV
 	}
 	same := lr.Format() == f
-	return writeAtomic(path, 0o600, func(w io.Writer) error {
+	return WriteAtomic(path, 0o600, func(w io.Writer) error {
 		enc, err := NewEncoder(w, f, true)
 		if err != nil {
 			return err
@@ -400,15 +400,16 @@ func rewrite(path string, f Format, keep func(Record) bool, c *counter) error {
 // Unlike os.WriteFile, the umask is not applied: the mode is set on the
 // temporary file before it takes path's name.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return writeAtomic(path, perm, func(w io.Writer) error {
+	return WriteAtomic(path, perm, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
 }
 
-// writeAtomic writes path through fill: a temporary file in the same
-// directory, chmod to perm, fsync, rename, fsync of the directory.
-func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) error {
+// WriteAtomic writes path through fill: a temporary file in the same
+// directory, chmod to perm, fsync, rename, fsync of the directory. The
+// rename replaces a link at path rather than writing through it.
+func WriteAtomic(path string, perm os.FileMode, fill func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {

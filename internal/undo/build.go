@@ -9,10 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/report"
 )
 
 // Stats is what Build says of the undo file it wrote.
@@ -28,7 +28,7 @@ type Stats struct {
 // no entry it writes nothing and removes an undo file of the same
 // identity left by an earlier invocation. An existing file at undoPath
 // that is not an undo file of this identity, or is a link, is refused.
-func Build(undoPath, report string, created time.Time) (Stats, error) {
+func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 	jp := JournalPath(undoPath)
 	f, err := os.OpenFile(jp, os.O_RDONLY|noFollow, 0)
 	if err != nil {
@@ -60,9 +60,9 @@ func Build(undoPath, report string, created time.Time) (Stats, error) {
 		}
 		return st, nil
 	}
-	hdr := Header{Format: formatVersion, Identity: h.Identity, Report: report, Created: created.UTC(),
+	hdr := Header{Format: formatVersion, Identity: h.Identity, Report: reportPath, Created: created.UTC(),
 		Rows: st.Rows, LostPINs: st.LostPINs, LostOther: st.LostOther, Nulls: st.Nulls}
-	return st, writeAtomic(undoPath, func(w io.Writer) error {
+	return st, report.WriteAtomic(undoPath, 0o600, func(w io.Writer) error {
 		b, _ := json.Marshal(hdr)
 		if _, err := w.Write(append(b, '\n')); err != nil {
 			return err
@@ -286,33 +286,4 @@ func countLines(f *os.File, size int64) (int, error) {
 		n++
 	}
 	return n, nil
-}
-
-// writeAtomic writes path through a temporary file in its directory
-// (mode 0600), fsynced and renamed into place, then syncs the directory.
-// The rename replaces a link at path rather than writing through it.
-func writeAtomic(path string, fill func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 64<<10)
-	err = fill(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(path)
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/report"
 )
 
 // Journal is the append side of an undo: it implements batch.UndoLog.
@@ -86,7 +87,7 @@ func Continue(undoPath string, id Identity) (*Journal, error) {
 		f.Close()
 		return nil, err
 	}
-	if err := cutTornLine(f); err != nil {
+	if err := cutTornLine(f); err != nil { // an entry cut by a crash: its update never went
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", jp, err)
 	}
@@ -237,34 +238,13 @@ func (j *Journal) Close() error {
 // Path is the journal's path.
 func (j *Journal) Path() string { return j.path }
 
-// cutTornLine truncates f after its last newline and leaves the offset
-// at its end.
+// cutTornLine cuts a line torn by a crash (report.CutTorn) and leaves
+// the offset at the end, for appending.
 func cutTornLine(f *os.File) error {
-	info, err := f.Stat()
-	if err != nil {
+	if _, err := report.CutTorn(f); err != nil {
 		return err
 	}
-	size := info.Size()
-	keep := int64(0)
-	buf := make([]byte, 4096)
-	for end := size; end > 0; {
-		n := min(int64(len(buf)), end)
-		start := end - n
-		if _, err := f.ReadAt(buf[:n], start); err != nil {
-			return err
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			keep = start + int64(i) + 1
-			break
-		}
-		end = start
-	}
-	if keep != size {
-		if err := f.Truncate(keep); err != nil {
-			return err
-		}
-	}
-	_, err = f.Seek(0, io.SeekEnd)
+	_, err := f.Seek(0, io.SeekEnd)
 	return err
 }
 
