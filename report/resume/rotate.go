@@ -81,15 +81,21 @@ func isStamp(mid string) bool {
 // own form, with a sidecar, are touched.
 func prune(path string, keep int) ([]string, error) {
 	ext := filepath.Ext(path)
-	base := strings.TrimSuffix(path, ext)
-	matches, err := filepath.Glob(globEscape(base) + ".*" + globEscape(ext))
+	dir, base := filepath.Split(strings.TrimSuffix(path, ext))
+	entries, err := os.ReadDir(filepath.Clean(dir + "."))
 	if err != nil {
 		return nil, err
 	}
 	type aside struct{ path, stamp string }
 	var all []aside
-	for _, m := range matches {
-		mid := strings.TrimSuffix(strings.TrimPrefix(m, base), ext)
+	for _, en := range entries {
+		name := en.Name()
+		mid, ok := strings.CutPrefix(name, base)
+		if !ok || !strings.HasSuffix(mid, ext) {
+			continue
+		}
+		mid = strings.TrimSuffix(mid, ext)
+		m := filepath.Join(dir, name)
 		if !isStamp(mid) {
 			continue
 		}
@@ -138,18 +144,6 @@ func splitStamp(s string) (string, int) {
 		fmt.Sscan(num, &n)
 	}
 	return stamp, n
-}
-
-// globEscape quotes the characters filepath.Match treats specially.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // companionPath is where a file that goes with the report old (its undo
