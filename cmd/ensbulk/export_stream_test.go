@@ -15,6 +15,7 @@ import (
 // whole; a list cut short fails the export (exit 3) naming the customer
 // and how far it got, never a short file taken for the customer.
 func TestExportLargeCustomer(t *testing.T) {
+	t.Parallel() // its own simulator and files
 	const perCustomer = 20000
 	sim := startSim(t, simulator.Config{Mailboxes: 2 * perCustomer})
 	out := filepath.Join(t.TempDir(), "big.csv")

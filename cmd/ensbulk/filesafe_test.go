@@ -357,6 +357,7 @@ func TestSummaryJSONOnEveryExit(t *testing.T) {
 // still the spooled copy of standard input is gone, in TMPDIR and beside
 // the report, and the summary says the run was interrupted.
 func TestSecondSignalLeavesNoSpool(t *testing.T) {
+	t.Parallel() // its own simulator and files
 	sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: 40, Faults: simulator.Faults{HangRate: 1}})
 	tmp, repDir := t.TempDir(), t.TempDir()
 	rep, sj := filepath.Join(repDir, "stdin.report.csv"), filepath.Join(repDir, "last.json")

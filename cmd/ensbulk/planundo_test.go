@@ -194,6 +194,7 @@ func TestRunSendsNoUpdateForNoOpRows(t *testing.T) {
 }
 
 func TestRunThenUndoRestoresTheWorld(t *testing.T) {
+	t.Parallel() // its own simulator and files
 	for _, mode := range []simulator.PINDisplay{simulator.PINPlain, simulator.PINMasked} {
 		t.Run(string(mode), func(t *testing.T) {
 			sim := startSim(t, simulator.Config{Seed: 5, PINDisplay: mode})
@@ -246,6 +247,7 @@ func pinMailboxes(t *testing.T, in string) map[string]bool {
 }
 
 func TestKilledResumedRunThenUndoRestoresTheWorld(t *testing.T) {
+	t.Parallel() // its own simulator and files
 	if testing.Short() {
 		t.Skip("kills processes")
 	}

@@ -28,6 +28,7 @@ func snapshotRows(n int, tag string) string {
 // description, each row once, the report has one line per original row,
 // and stderr says once that the file changed.
 func TestInputChangedDuringApplyIsNotApplied(t *testing.T) {
+	t.Parallel() // its own simulator and files
 	const rows = 800
 	original := snapshotRows(rows, "orig")
 	edits := []struct {
@@ -55,6 +56,7 @@ func TestInputChangedDuringApplyIsNotApplied(t *testing.T) {
 	}
 	for _, tt := range edits {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			sim := startSim(t, simulator.Config{Seed: 1, Mailboxes: rows})
 			in := writeFile(t, "edit.csv", original)
 			p := startEnsbulk(t, simEnv(sim), "run", in, "--rate", "0", "--workers", "4", "--progress", "none")
