@@ -78,7 +78,8 @@ func exportEdited(t *testing.T, sim *testSim, step int) (string, map[string]stri
 // run say what they will send before they start, and the summary what
 // they sent.
 func TestCostFollowsTheChange(t *testing.T) {
-	t.Parallel()                  // its own simulator and files
+	t.Parallel() // its own simulator and files
+
 	const boxes, step = 10000, 20 // 500 edited rows
 	sim := startSim(t, simulator.Config{Seed: 22, Mailboxes: boxes})
 	in, edited := exportEdited(t, sim, step)
