@@ -270,3 +270,48 @@ func crashRound(t *testing.T, rng *rand.Rand, round, rows, boxes, workers, maxKi
 	t.Logf("round %d: %d kills (%d in the apply phase), %d updates, %d sent again", round, kills, inApply, len(audit), again)
 	return kills, inApply
 }
+
+// A run killed at any moment of its start (before the lock, between the
+// report, its sidecar and the undo journal, into the validations) leaves
+// files its --resume carries on from, and the undo file of the finished
+// run takes every change back.
+func TestKilledAtAnyMomentOfItsStartResumes(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, simulator.Config{Seed: 1, Faults: simulator.Faults{Latency: 2 * time.Millisecond}})
+	in := writeFile(t, "nightly.csv", manyRows(120))
+	initial := sim.State()
+	rng := rand.New(rand.NewPCG(20, 12))
+	args := []string{"run", in, "--resume", "--rate", "0", "--progress", "none", "--log-level", "error"}
+	for round := range 12 {
+		cmd := exec.Command(binary, args...)
+		cmd.Env = binaryEnv(sim)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
+		_ = cmd.Process.Kill()
+		err := cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			if code := cmd.ProcessState.ExitCode(); code != exitOK && code != exitLocked {
+				t.Fatalf("round %d: run ended by itself: %v\n%s", round, err, errb.String())
+			}
+		}
+		drain(t, sim)
+	}
+	res := runCLI(t, context.Background(), simEnv(sim), args...)
+	if res.code != exitOK {
+		t.Fatalf("resume after the kills: exit %d, want 0\n%s", res.code, res.stderr)
+	}
+	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
+	checkState(t, sim, expectState(t, initial, in, rep))
+	if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(rep), ".*tmp*")); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
+	}
+	res = runCLI(t, context.Background(), simEnv(sim), "run", rep[:len(rep)-len(".csv")]+".undo.jsonl", "--rate", "0")
+	if res.code != exitOK {
+		t.Fatalf("undo: exit %d, want 0\n%s", res.code, res.stderr)
+	}
+	sameWorld(t, sim, initial, nil)
+}

@@ -28,8 +28,11 @@ type Stats struct {
 // no entry it writes nothing and removes an undo file of the same
 // identity left by an earlier invocation. An existing file at undoPath
 // that is not an undo file of this identity, or is a link, is refused.
+// The caller holds the report's lock: temporary files a killed Build left
+// are removed.
 func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 	jp := JournalPath(undoPath)
+	removeStaleTemps(undoPath)
 	f, err := os.OpenFile(jp, os.O_RDONLY|noFollow, 0)
 	if err != nil {
 		return Stats{}, err

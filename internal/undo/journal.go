@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
@@ -33,9 +34,13 @@ type journalReq struct {
 
 // Create starts the journal of a new run at JournalPath(undoPath). It
 // refuses when the undo file or the journal already exists, and never
-// follows a link.
+// follows a link. The journal appears whole or not at all: its header is
+// written and synced under a temporary name, then linked into place, so
+// a run killed while creating it leaves no headerless journal for its
+// --resume to refuse.
 func Create(undoPath string, id Identity, report string) (*Journal, error) {
 	jp := JournalPath(undoPath)
+	removeStaleTemps(jp)
 	for _, p := range []string{undoPath, jp} {
 		if _, err := os.Lstat(p); err == nil {
 			return nil, &ExistsError{Path: p}
@@ -43,16 +48,76 @@ func Create(undoPath string, id Identity, report string) (*Journal, error) {
 			return nil, err
 		}
 	}
-	f, err := os.OpenFile(jp, os.O_RDWR|os.O_CREATE|os.O_EXCL|noFollow, 0o600)
+	if err := placeNew(jp, headerLine(id, report)); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(jp, os.O_RDWR|os.O_APPEND|noFollow, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	b, _ := json.Marshal(journalHeader{Format: formatVersion, Identity: id, Report: report})
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return nil, err
-	}
 	return start(jp, f)
+}
+
+func headerLine(id Identity, report string) []byte {
+	b, _ := json.Marshal(journalHeader{Format: formatVersion, Identity: id, Report: report})
+	return append(b, '\n')
+}
+
+func writeHeader(f *os.File, id Identity, report string) error {
+	if _, err := f.WriteAt(headerLine(id, report), 0); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// placeNew writes content to a new file at path, 0600, atomically: under
+// a temporary name first (synced), then linked to path, which fails
+// rather than replace anything there.
+func placeNew(path string, content []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(content)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return &ExistsError{Path: path}
+		}
+		return err
+	}
+	return nil
+}
+
+// removeStaleTemps removes the temporary files placeNew leaves when a run
+// is killed between writing and linking (the caller holds the report's
+// lock: no other run is creating them).
+func removeStaleTemps(path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".tmp*"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Continue reopens the journal of a run being resumed or retried. It
@@ -73,6 +138,14 @@ func Continue(undoPath string, id Identity) (*Journal, error) {
 	f, err := os.OpenFile(jp, os.O_RDWR|noFollow, 0o600)
 	if err != nil {
 		return nil, err
+	}
+	if st.Size() == 0 {
+		// Left by a build that created the journal before writing its
+		// header, killed in between: no entry was ever recorded in it.
+		if err := writeHeader(f, id, ""); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", jp, err)
+		}
 	}
 	h, err := readJournalHeader(f)
 	if err != nil {

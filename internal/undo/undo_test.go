@@ -227,3 +227,66 @@ func TestTornJournalLineIsCut(t *testing.T) {
 		t.Errorf("after a torn line: %+v, %v; want 1 row", st, err)
 	}
 }
+
+// A run killed while creating its journal must leave nothing its
+// --resume refuses: either no journal (the temporary file of placeNew,
+// removed by the next Create) or, from an older build, an empty one.
+func TestJournalKilledAtCreationIsContinued(t *testing.T) {
+	t.Run("killed before the link", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "u"+Ext)
+		stale := filepath.Join(dir, "."+filepath.Base(JournalPath(path))+".tmp123")
+		if err := os.WriteFile(stale, []byte(`{"format":1,"ident`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		j, err := Create(path, lab, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		record(t, j, 1, "100", "", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "a"}, Set: "b"})
+		j.Close()
+		if _, err := os.Lstat(stale); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stale temporary file left: %v", err)
+		}
+		left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*"))
+		if len(left) != 0 {
+			t.Errorf("temporary files left: %v", left)
+		}
+		if st, err := Build(path, "", time.Now()); err != nil || st.Rows != 1 {
+			t.Errorf("Build: %+v, %v; want 1 row", st, err)
+		}
+	})
+	t.Run("empty journal", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "u"+Ext)
+		if err := os.WriteFile(JournalPath(path), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		j, err := Continue(path, lab)
+		if err != nil {
+			t.Fatalf("Continue of an empty journal: %v", err)
+		}
+		record(t, j, 1, "100", "", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "a"}, Set: "b"})
+		j.Close()
+		if st, err := os.Stat(JournalPath(path)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("journal mode: %v, %v; want 0600", st.Mode(), err)
+		}
+		if _, err := Continue(path, Identity{Switch: "https://other.example.com", User: "admin"}); err == nil {
+			t.Error("the journal, now headed, was continued by another switch")
+		}
+		if st, err := Build(path, "", time.Now()); err != nil || st.Rows != 1 {
+			t.Errorf("Build: %+v, %v; want 1 row", st, err)
+		}
+	})
+	t.Run("journal already there", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "u"+Ext)
+		j, err := Create(path, lab, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.Close()
+		var ex *ExistsError
+		if _, err := Create(path, lab, ""); !errors.As(err, &ex) {
+			t.Errorf("second Create: %v, want ExistsError", err)
+		}
+	})
+}
