@@ -1,7 +1,6 @@
 package undo
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -53,7 +52,7 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", jp, err)
 	}
-	st, err := count(f, cancelled)
+	st, lines, err := count(f, cancelled)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", jp, err)
 	}
@@ -70,21 +69,31 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 		if _, err := w.Write(append(b, '\n')); err != nil {
 			return err
 		}
-		return backwardLines(f, info.Size(), func(n int, line []byte) error {
+		return backwardLines(f, info.Size(), lines, func(n int, line []byte) error {
 			return copyEntry(w, n, line, cancelled)
 		})
 	})
 }
 
-// count is what the header says of the entries that count: the second
-// pass over the journal (the first found the withdrawals).
-func count(f *os.File, cancelled map[int]bool) (Stats, error) {
+// count is what the header says of the entries that count, and the
+// journal's number of lines: the second pass over the journal (the first
+// found the withdrawals). An entry is decoded only when the header's
+// figures need more than its existence (a lost field, a null) or it does
+// not look like a whole entry (a line cut short is decoded, and refused):
+// JSON escapes every quote inside a string, so these keys cannot be
+// matched inside a value. At a million entries,
+// decoding each was most of a resume's tail.
+func count(f *os.File, cancelled map[int]bool) (Stats, int, error) {
 	var st Stats
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return st, err
+		return st, 0, err
 	}
-	err := scanLines(f, func(n int, line []byte) error {
+	lines, err := scanCount(f, func(n int, line []byte) error {
 		if n == 1 || cancelled[n] {
+			return nil
+		}
+		if !needsDecoding(line) {
+			st.Rows++
 			return nil
 		}
 		var e entry
@@ -96,7 +105,22 @@ func count(f *os.File, cancelled map[int]bool) (Stats, error) {
 		}
 		return nil
 	})
-	return st, err
+	return st, lines, err
+}
+
+var (
+	entryStart   = []byte(`{"row":`)
+	entryEnd     = []byte(`}]}`) // the last field, the fields, the entry
+	withdrawnKey = []byte(`"withdrawn":true`)
+	lostKey      = []byte(`"lost":[`)
+	nullRestore  = []byte(`"restore":null`)
+)
+
+// needsDecoding says whether a journal line is more than an entry that
+// counts as one row.
+func needsDecoding(line []byte) bool {
+	return !bytes.HasPrefix(line, entryStart) || !bytes.HasSuffix(line, entryEnd) || bytes.Contains(line, withdrawnKey) ||
+		bytes.Contains(line, lostKey) || bytes.Contains(line, nullRestore)
 }
 
 // add counts one entry that counts.
@@ -128,23 +152,19 @@ func (st *Stats) add(e entry) {
 // copyEntry writes journal line n to the undo file unless it is the
 // header, a withdrawal or an entry one cancelled.
 func copyEntry(w io.Writer, n int, line []byte, cancelled map[int]bool) error {
-	if n == 1 || cancelled[n] {
+	if n == 1 || cancelled[n] || bytes.Contains(line, withdrawnKey) {
 		return nil
 	}
-	var e entry
-	if err := json.Unmarshal(line, &e); err != nil {
+	// The journal's entry is the undo file's, byte for byte (count has
+	// read every line that is not plainly one).
+	if _, err := w.Write(line); err != nil {
 		return err
 	}
-	if e.Withdrawn {
-		return nil
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
+	_, err := w.Write(newline)
 	return err
 }
+
+var newline = []byte{'\n'}
 
 // withdrawn returns the line numbers of the entries a withdrawal cancels:
 // for each withdrawal, the latest entry of its row before it. Withdrawals
@@ -225,11 +245,7 @@ func checkOurs(path string, id Identity) error {
 // backwardLines calls fn with every line of f's first size bytes, last
 // line first, with its 1-based number, holding one chunk and one line in
 // memory.
-func backwardLines(f *os.File, size int64, fn func(n int, line []byte) error) error {
-	total, err := countLines(f, size)
-	if err != nil {
-		return err
-	}
+func backwardLines(f *os.File, size int64, total int, fn func(n int, line []byte) error) error {
 	const chunk = 64 << 10
 	var carry []byte // the end of a line whose start is further back
 	n := total
@@ -263,30 +279,4 @@ func backwardLines(f *os.File, size int64, fn func(n int, line []byte) error) er
 		return fn(n, carry)
 	}
 	return nil
-}
-
-// countLines counts the lines of f's first size bytes as scanLines
-// numbers them (a last line without a newline counts).
-func countLines(f *os.File, size int64) (int, error) {
-	r := bufio.NewReader(io.NewSectionReader(f, 0, size))
-	n := 0
-	buf := make([]byte, 64<<10)
-	last := byte('\n')
-	for {
-		k, err := r.Read(buf)
-		n += bytes.Count(buf[:k], []byte{'\n'})
-		if k > 0 {
-			last = buf[k-1]
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	if last != '\n' {
-		n++
-	}
-	return n, nil
 }

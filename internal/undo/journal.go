@@ -335,6 +335,13 @@ func syncDir(path string) error {
 
 // scanLines calls fn with every non-empty line of r, numbered from 1.
 func scanLines(r io.Reader, fn func(n int, line []byte) error) error {
+	_, err := scanCount(r, fn)
+	return err
+}
+
+// scanCount is scanLines that also returns how many lines r has (blank
+// ones too: the numbering backwardLines follows).
+func scanCount(r io.Reader, fn func(n int, line []byte) error) (int, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	n := 0
@@ -344,8 +351,8 @@ func scanLines(r io.Reader, fn func(n int, line []byte) error) error {
 			continue
 		}
 		if err := fn(n, sc.Bytes()); err != nil {
-			return err
+			return n, err
 		}
 	}
-	return sc.Err()
+	return n, sc.Err()
 }

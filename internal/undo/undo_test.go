@@ -290,3 +290,27 @@ func TestJournalKilledAtCreationIsContinued(t *testing.T) {
 		}
 	})
 }
+
+// Build copies the journal's entries as they are, so a line that is not
+// an entry must stop it (naming the line), not reach the undo file.
+func TestBuildRefusesALineThatIsNotAnEntry(t *testing.T) {
+	for _, bad := range []string{`not json at all`, `{"row":3,"mailbox":"1`, `{"mailbox":"100"}x`} {
+		path := filepath.Join(t.TempDir(), "u"+Ext)
+		j, err := Create(path, lab, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		record(t, j, 1, "100", "", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "a"}, Set: "b"})
+		j.Close()
+		f, _ := os.OpenFile(JournalPath(path), os.O_APPEND|os.O_WRONLY, 0)
+		f.WriteString(bad + "\n")
+		f.Close()
+		_, err = Build(path, "", time.Now())
+		if err == nil || !strings.Contains(err.Error(), "line 3") {
+			t.Errorf("journal line %q: Build gave %v, want an error naming line 3", bad, err)
+		}
+		if _, serr := os.Stat(path); !errors.Is(serr, os.ErrNotExist) {
+			t.Errorf("journal line %q: an undo file was written", bad)
+		}
+	}
+}
