@@ -178,14 +178,7 @@ type Server struct {
 
 // New returns a server for cfg.
 func New(cfg Config) (*Server, error) {
-	st := cfg.State.Clone()
-	if st == nil {
-		n := cfg.Mailboxes
-		if n <= 0 {
-			n = DefaultMailboxes
-		}
-		st = Generate(n, cfg.Seed)
-	}
+	st := initialState(&cfg)
 	pol, err := newPolicy(&cfg)
 	if err != nil {
 		return nil, fmt.Errorf("simulator: %w", err)
@@ -193,6 +186,53 @@ func New(cfg Config) (*Server, error) {
 	if err := st.normalize(pol); err != nil {
 		return nil, fmt.Errorf("simulator: state: %w", err)
 	}
+	cfg.fillDefaults(pol)
+	s := &Server{
+		cfg:       cfg,
+		pol:       pol,
+		rules:     requestRules(pol, cfg.DTypes),
+		schema:    schema.Fields(),
+		customers: map[int]Customer{},
+		custOrder: slices.Clone(st.Customers),
+		users:     map[string]User{},
+		userOrder: slices.Clone(st.Users),
+		boxes:     map[boxKey][]string{},
+		ids:       map[boxKey]int{},
+		lists:     map[int][]string{},
+		rng:       newRNG(cfg.Seed),
+		stats:     newStats(),
+		closing:   make(chan struct{}),
+		issuer:    newIssuer(cfg.Auth),
+	}
+	if err := s.loadCustomers(st.Customers, cfg.ForbidCustomers); err != nil {
+		return nil, err
+	}
+	if err := s.loadUsers(st.Users, cfg.TwoFactorUsers); err != nil {
+		return nil, err
+	}
+	s.loadMailboxes(st.Mailboxes)
+	if err := s.SetFaults(cfg.Faults); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// initialState is a copy of the world cfg names, or a generated one.
+func initialState(cfg *Config) *State {
+	if st := cfg.State.Clone(); st != nil {
+		return st
+	}
+	n := cfg.Mailboxes
+	if n <= 0 {
+		n = DefaultMailboxes
+	}
+	return Generate(n, cfg.Seed)
+}
+
+// fillDefaults fills what cfg leaves to the defaults and to the version
+// played: the dtype set, the audit limit, and whether user/login exists
+// and issues tokens.
+func (cfg *Config) fillDefaults(pol policy) {
 	if cfg.DTypes == nil {
 		cfg.DTypes = DefaultDTypes()
 		if !pol.invented.on(RuleExtraDTypes) {
@@ -212,41 +252,35 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Auth.NoLogin {
 		cfg.Auth.NoTokens = true
 	}
-	s := &Server{
-		cfg:       cfg,
-		pol:       pol,
-		rules:     requestRules(pol, cfg.DTypes),
-		schema:    schema.Fields(),
-		customers: map[int]Customer{},
-		custOrder: slices.Clone(st.Customers),
-		users:     map[string]User{},
-		userOrder: slices.Clone(st.Users),
-		boxes:     map[boxKey][]string{},
-		ids:       map[boxKey]int{},
-		lists:     map[int][]string{},
-		rng:       newRNG(cfg.Seed),
-		stats:     newStats(),
-		closing:   make(chan struct{}),
-		issuer:    newIssuer(cfg.Auth),
-	}
-	for _, c := range st.Customers {
+}
+
+// loadCustomers indexes the customers and marks those whose rate plan
+// Config.ForbidCustomers refuses mailbox updates.
+func (s *Server) loadCustomers(custs []Customer, forbid []int) error {
+	for _, c := range custs {
 		s.customers[c.ID] = c
 	}
-	for _, id := range cfg.ForbidCustomers {
+	for _, id := range forbid {
 		c, ok := s.customers[id]
 		if !ok {
-			return nil, fmt.Errorf("simulator: forbidden customer %d does not exist", id)
+			return fmt.Errorf("simulator: forbidden customer %d does not exist", id)
 		}
 		c.MailboxUpdatesForbidden = true
 		s.customers[id] = c
 	}
-	for _, u := range st.Users {
+	return nil
+}
+
+// loadUsers indexes the users and marks those Config.TwoFactorUsers
+// gives two-factor login.
+func (s *Server) loadUsers(users []User, twoFactor []string) error {
+	for _, u := range users {
 		s.users[u.Username] = u
 	}
-	for _, name := range cfg.TwoFactorUsers {
+	for _, name := range twoFactor {
 		u, ok := s.users[name]
 		if !ok {
-			return nil, fmt.Errorf("simulator: two-factor user %q does not exist", name)
+			return fmt.Errorf("simulator: two-factor user %q does not exist", name)
 		}
 		u.TwoFactor = true
 		s.users[name] = u
@@ -256,7 +290,13 @@ func New(cfg Config) (*Server, error) {
 			}
 		}
 	}
-	for _, m := range st.Mailboxes {
+	return nil
+}
+
+// loadMailboxes stores the mailboxes as value rows in schema order, with
+// their read-only ids and each customer's sorted list.
+func (s *Server) loadMailboxes(boxes []Mailbox) {
+	for _, m := range boxes {
 		cid, _ := strconv.Atoi(m["customer"])
 		vals := make([]string, len(s.schema))
 		for i, f := range s.schema {
@@ -269,10 +309,6 @@ func New(cfg Config) (*Server, error) {
 	for _, l := range s.lists {
 		slices.SortFunc(l, lessMailbox)
 	}
-	if err := s.SetFaults(cfg.Faults); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // Close ends every request held by the hang fault and makes later hangs
