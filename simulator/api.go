@@ -33,6 +33,8 @@ func apiFunction(path string) string {
 	return ""
 }
 
+// serveAPI answers one API request: the faults drawn for it first, then
+// routing, then the call itself.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	fn := apiFunction(r.URL.Path)
 	if fn == fnLogin && s.cfg.Auth.NoLogin {
@@ -45,26 +47,51 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	inflight := s.enter(label)
 	defer s.leave()
 	d := s.decide(time.Now())
+	if s.proxyFault(w, r, d, inflight) {
+		return
+	}
+	if !s.serverFault(w, r, d) {
+		return
+	}
+	if !s.route(w, r, fn) {
+		return
+	}
+	rep, ok := s.answer(w, r, fn, d)
+	if !ok {
+		return
+	}
+	s.writeReply(w, rep, d)
+}
 
-	// Faults that a front proxy would apply, before the application sees
-	// the request.
+// proxyFault plays the faults that a front proxy would apply, before the
+// application sees the request: a redirect, the rate limit, the
+// concurrency limit. It reports whether it answered.
+func (s *Server) proxyFault(w http.ResponseWriter, r *http.Request, d decision, inflight int64) bool {
 	switch {
 	case d.f.RedirectTo != "":
 		s.countFault(FaultRedirect)
 		s.countStatus(http.StatusPermanentRedirect)
 		http.Redirect(w, r, strings.TrimRight(d.f.RedirectTo, "/")+r.URL.Path, http.StatusPermanentRedirect)
-		return
+		return true
 	case d.limited:
 		s.countFault(FaultRateLimit)
 		w.Header().Set("Retry-After", retryAfter(d.f.RetryAfter))
 		s.errorPage(w, http.StatusTooManyRequests, "Too Many Requests", "Request rate limit exceeded; slow down.", nil)
-		return
+		return true
 	case d.f.MaxConcurrent > 0 && inflight > int64(d.f.MaxConcurrent):
 		s.countFault(FaultOverload)
 		w.Header().Set("Retry-After", retryAfter(d.f.RetryAfter))
 		s.errorPage(w, http.StatusServiceUnavailable, "Service Unavailable", "Too many concurrent requests.", nil)
-		return
+		return true
 	}
+	return false
+}
+
+// serverFault plays the faults of the application itself: latency and a
+// hang hold the request, an error page or a reset answer it. It reports
+// whether the request goes on: false when answered or its client has
+// gone.
+func (s *Server) serverFault(w http.ResponseWriter, r *http.Request, d decision) bool {
 	if d.delay > 0 || d.kind == FaultHang {
 		// The http.Server notices that a client went away (r.Context
 		// ends) only once the request body has been read to its end: a
@@ -75,56 +102,75 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if d.delay > 0 {
 		s.countFault(FaultLatency)
 		if !s.wait(r.Context(), d.delay) {
-			return
+			return false
 		}
 	}
 	switch d.kind {
 	case FaultError:
 		s.countFault(FaultError)
-		var echo []byte
-		if d.f.EchoBody {
-			body, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
-			echo = append([]byte(r.Method+" "+r.URL.RequestURI()+"\n\n"), body...)
-		}
-		s.errorPage(w, d.status, http.StatusText(d.status), "The server encountered an internal error and could not complete your request.", echo)
-		return
+		s.faultPage(w, r, d)
+		return false
 	case FaultReset:
 		s.countFault(FaultReset)
 		resetConn(w)
-		return
+		return false
 	case FaultHang:
 		s.countFault(FaultHang)
-		if !s.wait(r.Context(), d.f.HangFor) {
-			return
-		}
+		return s.wait(r.Context(), d.f.HangFor)
 	}
+	return true
+}
 
+// faultPage answers the error fault: an HTML page with the drawn status,
+// quoting the request when Faults.EchoBody says so.
+func (s *Server) faultPage(w http.ResponseWriter, r *http.Request, d decision) {
+	var echo []byte
+	if d.f.EchoBody {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
+		echo = append([]byte(r.Method+" "+r.URL.RequestURI()+"\n\n"), body...)
+	}
+	s.errorPage(w, d.status, http.StatusText(d.status), "The server encountered an internal error and could not complete your request.", echo)
+}
+
+// route refuses an unknown function (404) and a method other than GET
+// and POST (405). It reports whether the request goes on.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, fn string) bool {
 	if fn == "" {
 		s.countStatus(http.StatusNotFound)
 		http.Error(w, "unknown API function", http.StatusNotFound)
-		return
+		return false
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		s.countStatus(http.StatusMethodNotAllowed)
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return false
 	}
+	return true
+}
+
+// answer reads the parameters and runs the call. A request refused at
+// the HTTP level is answered here (ok false); a malformed form is a 400
+// in the envelope.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, fn string, d decision) (rep reply, ok bool) {
 	p, status, err := s.readParams(w, r)
-	var rep reply
 	switch {
 	case status != 0:
 		s.countStatus(status)
 		http.Error(w, err.Error(), status)
-		return
+		return reply{}, false
 	case err != nil:
-		rep = reply{entries: []entry{{codeInvalid, "", err.Error()}}}
-	default:
-		if !s.pol.invented.on(RuleDuplicateParam) {
-			p.lastWins()
-		}
-		rep = s.call(fn, p, d.kind == FaultLost, d.kind == FaultIgnore)
+		return reply{entries: []entry{{codeInvalid, "", err.Error()}}}, true
 	}
+	if !s.pol.invented.on(RuleDuplicateParam) {
+		p.lastWins()
+	}
+	return s.call(fn, p, d.kind == FaultLost, d.kind == FaultIgnore), true
+}
+
+// writeReply writes the envelope of rep, unless the lost fault drops the
+// connection after an applied update; the truncate fault cuts it in half.
+func (s *Server) writeReply(w http.ResponseWriter, rep reply, d decision) {
 	if rep.ignored {
 		s.countFault(FaultIgnore)
 	}
