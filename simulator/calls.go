@@ -8,6 +8,15 @@ import (
 	"github.com/ensbulk/ensbulk/enswitch/schema"
 )
 
+// apiCall is an authenticated call on its way through the checks.
+type apiCall struct {
+	fn    string
+	p     *params
+	u     User
+	cid   int  // the target customer: the one sent, or the user's own
+	cidOK bool // false when customer was sent malformed or more than once
+}
+
 // call runs one API function through the check order.
 func (s *Server) call(fn string, p *params, lose, ignore bool) reply {
 	if fn == fnLogin {
@@ -17,45 +26,57 @@ func (s *Server) call(fn string, p *params, lose, ignore bool) reply {
 	if !ok {
 		return fail(codeUnauthorized, "", "Authentication failed: unknown user or wrong password")
 	}
-	cid, cidOK := u.Customer, true
+	c := apiCall{fn: fn, p: p, u: u, cid: u.Customer, cidOK: true}
 	if v, sent := p.one("customer"); sent {
-		cid, cidOK = atoi(v)
+		c.cid, c.cidOK = atoi(v)
 	} else if p.has("customer") {
-		cidOK = false // sent twice: the 400 check says so
+		c.cidOK = false // sent twice: the 400 check says so
 	}
-	for _, check := range s.pol.order {
-		switch check {
-		case codeRole:
-			if fn == fnUpdate && u.Role == RoleReadonly && s.pol.invented.on(RuleRoles) {
-				return fail(codeRole, "", fmt.Sprintf("Your role (%s) does not allow mailbox updates", u.Role))
-			}
-		case codePlan:
-			if fn == fnUpdate && cidOK && s.visible(u, cid) {
-				if msg := s.planRefusal(u, cid); msg != "" {
-					return fail(codePlan, "", msg)
-				}
-			}
-		case codeInvalid:
-			if bad := s.checkParams(fn, p); len(bad) > 0 {
-				return reply{entries: bad}
-			}
-		case codeNotFound:
-			if rep, missing := s.notFound(fn, u, cid, p); missing {
-				return rep
-			}
+	for _, code := range s.pol.order {
+		if rep, refused := s.runCheck(code, &c); refused {
+			return rep
 		}
 	}
-	switch fn {
+	return s.perform(&c, lose, ignore)
+}
+
+// runCheck runs the check that answers with code (the 401 has been
+// checked already) and reports whether it refuses the call.
+func (s *Server) runCheck(code string, c *apiCall) (reply, bool) {
+	switch code {
+	case codeRole:
+		if c.fn == fnUpdate && c.u.Role == RoleReadonly && s.pol.invented.on(RuleRoles) {
+			return fail(codeRole, "", fmt.Sprintf("Your role (%s) does not allow mailbox updates", c.u.Role)), true
+		}
+	case codePlan:
+		if c.fn == fnUpdate && c.cidOK && s.visible(c.u, c.cid) {
+			if msg := s.planRefusal(c.u, c.cid); msg != "" {
+				return fail(codePlan, "", msg), true
+			}
+		}
+	case codeInvalid:
+		if bad := s.checkParams(c.fn, c.p); len(bad) > 0 {
+			return reply{entries: bad}, true
+		}
+	case codeNotFound:
+		return s.notFound(c.fn, c.u, c.cid, c.p)
+	}
+	return reply{}, false
+}
+
+// perform runs a call that passed every check.
+func (s *Server) perform(c *apiCall, lose, ignore bool) reply {
+	switch c.fn {
 	case fnGet:
-		mb, _ := p.one("mailbox")
+		mb, _ := c.p.one("mailbox")
 		s.mu.Lock()
-		m := s.wireMailbox(boxKey{cid, mb})
+		m := s.wireMailbox(boxKey{c.cid, mb})
 		s.mu.Unlock()
 		return reply{entries: []entry{{codeOK, "", "OK"}}, data: m}
 	case fnList:
-		return reply{entries: []entry{{codeOK, "", "OK"}}, data: s.list(cid)}
+		return reply{entries: []entry{{codeOK, "", "OK"}}, data: s.list(c.cid)}
 	}
-	return s.update(u, cid, p, lose, ignore)
+	return s.update(c.u, c.cid, c.p, lose, ignore)
 }
 
 // planRefusal says why the rate plans refuse u an update of customer
@@ -178,6 +199,23 @@ func allowed(fn, name string) bool {
 // in the order sent, then repeated, missing and invalid ones in schema
 // order.
 func (s *Server) checkParams(fn string, p *params) []entry {
+	bad := s.unknownParams(fn, p)
+	names := append(schema.Names(), "validation")
+	for _, name := range names {
+		if !allowed(fn, name) {
+			continue
+		}
+		if msg := s.paramProblem(fn, name, p.values[name]); msg != "" {
+			bad = append(bad, entry{codeInvalid, name, msg})
+		}
+	}
+	return bad
+}
+
+// unknownParams returns a 400 entry for every parameter fn does not
+// take, in the order sent (RuleUnknownParam), with a close name to
+// suggest when there is one.
+func (s *Server) unknownParams(fn string, p *params) []entry {
 	var bad []entry
 	for _, name := range p.names {
 		if allowed(fn, name) || !s.pol.invented.on(RuleUnknownParam) {
@@ -189,33 +227,33 @@ func (s *Server) checkParams(fn string, p *params) []entry {
 		}
 		bad = append(bad, entry{codeInvalid, name, msg})
 	}
-	names := append(schema.Names(), "validation")
-	for _, name := range names {
-		if !allowed(fn, name) {
-			continue
-		}
-		vs := p.values[name]
-		switch {
-		case len(vs) > 1:
-			bad = append(bad, entry{codeInvalid, name, fmt.Sprintf("Sent %d times; send it once", len(vs))})
-		case len(vs) == 0:
-			if name == "mailbox" {
-				bad = append(bad, entry{codeInvalid, name, "Required"})
-			}
-		case name == "validation":
-			if vs[0] != "0" && vs[0] != "1" {
-				bad = append(bad, entry{codeInvalid, name, fmt.Sprintf("Must be 0 or 1, got %s", quote(vs[0]))})
-			}
-		default:
-			f, _ := schema.Lookup(name)
-			if msg := s.rules.check(f, vs[0]); msg != "" && fn == fnList && name == "customer" {
-				bad = append(bad, entry{codeInvalid, name, "Invalid customer specified."})
-			} else if msg != "" {
-				bad = append(bad, entry{codeInvalid, name, capitalize(msg)})
-			}
-		}
-	}
 	return bad
+}
+
+// paramProblem says what is wrong with the values vs sent for a
+// parameter fn takes, "" when nothing: sent twice, missing when
+// required, or invalid.
+func (s *Server) paramProblem(fn, name string, vs []string) string {
+	switch {
+	case len(vs) > 1:
+		return fmt.Sprintf("Sent %d times; send it once", len(vs))
+	case len(vs) == 0:
+		if name == "mailbox" {
+			return "Required"
+		}
+		return ""
+	case name == "validation":
+		if vs[0] != "0" && vs[0] != "1" {
+			return fmt.Sprintf("Must be 0 or 1, got %s", quote(vs[0]))
+		}
+		return ""
+	}
+	f, _ := schema.Lookup(name)
+	msg := s.rules.check(f, vs[0])
+	if msg != "" && fn == fnList && name == "customer" {
+		return "Invalid customer specified."
+	}
+	return capitalize(msg)
 }
 
 func capitalize(s string) string {
