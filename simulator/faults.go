@@ -94,7 +94,20 @@ const (
 
 var defaultErrorCodes = []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
 
+// validate checks the settings: rates, durations, limits, error codes
+// and the redirect target, in that order.
 func (f *Faults) validate() error {
+	for _, check := range []func() error{f.validateRates, f.validateDurations, f.validateLimits, f.validateErrorCodes, f.validateRedirect} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateRates checks that each rate is in [0, 1] and that they add up
+// to at most 1 (one draw picks at most one fault).
+func (f *Faults) validateRates() error {
 	var sum float64
 	for _, r := range []struct {
 		name string
@@ -108,22 +121,39 @@ func (f *Faults) validate() error {
 	if sum > 1+1e-9 {
 		return fmt.Errorf("simulator: fault rates add up to %v; at most one fault hits a request, so they must add up to at most 1", sum)
 	}
+	return nil
+}
+
+func (f *Faults) validateDurations() error {
 	if f.Latency < 0 || f.Jitter < 0 || f.HangFor < 0 || f.RetryAfter < 0 {
 		return errors.New("simulator: fault durations must not be negative")
 	}
+	return nil
+}
+
+func (f *Faults) validateLimits() error {
 	if math.IsNaN(f.RateLimit) || math.IsInf(f.RateLimit, 0) || f.RateLimit < 0 || f.RateBurst < 0 || f.MaxConcurrent < 0 {
 		return errors.New("simulator: RateLimit, RateBurst and MaxConcurrent must not be negative")
 	}
+	return nil
+}
+
+func (f *Faults) validateErrorCodes() error {
 	for _, c := range f.ErrorCodes {
 		if c < 500 || c > 599 {
 			return fmt.Errorf("simulator: ErrorCodes: %d is not a 5xx status", c)
 		}
 	}
-	if f.RedirectTo != "" {
-		u, err := url.Parse(f.RedirectTo)
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			return fmt.Errorf("simulator: RedirectTo %q is not an absolute URL", f.RedirectTo)
-		}
+	return nil
+}
+
+func (f *Faults) validateRedirect() error {
+	if f.RedirectTo == "" {
+		return nil
+	}
+	u, err := url.Parse(f.RedirectTo)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("simulator: RedirectTo %q is not an absolute URL", f.RedirectTo)
 	}
 	return nil
 }

@@ -97,44 +97,55 @@ func genMailbox(r *rng, customer int, number string) Mailbox {
 // generated so far.
 func genValue(r *rng, f schema.Field, m Mailbox, number string) string {
 	g := f.Gen
-	switch {
-	case g.UnlessEmpty != "" && m[g.UnlessEmpty] == "":
+	if keepsDefault(r, g, m) {
 		return f.Default
-	case g.SetOneIn > 1 && r.intn(g.SetOneIn) != 0:
-		return f.Default
-	case g.DefaultOneIn > 1 && r.intn(g.DefaultOneIn) == 0:
-		return f.Default
-	}
-	pick := func() string {
-		vs := g.Choices
-		if vs == nil {
-			vs = f.Values
-		}
-		return vs[r.intn(len(vs))]
 	}
 	switch g.Kind {
 	case schema.GenBit:
 		return strconv.Itoa(r.intn(2))
 	case schema.GenPick:
-		return pick()
+		return genPick(r, f)
 	case schema.GenLabel:
-		return pick() + " " + number
+		return genPick(r, f) + " " + number
 	case schema.GenDigits:
-		n := g.Digits
-		if g.MaxDigits > n {
-			n += r.intn(g.MaxDigits - n + 1)
-		}
-		b := []byte(g.Prefix)
-		for range n {
-			b = append(b, byte('0'+r.intn(10)))
-		}
-		return string(b)
+		return genDigits(r, g)
 	case schema.GenNumber:
 		return strconv.Itoa(g.From + r.intn(g.Span))
 	case schema.GenTemplate:
 		return strings.ReplaceAll(g.Template, "{mailbox}", number)
 	}
 	return f.Default
+}
+
+// keepsDefault reports whether the hint leaves the field at its default
+// this time: when the field it depends on is empty, or by the draws of
+// SetOneIn and DefaultOneIn (drawn only as far as needed, in that order).
+func keepsDefault(r *rng, g schema.Gen, m Mailbox) bool {
+	return g.UnlessEmpty != "" && m[g.UnlessEmpty] == "" ||
+		g.SetOneIn > 1 && r.intn(g.SetOneIn) != 0 ||
+		g.DefaultOneIn > 1 && r.intn(g.DefaultOneIn) == 0
+}
+
+// genPick draws one of the hint's choices, or of the field's values.
+func genPick(r *rng, f schema.Field) string {
+	vs := f.Gen.Choices
+	if vs == nil {
+		vs = f.Values
+	}
+	return vs[r.intn(len(vs))]
+}
+
+// genDigits draws Prefix and then Digits to MaxDigits digits.
+func genDigits(r *rng, g schema.Gen) string {
+	n := g.Digits
+	if g.MaxDigits > n {
+		n += r.intn(g.MaxDigits - n + 1)
+	}
+	b := []byte(g.Prefix)
+	for range n {
+		b = append(b, byte('0'+r.intn(10)))
+	}
+	return string(b)
 }
 
 // rng is splitmix64: tiny, and its sequence is ours, so a seed means the

@@ -144,6 +144,8 @@ func defaultPolicy() policy {
 	return p
 }
 
+// newPolicy checks cfg's policy settings, in the order of Config's
+// fields, and fills in the defaults.
 func newPolicy(cfg *Config) (policy, error) {
 	p := policy{pinMin: 4, pinMax: 10, email: EmailAddress, timezones: TimezonesIANA,
 		order: DefaultCheckOrder(), pinDisplay: PINMasked, nullColumns: map[string]bool{}}
@@ -160,19 +162,11 @@ func newPolicy(cfg *Config) (policy, error) {
 			return p, fmt.Errorf("PIN digits %d-%d: want 1 <= min <= max <= 32", p.pinMin, p.pinMax)
 		}
 	}
-	switch cfg.EmailCheck {
-	case "":
-	case EmailAddress, EmailAny:
-		p.email = cfg.EmailCheck
-	default:
-		return p, fmt.Errorf("e-mail check %q: want %s or %s", cfg.EmailCheck, EmailAddress, EmailAny)
+	if p.email, err = choose("e-mail check", cfg.EmailCheck, p.email, EmailAddress, EmailAny); err != nil {
+		return p, err
 	}
-	switch cfg.Timezones {
-	case "":
-	case TimezonesIANA, TimezonesAny:
-		p.timezones = cfg.Timezones
-	default:
-		return p, fmt.Errorf("time zones %q: want %s or %s", cfg.Timezones, TimezonesIANA, TimezonesAny)
+	if p.timezones, err = choose("time zones", cfg.Timezones, p.timezones, TimezonesIANA, TimezonesAny); err != nil {
+		return p, err
 	}
 	if cfg.CheckOrder != nil {
 		if err := checkOrder(cfg.CheckOrder); err != nil {
@@ -180,22 +174,45 @@ func newPolicy(cfg *Config) (policy, error) {
 		}
 		p.order = slices.Clone(cfg.CheckOrder)
 	}
-	switch cfg.PINDisplay {
-	case "":
-	case PINMasked, PINPlain, PINAbsent:
-		p.pinDisplay = cfg.PINDisplay
-	default:
-		return p, fmt.Errorf("PIN display %q: want %s, %s or %s", cfg.PINDisplay, PINMasked, PINPlain, PINAbsent)
+	if p.pinDisplay, err = choose("PIN display", cfg.PINDisplay, p.pinDisplay, PINMasked, PINPlain, PINAbsent); err != nil {
+		return p, err
 	}
-	nulls := cfg.NullColumns
-	if nulls == nil {
-		nulls = DefaultNullColumns()
-	}
-	for _, c := range nulls {
-		if c == "mailbox" || c == "customer" || schema.IsSecret(c) || schema.Index(c) < 0 {
-			return p, fmt.Errorf("null column %q: want a mailbox field other than mailbox, customer and %s", c, strings.Join(schema.Secrets(), ", "))
-		}
-		p.nullColumns[c] = true
+	if p.nullColumns, err = nullColumns(cfg.NullColumns); err != nil {
+		return p, err
 	}
 	return p, nil
+}
+
+// choose returns the setting got, or def when got is "", and an error
+// naming the setting (what) when got is none of allowed.
+func choose[T ~string](what string, got, def T, allowed ...T) (T, error) {
+	if got == "" {
+		return def, nil
+	}
+	if slices.Contains(allowed, got) {
+		return got, nil
+	}
+	want := make([]string, len(allowed))
+	for i, a := range allowed {
+		want[i] = string(a)
+	}
+	last := len(want) - 1
+	return def, fmt.Errorf("%s %q: want %s or %s", what, got, strings.Join(want[:last], ", "), want[last])
+}
+
+// nullColumns checks the columns that read back as null (nil means
+// DefaultNullColumns()): fields of a mailbox other than its keys and
+// secrets.
+func nullColumns(cols []string) (map[string]bool, error) {
+	if cols == nil {
+		cols = DefaultNullColumns()
+	}
+	out := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		if c == "mailbox" || c == "customer" || schema.IsSecret(c) || schema.Index(c) < 0 {
+			return out, fmt.Errorf("null column %q: want a mailbox field other than mailbox, customer and %s", c, strings.Join(schema.Secrets(), ", "))
+		}
+		out[c] = true
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,76 +83,112 @@ func storedRules(pol policy) *rules {
 }
 
 // check returns what is wrong with v as a value of f, "" when nothing.
-// Messages never quote a PIN.
+// Messages never quote a PIN. A few fields have rules of their own; the
+// others are checked by type.
 func (r *rules) check(f schema.Field, v string) string {
 	switch f.Name {
 	case "mailbox":
-		if v == "" {
-			return "required"
-		}
-		return r.text(v, 64)
+		return r.mailbox(v)
 	case schema.PIN:
-		if v == "" {
-			return ""
-		}
-		if len(v) < r.pol.pinMin || len(v) > r.pol.pinMax || !schema.Digits(v) {
-			return fmt.Sprintf(`must be %d to %d digits ("" keeps the current PIN)`, r.pol.pinMin, r.pol.pinMax)
-		}
-		return ""
+		return r.pin(v)
 	case "pager":
-		if v == "" {
-			return ""
-		}
-		if msg := r.text(v, maxString); msg != "" || r.pol.email == EmailAny {
-			return msg
-		}
-		if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" {
-			return fmt.Sprintf(`must be an email address or "", got %s`, quote(v))
-		}
-		return ""
+		return r.pager(v)
 	case "timezone":
-		// The pages say only "Time zone.": "" is the server's default.
-		if v == "" {
-			return ""
-		}
-		if r.pol.timezones == TimezonesAny {
-			return r.text(v, maxString)
-		}
-		if !validZone(v) {
-			return fmt.Sprintf("unknown time zone %s (want an IANA name such as Europe/London)", quote(v))
-		}
-		return ""
+		return r.timezone(v)
 	}
 	switch f.Type {
 	case schema.Bool01:
-		if v != "0" && v != "1" {
-			return fmt.Sprintf("must be 0 or 1, got %s", quote(v))
-		}
+		return bool01(v)
 	case schema.Integer:
-		if !schema.PlainInteger(v) {
-			return fmt.Sprintf("must be a decimal integer without sign or leading zeros, got %s", quote(v))
-		}
+		return plainInteger(v)
 	case schema.Enum:
-		set, ok := r.enums[f.Name]
-		if !ok || set == nil {
-			return r.text(v, maxString)
-		}
-		for _, a := range set {
-			if v == a {
-				return ""
-			}
-		}
-		for _, a := range r.newer[f.Name] {
-			if v == a {
-				return fmt.Sprintf("%s is only accepted by newer servers (Enswitch %s and later); this one plays %s and takes %s",
-					quote(v), f.NewerSince, r.pol.version, quoteList(set))
-			}
-		}
-		return fmt.Sprintf("must be one of %s, got %s", quoteList(set), quote(v))
-	default:
-		return r.text(v, maxString)
+		return r.enum(f, v)
+	}
+	return r.text(v, maxString)
+}
+
+// mailbox checks a mailbox number: required, and text of at most 64
+// characters.
+func (r *rules) mailbox(v string) string {
+	if v == "" {
+		return "required"
+	}
+	return r.text(v, 64)
+}
+
+// pin checks a PIN: digits within the policy's length bounds, or "" to
+// keep the current one. The message never quotes the value.
+func (r *rules) pin(v string) string {
+	if v == "" {
+		return ""
+	}
+	if len(v) < r.pol.pinMin || len(v) > r.pol.pinMax || !schema.Digits(v) {
+		return fmt.Sprintf(`must be %d to %d digits ("" keeps the current PIN)`, r.pol.pinMin, r.pol.pinMax)
 	}
 	return ""
+}
+
+// pager checks the pager e-mail address: free text, and a bare address
+// unless the policy is EmailAny.
+func (r *rules) pager(v string) string {
+	if v == "" {
+		return ""
+	}
+	if msg := r.text(v, maxString); msg != "" || r.pol.email == EmailAny {
+		return msg
+	}
+	if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" {
+		return fmt.Sprintf(`must be an email address or "", got %s`, quote(v))
+	}
+	return ""
+}
+
+// timezone checks a time zone: an IANA name unless the policy is
+// TimezonesAny. The pages say only "Time zone.": "" is the server's
+// default.
+func (r *rules) timezone(v string) string {
+	if v == "" {
+		return ""
+	}
+	if r.pol.timezones == TimezonesAny {
+		return r.text(v, maxString)
+	}
+	if !validZone(v) {
+		return fmt.Sprintf("unknown time zone %s (want an IANA name such as Europe/London)", quote(v))
+	}
+	return ""
+}
+
+func bool01(v string) string {
+	if v != "0" && v != "1" {
+		return fmt.Sprintf("must be 0 or 1, got %s", quote(v))
+	}
+	return ""
+}
+
+func plainInteger(v string) string {
+	if !schema.PlainInteger(v) {
+		return fmt.Sprintf("must be a decimal integer without sign or leading zeros, got %s", quote(v))
+	}
+	return ""
+}
+
+// enum checks a value of an Enum field against the set this server
+// accepts, naming the version that would take a newer value; a field
+// without a set takes any text.
+func (r *rules) enum(f schema.Field, v string) string {
+	set, ok := r.enums[f.Name]
+	if !ok || set == nil {
+		return r.text(v, maxString)
+	}
+	if slices.Contains(set, v) {
+		return ""
+	}
+	if slices.Contains(r.newer[f.Name], v) {
+		return fmt.Sprintf("%s is only accepted by newer servers (Enswitch %s and later); this one plays %s and takes %s",
+			quote(v), f.NewerSince, r.pol.version, quoteList(set))
+	}
+	return fmt.Sprintf("must be one of %s, got %s", quoteList(set), quote(v))
 }
 
 // text checks free text: UTF-8 and no control characters (RuleTextCheck),

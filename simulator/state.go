@@ -218,17 +218,38 @@ func writeState(w io.Writer, st *State) error {
 // server's values and dtype is free, so that one state file serves every
 // server configuration.
 func (st *State) normalize(pol policy) error {
+	custs, err := st.customerIndex()
+	if err != nil {
+		return err
+	}
+	if err := st.checkParents(custs); err != nil {
+		return err
+	}
+	if err := st.checkUsers(custs, pol); err != nil {
+		return err
+	}
+	return st.normalizeMailboxes(custs, storedRules(pol))
+}
+
+// customerIndex indexes the customers by id: positive and unique.
+func (st *State) customerIndex() (map[int]*Customer, error) {
 	custs := make(map[int]*Customer, len(st.Customers))
 	for i := range st.Customers {
 		c := &st.Customers[i]
 		if c.ID <= 0 {
-			return fmt.Errorf("customer %d (%q): id must be a positive integer", c.ID, c.Name)
+			return nil, fmt.Errorf("customer %d (%q): id must be a positive integer", c.ID, c.Name)
 		}
 		if _, dup := custs[c.ID]; dup {
-			return fmt.Errorf("customer %d: listed twice", c.ID)
+			return nil, fmt.Errorf("customer %d: listed twice", c.ID)
 		}
 		custs[c.ID] = c
 	}
+	return custs, nil
+}
+
+// checkParents checks that every parent exists and that the parent
+// chains end at a root.
+func (st *State) checkParents(custs map[int]*Customer) error {
 	for _, c := range st.Customers {
 		if c.Parent == 0 {
 			continue
@@ -244,6 +265,12 @@ func (st *State) normalize(pol policy) error {
 			seen[p] = true
 		}
 	}
+	return nil
+}
+
+// checkUsers checks that usernames are unique and that every user has a
+// password, a known role and an existing customer.
+func (st *State) checkUsers(custs map[int]*Customer, pol policy) error {
 	users := map[string]bool{}
 	for _, u := range st.Users {
 		switch {
@@ -260,7 +287,13 @@ func (st *State) normalize(pol policy) error {
 		}
 		users[u.Username] = true
 	}
-	rules := storedRules(pol)
+	return nil
+}
+
+// normalizeMailboxes fills every mailbox's absent fields with their
+// defaults and checks it: known fields only, valid values, an existing
+// customer, and no mailbox listed twice.
+func (st *State) normalizeMailboxes(custs map[int]*Customer, rules *rules) error {
 	fields := schema.Fields()
 	known := make(map[string]bool, len(fields))
 	for _, f := range fields {
@@ -272,27 +305,8 @@ func (st *State) normalize(pol policy) error {
 			return fmt.Errorf("mailbox %d: null", i+1)
 		}
 		where := fmt.Sprintf("mailbox %d (%s, customer %s)", i+1, strconv.Quote(m["mailbox"]), m["customer"])
-		for k := range m {
-			if !known[k] {
-				msg := fmt.Sprintf("%s: unknown field %q", where, k)
-				if c := schema.Closest(k); c != "" {
-					msg += fmt.Sprintf(" (did you mean %q?)", c)
-				}
-				return errors.New(msg)
-			}
-		}
-		for _, f := range fields {
-			v, ok := m[f.Name]
-			if !ok {
-				if f.Name == "mailbox" || f.Name == "customer" {
-					return fmt.Errorf("%s: %s is required", where, f.Name)
-				}
-				v = f.Default
-				m[f.Name] = v
-			}
-			if msg := rules.check(f, v); msg != "" {
-				return fmt.Errorf("%s: %s: %s", where, f.Name, msg)
-			}
+		if err := m.fill(fields, known, rules); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
 		}
 		cid, _ := strconv.Atoi(m["customer"])
 		if custs[cid] == nil {
@@ -303,6 +317,34 @@ func (st *State) normalize(pol policy) error {
 			return fmt.Errorf("%s: listed twice", where)
 		}
 		boxes[k] = true
+	}
+	return nil
+}
+
+// fill refuses fields not known, sets absent fields other than mailbox and
+// customer to their defaults, and checks every value by rules.
+func (m Mailbox) fill(fields []schema.Field, known map[string]bool, rules *rules) error {
+	for k := range m {
+		if !known[k] {
+			msg := fmt.Sprintf("unknown field %q", k)
+			if c := schema.Closest(k); c != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", c)
+			}
+			return errors.New(msg)
+		}
+	}
+	for _, f := range fields {
+		v, ok := m[f.Name]
+		if !ok {
+			if f.Name == "mailbox" || f.Name == "customer" {
+				return fmt.Errorf("%s is required", f.Name)
+			}
+			v = f.Default
+			m[f.Name] = v
+		}
+		if msg := rules.check(f, v); msg != "" {
+			return fmt.Errorf("%s: %s", f.Name, msg)
+		}
 	}
 	return nil
 }
