@@ -243,11 +243,15 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	if sum == nil || errors.As(runErr, &fe) {
 		return j.abandon(runErr)
 	}
+	// The report's rewrite and the undo file's build each copy a file
+	// the size of the run: on two cores and one disk they overlap.
+	built := j.buildUndo()
 	counts, err := j.closeReport()
+	ub := <-built
 	if err != nil {
 		return err
 	}
-	if err := j.finishReads(); err != nil {
+	if err := j.finishReads(ub); err != nil {
 		return err
 	}
 	j.markFinished(sum, counts, runErr)

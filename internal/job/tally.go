@@ -65,7 +65,7 @@ func (j *job) reads(opts *batch.Options) error {
 
 // finishReads prints a plan's table, or writes a run's undo file and says
 // what it cannot undo.
-func (j *job) finishReads() error {
+func (j *job) finishReads(ub undoBuilt) error {
 	w := j.env.Stderr
 	if j.tally != nil {
 		j.tally.print(w)
@@ -76,10 +76,10 @@ func (j *job) finishReads() error {
 	if h := j.in.undo; h != nil && !j.o.Plan {
 		sayLost(w, h.LostPINs, h.LostOther, h.Nulls)
 	}
-	if j.undo == nil {
+	if !ub.built {
 		return nil
 	}
-	return j.finishUndo(w)
+	return j.finishUndo(w, ub)
 }
 
 // planTally counts, per column, the rows a plan found changing it and the

@@ -188,16 +188,46 @@ func undoErr(err error, retry bool) error {
 	return fileErr(fmt.Errorf("undo journal: %w", err))
 }
 
-// finishUndo writes the undo file from the journal and says what it
-// holds and what it cannot take back.
-func (j *job) finishUndo(w io.Writer) error {
+// undoBuilt is the outcome of buildUndo: built is false when the run
+// keeps no undo journal.
+type undoBuilt struct {
+	built    bool
+	closeErr error // the journal's
+	st       undo.Stats
+	err      error // the build's
+}
+
+// buildUndo closes the undo journal and writes the undo file from it on a
+// goroutine of its own; the channel gives the outcome (at once when there
+// is no journal).
+func (j *job) buildUndo() <-chan undoBuilt {
+	out := make(chan undoBuilt, 1)
 	u := j.undo
-	j.undo = nil
-	if err := u.Close(); err != nil {
-		return internalErr(fmt.Errorf("undo journal: %w", err))
+	if u == nil {
+		out <- undoBuilt{}
+		return out
 	}
+	j.undo = nil
+	undoPath, reportPath, now := j.plan.Meta.Undo, j.reportPath, j.o.now()
+	go func() {
+		if err := u.Close(); err != nil {
+			out <- undoBuilt{built: true, closeErr: err}
+			return
+		}
+		st, err := undo.Build(undoPath, reportPath, now)
+		out <- undoBuilt{built: true, st: st, err: err}
+	}()
+	return out
+}
+
+// finishUndo says what the undo file holds and what it cannot take back,
+// or why it could not be written.
+func (j *job) finishUndo(w io.Writer, ub undoBuilt) error {
 	m := &j.plan.Meta
-	st, err := undo.Build(m.Undo, j.reportPath, j.o.now())
+	if ub.closeErr != nil {
+		return internalErr(fmt.Errorf("undo journal: %w", ub.closeErr))
+	}
+	st, err := ub.st, ub.err
 	if err != nil {
 		if errors.Is(err, undo.ErrNotOurs) || errors.As(err, new(*undo.IdentityError)) {
 			return undoErr(err, false)
