@@ -9,7 +9,6 @@ import (
 	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/report/htmlpage"
-	"github.com/ensbulk/ensbulk/report/resume"
 )
 
 // newSummaryCmd reads a report back: counts by status, the most frequent
@@ -62,11 +61,11 @@ func summaryAdvice(path string, m report.Meta, haveMeta bool, c *report.Counts, 
 	switch {
 	case haveMeta && m.Mode != "" && m.Finished.IsZero() && c.ByStatus[batch.StatusSkipped] > 0:
 		n := c.ByStatus[batch.StatusSkipped]
-		return fmt.Sprintf("the %s did not finish (%s never attempted): to continue it:\n  %s\n", m.Mode, plural(n, "row", "rows"), resumeCommand(m.Mode, path, m))
+		return fmt.Sprintf("the %s did not finish (%s never attempted): to continue it:\n  %s\n", m.Mode, plural(n, "row", "rows"), job.ResumeCommand(m.Mode, path, m))
 	case haveMeta && (m.Mode == "plan" || m.Mode == "validate"):
-		return fmt.Sprintf("to %s again after fixing the %s not ok (it replaces this report):\n  %s\n", m.Mode, plural(notOK, "row", "rows"), againCommand(m.Mode, path, m))
+		return fmt.Sprintf("to %s again after fixing the %s not ok (it replaces this report):\n  %s\n", m.Mode, plural(notOK, "row", "rows"), job.AgainCommand(m.Mode, path, m))
 	}
-	return retryAdvice(path, m, haveMeta, notOK)
+	return job.RetryAdvice(path, m, haveMeta, notOK)
 }
 
 // writePage writes the report's HTML page. The page picks which command
@@ -80,12 +79,12 @@ func writePage(env *Env, path, page string) error {
 		if verb == "" {
 			verb = "run"
 		}
-		o.Resume = resumeCommand(verb, path, m)
+		o.Resume = job.ResumeCommand(verb, path, m)
 		if verb != "plan" {
-			o.Retry = retryCommand(path, m)
+			o.Retry = job.RetryCommand(path, m)
 		}
 	} else {
-		o.Retry = retryCommand(path, report.Meta{})
+		o.Retry = job.RetryCommand(path, report.Meta{})
 	}
 	res, err := htmlpage.Write(o)
 	if err != nil {
@@ -93,27 +92,4 @@ func writePage(env *Env, path, page string) error {
 	}
 	fmt.Fprintf(env.Stdout, "wrote %s: the page of %s (%s, %s)\n", page, path, plural(res.Rows, "row", "rows"), plural(res.Bytes, "byte", "bytes"))
 	return nil
-}
-
-// retryAdvice is what the summary of a report with notOK rows that are
-// not ok tells the operator to run next.
-func retryAdvice(reportPath string, meta report.Meta, haveMeta bool, notOK int) string {
-	return resume.RetryAdvice(reportPath, meta, haveMeta, notOK, job.Dialect())
-}
-
-// retryCommand is the command line that reruns the rows of a report that
-// are not ok.
-func retryCommand(reportPath string, meta report.Meta) string {
-	return resume.RetryCommand(reportPath, meta, job.Dialect())
-}
-
-// againCommand is the command line that plans or validates a report's
-// input again, replacing that report.
-func againCommand(verb, reportPath string, meta report.Meta) string {
-	return resume.AgainCommand(verb, reportPath, meta, job.Dialect())
-}
-
-// resumeCommand is the command line that continues the run of a report.
-func resumeCommand(verb, reportPath string, meta report.Meta) string {
-	return resume.ResumeCommand(verb, reportPath, meta, job.Dialect())
 }

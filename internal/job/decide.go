@@ -15,26 +15,16 @@ import (
 )
 
 // Dialect is how ensbulk reads an input, for package resume (which does
-// not import the reader): the command lines it writes read it so.
+// not import the reader): a change of a setting that means the same (tab
+// spelled two ways) is not a change.
 func Dialect() resume.Dialect {
-	return resume.Dialect{
-		CSV: string(reader.CSV),
-		FormatOf: func(name string) string {
-			f, err := reader.DetectFormat(name, "")
-			if err != nil {
-				return ""
-			}
-			return string(f)
-		},
-		ParseDelimiter:    parseDelimiter,
-		DefaultDelimiter:  ',',
-		DefaultEmptyToken: reader.DefaultEmptyToken,
-	}
+	return resume.Dialect{CSV: string(reader.CSV), ParseDelimiter: parseDelimiter}
 }
 
 // decideRun decides, from the report at reportPath, which rows this run
 // handles (see package resume); want is the sidecar a new report of this
-// invocation has, which a resume compares with the report's own.
+// invocation has, which a resume compares with the report's own. A
+// refusal is put into words (resumewords.go).
 func decideRun(in *input, o *Options, reportPath string, rf report.Format, id undo.Identity) (p *resume.Plan, want report.Meta, err error) {
 	mode := "run"
 	if o.Validate {
@@ -71,7 +61,7 @@ func decideRun(in *input, o *Options, reportPath string, rf report.Format, id un
 		Reuse:       validateReport(in, o, mode),
 		ReuseMaxAge: validationReuseAge, AllOrNothing: o.AllOrNothing,
 	})
-	return p, want, err
+	return p, want, sayResume(err)
 }
 
 // validationReuseAge is how long after a validate run a run of the same,
@@ -95,21 +85,4 @@ func validateReport(in *input, o *Options, mode string) string {
 		}
 	}
 	return ""
-}
-
-// retryCommand is the command line that reruns the rows of a report that
-// are not ok.
-func retryCommand(reportPath string, meta report.Meta) string {
-	return resume.RetryCommand(reportPath, meta, Dialect())
-}
-
-// againCommand is the command line that plans or validates a report's
-// input again, replacing that report.
-func againCommand(verb, reportPath string, meta report.Meta) string {
-	return resume.AgainCommand(verb, reportPath, meta, Dialect())
-}
-
-// resumeCommand is the command line that continues the run of a report.
-func resumeCommand(verb, reportPath string, meta report.Meta) string {
-	return resume.ResumeCommand(verb, reportPath, meta, Dialect())
 }

@@ -99,7 +99,7 @@ func KindOf(err error) Kind {
 	if errors.As(err, &pe) {
 		return Usage
 	}
-	var re *resume.RefusedError
+	var re *resume.Refusal
 	if errors.As(err, &re) {
 		if errors.Is(err, resume.ErrReportExists) {
 			return ReportExists

@@ -177,7 +177,7 @@ func (j *job) openReport() error {
 		return err
 	}
 	for _, n := range j.plan.Notes {
-		fmt.Fprintf(j.errw, "ensbulk: %s\n", n)
+		fmt.Fprintf(j.errw, "ensbulk: %s\n", noteWords(n))
 	}
 	if !j.plan.Resuming {
 		// The sidecar goes first: a report without one cannot be resumed.

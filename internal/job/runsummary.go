@@ -115,7 +115,7 @@ func nextStep(o *Options, sum *batch.Summary, kind Kind, reportPath string, in *
 			// A plan or validation of the same input replaces its own
 			// report; a retry of it would carry its "valid" rows over
 			// into a run's report, never applied.
-			return "fix the rows above, then: " + againCommand(verb, reportPath, meta)
+			return "fix the rows above, then: " + AgainCommand(verb, reportPath, meta)
 		}
 		if o.FromPlan != "" {
 			// A retry would send the rows without the plan's checks.
@@ -124,14 +124,14 @@ func nextStep(o *Options, sum *batch.Summary, kind Kind, reportPath string, in *
 		if in.undo != nil && !o.Force && sum.ByStatus[batch.StatusConflict] > 0 {
 			// Retried as they are, the conflicts would be found again:
 			// what is left is the operator's choice to overwrite them.
-			return "the conflicts above were left as they are; if they should go back too: " + retryCommand(reportPath, meta) + " --force"
+			return "the conflicts above were left as they are; if they should go back too: " + RetryCommand(reportPath, meta) + " --force"
 		}
-		return "fix the rows above, then: " + retryCommand(reportPath, meta)
+		return "fix the rows above, then: " + RetryCommand(reportPath, meta)
 	case Aborted, Interrupted, Stopped:
 		if sum.Stopped != nil && sum.Stopped.Kind != batch.StopAborted || kind == Stopped {
-			return resumeCommand(verb, reportPath, meta)
+			return ResumeCommand(verb, reportPath, meta)
 		}
-		return "fix the cause, then: " + resumeCommand(verb, reportPath, meta)
+		return "fix the cause, then: " + ResumeCommand(verb, reportPath, meta)
 	}
 	return ""
 }

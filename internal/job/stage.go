@@ -14,7 +14,6 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
-	"github.com/ensbulk/ensbulk/report/resume"
 )
 
 // Staging (issue 24): run's --canary, --max-failures and --verify, and
@@ -198,5 +197,5 @@ func planAgain(reportPath string, meta report.Meta) string {
 		}
 	}
 	meta.Mode, meta.Format = "plan", report.CSV
-	return resume.CommandLine("plan", meta, Dialect(), "--report", shellQuote(p))
+	return commandLine("plan", meta, "--report", shellQuote(p))
 }

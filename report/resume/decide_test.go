@@ -3,7 +3,6 @@ package resume
 import (
 	"errors"
 	"io/fs"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,51 +28,65 @@ func TestDecideTable(t *testing.T) {
 		return c
 	}
 	resume := func(c *Config) { c.Resume = true }
+	row2 := []Change{{Kind: RowsChanged, Rows: Rows{First: []int{2}, Total: 1}}}
 	tests := []struct {
 		name    string
 		cfg     Config
 		s       situation
 		want    action
-		refusal string // a part of the refusal; "" when none
+		refusal Reason // the refusal's reason; 0 when none
 	}{
-		{"nothing there", cfg(nil), situation{}, actStart, ""},
-		{"nothing there, resume", cfg(resume), situation{}, actStart, ""},
-		{"nothing there, reuse", cfg(func(c *Config) { c.Reuse = "v.csv" }), situation{}, actReuse, ""},
-		{"looked and refused", cfg(nil), situation{refused: refuse("a link")}, 0, "a link"},
-		{"exists", cfg(nil), situation{exists: true, meta: cur}, 0, "pass --resume"},
-		{"exists without sidecar", cfg(nil), situation{exists: true, metaErr: fs.ErrNotExist}, 0, "not a report of ensbulk"},
-		{"earlier validate", cfg(func(c *Config) { c.Meta = validate }), situation{exists: true, meta: validate}, actReplace, ""},
-		{"resume without sidecar, empty", cfg(resume), situation{exists: true, metaErr: fs.ErrNotExist, empty: true}, actDiscard, ""},
-		{"resume without sidecar, not empty", cfg(resume), situation{exists: true, metaErr: fs.ErrNotExist}, 0, "sidecar r.csv.meta.json is missing"},
-		{"resume, unreadable sidecar", cfg(resume), situation{exists: true, metaErr: errors.New("bad json")}, 0, "is unreadable (bad json)"},
-		{"resume, other switch", cfg(resume), situation{exists: true, meta: otherSwitch}, 0, "belongs to switch other"},
-		{"resume, other mode", cfg(resume), situation{exists: true, meta: validate}, 0, `report of a "validate" run`},
-		{"resume, not compared", cfg(resume), situation{exists: true, meta: cur}, actCompare, ""},
-		{"resume, same input", cfg(resume), situation{exists: true, meta: cur, compared: true}, actContinue, ""},
-		{"resume, changed", cfg(resume), situation{exists: true, meta: cur, compared: true, diffs: []string{"row 2"}}, 0, "input changed since"},
-		{"resume, changed, force", cfg(func(c *Config) { c.Resume, c.Force = true, true }), situation{exists: true, meta: cur, compared: true, diffs: []string{"row 2"}}, actContinue, ""},
-		{"resume, changed, rotate unfinished", cfg(func(c *Config) { c.Resume, c.Rotate = true, true }), situation{exists: true, meta: cur, compared: true, diffs: []string{"row 2"}}, 0, "input changed since"},
-		{"resume, changed, rotate finished", cfg(func(c *Config) { c.Resume, c.Rotate = true, true }), situation{exists: true, meta: finished, compared: true, diffs: []string{"row 2"}}, actRotate, ""},
-		{"rotated", cfg(resume), situation{rotated: true}, actStart, ""},
-		{"rotated, reuse", cfg(func(c *Config) { c.Resume, c.Reuse = true, "v.csv" }), situation{rotated: true}, actReuse, ""},
-		{"retry", cfg(func(c *Config) { c.RetryFailed = "old.csv" }), situation{retried: &cur}, actRetry, ""},
-		{"retry, other switch", cfg(func(c *Config) { c.RetryFailed = "old.csv" }), situation{retried: &otherSwitch}, 0, "belongs to switch other"},
-		{"retry, unreadable sidecar", cfg(func(c *Config) { c.RetryFailed = "old.csv" }), situation{retriedErr: fs.ErrNotExist}, 0, "pass --force if it was made against sw"},
-		{"retry, unreadable sidecar, force", cfg(func(c *Config) { c.RetryFailed, c.Force = "old.csv", true }), situation{retriedErr: fs.ErrNotExist}, actRetry, ""},
+		{"nothing there", cfg(nil), situation{}, actStart, 0},
+		{"nothing there, resume", cfg(resume), situation{}, actStart, 0},
+		{"nothing there, reuse", cfg(func(c *Config) { c.Reuse = "v.csv" }), situation{}, actReuse, 0},
+		{"looked and refused", cfg(nil), situation{refused: &Refusal{Reason: FileLink, Path: "r.csv"}}, 0, FileLink},
+		{"exists", cfg(nil), situation{exists: true, meta: cur}, 0, ReportExists},
+		{"exists without sidecar", cfg(nil), situation{exists: true, metaErr: fs.ErrNotExist}, 0, NotAReport},
+		{"earlier validate", cfg(func(c *Config) { c.Meta = validate }), situation{exists: true, meta: validate}, actReplace, 0},
+		{"resume without sidecar, empty", cfg(resume), situation{exists: true, metaErr: fs.ErrNotExist, empty: true}, actDiscard, 0},
+		{"resume without sidecar, not empty", cfg(resume), situation{exists: true, metaErr: fs.ErrNotExist}, 0, SidecarMissing},
+		{"resume, unreadable sidecar", cfg(resume), situation{exists: true, metaErr: errors.New("bad json")}, 0, SidecarUnreadable},
+		{"resume, other switch", cfg(resume), situation{exists: true, meta: otherSwitch}, 0, OtherSwitch},
+		{"resume, other mode", cfg(resume), situation{exists: true, meta: validate}, 0, OtherMode},
+		{"resume, not compared", cfg(resume), situation{exists: true, meta: cur}, actCompare, 0},
+		{"resume, same input", cfg(resume), situation{exists: true, meta: cur, compared: true}, actContinue, 0},
+		{"resume, changed", cfg(resume), situation{exists: true, meta: cur, compared: true, diffs: row2}, 0, InputChanged},
+		{"resume, changed, force", cfg(func(c *Config) { c.Resume, c.Force = true, true }), situation{exists: true, meta: cur, compared: true, diffs: row2}, actContinue, 0},
+		{"resume, changed, rotate unfinished", cfg(func(c *Config) { c.Resume, c.Rotate = true, true }), situation{exists: true, meta: cur, compared: true, diffs: row2}, 0, InputChanged},
+		{"resume, changed, rotate finished", cfg(func(c *Config) { c.Resume, c.Rotate = true, true }), situation{exists: true, meta: finished, compared: true, diffs: row2}, actRotate, 0},
+		{"rotated", cfg(resume), situation{rotated: true}, actStart, 0},
+		{"rotated, reuse", cfg(func(c *Config) { c.Resume, c.Reuse = true, "v.csv" }), situation{rotated: true}, actReuse, 0},
+		{"retry", cfg(func(c *Config) { c.RetryFailed = "old.csv" }), situation{retried: &cur}, actRetry, 0},
+		{"retry, other switch", cfg(func(c *Config) { c.RetryFailed = "old.csv" }), situation{retried: &otherSwitch}, 0, OtherSwitch},
+		{"retry, unreadable sidecar", cfg(func(c *Config) { c.RetryFailed = "old.csv" }), situation{retriedErr: fs.ErrNotExist}, 0, SidecarUnreadable},
+		{"retry, unreadable sidecar, force", cfg(func(c *Config) { c.RetryFailed, c.Force = "old.csv", true }), situation{retriedErr: fs.ErrNotExist}, actRetry, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := decide(tt.cfg, tt.s)
-			if tt.refusal == "" {
+			if tt.refusal == 0 {
 				if err != nil || got != tt.want {
 					t.Errorf("decide = %v, %v; want %v, nil", got, err, tt.want)
 				}
 				return
 			}
-			var re *RefusedError
-			if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.refusal) {
-				t.Errorf("decide = %v, %v; want a refusal containing %q", got, err, tt.refusal)
+			var re *Refusal
+			if !errors.As(err, &re) || re.Reason != tt.refusal {
+				t.Errorf("decide = %v, %v; want a refusal: %v", got, err, tt.refusal)
+			} else if op := opOf(tt.cfg); re.Op != op {
+				t.Errorf("decide: refused %v, want %v", re.Op, op)
 			}
 		})
 	}
+}
+
+// opOf is what a refusal of cfg's run was asked to do.
+func opOf(cfg Config) Op {
+	switch {
+	case cfg.RetryFailed != "":
+		return OpRetry
+	case cfg.Resume:
+		return OpResume
+	}
+	return OpStart
 }

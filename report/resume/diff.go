@@ -18,7 +18,7 @@ func (p *Plan) compare(cfg Config, s *situation) error {
 	meta := s.meta
 	old, err := report.OpenLatest(cfg.Report)
 	if err != nil {
-		return refuse("cannot resume: %v", err)
+		return &Refusal{Reason: ReportUnreadable, Op: OpResume, Path: cfg.Report, Err: err}
 	}
 	defer old.Close()
 	var changed rowSet // finished rows whose content or mailbox differs now
@@ -39,38 +39,38 @@ func (p *Plan) compare(cfg Config, s *situation) error {
 		return redo(rec, meta.Mode), nil
 	}, nil)
 	if re := (*readError)(nil); errors.As(err, &re) {
-		return refuse("cannot resume: %v", re.err)
+		return &Refusal{Reason: ReportUnreadable, Op: OpResume, Path: cfg.Report, Err: re.err}
 	}
 	if err != nil {
 		return err
 	}
 	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
 	if changed.n > 0 {
-		diffs = append(diffs, fmt.Sprintf("%s now %s from %s record in the report", &changed, plural(changed.n, "differs", "differ"), plural(changed.n, "its", "their")))
+		diffs = append(diffs, Change{Kind: RowsChanged, Rows: changed.rows()})
 	}
 	if gone.n > 0 {
-		diffs = append(diffs, fmt.Sprintf("%s of the report %s no longer in the input", gone, plural(gone.n, "is", "are")))
+		diffs = append(diffs, Change{Kind: RowsGone, Rows: gone.rows()})
 	}
 	s.compared, s.diffs, s.gone = true, diffs, gone
 	return nil
 }
 
 // continueReport plans the run that appends to cfg.Report, as compare
-// found it. With differences (--force), the report is made to describe
+// found it. With differences (Force), the report is made to describe
 // the input now.
 func (p *Plan) continueReport(cfg Config, s situation) error {
 	path := cfg.Report
 	p.Meta = s.meta
 	p.Resuming = true
 	if n := p.keepValidTodo(); n > 0 {
-		p.Notes = append(p.Notes, fmt.Sprintf("%d %s validated by an earlier run of this report and unchanged since: not validated again", n, plural(n, "row was", "rows were")))
+		p.note(Note{Kind: NoteNotRevalidated, N: n})
 	}
 	if len(s.diffs) == 0 {
 		return nil
 	}
-	// --force: the report now describes this input. Rows the input lost
+	// Force: the report now describes this input. Rows the input lost
 	// leave it (the final report has one line per input row), and the
-	// sidecar names the new input, so a later --resume after a crash of
+	// sidecar names the new input, so a later resume after a crash of
 	// this run is not refused again.
 	if s.gone.n > 0 {
 		if err := report.Rewrite(path, func(r report.Record) bool { return !s.gone.has(r.Row) }); err != nil {
@@ -102,14 +102,15 @@ func (p *Plan) retry(cfg Config) error {
 	old := cfg.RetryFailed // its sidecar was checked by decideRetry
 	lr, err := report.OpenLatest(old)
 	if err != nil {
-		return refuse("--retry-failed: %v", err)
+		return &Refusal{Reason: ReportUnreadable, Op: OpRetry, Path: old, Err: err}
 	}
 	defer lr.Close()
 	var edited rowSet // rows ok in the report whose content changed since
 	kept := lr.MaxRowUnless(batch.StatusError, batch.StatusSkipped)
 	gone, err := p.diff(cfg.Open, lr, kept, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if !sameBox(r, rec) && !identityFix(rec) {
-			return false, refuse("--retry-failed %s: row %d is mailbox %s in the input but %s in the report: the input does not match the report (were rows added, removed or reordered?)", old, r.Num, boxName(r.Mailbox, r.Customer), boxName(rec.Mailbox, rec.Customer))
+			return false, &Refusal{Reason: RetryMismatch, Op: OpRetry, Path: old, Row: r.Num,
+				Box: Box{r.Mailbox, r.Customer}, ReportBox: Box{rec.Mailbox, rec.Customer}}
 		}
 		// Done: applied, or already as wanted (a plan's "change" is not).
 		done := batch.Status(rec.Status).Success() && rec.Status != string(batch.StatusChange)
@@ -123,22 +124,22 @@ func (p *Plan) retry(cfg Config) error {
 		return p.seed(rec, cfg.Meta.Format)
 	})
 	if re := (*readError)(nil); errors.As(err, &re) {
-		return refuse("--retry-failed: %v", re.err)
+		return &Refusal{Reason: ReportUnreadable, Op: OpRetry, Path: old, Err: re.err}
 	}
 	if err != nil {
 		return err
 	}
 	if gone.n > 0 {
-		return refuse("--retry-failed %s: %s of the report %s not in the input: the input does not match the report", old, gone, plural(gone.n, "is", "are"))
+		return &Refusal{Reason: RetryGone, Op: OpRetry, Path: old, Rows: gone.rows()}
 	}
 	// An edit to a row that was applied would otherwise be carried over
-	// as ok and never sent: refuse it, as --resume refuses a changed
-	// input, unless --force asks for those rows to be applied too.
-	if n := edited.n; n > 0 && !cfg.Force {
-		return refuse("--retry-failed %s: %s %s ok in that report and %s been edited since: a retry reruns only the rows that are not ok, so the %s would not be applied; pass --force to apply %s too, or undo the %s", old, &edited, plural(n, "was", "were"), plural(n, "has", "have"), plural(n, "edit", "edits"), plural(n, "it", "them"), plural(n, "edit", "edits"))
-	}
-	if n := edited.n; n > 0 {
-		p.Notes = append(p.Notes, fmt.Sprintf("--force: %s %s ok in %s and %s been edited since: applying %s again", &edited, plural(n, "was", "were"), old, plural(n, "has", "have"), plural(n, "it", "them")))
+	// as ok and never sent: refuse it, as a resume refuses a changed
+	// input, unless Force asks for those rows to be applied too.
+	switch {
+	case edited.n > 0 && !cfg.Force:
+		return &Refusal{Reason: RetryEditedOK, Op: OpRetry, Path: old, Rows: edited.rows()}
+	case edited.n > 0:
+		p.note(Note{Kind: NoteReapplied, Path: old, Rows: edited.rows()})
 	}
 	return nil
 }
@@ -166,64 +167,113 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 	}
 	defer c.Close()
 	p.todo = batch.RowSet{}
-	dirty := map[string]bool{}
-	gone := &rowSet{}
 	next, stop := ahead(old)
 	defer stop()
-	rec, more, err := next()
-	if err != nil {
-		return nil, &readError{err}
+	recs := &cursor{next: next, gone: &rowSet{}}
+	if err := recs.advance(); err != nil {
+		return nil, err
 	}
+	mailboxes := chainer{on: chain, kept: kept, dirty: map[string]bool{}}
 	last := 0
 	for r, err := range batch.Rows(src) {
 		if err != nil {
-			return nil, &RefusedError{Err: fmt.Errorf("%w (nothing was sent)", err)}
+			return nil, &Refusal{Reason: RowUnreadable, Err: err}
 		}
 		if r.Num <= last {
-			return nil, refuse("input: row numbers must increase (row %d after %d)", r.Num, last)
+			return nil, &Refusal{Reason: RowOrder, Row: r.Num, After: last}
 		}
 		last = r.Num
-		for more && rec.Row < r.Num {
-			gone.add(rec.Row)
-			if rec, more, err = next(); err != nil {
-				return nil, &readError{err}
-			}
-		}
-		held := more && rec.Row == r.Num
-		var cur report.Record
-		if held {
-			cur = rec
-			if rec, more, err = next(); err != nil {
-				return nil, &readError{err}
-			}
+		rec, held, err := recs.at(r.Num)
+		if err != nil {
+			return nil, err
 		}
 		do := !held
 		if held {
-			if do, err = redo(&r, cur); err != nil {
+			if do, err = redo(&r, rec); err != nil {
 				return nil, err
 			}
 		}
-		if do || chain && len(dirty) > 0 && dirty[r.Key()] {
-			if chain && r.Num < kept {
-				dirty[r.Key()] = true
-			}
+		if mailboxes.redo(&r, do) {
 			p.todo.Set(r.Num)
 			continue
 		}
 		p.Done++
 		if keep != nil {
-			if err := keep(&r, cur); err != nil {
+			if err := keep(&r, rec); err != nil {
 				return nil, err
 			}
 		}
 	}
-	for more {
-		gone.add(rec.Row)
-		if rec, more, err = next(); err != nil {
-			return nil, &readError{err}
+	return recs.gone, recs.drain()
+}
+
+// cursor walks the report's latest records (from ahead) beside the
+// input, in row order, and counts the rows of the report the input has
+// not.
+type cursor struct {
+	next func() (report.Record, bool, error)
+	rec  report.Record // the next record, when more
+	more bool
+	gone *rowSet
+}
+
+func (c *cursor) advance() error {
+	var err error
+	if c.rec, c.more, err = c.next(); err != nil {
+		return &readError{err}
+	}
+	return nil
+}
+
+// at returns the record of row num when the report holds it, once the
+// records of the rows before it, which the input does not have, are
+// counted as gone.
+func (c *cursor) at(num int) (report.Record, bool, error) {
+	for c.more && c.rec.Row < num {
+		c.gone.add(c.rec.Row)
+		if err := c.advance(); err != nil {
+			return report.Record{}, false, err
 		}
 	}
-	return gone, nil
+	if !c.more || c.rec.Row != num {
+		return report.Record{}, false, nil
+	}
+	rec := c.rec
+	return rec, true, c.advance()
+}
+
+// drain counts the records left, past the input's last row, as gone.
+func (c *cursor) drain() error {
+	for c.more {
+		c.gone.add(c.rec.Row)
+		if err := c.advance(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chainer redoes, when on, every later row of a mailbox with a redone
+// row; it remembers those mailboxes only below kept.
+type chainer struct {
+	on    bool
+	kept  int
+	dirty map[string]bool
+}
+
+// redo says whether row r is redone, do saying whether it is for its own
+// sake.
+func (c *chainer) redo(r *batch.Row, do bool) bool {
+	if !c.on {
+		return do
+	}
+	if !do && (len(c.dirty) == 0 || !c.dirty[r.Key()]) {
+		return false
+	}
+	if r.Num < c.kept {
+		c.dirty[r.Key()] = true
+	}
+	return true
 }
 
 // ahead reads the report's records on a goroutine of its own, a batch
@@ -362,27 +412,27 @@ func identityFix(rec report.Record) bool {
 	return false
 }
 
-// metaDiffs names what differs between the input as the sidecar recorded
-// it (then) and the input now: its bytes, and the options that change
+// metaDiffs says what differs between the input as the sidecar recorded
+// it (then) and the input now: its bytes, and the settings that change
 // what the bytes mean (delimiter and empty token only for CSV).
-func metaDiffs(then, now report.Meta, d Dialect) []string {
-	var diffs []string
+func metaDiffs(then, now report.Meta, d Dialect) []Change {
+	var diffs []Change
 	if then.InputSHA256 != now.InputSHA256 {
-		diffs = append(diffs, fmt.Sprintf("the input file's content (sha256 %.12s… then, %.12s… now)", then.InputSHA256, now.InputSHA256))
+		diffs = append(diffs, Change{Kind: ContentChanged, Then: then.InputSHA256, Now: now.InputSHA256})
 	}
 	if then.InputFormat != now.InputFormat {
-		diffs = append(diffs, fmt.Sprintf("--format (%s then, %s now)", then.InputFormat, now.InputFormat))
+		diffs = append(diffs, Change{Kind: FormatChanged, Then: then.InputFormat, Now: now.InputFormat})
 	}
 	if now.InputFormat != d.CSV {
 		return diffs
 	}
 	if then.EmptyToken != now.EmptyToken {
-		diffs = append(diffs, fmt.Sprintf("--empty-token (%q then, %q now)", then.EmptyToken, now.EmptyToken))
+		diffs = append(diffs, Change{Kind: EmptyTokenChanged, Then: then.EmptyToken, Now: now.EmptyToken})
 	}
 	a, err1 := d.ParseDelimiter(then.Delimiter)
 	b, err2 := d.ParseDelimiter(now.Delimiter)
 	if err1 != nil || err2 != nil || a != b {
-		diffs = append(diffs, fmt.Sprintf("--delimiter (%q then, %q now)", then.Delimiter, now.Delimiter))
+		diffs = append(diffs, Change{Kind: DelimiterChanged, Then: then.Delimiter, Now: now.Delimiter})
 	}
 	return diffs
 }

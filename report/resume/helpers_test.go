@@ -3,7 +3,6 @@ package resume
 import (
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,19 +72,9 @@ func writeReport(t *testing.T, path string, meta *report.Meta, recs ...report.Re
 	}
 }
 
-// testDialect reads like the command: csv and jsonl by extension, tab
-// spelled "tab" or `\t`.
+// testDialect reads like the command: tab spelled "tab" or `\t`.
 var testDialect = Dialect{
 	CSV: "csv",
-	FormatOf: func(name string) string {
-		switch filepath.Ext(name) {
-		case ".csv":
-			return "csv"
-		case ".jsonl":
-			return "jsonl"
-		}
-		return ""
-	},
 	ParseDelimiter: func(s string) (rune, error) {
 		if s == "tab" || s == `\t` {
 			return '\t', nil
@@ -95,8 +84,6 @@ var testDialect = Dialect{
 		}
 		return 0, errors.New("bad delimiter")
 	},
-	DefaultDelimiter:  ',',
-	DefaultEmptyToken: "<empty>",
 }
 
 // sidecar is the sidecar of a CSV run of in.csv.

@@ -1,10 +1,13 @@
 // Package resume decides what a run does with the report it is given:
-// start afresh, continue the report of an interrupted run (--resume), or
-// rerun the rows an earlier report holds as not ok (--retry-failed). It
+// start afresh, continue the report of an interrupted run (Resume), or
+// rerun the rows an earlier report holds as not ok (RetryFailed). It
 // compares the report and its sidecar with the input as it is now, row by
 // row, and refuses, before anything is sent, a report that no longer
-// describes the input. It also writes the command lines a summary
-// suggests next.
+// describes the input.
+//
+// It says why it refuses (a Refusal) and what a plan does that a plain
+// run would not (its Notes) as typed values; the command turns them into
+// words, option names and the command lines it suggests.
 //
 // It knows the report (package report) and rows (package batch), not how
 // an input's bytes become rows: the command passes an Opener and a
@@ -13,39 +16,13 @@ package resume
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
 )
-
-// RefusedError says the run is refused before anything is sent: the
-// report, its sidecar or the input do not allow what was asked, and the
-// message says what to pass instead. The command exits with its usage
-// code.
-type RefusedError struct {
-	Err error
-}
-
-func (e *RefusedError) Error() string { return e.Err.Error() }
-
-// Unwrap returns the cause, so errors.Is finds ErrReportExists.
-func (e *RefusedError) Unwrap() error { return e.Err }
-
-// ErrReportExists is wrapped by the RefusedError of a run that would
-// overwrite an existing report (neither --resume nor --retry-failed with
-// another report).
-var ErrReportExists = errors.New("already exists")
-
-func refuse(format string, args ...any) error {
-	return &RefusedError{Err: fmt.Errorf(format, args...)}
-}
 
 // Config is what Decide needs to know of the run.
 type Config struct {
@@ -73,7 +50,7 @@ type Config struct {
 	// run reruns; "" for none.
 	RetryFailed string
 	// Open reads the input from its start. Its errors are returned as
-	// they are; an error of a row is a RefusedError.
+	// they are; an error of a row is a Refusal.
 	Open batch.Opener
 	// Dialect says which options change how the input is read.
 	Dialect Dialect
@@ -82,36 +59,30 @@ type Config struct {
 	// reuse); "" for none. ReuseMaxAge is how old it may be.
 	Reuse       string
 	ReuseMaxAge time.Duration
-	// AllOrNothing is the run's --all-or-nothing: the rows Reuse holds
-	// as invalid are then validated again, so that the engine sees them.
+	// AllOrNothing says the run applies all its rows or none: the rows
+	// Reuse holds as invalid are then validated again, so that the engine
+	// sees them.
 	AllOrNothing bool
 }
 
 // Dialect is what this package needs to know of how the command reads an
 // input, without importing the reader: which format has a delimiter and an
-// empty token, and the defaults of those options, so that a spelling of
-// the same option is not taken for a change and a suggested command line
-// names only the options that matter.
+// empty token, and how a delimiter is spelled, so that two spellings of
+// one delimiter are not taken for a change.
 type Dialect struct {
 	// CSV is the input format whose delimiter and empty token change what
 	// its bytes mean.
 	CSV string
-	// FormatOf is the input format a file's name implies, "" when none.
-	FormatOf func(name string) string
-	// ParseDelimiter reads a delimiter option; two spellings of one
+	// ParseDelimiter reads a delimiter setting; two spellings of one
 	// delimiter parse to the same rune.
 	ParseDelimiter func(string) (rune, error)
-	// DefaultDelimiter and DefaultEmptyToken are what the command uses
-	// when the options are not given.
-	DefaultDelimiter  rune
-	DefaultEmptyToken string
 }
 
 // Plan is what a run does: which rows it handles and which earlier
 // records it carries over into its report.
 type Plan struct {
 	// Meta is the sidecar of the report: Config.Meta for a new report,
-	// the resumed report's own (updated for the input with --force)
+	// the resumed report's own (updated for the input with Force)
 	// otherwise.
 	Meta report.Meta
 	// Resuming is true when the run appends to an existing report, whose
@@ -130,7 +101,7 @@ type Plan struct {
 	// Notes are what the operator is told before anything is sent: what
 	// this plan does that a plain run would not (records reused, rows
 	// applied again, a report set aside).
-	Notes []string
+	Notes []Note
 
 	todo  batch.RowSet // nil: every row
 	valid batch.RowSet // rows validated before that this run does not validate again
@@ -210,7 +181,7 @@ func Decide(cfg Config) (*Plan, error) {
 		// Every record carried over is in the spool before the run
 		// writes its report: a spool that failed (a full temporary
 		// disk) refuses the run while nothing is written, rather than
-		// leave a new report that a --resume would take as unfinished.
+		// leave a new report that a resume would take as unfinished.
 		err = p.seeds.end()
 	}
 	if err != nil {
@@ -236,21 +207,21 @@ func (p *Plan) carryOut(cfg Config, s *situation) error {
 			return nil
 		case actDiscard:
 			if err := os.Remove(path); err != nil {
-				return refuse("report %s: %v", path, err)
+				return &Refusal{Reason: DiscardFailed, Op: OpResume, Path: path, Err: err}
 			}
 			s.exists = false
 		case actReplace:
 			if err := removeReport(path); err != nil {
 				return err
 			}
-			p.note("replaced the earlier %s report %s of this input (a %s changes nothing on the switch)", cfg.Meta.Mode, path, cfg.Meta.Mode)
+			p.note(Note{Kind: NoteReplaced, Path: path, Mode: cfg.Meta.Mode})
 			return nil
 		case actCompare:
 			if err := p.compare(cfg, s); err != nil {
 				return err
 			}
 		case actRotate:
-			if err := p.rotate(cfg, s.meta, joinAnd(s.diffs)); err != nil {
+			if err := p.rotate(cfg, s.meta, s.diffs); err != nil {
 				return err
 			}
 			s.exists, s.rotated = false, true
@@ -278,7 +249,7 @@ type situation struct {
 	retriedErr error        // why it is unreadable
 
 	compared bool     // the input was compared with the report (resume)
-	diffs    []string // what differs between the report and the input now, when compared
+	diffs    []Change // what differs between the report and the input now, when compared
 	gone     *rowSet  // rows of the report the input no longer has, when compared
 	rotated  bool     // the report was set aside
 }
@@ -290,15 +261,15 @@ func look(cfg Config) situation {
 	var s situation
 	path := cfg.Report
 	if cfg.RetryFailed != "" && SameFile(path, cfg.RetryFailed) {
-		s.refused = refuse("--report %s is the report being retried: a retry writes a new report and leaves %s as it is; pass another --report PATH", path, cfg.RetryFailed)
+		s.refused = &Refusal{Reason: RetryOfItself, Op: OpRetry, Path: path, Retried: cfg.RetryFailed}
 		return s
 	}
 	var err error
-	if s.exists, err = checkOwnFile(path, "report"); err != nil {
+	if s.exists, err = checkOwnFile(path, false); err != nil {
 		s.refused = err
 		return s
 	}
-	if _, err := checkOwnFile(report.MetaPath(path), "report sidecar"); err != nil {
+	if _, err := checkOwnFile(report.MetaPath(path), true); err != nil {
 		s.refused = err
 		return s
 	}
@@ -327,14 +298,14 @@ const (
 	actReplace                // remove an earlier plan or validate report of this input, then start
 	actCompare                // compare the input with the report to resume, then decide again
 	actRotate                 // set the finished report aside, then decide again
-	actContinue               // append to the report (updated for the input with --force)
+	actContinue               // append to the report (updated for the input with Force)
 	actRetry                  // a new report seeded from cfg.RetryFailed
 	actReuse                  // a new report that takes over a validate report's results
 )
 
 // decide is the one place that says what a run does with the report it
 // is given, from what look found and the effects learned: an action, or
-// a refusal (a RefusedError) before anything is sent or changed.
+// a refusal (a Refusal) before anything is sent or changed.
 func decide(cfg Config, s situation) (action, error) {
 	path := cfg.Report
 	noSidecar := errors.Is(s.metaErr, fs.ErrNotExist)
@@ -354,9 +325,9 @@ func decide(cfg Config, s situation) (action, error) {
 		// then plan again" works as said.
 		return actReplace, nil
 	case s.exists && noSidecar:
-		return 0, refuse("%s %w and is not a report of ensbulk (it has no sidecar %s): it was left as it is; pass --report PATH to name a new report", path, ErrReportExists, report.MetaPath(path))
+		return 0, &Refusal{Reason: NotAReport, Path: path}
 	case s.exists:
-		return 0, refuse("report %s %w: pass --resume to continue that run, or --report PATH to start a new report", path, ErrReportExists)
+		return 0, &Refusal{Reason: ReportExists, Path: path}
 	case cfg.RetryFailed != "":
 		return decideRetry(cfg, s)
 	case cfg.Reuse != "":
@@ -371,39 +342,53 @@ func decide(cfg Config, s situation) (action, error) {
 // finished is a new job (a nightly file replaced by the next night's):
 // the old report is set aside and the run starts afresh.
 func decideResume(cfg Config, s situation) (action, error) {
-	path, meta := cfg.Report, s.meta
-	switch {
-	case errors.Is(s.metaErr, fs.ErrNotExist) && !s.empty:
-		// A report without its sidecar is ours only if it holds nothing
-		// but what a new report starts with: then nothing is lost by
-		// starting afresh. Anything else (an input or config file named
-		// by mistake) is left exactly as it is.
-		return 0, refuse("cannot resume %s: its sidecar %s is missing, so it is not a report ensbulk can continue (is it one?); it was left as it is: pass --report PATH to start a new report", path, report.MetaPath(path))
-	case errors.Is(s.metaErr, fs.ErrNotExist):
-		return actDiscard, nil
-	case s.metaErr != nil:
-		return 0, refuse("cannot resume %s: its sidecar %s is unreadable (%v); use --report PATH to start a new report", path, report.MetaPath(path), s.metaErr)
+	if act, err := resumeSidecar(cfg.Report, s); act != actCompare || err != nil {
+		return act, err
 	}
-	// What the report is cannot be forced: another switch, mode or
-	// encoding.
-	if err := checkIdentity("cannot resume: report", path, meta, cfg.Meta, cfg.Force); err != nil {
+	if err := checkResumable(cfg, s.meta); err != nil {
 		return 0, err
-	}
-	if meta.Mode != cfg.Meta.Mode {
-		return 0, refuse("cannot resume %s: it is the report of a %q run, not %q; use --report PATH to start a new report", path, meta.Mode, cfg.Meta.Mode)
-	}
-	if meta.Format != "" && meta.Format != cfg.Meta.Format {
-		return 0, refuse("cannot resume %s: it is a %s report; pass --report-format %s", path, meta.Format, meta.Format)
 	}
 	switch {
 	case !s.compared:
 		return actCompare, nil
-	case len(s.diffs) > 0 && cfg.Rotate && !cfg.Force && !meta.Finished.IsZero():
+	case len(s.diffs) > 0 && cfg.Rotate && !cfg.Force && !s.meta.Finished.IsZero():
 		return actRotate, nil
 	case len(s.diffs) > 0 && !cfg.Force:
-		return 0, refuse("cannot resume %s: the input changed since the report was started: %s; pass --force to redo every changed row (and the later rows of their mailboxes), or --report PATH to start a new report", path, joinAnd(s.diffs))
+		return 0, &Refusal{Reason: InputChanged, Op: OpResume, Path: cfg.Report, Then: s.meta, Now: cfg.Meta, Changes: s.diffs}
 	}
 	return actContinue, nil
+}
+
+// resumeSidecar decides the resume of a report by its sidecar alone:
+// actDiscard, a refusal, or actCompare to go on. A report without its
+// sidecar is ours only if it holds nothing but what a new report starts
+// with: then nothing is lost by starting afresh. Anything else (an input
+// or config file named by mistake) is left exactly as it is.
+func resumeSidecar(path string, s situation) (action, error) {
+	switch {
+	case errors.Is(s.metaErr, fs.ErrNotExist) && !s.empty:
+		return 0, &Refusal{Reason: SidecarMissing, Op: OpResume, Path: path}
+	case errors.Is(s.metaErr, fs.ErrNotExist):
+		return actDiscard, nil
+	case s.metaErr != nil:
+		return 0, &Refusal{Reason: SidecarUnreadable, Op: OpResume, Path: path, Err: s.metaErr}
+	}
+	return actCompare, nil
+}
+
+// checkResumable refuses to resume a report that is not this run's kind,
+// which no Force can change: another switch, mode or encoding.
+func checkResumable(cfg Config, meta report.Meta) error {
+	if err := checkIdentity(OpResume, cfg.Report, meta, cfg.Meta, cfg.Force); err != nil {
+		return err
+	}
+	if meta.Mode != cfg.Meta.Mode {
+		return &Refusal{Reason: OtherMode, Op: OpResume, Path: cfg.Report, Then: meta, Now: cfg.Meta}
+	}
+	if meta.Format != "" && meta.Format != cfg.Meta.Format {
+		return &Refusal{Reason: OtherFormat, Op: OpResume, Path: cfg.Report, Then: meta, Now: cfg.Meta}
+	}
+	return nil
 }
 
 // decideRetry refuses a retry of a report made against another switch or
@@ -411,11 +396,11 @@ func decideResume(cfg Config, s situation) (action, error) {
 func decideRetry(cfg Config, s situation) (action, error) {
 	old := cfg.RetryFailed
 	if s.retried != nil {
-		if err := checkIdentity("--retry-failed: report", old, *s.retried, cfg.Meta, cfg.Force); err != nil {
+		if err := checkIdentity(OpRetry, old, *s.retried, cfg.Meta, cfg.Force); err != nil {
 			return 0, err
 		}
 	} else if cfg.Meta.Switch != "" && !cfg.Force {
-		return 0, refuse("--retry-failed %s: its sidecar %s is unreadable (%v), so nothing says which switch it describes: pass --force if it was made against %s as user %s", old, report.MetaPath(old), s.retriedErr, cfg.Meta.Switch, cfg.Meta.User)
+		return 0, &Refusal{Reason: SidecarUnreadable, Op: OpRetry, Path: old, Now: cfg.Meta, Err: s.retriedErr}
 	}
 	return actRetry, nil
 }
@@ -437,82 +422,30 @@ func replaceable(cfg Config, s situation) bool {
 		formatOr(m.Format) == formatOr(cfg.Meta.Format)
 }
 
-// removeReport removes a report and its sidecar, the sidecar last: a
-// report without a sidecar is not taken for one.
-func removeReport(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return refuse("replace report %s: %v", path, err)
-	}
-	if err := os.Remove(report.MetaPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return refuse("replace report %s: its sidecar: %v", path, err)
-	}
-	return nil
-}
-
-// checkIdentity refuses a report (or its takeover) made against another
-// switch or user than this run's: its rows say nothing of this switch.
-// A report of an older ensbulk records neither: it is refused too, unless
-// force, since nothing says which switch it describes.
-func checkIdentity(what, path string, old, cur report.Meta, force bool) error {
+// checkIdentity refuses a report (op: to resume or retry it) made against
+// another switch or user than this run's: its rows say nothing of this
+// switch. A report of an older ensbulk records neither: it is refused
+// too, unless force, since nothing says which switch it describes.
+func checkIdentity(op Op, path string, old, cur report.Meta, force bool) error {
 	if cur.Switch == "" {
-		return nil // a run that connects nowhere (validate --offline)
+		return nil // a run that connects nowhere (an offline validation)
 	}
 	if old.Switch == "" && old.User == "" {
 		if force {
 			return nil
 		}
-		return refuse("%s %s records no switch or user (written by an older ensbulk): pass --force if it was made against %s as user %s", what, path, cur.Switch, cur.User)
+		return &Refusal{Reason: NoIdentity, Op: op, Path: path, Then: old, Now: cur}
 	}
 	if old.Switch != cur.Switch || old.User != cur.User {
-		return refuse("%s %s belongs to switch %s as user %s; this run is against switch %s as user %s: a report belongs to one switch and user (use the other switch's settings, or --report PATH for a new report)",
-			what, path, old.Switch, old.User, cur.Switch, cur.User)
+		return &Refusal{Reason: OtherSwitch, Op: op, Path: path, Then: old, Now: cur}
 	}
 	return nil
 }
 
-// SameFile reports whether paths a and b name one file: the same absolute
-// path, or (when both exist) the same inode through links or mounts.
-func SameFile(a, b string) bool {
-	ea, err1 := filepath.Abs(a)
-	eb, err2 := filepath.Abs(b)
-	if err1 == nil && err2 == nil && ea == eb {
-		return true
+// formatOr is f, or CSV when the sidecar names no format.
+func formatOr(f report.Format) report.Format {
+	if f == "" {
+		return report.CSV
 	}
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-// checkOwnFile says whether the file a run would write at path exists,
-// and refuses one it must not write: a symbolic link (in a shared
-// directory, another user could aim it at any file the run may write) or
-// anything but a regular file.
-func checkOwnFile(path, what string) (bool, error) {
-	st, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	case err != nil:
-		return false, refuse("%s %s: %v", what, path, err)
-	case st.Mode()&fs.ModeSymlink != 0:
-		return false, refuse("%s %s is a symbolic link: ensbulk does not write through links; name the file itself", what, path)
-	case !st.Mode().IsRegular():
-		return false, refuse("%s %s is not a regular file", what, path)
-	}
-	return true, nil
-}
-
-// emptyReport says whether the file at path holds no more than a new
-// report does before its first record: nothing, or the CSV header (a
-// prefix of it if a crash cut the first write).
-func emptyReport(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	header := strings.Join(report.Header(), ",") + "\n"
-	b := make([]byte, len(header)+1)
-	n, _ := io.ReadFull(f, b)
-	return n <= len(header) && strings.HasPrefix(header, string(b[:n]))
+	return f
 }

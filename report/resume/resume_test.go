@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -34,6 +35,7 @@ func TestDecideResume(t *testing.T) {
 	edited := input()
 	edited[2].Hash = "h3-edited"
 	shorter := input()[:4] // row 5 (and 6, never reported) gone
+	contentChange := Change{Kind: ContentChanged, Then: sidecar().InputSHA256, Now: changedSHA.InputSHA256}
 	tests := []struct {
 		name      string
 		rows      []batch.Row
@@ -41,7 +43,7 @@ func TestDecideResume(t *testing.T) {
 		force     bool
 		wantTodo  []int
 		wantDone  int
-		wantRefus []string // parts of the refusal; nil: none
+		wantRefus []Change // the changes an InputChanged refusal names; nil: none
 		wantRows  []int    // the report's rows afterwards
 		wantSHA   string   // the sidecar's input sha256 afterwards
 	}{
@@ -54,7 +56,7 @@ func TestDecideResume(t *testing.T) {
 		{
 			name: "changed row is refused",
 			rows: edited, now: changedSHA,
-			wantRefus: []string{"cannot resume", "the input file's content (sha256 aaaaaaaaaaaa… then, bbbbbbbbbbbb… now)", "row 3 now differs from its record in the report", "pass --force"},
+			wantRefus: []Change{contentChange, {Kind: RowsChanged, Rows: Rows{First: []int{3}, Total: 1}}},
 		},
 		{
 			name: "changed row with force is redone and the sidecar follows the input",
@@ -65,7 +67,7 @@ func TestDecideResume(t *testing.T) {
 		{
 			name: "lost row is refused",
 			rows: shorter, now: changedSHA,
-			wantRefus: []string{"row 5 of the report is no longer in the input"},
+			wantRefus: []Change{contentChange, {Kind: RowsGone, Rows: Rows{First: []int{5}, Total: 1}}},
 		},
 		{
 			name: "lost row with force leaves the report",
@@ -81,14 +83,12 @@ func TestDecideResume(t *testing.T) {
 			writeReport(t, path, &then, interrupted()...)
 			p, err := Decide(Config{Report: path, Meta: tt.now, Resume: true, Force: tt.force, Open: opener(tt.rows, nil), Dialect: testDialect})
 			if tt.wantRefus != nil {
-				var re *RefusedError
-				if !errors.As(err, &re) {
-					t.Fatalf("Decide: got %v, want a *RefusedError", err)
+				var re *Refusal
+				if !errors.As(err, &re) || re.Reason != InputChanged || re.Op != OpResume || re.Path != path {
+					t.Fatalf("Decide: got %v, want an InputChanged refusal to resume %s", err, path)
 				}
-				for _, part := range tt.wantRefus {
-					if !strings.Contains(err.Error(), part) {
-						t.Errorf("refusal %q: want it to contain %q", err, part)
-					}
+				if !reflect.DeepEqual(re.Changes, tt.wantRefus) {
+					t.Errorf("changes: got %+v, want %+v", re.Changes, tt.wantRefus)
 				}
 				return
 			}
@@ -126,20 +126,24 @@ func TestDecideResumeRefusesAnotherReport(t *testing.T) {
 	tests := []struct {
 		name    string
 		sidecar *report.Meta // nil: none
-		want    string
+		want    Reason
 	}{
-		{"no sidecar", nil, "its sidecar"},
-		{"another mode", &validate, `it is the report of a "validate" run, not "run"`},
-		{"another format", &jsonl, "it is a jsonl report; pass --report-format jsonl"},
+		{"no sidecar", nil, SidecarMissing},
+		{"another mode", &validate, OtherMode},
+		{"another format", &jsonl, OtherFormat},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "in.report.csv")
 			writeReport(t, path, tt.sidecar, interrupted()...)
 			_, err := Decide(Config{Report: path, Meta: sidecar(), Resume: true, Open: opener(input(), nil), Dialect: testDialect})
-			var re *RefusedError
-			if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Decide: got %v, want a *RefusedError containing %q", err, tt.want)
+			var re *Refusal
+			if !errors.As(err, &re) || re.Reason != tt.want || re.Op != OpResume {
+				t.Fatalf("Decide: got %v, want a refusal to resume: %v", err, tt.want)
+			}
+			// What the report is, and what this run is, for the words.
+			if tt.sidecar != nil && (re.Then != *tt.sidecar || re.Now != sidecar()) {
+				t.Errorf("refusal: got then %+v, now %+v; want %+v, %+v", re.Then, re.Now, *tt.sidecar, sidecar())
 			}
 		})
 	}
@@ -176,9 +180,9 @@ func TestDecideReport(t *testing.T) {
 				t.Fatalf("Decide: got %v, want ErrReportExists %v", err, tt.wantExists)
 			}
 			if tt.wantExists {
-				var re *RefusedError
-				if !errors.As(err, &re) {
-					t.Errorf("Decide: got %T, want a *RefusedError", err)
+				var re *Refusal
+				if !errors.As(err, &re) || re.Reason != ReportExists {
+					t.Errorf("Decide: got %v, want a ReportExists refusal", err)
 				}
 				return
 			}
@@ -217,12 +221,12 @@ func TestDecideInputErrors(t *testing.T) {
 			then := sidecar()
 			writeReport(t, path, &then, interrupted()...)
 			_, err := Decide(Config{Report: path, Meta: sidecar(), Resume: true, Open: tt.open, Dialect: testDialect})
-			var re *RefusedError
+			var re *Refusal
 			if got := errors.As(err, &re); got != tt.wantRefused || !errors.Is(err, tt.wantIs) {
 				t.Errorf("Decide: got %v (refused %v), want %v (refused %v)", err, got, tt.wantIs, tt.wantRefused)
 			}
-			if tt.wantRefused && !strings.HasSuffix(err.Error(), "(nothing was sent)") {
-				t.Errorf("Decide: got %q, want it to end with (nothing was sent)", err)
+			if tt.wantRefused && re.Reason != RowUnreadable {
+				t.Errorf("Decide: got %v, want RowUnreadable (said: nothing was sent)", re.Reason)
 			}
 		})
 	}
@@ -235,19 +239,19 @@ func TestMetaDiffs(t *testing.T) {
 	tests := []struct {
 		name      string
 		then, now report.Meta
-		want      []string
+		want      []Change
 	}{
 		{"same", sidecar(), sidecar(), nil},
 		{"tab spelled two ways", with(sidecar(), func(m *report.Meta) { m.Delimiter = "tab" }), with(sidecar(), func(m *report.Meta) { m.Delimiter = `\t` }), nil},
-		{"delimiter", sidecar(), with(sidecar(), func(m *report.Meta) { m.Delimiter = ";" }), []string{`--delimiter ("," then, ";" now)`}},
-		{"empty token", sidecar(), with(sidecar(), func(m *report.Meta) { m.EmptyToken = "-" }), []string{`--empty-token ("<empty>" then, "-" now)`}},
+		{"delimiter", sidecar(), with(sidecar(), func(m *report.Meta) { m.Delimiter = ";" }), []Change{{Kind: DelimiterChanged, Then: ",", Now: ";"}}},
+		{"empty token", sidecar(), with(sidecar(), func(m *report.Meta) { m.EmptyToken = "-" }), []Change{{Kind: EmptyTokenChanged, Then: "<empty>", Now: "-"}}},
 		{"csv options do not matter to jsonl", with(jsonl, func(m *report.Meta) { m.Delimiter = ";" }), jsonl, nil},
-		{"format", sidecar(), jsonl, []string{"--format (csv then, jsonl now)"}},
+		{"format", sidecar(), jsonl, []Change{{Kind: FormatChanged, Then: "csv", Now: "jsonl"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := metaDiffs(tt.then, tt.now, testDialect); !slices.Equal(got, tt.want) {
-				t.Errorf("metaDiffs: got %q, want %q", got, tt.want)
+			if got := metaDiffs(tt.then, tt.now, testDialect); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("metaDiffs: got %+v, want %+v", got, tt.want)
 			}
 		})
 	}

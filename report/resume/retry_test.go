@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -39,13 +40,13 @@ func TestDecideRetry(t *testing.T) {
 		rows      []batch.Row
 		wantTodo  []int
 		wantSeeds []int
-		wantRefus string
+		wantRefus *Refusal // Path and Op are filled in
 	}{
 		{name: "reruns rows not ok and later rows of their mailboxes", rows: input(), wantTodo: []int{2, 4, 5}, wantSeeds: []int{1, 3, 6}},
 		{name: "a row refused for its mailbox may name another", rows: fixedBox, wantTodo: []int{2, 5}, wantSeeds: []int{1, 3, 4, 6}},
-		{name: "an ok row naming another mailbox is refused", rows: renamedOK, wantRefus: `row 1 is mailbox "z" in the input but "a" in the report`},
-		{name: "shifted rows are refused", rows: shifted, wantRefus: "were rows added, removed or reordered?"},
-		{name: "rows of the report missing from the input are refused", rows: input()[:4], wantRefus: "rows 5 and 6 of the report are not in the input"},
+		{name: "an ok row naming another mailbox is refused", rows: renamedOK, wantRefus: &Refusal{Reason: RetryMismatch, Row: 1, Box: Box{Mailbox: "z"}, ReportBox: Box{Mailbox: "a"}}},
+		{name: "shifted rows are refused", rows: shifted, wantRefus: &Refusal{Reason: RetryMismatch, Row: 1, Box: Box{Mailbox: "x"}, ReportBox: Box{Mailbox: "a"}}},
+		{name: "rows of the report missing from the input are refused", rows: input()[:4], wantRefus: &Refusal{Reason: RetryGone, Rows: Rows{First: []int{5, 6}, Total: 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,10 +60,12 @@ func TestDecideRetry(t *testing.T) {
 			}
 			path := filepath.Join(dir, "in.retry1.report.csv")
 			p, err := Decide(Config{Report: path, Meta: sidecar(), RetryFailed: old, Open: opener(tt.rows, nil), Dialect: testDialect})
-			if tt.wantRefus != "" {
-				var re *RefusedError
-				if !errors.As(err, &re) || !strings.Contains(err.Error(), tt.wantRefus) {
-					t.Fatalf("Decide: got %v, want a *RefusedError containing %q", err, tt.wantRefus)
+			if tt.wantRefus != nil {
+				want := *tt.wantRefus
+				want.Op, want.Path = OpRetry, old
+				var re *Refusal
+				if !errors.As(err, &re) || !reflect.DeepEqual(*re, want) {
+					t.Fatalf("Decide: got %+v, want %+v", err, want)
 				}
 				return
 			}
@@ -139,9 +142,9 @@ func TestDecideRetryRefusesItsOwnReport(t *testing.T) {
 	old := filepath.Join(t.TempDir(), "in.report.csv")
 	writeReport(t, old, nil, finished()...)
 	_, err := Decide(Config{Report: old, Meta: sidecar(), RetryFailed: old, Open: opener(input(), nil), Dialect: testDialect})
-	var re *RefusedError
-	if !errors.As(err, &re) || !strings.Contains(err.Error(), "is the report being retried") {
-		t.Errorf("Decide: got %v, want a *RefusedError saying the report is the one retried", err)
+	var re *Refusal
+	if !errors.As(err, &re) || re.Reason != RetryOfItself || re.Path != old || re.Retried != old {
+		t.Errorf("Decide: got %v, want a refusal saying the report is the one retried", err)
 	}
 }
 

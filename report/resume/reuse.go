@@ -2,9 +2,7 @@ package resume
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
-	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
@@ -26,34 +24,14 @@ import (
 // saying why the report was not taken.
 func (p *Plan) reuse(cfg Config) error {
 	path := cfg.Reuse
-	meta, err := report.ReadMeta(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		p.note("validating every row: the validate report %s is unreadable (%v)", path, err)
-		return nil
-	case meta.Mode != "validate":
-		return nil
-	}
-	if meta.Switch != cfg.Meta.Switch || meta.User != cfg.Meta.User {
-		// Another switch's answers say nothing of this one's.
-		p.note("validating every row: the validate report %s was made against switch %s as user %s, not %s as user %s",
-			path, orNone(meta.Switch), orNone(meta.User), cfg.Meta.Switch, cfg.Meta.User)
-		return nil
-	}
-	if diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect); len(diffs) > 0 {
-		p.note("validating every row: the validate report %s is of another input (%s)", path, joinAnd(diffs))
+	meta, ok := p.reusable(cfg)
+	if !ok {
 		return nil
 	}
 	age := cfg.Meta.Started.Sub(meta.Started)
-	if age < 0 || age > cfg.ReuseMaxAge {
-		p.note("validating every row: the validate report %s was started %s ago, more than %s", path, age.Round(time.Minute), cfg.ReuseMaxAge)
-		return nil
-	}
 	old, err := report.OpenLatest(path)
 	if err != nil {
-		p.note("validating every row: the validate report %s is unreadable (%v)", path, err)
+		p.note(Note{Kind: NoteReuseUnreadable, Path: path, Err: err})
 		return nil
 	}
 	defer old.Close()
@@ -81,25 +59,45 @@ func (p *Plan) reuse(cfg Config) error {
 	if re := (*readError)(nil); errors.As(err, &re) {
 		p.Close()
 		*p = Plan{Meta: p.Meta, Notes: p.Notes}
-		p.note("validating every row: the validate report %s is unreadable (%v)", path, re.err)
+		p.note(Note{Kind: NoteReuseUnreadable, Path: path, Err: re.err})
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	valid = p.keepValidTodo()
-	p.note("the server validated this input %s ago (%s): %d valid %s not validated again, %d invalid %s reported without sending",
-		age.Round(time.Second), path, valid, plural(valid, "row is", "rows are"), invalid, plural(invalid, "row is", "rows are"))
+	p.note(Note{Kind: NoteReused, Path: path, Age: age, Valid: valid, Invalid: invalid})
 	return nil
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "(not recorded)"
+// reusable reads the sidecar of the validate report cfg.Reuse and says
+// whether its results may be taken over. When they may not, a note says
+// why, unless there is nothing to say (no report, or not a validate's).
+func (p *Plan) reusable(cfg Config) (report.Meta, bool) {
+	path := cfg.Reuse
+	meta, err := report.ReadMeta(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), err == nil && meta.Mode != "validate":
+		return meta, false
+	case err != nil:
+		p.note(Note{Kind: NoteReuseUnreadable, Path: path, Err: err})
+		return meta, false
+	case meta.Switch != cfg.Meta.Switch || meta.User != cfg.Meta.User:
+		// Another switch's answers say nothing of this one's.
+		p.note(Note{Kind: NoteReuseOtherSwitch, Path: path, Then: meta, Now: cfg.Meta})
+		return meta, false
 	}
-	return s
+	if diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect); len(diffs) > 0 {
+		p.note(Note{Kind: NoteReuseOtherInput, Path: path, Changes: diffs})
+		return meta, false
+	}
+	if age := cfg.Meta.Started.Sub(meta.Started); age < 0 || age > cfg.ReuseMaxAge {
+		p.note(Note{Kind: NoteReuseTooOld, Path: path, Age: age, MaxAge: cfg.ReuseMaxAge})
+		return meta, false
+	}
+	return meta, true
 }
 
-func (p *Plan) note(format string, args ...any) {
-	p.Notes = append(p.Notes, fmt.Sprintf(format, args...))
+func (p *Plan) note(n Note) {
+	p.Notes = append(p.Notes, n)
 }

@@ -19,7 +19,7 @@ import (
 // keep their content under a name dated by the old run's start
 // (nightly.report.20260101T020000Z.csv). A run that did not finish is
 // never set aside: its rows not yet sent would be dropped in silence.
-func (p *Plan) rotate(cfg Config, meta report.Meta, why string) error {
+func (p *Plan) rotate(cfg Config, meta report.Meta, why []Change) error {
 	old := cfg.Report
 	to := rotatedPath(old, meta, cfg.Companions)
 	if err := os.Rename(report.MetaPath(old), report.MetaPath(to)); err != nil {
@@ -48,16 +48,14 @@ func (p *Plan) rotate(cfg Config, meta report.Meta, why string) error {
 		}
 	}
 	*p = Plan{Meta: cfg.Meta}
-	p.note("the run of %s finished on %s and the input changed since (%s): that report is kept as %s, and this run starts a new one",
-		old, meta.Finished.UTC().Format("2006-01-02 15:04:05 UTC"), why, to)
+	p.note(Note{Kind: NoteRotated, Path: old, Finished: meta.Finished, Changes: why, To: to})
 	if cfg.Keep > 0 {
 		removed, err := prune(old, cfg.Keep)
 		if err != nil {
-			return fmt.Errorf("--keep: %w", err)
+			return &PruneError{Err: err}
 		}
 		if len(removed) > 0 {
-			p.note("kept the %d newest reports set aside; removed %s with %s",
-				cfg.Keep, strings.Join(removed, ", "), plural(len(removed), "its sidecar and undo files", "their sidecars and undo files"))
+			p.note(Note{Kind: NotePruned, Path: old, Keep: cfg.Keep, Removed: removed})
 		}
 	}
 	return nil

@@ -19,21 +19,21 @@ import (
 type rowSet struct {
 	bits  batch.RowSet
 	n     int
-	first []int // the first few, for rowList
+	first []int // the first few, for Rows
 }
 
 func (s *rowSet) add(row int) {
 	s.bits.Set(row)
 	s.n++
-	if len(s.first) <= rowListShow {
+	if len(s.first) <= RowsShown {
 		s.first = append(s.first, row)
 	}
 }
 
 func (s *rowSet) has(row int) bool { return s.bits.Has(row) }
 
-// String names the rows: see rowList.
-func (s *rowSet) String() string { return rowList(s.first, s.n) }
+// rows are the rows for a message.
+func (s *rowSet) rows() Rows { return Rows{First: s.first, Total: s.n} }
 
 // spool holds the records a plan carries over into the new report until
 // the journal is open: they are encoded once, in the report's format, and
