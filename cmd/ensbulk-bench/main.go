@@ -29,7 +29,7 @@
 //
 // Usage:
 //
-//	ensbulk-bench [-quick] [-only throughput,rate,latency,input,durability,scale,cost] [-vegeta=false] [-no-big] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]
+//	ensbulk-bench [-quick] [-only throughput,reads,rate,latency,input,durability,scale,tail,cost] [-vegeta=false] [-no-big] [-big-limit D] [-scale-rows N] [-cpuprofile FILE] [-bin ENSBULK] [-keep]
 package main
 
 import (
@@ -67,7 +67,7 @@ func main() {
 }
 
 // measurements, in table order; -only takes these names.
-var allMeasurements = []string{"throughput", "rate", "latency", "input", "durability", "scale", "cost"}
+var allMeasurements = []string{"throughput", "reads", "rate", "latency", "input", "durability", "scale", "tail", "cost"}
 
 // options are the command's flags.
 type options struct {
@@ -79,6 +79,7 @@ type options struct {
 	vegeta     bool
 	bigLimit   time.Duration
 	noBig      bool
+	scaleRows  int
 }
 
 // sizes are what a mode measures: the full run (tens of minutes with the
@@ -146,9 +147,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (inputs, reports, profiles)")
 	fs.BoolVar(&o.vegeta, "vegeta", true, "build vegeta from the Go module proxy ("+vegetaModule+") as a second baseline (never in -quick)")
 	fs.BoolVar(&o.noBig, "no-big", false, "leave out the 10M-row scale rows (7d-7f)")
+	fs.IntVar(&o.scaleRows, "scale-rows", 0, "rows of the scale measurements (default 1,000,000; 20,000 in -quick)")
 	fs.DurationVar(&o.bigLimit, "big-limit", 20*time.Minute, "time bound of each 10M-row process (full run); a process stopped there is reported as not finished")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-vegeta=false] [-no-big] [-big-limit D] [-cpuprofile FILE] [-bin ENSBULK] [-keep]")
+		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-vegeta=false] [-no-big] [-big-limit D] [-scale-rows N] [-cpuprofile FILE] [-bin ENSBULK] [-keep]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -179,6 +181,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	b := &bench{opts: o, sz: fullSizes(), log: stderr}
 	if o.quick {
 		b.sz = quickSizes()
+	}
+	if o.scaleRows > 0 {
+		b.sz.scaleRows = o.scaleRows
 	}
 	b.dir, err = os.MkdirTemp("", "ensbulk-bench-")
 	if err != nil {
@@ -232,6 +237,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		rows = append(rows, r...)
 	}
+	if want("reads") {
+		r, err := b.throughputReads(ctx)
+		if err != nil {
+			return fmt.Errorf("reads: %w", err)
+		}
+		rows = append(rows, r...)
+	}
 	if want("rate") {
 		r, err := b.rateFidelity(ctx)
 		if err != nil {
@@ -266,6 +278,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			rows = append(rows, r...)
 		}
+	}
+	if want("tail") {
+		r, err := b.realResume(ctx, b.sz.scaleRows, b.sz.scaleLimit)
+		if err != nil {
+			return fmt.Errorf("tail: %w", err)
+		}
+		rows = append(rows, r...)
 	}
 	if want("cost") {
 		r, err := b.cost(ctx)

@@ -75,13 +75,18 @@ func (t toolRun) rate() float64 { return float64(t.reqs) / t.res.wall.Seconds() 
 // given workers and rate and checks that every row was validated and
 // applied once.
 func (b *bench) ensbulkRun(ctx context.Context, name, path string, rows, workers int, rate float64, rec *arrivals, extra ...string) (toolRun, *simServer, error) {
+	return b.ensbulkRunRead(ctx, name, path, rows, workers, rate, rec, "none", extra...)
+}
+
+// ensbulkRunRead is ensbulkRun with the given --read mode (none: --no-read).
+func (b *bench) ensbulkRunRead(ctx context.Context, name, path string, rows, workers int, rate float64, rec *arrivals, read string, extra ...string) (toolRun, *simServer, error) {
 	sim, err := startSim(rows, simulator.Faults{}, rec)
 	if err != nil {
 		return toolRun{}, nil, err
 	}
 	defer sim.close()
 	b.logf("ensbulk run %s: %d rows, %d workers, rate %g", name, rows, workers, rate)
-	args := []string{"run", path, "--no-read", "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--workers", strconv.Itoa(workers),
+	args := []string{"run", path, "--read", read, "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--workers", strconv.Itoa(workers),
 		"--progress", "none", "--report", filepath.Join(b.dir, name+".report.csv")}
 	args = append(args, extra...)
 	args = append(args, b.profileArgs(name)...)
@@ -92,6 +97,12 @@ func (b *bench) ensbulkRun(ctx context.Context, name, path string, rows, workers
 // rawRound runs the raw client (its own process) against a fresh
 // simulator.
 func (b *bench) rawRound(ctx context.Context, bodies string, rows, workers int, rate float64, faults simulator.Faults, rec *arrivals) (toolRun, error) {
+	return b.rawRoundArgs(ctx, rawArgs(bodies, workers, rate), rows, faults, rec)
+}
+
+// rawRoundArgs runs the raw client with args against a fresh simulator
+// of rows rows.
+func (b *bench) rawRoundArgs(ctx context.Context, args []string, rows int, faults simulator.Faults, rec *arrivals) (toolRun, error) {
 	sim, err := startSim(rows, faults, rec)
 	if err != nil {
 		return toolRun{}, err
@@ -101,9 +112,9 @@ func (b *bench) rawRound(ctx context.Context, bodies string, rows, workers int, 
 	if err != nil {
 		return toolRun{}, err
 	}
-	b.logf("raw client: %d rows, %d workers, rate %g", rows, workers, rate)
+	b.logf("raw client: %d rows, %s", rows, strings.Join(args, " "))
 	cpu0 := selfCPU()
-	res, err := runProc(ctx, procSpec{bin: self, args: append(rawArgs(bodies, workers, rate), b.rawProfileArgs()...), env: []string{rawEnv + "=1"}, url: sim.url, limit: b.sz.runLimit})
+	res, err := runProc(ctx, procSpec{bin: self, args: append(args, b.rawProfileArgs()...), env: []string{rawEnv + "=1"}, url: sim.url, limit: b.sz.runLimit})
 	if err == nil && (res.code != 0 || res.stopped != "") {
 		err = fmt.Errorf("raw client: exit %d %s\n%s", res.code, res.stopped, res.tail())
 	}

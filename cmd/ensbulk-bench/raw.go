@@ -31,7 +31,9 @@ const rawEnv = "ENSBULK_BENCH_RAW"
 // order, escaped as enswitch.Client.post does. The credentials go in front
 // when the body is sent (rawCredentials) and the validation's body has
 // validation=1 at the end, so the bytes on the wire are ensbulk's. It
-// returns the number of rows.
+// returns the number of rows. Beside it, out+".get" holds each row's
+// mailboxes/get body (mailbox, then customer, as enswitch.Client.Get
+// sends them), for the raw client's -read mode.
 func writeRawBodies(path, out string) (int, error) {
 	r, c, err := reader.Open(path, reader.Options{NoHash: true})
 	if err != nil {
@@ -43,7 +45,12 @@ func writeRawBodies(path, out string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	bw := bufio.NewWriterSize(f, 64<<10)
+	g, err := os.Create(out + ".get")
+	if err != nil {
+		return 0, err
+	}
+	defer g.Close()
+	bw, gw := bufio.NewWriterSize(f, 64<<10), bufio.NewWriterSize(g, 64<<10)
 	n := 0
 	for {
 		row, err := r.Next()
@@ -60,9 +67,20 @@ func writeRawBodies(path, out string) (int, error) {
 			bw.WriteString("&" + url.QueryEscape(p.Name) + "=" + url.QueryEscape(p.Value))
 		}
 		bw.WriteByte('\n')
+		gw.WriteString("&mailbox=" + url.QueryEscape(row.Mailbox))
+		if row.Customer != "" {
+			gw.WriteString("&customer=" + url.QueryEscape(row.Customer))
+		}
+		gw.WriteByte('\n')
 		n++
 	}
 	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	if err := gw.Flush(); err != nil {
+		return 0, err
+	}
+	if err := g.Close(); err != nil {
 		return 0, err
 	}
 	return n, f.Close()
@@ -73,17 +91,26 @@ func rawArgs(bodies string, workers int, rate float64) []string {
 	return []string{"-bodies", bodies, "-workers", fmt.Sprint(workers), "-rate", fmt.Sprint(rate)}
 }
 
+// rawReadArgs are the raw client's command line in -read mode.
+func rawReadArgs(bodies string, workers int) []string {
+	return append(rawArgs(bodies, workers, 0), "-read")
+}
+
 // rawMain is the raw client, the ceiling: a minimal Go HTTP client with
 // workers goroutines posting the prepared bodies (ENSWITCH_URL), every
 // validation then every application, reading each answer and nothing
-// else; at -rate > 0, paced by one shared schedule. Exit 0 when every
-// request was answered HTTP 200.
+// else; at -rate > 0, paced by one shared schedule. With -read, each
+// application is a mailboxes/get of the row's mailbox then its update, as
+// ensbulk's `--read get` sends them (the answer of the get is read and
+// dropped: the raw client compares nothing). Exit 0 when every request
+// was answered HTTP 200.
 func rawMain(args []string) int {
 	fs := flag.NewFlagSet("raw client", flag.ContinueOnError)
 	bodiesPath := fs.String("bodies", "", "file of apply bodies, one a line")
 	workers := fs.Int("workers", 64, "concurrent requests")
 	rate := fs.Float64("rate", 0, "requests per second (0 = no limit)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	read := fs.Bool("read", false, "a mailboxes/get before each update (bodies FILE.get)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -123,17 +150,45 @@ func rawMain(args []string) int {
 		validate[i] = apply[i] + "&validation=1"
 	}
 	endpoint := base + "/api/json/mailboxes/update/"
+	var gets []string
+	if *read {
+		g, err := os.ReadFile(*bodiesPath + ".get")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "raw client:", err)
+			return 2
+		}
+		gets = strings.Split(strings.TrimSuffix(string(g), "\n"), "\n")
+		if len(gets) != len(apply) {
+			fmt.Fprintf(os.Stderr, "raw client: %d get bodies for %d rows\n", len(gets), len(apply))
+			return 2
+		}
+		for i := range gets {
+			gets[i] = cred + gets[i]
+		}
+	}
 	var pace <-chan struct{}
 	if *rate > 0 {
 		pace = pacer(ctx, *rate)
 	}
-	for _, bodies := range [][]string{validate, apply} {
-		if err := rawPhase(ctx, hc, endpoint, *workers, pace, bodies); err != nil {
-			fmt.Fprintln(os.Stderr, "raw client:", err)
-			return 1
-		}
+	apply1 := []rawStep{{endpoint, apply}}
+	if gets != nil {
+		apply1 = []rawStep{{base + "/api/json/mailboxes/get/", gets}, {endpoint, apply}}
+	}
+	err = rawPhase(ctx, hc, *workers, pace, rawStep{endpoint, validate})
+	if err == nil {
+		err = rawPhase(ctx, hc, *workers, pace, apply1...)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "raw client:", err)
+		return 1
 	}
 	return 0
+}
+
+// rawStep is one request of a row: its endpoint and every row's body.
+type rawStep struct {
+	endpoint string
+	bodies   []string
 }
 
 // pacer sends a token at start + i/rate for i = 0, 1, ...
@@ -155,8 +210,11 @@ func pacer(ctx context.Context, rate float64) <-chan struct{} {
 	return c
 }
 
-func rawPhase(ctx context.Context, hc *http.Client, endpoint string, workers int, pace <-chan struct{}, bodies []string) error {
+// rawPhase sends, for every row, its steps one after the other (a get
+// then its update), workers rows at a time.
+func rawPhase(ctx context.Context, hc *http.Client, workers int, pace <-chan struct{}, steps ...rawStep) error {
 	var next atomic.Int64
+	rows := len(steps[0].bodies)
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for range workers {
@@ -165,15 +223,17 @@ func rawPhase(ctx context.Context, hc *http.Client, endpoint string, workers int
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(bodies) {
+				if i >= rows {
 					return
 				}
-				if pace != nil {
-					<-pace
-				}
-				if err := rawPost(ctx, hc, endpoint, bodies[i]); err != nil {
-					errs <- err
-					return
+				for _, st := range steps {
+					if pace != nil {
+						<-pace
+					}
+					if err := rawPost(ctx, hc, st.endpoint, st.bodies[i]); err != nil {
+						errs <- err
+						return
+					}
 				}
 			}
 		}()

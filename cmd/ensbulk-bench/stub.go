@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log"
 	"net"
@@ -12,7 +13,9 @@ import (
 )
 
 // stubServer answers mailboxes/update like a server that accepts every
-// row (201 to a validation, 204 to an update) and keeps nothing: for runs
+// row (201 to a validation, 204 to an update), and mailboxes/get with the
+// same values for every mailbox (the one asked for, its PIN not shown),
+// and keeps nothing: for runs
 // of millions of rows, whose mailboxes would not fit in the simulator
 // (it holds every mailbox, about a kilobyte each), and where only the
 // client's memory and timing are measured.
@@ -20,6 +23,7 @@ type stubServer struct {
 	url                 string
 	srv                 *http.Server
 	validated, applied  atomic.Int64
+	read                atomic.Int64
 	requests            atomic.Int64
 	first, last         atomic.Int64 // UnixNano of the first and last API request
 	validBody, doneBody []byte
@@ -56,8 +60,17 @@ func (s *stubServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	_ = r.ParseForm()
 	w.Header().Set("Content-Type", "application/json")
+	fn := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
-	case !strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), "/mailboxes/update"):
+	case strings.HasSuffix(fn, "/mailboxes/get"):
+		s.read.Add(1)
+		b, _ := json.Marshal(map[string]any{
+			"responses": []map[string]string{{"code": "200", "key": "", "message": "OK"}},
+			"data": map[string]string{"mailbox": r.Form.Get("mailbox"), "customer": r.Form.Get("customer"),
+				"description": "before", "envelope": "0", "notify_email": "owner", "pager": "", "timezone": "Europe/London"},
+		})
+		_, _ = w.Write(b)
+	case !strings.HasSuffix(fn, "/mailboxes/update"):
 		_, _ = w.Write([]byte(`{"responses":[{"code":"200","key":"","message":"OK"}],"data":{}}`))
 	case r.Form.Get("validation") == "1":
 		s.validated.Add(1)
@@ -65,6 +78,14 @@ func (s *stubServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.applied.Add(1)
 		_, _ = w.Write(s.doneBody)
+	}
+}
+
+// reset forgets what was counted, for the next measurement against the
+// same server.
+func (s *stubServer) reset() {
+	for _, c := range []*atomic.Int64{&s.validated, &s.applied, &s.read, &s.requests, &s.first, &s.last} {
+		c.Store(0)
 	}
 }
 
