@@ -47,16 +47,16 @@ func (o outcome) final(row *Row, st Status) item {
 //
 // Forced, every field was written as asked: the row is ok, and its
 // message still names each value it overwrote.
-func (a *attempt) withConflicts(it item, forced bool) item {
+func (e *engine) withConflicts(a *attempt, it item) item {
 	if len(a.conflicts) == 0 || !it.final || it.res.Status != StatusOK {
 		return it
 	}
-	if forced {
-		it.res.Message = conflictMessage(a.conflicts, true) + " (" + it.res.Message + ")"
+	if e.opts.Force {
+		it.res.Message = e.conflictMessage(a.conflicts, true) + " (" + it.res.Message + ")"
 		return it
 	}
 	it.res.Status = StatusConflict
-	it.res.Message = conflictMessage(a.conflicts, false) + "; the other fields were written (" + it.res.Message + ")"
+	it.res.Message = e.conflictMessage(a.conflicts, false) + "; the other fields were written (" + it.res.Message + ")"
 	return it
 }
 
@@ -125,7 +125,7 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 		if err == nil {
 			var it item
 			if it, err = e.succeeded(a, o, resp); err == nil {
-				return e.readBack(ctx, a, a.withConflicts(it, e.opts.Force))
+				return e.readBack(ctx, a, e.withConflicts(a, it))
 			}
 		}
 		var be *Error
