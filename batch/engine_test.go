@@ -240,29 +240,6 @@ func TestAllOrNothing(t *testing.T) {
 	if sum.ByStatus[StatusSkipped] != 9 || sum.ByStatus[StatusInvalid] != 1 {
 		t.Errorf("statuses = %v, want 9 skipped, 1 invalid", sum.ByStatus)
 	}
-	want := "not applied: all or nothing and 1 row(s) did not pass validation"
-	if got := sink.byRow()[1].Message; got != want {
-		t.Errorf("skipped row's message = %q, want %q", got, want)
-	}
-}
-
-// The command's Words name its flags in the rows' messages.
-func TestAllOrNothingWords(t *testing.T) {
-	rows := mkRows(3, func(i int) string { return fmt.Sprint(i) })
-	s := newScripted(func(ps []Param, validate bool, attempt int) (Response, error) {
-		if value(ps, "mailbox") == "2" {
-			return Response{}, &Error{Kind: KindInvalid, Code: "400", Key: "timezone"}
-		}
-		return ok(ps, validate, attempt)
-	})
-	sink := &memSink{}
-	words := Words{AllOrNothing: func(n int) string { return fmt.Sprintf("-a with %d", n) }}
-	if _, err := Run(context.Background(), opener(rows), s, sink, fast(Options{Workers: 1, AllOrNothing: true, Words: words})); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := sink.byRow()[1].Message, "-a with 1"; got != want {
-		t.Errorf("skipped row's message = %q, want %q", got, want)
-	}
 }
 
 func TestUnauthorizedAbortsAtOnce(t *testing.T) {
@@ -370,21 +347,13 @@ func TestMaxRowsStopsResumably(t *testing.T) {
 	rows := mkRows(50, func(i int) string { return fmt.Sprint(i) })
 	s := newScripted(ok)
 	sink := &memSink{}
-	words := Words{RowLimit: func(n int) string { return fmt.Sprintf("-n %d", n) }}
-	sum, err := Run(context.Background(), opener(rows), s, sink, fast(Options{Workers: 1, MaxRows: 20, Words: words}))
+	sum, err := Run(context.Background(), opener(rows), s, sink, fast(Options{Workers: 1, MaxRows: 20}))
 	var se *StopError
 	if !errors.As(err, &se) || se.Kind != StopBudget {
 		t.Fatalf("err = %v, want a budget stop", err)
 	}
-	var rl *RowLimitError
-	if !errors.As(err, &rl) || rl.Rows != 20 || se.Reason != "-n 20" {
-		t.Errorf("stop = %q (%v), want reason %q and a *RowLimitError of 20 rows", se.Reason, se.Err, "-n 20")
-	}
 	if sum.ByStatus[StatusOK] != 20 || sum.ByStatus[StatusSkipped] != 30 {
 		t.Errorf("statuses = %v, want 20 ok, 30 skipped", sum.ByStatus)
-	}
-	if got, want := sink.byRow()[50].Message, "not sent: -n 20"; got != want {
-		t.Errorf("skipped row's message = %q, want %q", got, want)
 	}
 }
 
