@@ -47,16 +47,16 @@ func (o outcome) final(row *Row, st Status) item {
 //
 // Forced, every field was written as asked: the row is ok, and its
 // message still names each value it overwrote.
-func (a *attempt) withConflicts(it item, forced bool) item {
+func (e *engine) withConflicts(a *attempt, it item) item {
 	if len(a.conflicts) == 0 || !it.final || it.res.Status != StatusOK {
 		return it
 	}
-	if forced {
-		it.res.Message = conflictMessage(a.conflicts, true) + " (" + it.res.Message + ")"
+	if e.opts.Force {
+		it.res.Message = e.conflictMessage(a.conflicts, true) + " (" + it.res.Message + ")"
 		return it
 	}
 	it.res.Status = StatusConflict
-	it.res.Message = conflictMessage(a.conflicts, false) + "; the other fields were written (" + it.res.Message + ")"
+	it.res.Message = e.conflictMessage(a.conflicts, false) + "; the other fields were written (" + it.res.Message + ")"
 	return it
 }
 
@@ -125,7 +125,7 @@ func (e *engine) process(ctx context.Context, row *Row, ph Phase) item {
 		if err == nil {
 			var it item
 			if it, err = e.succeeded(a, o, resp); err == nil {
-				return e.readBack(ctx, a, a.withConflicts(it, e.opts.Force))
+				return e.readBack(ctx, a, e.withConflicts(a, it))
 			}
 		}
 		var be *Error
@@ -235,46 +235,23 @@ func (e *engine) succeeded(a *attempt, o outcome, resp Response) (item, error) {
 // decide is the retry rule: what a fault means for the row (o carries
 // the fault's code, key and message) and whether to send it again.
 func (e *engine) decide(a *attempt, o outcome, be *Error, seq int64) (item, verdict) {
-	switch be.Kind {
-	case KindInvalid:
-		e.answered(false)
-		return o.final(a.row, StatusInvalid), settled
-	case KindNotFound:
-		e.answered(false)
-		return o.final(a.row, StatusFailed), settled
-	case KindForbidden:
-		if be.Code == CodeRatePlan {
-			e.gov.success()
-			if se := e.circuit.planRefused(a.row.Customer, a.row.Num); se != nil {
-				e.stop(se)
-			}
-			return o.final(a.row, StatusFailed), settled
-		}
-		e.answered(true)
-		return o.final(a.row, StatusFailed), settled
-	case KindUnauthorized, KindFatal:
-		e.stop(abortFor(be))
-		return o.final(a.row, StatusError), settled
+	if it, ok := e.refused(a, o, be); ok {
+		return it, settled
 	}
 	// Transient (or unknown): retry.
 	if e.waitTooLong(be) {
 		return e.unfinished(a), settled
 	}
+	var se *StopError
 	if be.Throttle {
-		e.throttles.Add(1)
-		if e.gov.throttle(be.RetryAfter) && e.opts.OnPause != nil {
-			e.opts.OnPause(Pause{Asked: be.RetryAfter, Until: e.opts.Now().Add(be.RetryAfter), Message: be.Message})
-		}
-		a.throttles++
-		a.tries-- // a throttle slows the pool; it does not use up the row's tries
-		if se := e.circuit.throttled(seq, e.requests.Load()); se != nil {
-			e.stop(se)
-			return o.final(a.row, StatusError), settled
-		}
-		if a.throttles <= e.opts.MaxThrottles {
+		se = e.throttled(a, be, seq)
+		if se == nil && a.throttles <= e.opts.MaxThrottles {
 			return item{}, retryNow
 		}
-	} else if se := e.circuit.transportFailed(); se != nil {
+	} else {
+		se = e.circuit.transportFailed()
+	}
+	if se != nil {
 		e.stop(se)
 		return o.final(a.row, StatusError), settled
 	}
@@ -283,6 +260,47 @@ func (e *engine) decide(a *attempt, o outcome, be *Error, seq int64) (item, verd
 		return o.final(a.row, StatusError), settled
 	}
 	return item{}, retryBackoff
+}
+
+// refused settles a row the server gave a definite answer (invalid, not
+// found, forbidden) or that stops the run (unauthorized, fatal); ok is
+// false for any other fault, which may be retried.
+func (e *engine) refused(a *attempt, o outcome, be *Error) (it item, ok bool) {
+	switch be.Kind {
+	case KindInvalid:
+		e.answered(false)
+		return o.final(a.row, StatusInvalid), true
+	case KindNotFound:
+		e.answered(false)
+		return o.final(a.row, StatusFailed), true
+	case KindForbidden:
+		if be.Code == CodeRatePlan {
+			e.gov.success()
+			if se := e.circuit.planRefused(a.row.Customer, a.row.Num); se != nil {
+				e.stop(se)
+			}
+		} else {
+			e.answered(true)
+		}
+		return o.final(a.row, StatusFailed), true
+	case KindUnauthorized, KindFatal:
+		e.stop(abortFor(be))
+		return o.final(a.row, StatusError), true
+	}
+	return item{}, false
+}
+
+// throttled takes a 429/503 answer to a's request seq: it slows the pool
+// (and pauses it for a Retry-After); non-nil when the throttles open the
+// circuit.
+func (e *engine) throttled(a *attempt, be *Error, seq int64) *StopError {
+	e.throttles.Add(1)
+	if e.gov.throttle(be.RetryAfter) && e.opts.OnPause != nil {
+		e.opts.OnPause(Pause{Asked: be.RetryAfter, Until: e.opts.Now().Add(be.RetryAfter), Message: be.Message})
+	}
+	a.throttles++
+	a.tries-- // a throttle slows the pool; it does not use up the row's tries
+	return e.circuit.throttled(seq, e.requests.Load())
 }
 
 // answered records an answer from the server (not a transport fault):

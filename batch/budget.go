@@ -16,6 +16,14 @@ func (e *engine) overBudget(a *attempt) bool {
 	if e.started.Add(1) <= int64(e.opts.MaxRows) {
 		return false
 	}
-	e.stop(&StopError{Kind: StopBudget, Reason: fmt.Sprintf("--max-rows %d reached", e.opts.MaxRows)})
+	e.stop(&StopError{Kind: StopBudget, Reason: e.opts.Words.RowLimit(e.opts.MaxRows), Err: &RowLimitError{Rows: e.opts.MaxRows}})
 	return true
 }
+
+// RowLimitError is the Err of the StopError of a run stopped by
+// Options.MaxRows.
+type RowLimitError struct {
+	Rows int // Options.MaxRows
+}
+
+func (e *RowLimitError) Error() string { return fmt.Sprintf("row limit of %d reached", e.Rows) }

@@ -100,22 +100,60 @@ const (
 	MaxRate = 100000
 )
 
-// CheckRate refuses a rate the engine cannot keep as asked: NaN, infinite,
-// negative, or outside [MinRate, MaxRate] (0, no limit, is accepted).
+// RateProblem says what is wrong with a rate CheckRate refuses.
+type RateProblem int
+
+// Rate problems.
+const (
+	RateNotANumber RateProblem = iota + 1 // NaN or infinite
+	RateNegative
+	RateTooLow  // below MinRate
+	RateTooHigh // above MaxRate
+)
+
+// String says what a rate with the problem should be instead.
+func (p RateProblem) String() string {
+	switch p {
+	case RateNotANumber:
+		return "want a number of requests per second (0 = no limit)"
+	case RateNegative:
+		return "want 0 (no limit) or more"
+	case RateTooLow:
+		return fmt.Sprintf("less than one request a minute; want 0 (no limit) or at least %.4f", MinRate)
+	case RateTooHigh:
+		return fmt.Sprintf("more than %d requests per second cannot be paced; use 0 for no limit", MaxRate)
+	}
+	return fmt.Sprintf("RateProblem(%d)", int(p))
+}
+
+// RateError is CheckRate's refusal of Rate.
+type RateError struct {
+	Rate    float64
+	Problem RateProblem
+}
+
+func (e *RateError) Error() string { return fmt.Sprintf("rate %g: %s", e.Rate, e.Problem) }
+
+// CheckRate refuses a rate the engine cannot keep as asked (a *RateError):
+// NaN, infinite, negative, or outside [MinRate, MaxRate] (0, no limit, is
+// accepted).
 func CheckRate(r float64) error {
+	var p RateProblem
 	switch {
 	case r == 0:
 		return nil
 	case math.IsNaN(r) || math.IsInf(r, 0):
-		return fmt.Errorf("--rate %g: want a number of requests per second (0 = no limit)", r)
+		p = RateNotANumber
 	case r < 0:
-		return fmt.Errorf("--rate %g: want 0 (no limit) or more", r)
+		p = RateNegative
 	case r < MinRate:
-		return fmt.Errorf("--rate %g: less than one request a minute; want 0 (no limit) or at least %.4f", r, MinRate)
+		p = RateTooLow
 	case r > MaxRate:
-		return fmt.Errorf("--rate %g: more than %d requests per second cannot be paced; use 0 for no limit", r, MaxRate)
+		p = RateTooHigh
+	default:
+		return nil
 	}
-	return nil
+	return &RateError{Rate: r, Problem: p}
 }
 
 // newGovernor paces at target requests/s (0 = no limit) on the clock now;

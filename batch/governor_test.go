@@ -351,18 +351,23 @@ func TestGovernorWaitWakesOnPause(t *testing.T) {
 func TestCheckRate(t *testing.T) {
 	for _, tc := range []struct {
 		rate float64
-		ok   bool
+		want RateProblem // 0: accepted
 	}{
-		{0, true}, {0.1, true}, {5, true}, {MinRate, true}, {MaxRate, true},
-		{math.NaN(), false}, {math.Inf(1), false}, {math.Inf(-1), false},
-		{-1, false}, {1e-9, false}, {0.001, false}, {1e9, false},
+		{0, 0}, {0.1, 0}, {5, 0}, {MinRate, 0}, {MaxRate, 0},
+		{math.NaN(), RateNotANumber}, {math.Inf(1), RateNotANumber}, {math.Inf(-1), RateNotANumber},
+		{-1, RateNegative}, {1e-9, RateTooLow}, {0.001, RateTooLow}, {1e9, RateTooHigh},
 	} {
 		err := CheckRate(tc.rate)
-		if (err == nil) != tc.ok {
-			t.Errorf("CheckRate(%g) = %v, want ok %v", tc.rate, err, tc.ok)
+		if (err == nil) != (tc.want == 0) {
+			t.Errorf("CheckRate(%g) = %v, want ok %v", tc.rate, err, tc.want == 0)
 		}
-		if err != nil && !strings.Contains(err.Error(), "--rate") {
-			t.Errorf("CheckRate(%g) = %q: does not name --rate", tc.rate, err)
+		if err == nil {
+			continue
+		}
+		// The words with the flag's name are the command's (internal/job).
+		var re *RateError
+		if !errors.As(err, &re) || re.Problem != tc.want || (re.Rate != tc.rate && !math.IsNaN(tc.rate)) {
+			t.Errorf("CheckRate(%g) = %#v, want a *RateError with rate %g and problem %v", tc.rate, err, tc.rate, tc.want)
 		}
 	}
 }

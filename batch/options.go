@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -162,6 +163,47 @@ type Options struct {
 	// OnWorkload, when set, is called once before the first phase with
 	// what the run will send (estimate.go).
 	OnWorkload func(Workload)
+
+	// Words are the phrases of row messages and stop reasons that name
+	// the caller's own options (its flag names).
+	Words Words
+}
+
+// Words are the phrases of the row messages and stop reasons that name an
+// option of the run: the engine knows the option, only the command knows
+// what its user calls it (a flag name). An empty field takes a plain
+// phrase that names no flag.
+type Words struct {
+	// RowLimit is the stop reason of a run that sent MaxRows rows
+	// ("row limit of N reached").
+	RowLimit func(maxRows int) string
+	// AllOrNothing is why an AllOrNothing run applied no row: invalid
+	// rows did not pass validation ("not applied: all or nothing and N
+	// row(s) did not pass validation").
+	AllOrNothing func(invalid int) string
+	// Forced opens the message of a row whose conflicts Force
+	// overwrote, before ", changed since: " ("overwritten").
+	Forced string
+	// ForceHint follows, in parentheses, the conflicts of a plan's row
+	// when Force is set ("a forced run would overwrite them").
+	ForceHint string
+}
+
+func (w *Words) defaults() {
+	if w.RowLimit == nil {
+		w.RowLimit = func(n int) string { return fmt.Sprintf("row limit of %d reached", n) }
+	}
+	if w.AllOrNothing == nil {
+		w.AllOrNothing = func(n int) string {
+			return fmt.Sprintf("not applied: all or nothing and %d row(s) did not pass validation", n)
+		}
+	}
+	if w.Forced == "" {
+		w.Forced = "overwritten"
+	}
+	if w.ForceHint == "" {
+		w.ForceHint = "a forced run would overwrite them"
+	}
 }
 
 func (o *Options) defaults() {
@@ -195,4 +237,5 @@ func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Words.defaults()
 }

@@ -32,7 +32,7 @@ func (e *engine) phases(ctx context.Context, open Opener) error {
 		return nil
 	}
 	if n := e.tally.notValid; e.opts.AllOrNothing && n > 0 {
-		e.skipReason = fmt.Sprintf("not applied: --all-or-nothing and %d row(s) did not pass validation", n)
+		e.skipReason = e.opts.Words.AllOrNothing(n)
 		return nil
 	}
 	return e.apply(ctx, open)

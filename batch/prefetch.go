@@ -287,22 +287,7 @@ func (e *engine) prefetch(ctx context.Context, open Opener) error {
 		}
 		rep := ListReport{Customer: g, Rows: p.rows[g]}
 		same, kept, err := e.listOne(ctx, g, want, &rep)
-		if err != nil {
-			rep.Err = err
-			var be *Error
-			if errors.As(err, &be) && (be.Kind == KindUnauthorized || be.Kind == KindFatal) {
-				e.stop(abortFor(be))
-			}
-		} else {
-			for _, n := range same {
-				p.decided.Set(n)
-			}
-			p.ndecided += len(same)
-			rep.Unchanged = len(same)
-			for n, v := range kept {
-				p.kept[n] = v
-			}
-		}
+		e.listDone(&rep, same, kept, err)
 		if e.opts.OnList != nil {
 			e.opts.OnList(rep)
 		}
@@ -311,6 +296,29 @@ func (e *engine) prefetch(ctx context.Context, open Opener) error {
 		}
 	}
 	return e.writeDecided(open)
+}
+
+// listDone takes in what one list found: the rows it found unchanged and
+// a plan's listed values, or its error, which aborts the run when it
+// would fail every request (a refused login, a fatal fault).
+func (e *engine) listDone(rep *ListReport, same []int, kept map[int]Values, err error) {
+	p := e.pre
+	if err != nil {
+		rep.Err = err
+		var be *Error
+		if errors.As(err, &be) && (be.Kind == KindUnauthorized || be.Kind == KindFatal) {
+			e.stop(abortFor(be))
+		}
+		return
+	}
+	for _, n := range same {
+		p.decided.Set(n)
+	}
+	p.ndecided += len(same)
+	rep.Unchanged = len(same)
+	for n, v := range kept {
+		p.kept[n] = v
+	}
 }
 
 // wantedRows reads the input once more for the rows of listed customers
@@ -379,50 +387,76 @@ func (e *engine) listOne(ctx context.Context, customer string, want map[uint64]w
 	}
 	e.requests.Add(1)
 	p.listed++
-	own := customer
-	if own == "" && e.opts.OwnCustomer != nil {
-		own = e.opts.OwnCustomer()
+	l := &listing{p: p, customer: customer, own: customer, want: want, rep: rep}
+	if l.own == "" && e.opts.OwnCustomer != nil {
+		l.own = e.opts.OwnCustomer()
 	}
 	lctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
-	err = e.opts.Lister.List(lctx, customer,
-		func(mailbox string) bool {
-			w, ok := want[p.keyOf(customer, mailbox)]
-			return ok && w.row >= 0
-		},
-		func(mailbox string, v Values) error {
-			w, ok := want[p.keyOf(customer, mailbox)]
-			if !ok || w.row < 0 {
-				return nil
-			}
-			// Values said to be another mailbox's or customer's are not
-			// this one's: the row is read as before.
-			if x, ok := v["mailbox"]; ok && !x.Null && x.Text != mailbox {
-				return nil
-			}
-			if x, ok := v["customer"]; ok && !x.Null && own != "" && x.Text != own {
-				return nil
-			}
-			rep.Listed++
-			if p.listedSum(customer, mailbox, w.mask, v) == w.sum {
-				same = append(same, w.row)
-				return nil
-			}
-			if p.kept != nil && len(p.kept)+len(kept) < maxKept {
-				if kept == nil {
-					kept = map[int]Values{}
-				}
-				kept[w.row] = v
-			}
-			return nil
-		})
 	// The list's outcome is left out of the circuit and the pace: a
 	// failed list costs its rows a read each, which the rows' own
 	// requests then judge.
-	if err != nil {
+	if err := e.opts.Lister.List(lctx, customer, l.wants, l.found); err != nil {
 		return nil, nil, err
 	}
-	return same, kept, nil
+	return l.same, l.kept, nil
+}
+
+// listing is one list under way: which mailboxes of customer it wants,
+// and what it found.
+type listing struct {
+	p        *prefetcher
+	customer string
+	own      string // customer, else the login's own ("" when unknown)
+	want     map[uint64]wantedRow
+	rep      *ListReport
+
+	same []int          // rows found unchanged
+	kept map[int]Values // a plan's: the listed values of the other rows
+}
+
+// wanted is the row a listed mailbox may decide, if any.
+func (l *listing) wanted(mailbox string) (wantedRow, bool) {
+	w, ok := l.want[l.p.keyOf(l.customer, mailbox)]
+	return w, ok && w.row >= 0
+}
+
+func (l *listing) wants(mailbox string) bool {
+	_, ok := l.wanted(mailbox)
+	return ok
+}
+
+// found compares a listed mailbox with its row.
+func (l *listing) found(mailbox string, v Values) error {
+	w, ok := l.wanted(mailbox)
+	if !ok || !l.answersFor(mailbox, v) {
+		return nil
+	}
+	l.rep.Listed++
+	if l.p.listedSum(l.customer, mailbox, w.mask, v) == w.sum {
+		l.same = append(l.same, w.row)
+		return nil
+	}
+	if l.p.kept != nil && len(l.p.kept)+len(l.kept) < maxKept {
+		if l.kept == nil {
+			l.kept = map[int]Values{}
+		}
+		l.kept[w.row] = v
+	}
+	return nil
+}
+
+// answersFor says whether listed values are mailbox's: values said to be
+// another mailbox's or customer's are not this one's, and its row is read
+// as before.
+func (l *listing) answersFor(mailbox string, v Values) bool {
+	if x, ok := v["mailbox"]; ok && !x.Null && x.Text != mailbox {
+		return false
+	}
+	if x, ok := v["customer"]; ok && !x.Null && l.own != "" && x.Text != l.own {
+		return false
+	}
+	return true
 }
 
 // writeDecided reports the rows the lists found unchanged, in file

@@ -116,15 +116,15 @@ func (e *engine) readFirst(ctx context.Context, a *attempt) (it item, done bool)
 		return o.final(a.row, StatusUnchanged), true
 	case len(changes) == 0:
 		e.overlay.done(e, a.row, false)
-		o.message = conflictMessage(conflicts, false) + "; nothing sent"
+		o.message = e.conflictMessage(conflicts, false) + "; nothing sent"
 		return o.final(a.row, StatusConflict), true
 	case e.opts.PlanOnly:
 		e.overlay.done(e, a.row, true)
 		if len(conflicts) > 0 {
 			// A plan writes nothing: it says what a run would leave.
-			o.message = conflictMessage(conflicts, false)
+			o.message = e.conflictMessage(conflicts, false)
 			if e.opts.Force {
-				o.message += " (a run with --force would overwrite them)"
+				o.message += " (" + e.opts.Words.ForceHint + ")"
 			}
 			return o.final(a.row, StatusConflict), true
 		}
@@ -239,13 +239,14 @@ func expected(row *Row, name string) (string, bool) {
 }
 
 // conflictMessage lists the conflicts, with both values (never a PIN's).
-func conflictMessage(cs []conflict, forced bool) string {
+func (e *engine) conflictMessage(cs []conflict, forced bool) string {
 	var b strings.Builder
 	if forced {
-		b.WriteString("overwritten (--force), changed since: ")
+		b.WriteString(e.opts.Words.Forced)
 	} else {
-		b.WriteString("left alone, changed since: ")
+		b.WriteString("left alone")
 	}
+	b.WriteString(", changed since: ")
 	for i, c := range cs {
 		if i > 0 {
 			b.WriteString("; ")

@@ -191,41 +191,11 @@ func (e *engine) apply(ctx context.Context, open Opener) error {
 // with a canary row, not by the rows.
 func (e *engine) pickCanary(open Opener) error {
 	n := e.opts.Canary
-	type bucket struct{ rows []int }
-	var order []*bucket
-	byCustomer := map[string]*bucket{}
-	err := e.eachValid(open, func(row *Row) {
-		b := byCustomer[row.Customer]
-		if b == nil {
-			if len(order) == n {
-				return // customers after the first n are never reached
-			}
-			b = &bucket{}
-			byCustomer[row.Customer] = b
-			order = append(order, b)
-		}
-		if len(b.rows) < n {
-			b.rows = append(b.rows, row.Num)
-		}
-	})
+	buckets, err := e.firstRowsByCustomer(open, n)
 	if err != nil {
 		return err
 	}
-	var picked RowSet
-	count := 0
-	for round := 0; count < n; round++ {
-		took := false
-		for _, b := range order {
-			if round < len(b.rows) && count < n {
-				picked.Set(b.rows[round])
-				count++
-				took = true
-			}
-		}
-		if !took {
-			break
-		}
-	}
+	picked := roundRobin(buckets, n)
 	// A canary row after a row of its mailbox that is not in the canary
 	// would be applied first: left out (and then it holds back the later
 	// rows of its mailbox in turn). A row without a customer may be any
@@ -246,7 +216,7 @@ func (e *engine) pickCanary(open Opener) error {
 		return h[row.Customer] || h[""] || row.Customer == "" && len(h) > 0
 	}
 	var canary RowSet
-	count = 0
+	count := 0
 	err = e.eachValid(open, func(row *Row) {
 		if _, ok := picks[row.Mailbox]; !ok {
 			return
@@ -263,6 +233,49 @@ func (e *engine) pickCanary(open Opener) error {
 	})
 	e.stage.canary, e.stage.canaryN = canary, count
 	return err
+}
+
+// firstRowsByCustomer is, for each of the first n customers in the order
+// they appear, the numbers of its first n valid rows.
+func (e *engine) firstRowsByCustomer(open Opener, n int) ([][]int, error) {
+	var order [][]int
+	byCustomer := map[string]int{} // customer -> its index in order
+	err := e.eachValid(open, func(row *Row) {
+		i, ok := byCustomer[row.Customer]
+		if !ok {
+			if len(order) == n {
+				return // customers after the first n are never reached
+			}
+			i = len(order)
+			byCustomer[row.Customer] = i
+			order = append(order, nil)
+		}
+		if len(order[i]) < n {
+			order[i] = append(order[i], row.Num)
+		}
+	})
+	return order, err
+}
+
+// roundRobin takes up to n rows from the buckets: the first row of each
+// bucket in turn, then the second, ...
+func roundRobin(buckets [][]int, n int) RowSet {
+	var picked RowSet
+	count := 0
+	for round := 0; count < n; round++ {
+		took := false
+		for _, b := range buckets {
+			if round < len(b) && count < n {
+				picked.Set(b[round])
+				count++
+				took = true
+			}
+		}
+		if !took {
+			break
+		}
+	}
+	return picked
 }
 
 // eachValid calls f with every row that passed validation, in file order.
@@ -322,18 +335,35 @@ func (e *engine) readBack(ctx context.Context, a *attempt, it item) item {
 		return it
 	}
 	cur, why := e.readAgain(ctx, a.row)
+	if why == "" {
+		why = strings.TrimPrefix(e.answersOther(a.row, cur), "read before update: ")
+	}
 	if why != "" {
 		e.stage.unverified.Add(1)
 		it.res.Message = joinMessage(it.res.Message, "not read back: "+why)
 		return it
 	}
-	if msg := e.answersOther(a.row, cur); msg != "" {
-		e.stage.unverified.Add(1)
-		it.res.Message = joinMessage(it.res.Message, "not read back: "+strings.TrimPrefix(msg, "read before update: "))
+	diffs := readBackDiffs(a.params(), cur)
+	if len(diffs) == 0 {
+		e.stage.verified.Add(1)
+		it.verified = true
 		return it
 	}
+	e.stage.mismatched.Add(1)
+	msg := fmt.Sprintf("the server answered %s but does not hold what was sent: %s", it.res.Code, strings.Join(diffs, "; "))
+	if it.res.Status == StatusConflict {
+		msg += "; " + it.res.Message
+	}
+	it.res.Message = msg
+	it.res.Status = StatusMismatch
+	return it
+}
+
+// readBackDiffs says which params sent the mailbox read back does not
+// hold. A field the read does not show (a masked PIN) is not compared.
+func readBackDiffs(sent []Param, cur Values) []string {
 	var diffs []string
-	for _, p := range a.params() {
+	for _, p := range sent {
 		if p.Name == "mailbox" || p.Name == "customer" || p.Value == "" && schema.EmptyKeeps(p.Name) {
 			continue
 		}
@@ -350,19 +380,7 @@ func (e *engine) readBack(ctx context.Context, a *attempt, it item) item {
 			diffs = append(diffs, fmt.Sprintf("%s sent %s, reads %s", p.Name, strconv.Quote(p.Value), strconv.Quote(v.Text)))
 		}
 	}
-	if len(diffs) == 0 {
-		e.stage.verified.Add(1)
-		it.verified = true
-		return it
-	}
-	e.stage.mismatched.Add(1)
-	msg := fmt.Sprintf("the server answered %s but does not hold what was sent: %s", it.res.Code, strings.Join(diffs, "; "))
-	if it.res.Status == StatusConflict {
-		msg += "; " + it.res.Message
-	}
-	it.res.Message = msg
-	it.res.Status = StatusMismatch
-	return it
+	return diffs
 }
 
 // readAgain is mailboxes/get after an update, retried as any request; why

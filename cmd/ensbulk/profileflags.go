@@ -82,43 +82,56 @@ func applyProfile(fs *pflag.FlagSet, p *profile.Profile, getenv func(string) str
 	if p == nil || fs.Lookup("url") == nil {
 		return nil
 	}
-	// An environment naming the profile's own switch and user (a cron
-	// line's env file beside a config's default_profile) is that same
-	// account: its password is the account's, not a second one.
-	sameAccount := true
+	same := sameAccount(p, getenv)
 	for _, k := range profileKeys() {
-		if k.key == "url" || k.key == "user" {
-			v, ok := p.Value(k.key)
-			ev := envValue(getenv, k.env)
-			sameAccount = sameAccount && ok && ev != "" && sameSetting(k.key, ev, v)
-		}
-	}
-	for _, k := range profileKeys() {
-		v, ok := p.Value(k.key)
-		if !ok {
-			continue
-		}
-		f := fs.Lookup(k.flag)
-		if f == nil && k.pace {
-			continue // export: one request at a time, no pace to set
-		}
-		if f == nil {
-			return &profile.Error{Path: p.Path, Profile: p.Name, Key: k.key, Err: fmt.Errorf("this command has no --%s flag", k.flag)}
-		}
-		if f.Changed {
-			continue
-		}
-		if ev := envValue(getenv, k.env); ev != "" {
-			if k.identity && !sameSetting(k.key, ev, v) && !(k.key == "password_file" && sameAccount) {
-				return &profile.Error{Path: p.Path, Profile: p.Name, Key: k.key, Err: conflictError(k, ev, v)}
-			}
-			continue
-		}
-		if err := fs.Set(k.flag, v); err != nil {
+		if err := applyKey(fs, p, k, getenv, same); err != nil {
 			return &profile.Error{Path: p.Path, Profile: p.Name, Key: k.key, Err: err}
 		}
 	}
 	return nil
+}
+
+// sameAccount says whether the environment names the profile's own switch
+// and user (a cron line's env file beside a config's default_profile):
+// that is the same account, and its password is the account's, not a
+// second one.
+func sameAccount(p *profile.Profile, getenv func(string) string) bool {
+	same := true
+	for _, k := range profileKeys() {
+		if k.key == "url" || k.key == "user" {
+			v, ok := p.Value(k.key)
+			ev := envValue(getenv, k.env)
+			same = same && ok && ev != "" && sameSetting(k.key, ev, v)
+		}
+	}
+	return same
+}
+
+// applyKey sets k's flag to the profile's value, unless the profile has
+// none or the command line or the environment sets it; an error when the
+// command has no such flag or the environment names another switch or
+// account (sameAccount: the environment names the profile's).
+func applyKey(fs *pflag.FlagSet, p *profile.Profile, k profileKey, getenv func(string) string, sameAccount bool) error {
+	v, ok := p.Value(k.key)
+	if !ok {
+		return nil
+	}
+	f := fs.Lookup(k.flag)
+	switch {
+	case f == nil && k.pace:
+		return nil // export: one request at a time, no pace to set
+	case f == nil:
+		return fmt.Errorf("this command has no --%s flag", k.flag)
+	case f.Changed:
+		return nil
+	}
+	if ev := envValue(getenv, k.env); ev != "" {
+		if k.identity && !sameSetting(k.key, ev, v) && !(k.key == "password_file" && sameAccount) {
+			return conflictError(k, ev, v)
+		}
+		return nil
+	}
+	return fs.Set(k.flag, v)
 }
 
 // envValue is the environment variable name, "" when the key has none.

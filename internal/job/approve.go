@@ -287,46 +287,23 @@ func (p planFilter) Passed() int              { return p.f.Passed() }
 // holds the plan's old value; any other row is settled as the plan left
 // it, not sent.
 func approve(row batch.Row, rec report.Record) (batch.Row, error) {
-	if rec.Mailbox != row.Mailbox || rec.Customer != row.Customer {
-		return row, fmt.Errorf("its row %d is mailbox %s, the input's is mailbox %s", row.Num, boxWords(rec.Mailbox, rec.Customer), boxWords(row.Mailbox, row.Customer))
-	}
-	if rec.Hash != "" && row.Hash != "" && rec.Hash != row.Hash {
-		return row, fmt.Errorf("its row %d was planned from other values than the input's", row.Num)
+	if err := samePlannedRow(row, rec); err != nil {
+		return row, err
 	}
 	if row.Err != nil {
 		return row, nil // reported invalid by the local checks, as in the plan
 	}
-	switch st := batch.Status(rec.Status); st {
-	case batch.StatusChange:
-	case batch.StatusUnchanged:
-		row.Settled = &batch.Settled{Status: st, Phase: batch.PhaseApply, Message: "the plan found it unchanged; not sent"}
-		return row, nil
-	default:
-		msg := "in the plan: " + rec.Message
-		if rec.Message == "" {
-			msg = "in the plan: " + rec.Status
-		}
-		row.Settled = &batch.Settled{Status: st, Phase: batch.Phase(rec.Phase), Code: rec.Code, Key: rec.Key, Message: msg + "; not sent"}
+	if batch.Status(rec.Status) != batch.StatusChange {
+		row.Settled = settledByPlan(rec)
 		return row, nil
 	}
 	cs, err := report.ParseChanges(rec.Changes)
 	if err != nil || len(cs) == 0 {
 		return row, fmt.Errorf("its row %d is change but its changes cell does not read (%v)", row.Num, err)
 	}
-	keep := map[string]bool{"mailbox": true, "customer": true}
-	var expect []batch.Param
-	for _, c := range cs {
-		v, ok := paramOf(row, c.Field)
-		switch {
-		case !ok:
-			return row, fmt.Errorf("its row %d changes %s, which the input's row does not set", row.Num, c.Field)
-		case !c.Secret && v != c.New:
-			return row, fmt.Errorf("its row %d sets %s to %s, the input's row to %s", row.Num, c.Field, report.ShowValue(c.New), report.ShowValue(v))
-		}
-		keep[c.Field] = true
-		if c.Known && !c.Secret {
-			expect = append(expect, batch.Param{Name: c.Field, Value: c.Old})
-		}
+	keep, expect, err := approvedFields(row, cs)
+	if err != nil {
+		return row, err
 	}
 	params := make([]batch.Param, 0, len(keep))
 	for _, p := range row.Params {
@@ -336,6 +313,54 @@ func approve(row batch.Row, rec report.Record) (batch.Row, error) {
 	}
 	row.Params, row.Expect, row.ExpectAll = params, expect, true
 	return row, nil
+}
+
+// samePlannedRow refuses a plan's record that is not of row: another
+// mailbox, or other values than the input's.
+func samePlannedRow(row batch.Row, rec report.Record) error {
+	if rec.Mailbox != row.Mailbox || rec.Customer != row.Customer {
+		return fmt.Errorf("its row %d is mailbox %s, the input's is mailbox %s", row.Num, boxWords(rec.Mailbox, rec.Customer), boxWords(row.Mailbox, row.Customer))
+	}
+	if rec.Hash != "" && row.Hash != "" && rec.Hash != row.Hash {
+		return fmt.Errorf("its row %d was planned from other values than the input's", row.Num)
+	}
+	return nil
+}
+
+// settledByPlan is the result of a row the plan did not find changing,
+// as the plan left it.
+func settledByPlan(rec report.Record) *batch.Settled {
+	st := batch.Status(rec.Status)
+	if st == batch.StatusUnchanged {
+		return &batch.Settled{Status: st, Phase: batch.PhaseApply, Message: "the plan found it unchanged; not sent"}
+	}
+	msg := "in the plan: " + rec.Message
+	if rec.Message == "" {
+		msg = "in the plan: " + rec.Status
+	}
+	return &batch.Settled{Status: st, Phase: batch.Phase(rec.Phase), Code: rec.Code, Key: rec.Key, Message: msg + "; not sent"}
+}
+
+// approvedFields checks the plan's changes against the input's row: the
+// fields to send (the mailbox, its customer and the changed fields) and
+// each changed field's old value the update expects to find.
+func approvedFields(row batch.Row, cs []batch.Change) (map[string]bool, []batch.Param, error) {
+	keep := map[string]bool{"mailbox": true, "customer": true}
+	var expect []batch.Param
+	for _, c := range cs {
+		v, ok := paramOf(row, c.Field)
+		switch {
+		case !ok:
+			return nil, nil, fmt.Errorf("its row %d changes %s, which the input's row does not set", row.Num, c.Field)
+		case !c.Secret && v != c.New:
+			return nil, nil, fmt.Errorf("its row %d sets %s to %s, the input's row to %s", row.Num, c.Field, report.ShowValue(c.New), report.ShowValue(v))
+		}
+		keep[c.Field] = true
+		if c.Known && !c.Secret {
+			expect = append(expect, batch.Param{Name: c.Field, Value: c.Old})
+		}
+	}
+	return keep, expect, nil
 }
 
 func paramOf(row batch.Row, name string) (string, bool) {

@@ -204,6 +204,7 @@ func (j *job) run(ctx context.Context) (*batch.Summary, error) {
 		OnResult: console.LogNotApplied(j.log), OnProgress: j.prog.Update, Now: o.now,
 		OwnCustomer:   func() string { c, _ := j.conn.Client.OwnCustomer(); return c },
 		MaxRetryAfter: o.MaxRetryAfter,
+		Words:         engineWords(),
 		OnPause: func(p batch.Pause) {
 			j.log.Warn(fmt.Sprintf("waiting %s: the server asked (Retry-After), until %s", p.Asked.Round(time.Second), p.Until.Format("15:04:05")),
 				zap.String("message", p.Message))

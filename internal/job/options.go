@@ -122,7 +122,7 @@ func (o *Options) CheckEngine() error {
 	case o.Workers < 1 || o.Workers > 1024:
 		return usageErr("--workers %d: want 1 to 1024", o.Workers)
 	case batch.CheckRate(o.Rate) != nil:
-		return usageErr("%v", batch.CheckRate(o.Rate))
+		return checkRate(o.Rate)
 	case o.Timeout <= 0:
 		return usageErr("--timeout must be positive")
 	case o.MaxAttempts < 1:

@@ -60,3 +60,25 @@ func gateWindow(ctx context.Context, w *window.Window, started time.Time, exit b
 	}
 	return &batch.StopError{Kind: batch.StopBudget, Reason: reason}
 }
+
+// checkRate is batch.CheckRate in the words of --rate.
+func checkRate(r float64) error {
+	var re *batch.RateError
+	if err := batch.CheckRate(r); !errors.As(err, &re) {
+		return err
+	}
+	return usageErr("--rate %g: %s", re.Rate, re.Problem)
+}
+
+// engineWords are the phrases of the engine's row messages and stop
+// reasons that name a flag.
+func engineWords() batch.Words {
+	return batch.Words{
+		RowLimit: func(n int) string { return fmt.Sprintf("--max-rows %d reached", n) },
+		AllOrNothing: func(n int) string {
+			return fmt.Sprintf("not applied: --all-or-nothing and %d row(s) did not pass validation", n)
+		},
+		Forced:    "overwritten (--force)",
+		ForceHint: "a run with --force would overwrite them",
+	}
+}

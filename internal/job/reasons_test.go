@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -88,5 +89,44 @@ func TestWindowWords(t *testing.T) {
 				t.Errorf("gateWindow = %v, want a budget stop %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A rate the engine refuses is said with the flag's name; the engine's
+// own error names no flag.
+func TestCheckRateWords(t *testing.T) {
+	for _, tc := range []struct {
+		rate float64
+		want string
+	}{
+		{math.NaN(), "--rate NaN: want a number of requests per second (0 = no limit)"},
+		{-1, "--rate -1: want 0 (no limit) or more"},
+		{0.001, "--rate 0.001: less than one request a minute; want 0 (no limit) or at least 0.0167"},
+		{1e9, "--rate 1e+09: more than 100000 requests per second cannot be paced; use 0 for no limit"},
+	} {
+		err := checkRate(tc.rate)
+		if err == nil || err.Error() != tc.want || KindOf(err) != Usage {
+			t.Errorf("checkRate(%g) = %v (kind %q), want %q (kind %q)", tc.rate, err, KindOf(err), tc.want, Usage)
+		}
+	}
+	for _, r := range []float64{0, 5, batch.MaxRate} {
+		if err := checkRate(r); err != nil {
+			t.Errorf("checkRate(%g) = %v, want nil", r, err)
+		}
+	}
+}
+
+// The engine's row messages and stop reasons name the flags.
+func TestEngineWords(t *testing.T) {
+	w := engineWords()
+	for _, tc := range []struct{ got, want string }{
+		{w.RowLimit(5), "--max-rows 5 reached"},
+		{w.AllOrNothing(2), "not applied: --all-or-nothing and 2 row(s) did not pass validation"},
+		{w.Forced, "overwritten (--force)"},
+		{w.ForceHint, "a run with --force would overwrite them"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
 	}
 }

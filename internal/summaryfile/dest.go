@@ -46,50 +46,64 @@ func (e *DestError) Error() string { return fmt.Sprintf("summary %s: %s", e.Path
 // CheckDest refuses, with a *DestError, a destination that cannot or must
 // not be written; nil for "" (no summary). "-" is stdout.
 func CheckDest(path string, stdout io.Writer) (*Dest, error) {
-	if path == "" {
+	switch path {
+	case "":
 		return nil, nil
-	}
-	if path == "-" {
+	case "-":
 		return &Dest{path: path, w: stdout}, nil
 	}
-	refuse := func(format string, args ...any) error {
-		return &DestError{Path: path, Reason: fmt.Sprintf(format, args...)}
+	d, reason := checkPath(path)
+	if reason != "" {
+		return nil, &DestError{Path: path, Reason: reason}
 	}
+	return d, nil
+}
+
+// checkPath is CheckDest for a name on disk: the destination, or why it
+// is refused.
+func checkPath(path string) (*Dest, string) {
 	lst, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		dir := filepath.Dir(path)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, refuse("directory %s does not exist", dir)
+			return nil, fmt.Sprintf("directory %s does not exist", dir)
 		}
-		return &Dest{path: path}, nil
+		return &Dest{path: path}, ""
 	}
 	if err != nil {
-		return nil, refuse("%v", err)
+		return nil, err.Error()
 	}
+	linked := lst.Mode()&fs.ModeSymlink != 0
 	st := lst
-	if lst.Mode()&fs.ModeSymlink != 0 {
+	if linked {
 		if linkOfAnotherUser(lst) {
-			return nil, refuse("is a symbolic link owned by another user; refusing to write through it (name the file itself)")
+			return nil, "is a symbolic link owned by another user; refusing to write through it (name the file itself)"
 		}
 		if st, err = os.Stat(path); err != nil {
-			return nil, refuse("is a symbolic link to nothing (%v); refusing to create its target (name the file itself)", err)
+			return nil, fmt.Sprintf("is a symbolic link to nothing (%v); refusing to create its target (name the file itself)", err)
 		}
 	}
-	switch m := st.Mode(); {
+	return checkKind(path, st.Mode(), linked)
+}
+
+// checkKind is the destination an existing path of mode m makes (linked:
+// named through a symbolic link), or why it is refused.
+func checkKind(path string, m fs.FileMode, linked bool) (*Dest, string) {
+	switch {
 	case m.IsDir():
-		return nil, refuse("is a directory")
-	case m.IsRegular() && st != lst:
+		return nil, "is a directory"
+	case m.IsRegular() && linked:
 		// A file is never written through a link: the link may have
 		// been aimed at any file since the operator last looked.
-		return nil, refuse("is a symbolic link to a file; refusing to write through it (name the file itself)")
+		return nil, "is a symbolic link to a file; refusing to write through it (name the file itself)"
 	case m.IsRegular() && !IsSummary(path):
-		return nil, refuse("exists and is not a summary of ensbulk's; refusing to overwrite it (is it the input or a report? name a file of its own)")
+		return nil, "exists and is not a summary of ensbulk's; refusing to overwrite it (is it the input or a report? name a file of its own)"
 	case m.IsRegular():
-		return &Dest{path: path}, nil
+		return &Dest{path: path}, ""
 	case m&fs.ModeCharDevice != 0, m&fs.ModeNamedPipe != 0:
-		return &Dest{path: path, through: true}, nil
+		return &Dest{path: path, through: true}, ""
 	}
-	return nil, refuse("is not a file, a device or a pipe")
+	return nil, "is not a file, a device or a pipe"
 }
 
 // IsSummary says whether the regular file at path holds nothing, or a
