@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -87,6 +88,15 @@ func (s *stubServer) reset() {
 	for _, c := range []*atomic.Int64{&s.validated, &s.applied, &s.read, &s.requests, &s.first, &s.last} {
 		c.Store(0)
 	}
+}
+
+// check says what differs from validated, read and applied requests.
+func (s *stubServer) check(validated, read, applied int) error {
+	v, r, a := s.validated.Load(), s.read.Load(), s.applied.Load()
+	if v != int64(validated) || r != int64(read) || a != int64(applied) {
+		return fmt.Errorf("the stub saw %d validated, %d read, %d applied; want %d, %d, %d", v, r, a, validated, read, applied)
+	}
+	return nil
 }
 
 // span returns when the first and the last API request arrived.
