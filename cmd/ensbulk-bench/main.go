@@ -230,66 +230,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m := machine()
 	started := time.Now()
 	var rows []tableRow
-	if want("throughput") || want("durability") {
-		r, err := b.throughput(ctx, want("throughput"), want("durability"))
-		if err != nil {
-			return fmt.Errorf("throughput: %w", err)
+	for _, ms := range b.measurements() {
+		if !slices.ContainsFunc(ms.names, want) {
+			continue
 		}
-		rows = append(rows, r...)
-	}
-	if want("reads") {
-		r, err := b.throughputReads(ctx)
+		r, err := ms.run(ctx)
 		if err != nil {
-			return fmt.Errorf("reads: %w", err)
-		}
-		rows = append(rows, r...)
-	}
-	if want("rate") {
-		r, err := b.rateFidelity(ctx)
-		if err != nil {
-			return fmt.Errorf("rate: %w", err)
-		}
-		rows = append(rows, r...)
-	}
-	if want("latency") {
-		r, err := b.latencyBound(ctx)
-		if err != nil {
-			return fmt.Errorf("latency: %w", err)
-		}
-		rows = append(rows, r...)
-	}
-	if want("input") {
-		r, err := b.input(ctx)
-		if err != nil {
-			return fmt.Errorf("input: %w", err)
-		}
-		rows = append(rows, r...)
-	}
-	if want("scale") {
-		r, err := b.scale(ctx, b.sz.scaleRows, false, b.sz.scaleLimit)
-		if err != nil {
-			return fmt.Errorf("scale: %w", err)
-		}
-		rows = append(rows, r...)
-		if b.sz.bigRows > 0 && !o.noBig {
-			r, err := b.scale(ctx, b.sz.bigRows, true, o.bigLimit)
-			if err != nil {
-				return fmt.Errorf("scale %d rows: %w", b.sz.bigRows, err)
-			}
-			rows = append(rows, r...)
-		}
-	}
-	if want("tail") {
-		r, err := b.realResume(ctx, b.sz.scaleRows, b.sz.scaleLimit)
-		if err != nil {
-			return fmt.Errorf("tail: %w", err)
-		}
-		rows = append(rows, r...)
-	}
-	if want("cost") {
-		r, err := b.cost(ctx)
-		if err != nil {
-			return fmt.Errorf("cost: %w", err)
+			return fmt.Errorf("%s: %w", ms.names[0], err)
 		}
 		rows = append(rows, r...)
 	}
@@ -297,6 +244,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m.loadEnd = loadAverage()
 	writeTable(stdout, m, o.quick, time.Since(started), rows)
 	return nil
+}
+
+// measurement is one group of rows of the table, run when -only names
+// one of names.
+type measurement struct {
+	names []string
+	run   func(context.Context) ([]tableRow, error)
+}
+
+// measurements are the groups, in the order they run.
+func (b *bench) measurements() []measurement {
+	want := func(name string) bool { return slices.Contains(b.opts.only, name) }
+	return []measurement{
+		{[]string{"throughput", "durability"}, func(ctx context.Context) ([]tableRow, error) {
+			return b.throughput(ctx, want("throughput"), want("durability"))
+		}},
+		{[]string{"reads"}, b.throughputReads},
+		{[]string{"rate"}, b.rateFidelity},
+		{[]string{"latency"}, b.latencyBound},
+		{[]string{"input"}, b.input},
+		{[]string{"scale"}, func(ctx context.Context) ([]tableRow, error) {
+			r, err := b.scale(ctx, b.sz.scaleRows, false, b.sz.scaleLimit)
+			if err != nil || b.sz.bigRows == 0 || b.opts.noBig {
+				return r, err
+			}
+			big, err := b.scale(ctx, b.sz.bigRows, true, b.opts.bigLimit)
+			if err != nil {
+				return nil, fmt.Errorf("%d rows: %w", b.sz.bigRows, err)
+			}
+			return append(r, big...), nil
+		}},
+		{[]string{"tail"}, func(ctx context.Context) ([]tableRow, error) {
+			return b.realResume(ctx, b.sz.scaleRows, b.sz.scaleLimit)
+		}},
+		{[]string{"cost"}, b.cost},
+	}
 }
 
 // bench holds what the measurements share.
