@@ -251,3 +251,35 @@ func TestSummaryJSONSchema(t *testing.T) {
 		t.Errorf("exit_code %v outcome %v rows %v", m["exit_code"], m["outcome"], m["rows"])
 	}
 }
+
+// --summary-json carries the estimate the run printed before it started,
+// beside what it sent: a night's watcher compares the two. With nothing
+// retried, they agree to the request.
+func TestSummaryJSONCarriesTheEstimate(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, simulator.Config{Seed: 1})
+	in := writeFile(t, "nightly.csv", manyRows(60))
+	sumPath := filepath.Join(t.TempDir(), "summary.json")
+	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--rate", "1000", "--summary-json", sumPath)
+	if res.code != exitOK {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	var s summaryfile.Summary
+	b, _ := os.ReadFile(sumPath)
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Estimate == nil {
+		t.Fatalf("summary has no estimate:\n%s", b)
+	}
+	if s.Estimate.Requests != s.Requests || s.Requests == 0 {
+		t.Errorf("estimate %d requests, sent %d: want them equal", s.Estimate.Requests, s.Requests)
+	}
+	// The two lists went before the estimate; the rest is paced at 1000/s.
+	if want := float64(s.Requests-2) / 1000; s.Estimate.DurationSec < want-1e-6 || s.Estimate.DurationSec > want+1e-6 {
+		t.Errorf("estimate %.4f s at --rate 1000, want %.4f s for %d requests after the two lists", s.Estimate.DurationSec, want, s.Requests-2)
+	}
+	if !strings.Contains(res.stderr, fmt.Sprintf("%d requests", s.Estimate.Requests)) {
+		t.Errorf("the estimate line does not say %d requests:\n%s", s.Estimate.Requests, res.stderr)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/summaryfile"
 )
 
 // How run and plan read the mailboxes before they write (--read), and
@@ -129,6 +130,10 @@ func (j *job) workload(opts *batch.Options) {
 	o, w := j.o, j.errw
 	opts.OnWorkload = func(wl batch.Workload) {
 		j.estimate = &wl
+		j.rec.setEstimate(wl, o.Rate)
+		if err := j.rec.writeOutcome(summaryfile.Running); err != nil {
+			j.log.Warn("--summary-json: not written", zap.Error(err))
+		}
 		if o.Validate || o.Quiet {
 			return
 		}

@@ -231,6 +231,16 @@ type runRecord struct {
 	reportPath string
 	sum        *batch.Summary
 	counts     *report.Counts
+	estimate   *summaryfile.Estimate
+}
+
+// setEstimate records what the run said it would send, and writes it to a
+// summary file of its own at once: a night's watcher knows the cost
+// before the run spends it.
+func (r *runRecord) setEstimate(wl batch.Workload, rate float64) {
+	r.mu.Lock()
+	r.estimate = &summaryfile.Estimate{Requests: wl.Requests(), DurationSec: wl.Duration(rate).Seconds()}
+	r.mu.Unlock()
 }
 
 func (r *runRecord) setReport(path string) {
@@ -252,7 +262,9 @@ func (r *runRecord) write(code int, runErr error) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.dest.Write(summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, code, r.started, r.o.now(), runErr))
+	s := summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, code, r.started, r.o.now(), runErr)
+	s.Estimate = r.estimate
+	return r.dest.Write(s)
 }
 
 // writeOutcome writes the summary of a run still going, with outcome
@@ -265,6 +277,7 @@ func (r *runRecord) writeOutcome(outcome summaryfile.Outcome) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := summaryOf(r.o, r.sum, r.counts, r.reportPath, r.input, -1, r.started, r.o.now(), nil)
+	s.Estimate = r.estimate
 	s.Outcome = outcome
 	return r.dest.Write(s)
 }

@@ -29,6 +29,17 @@ type Summary struct {
 	Started      time.Time      `json:"started"`
 	Finished     time.Time      `json:"finished"`
 	DurationSec  float64        `json:"duration_seconds"`
+	// Estimate is what the run said before its first row it would send
+	// (absent when it stopped before it could say).
+	Estimate *Estimate `json:"estimate,omitempty"`
+}
+
+// Estimate is a run's cost as counted before it started: requests in all
+// (the lists already sent included) and how long those left take at the
+// run's --rate (0: no limit, the server's speed decides).
+type Estimate struct {
+	Requests    int64   `json:"requests"`
+	DurationSec float64 `json:"duration_seconds"`
 }
 
 // Outcome is how a run ended, in one word for monitoring.
