@@ -388,10 +388,13 @@ func readBackDiffs(sent []Param, cur Values) []string {
 func (e *engine) readAgain(ctx context.Context, row *Row) (Values, string) {
 	a := &attempt{row: row, phase: PhaseApply, start: e.opts.Now()}
 	for {
+		if ctx.Err() != nil {
+			return e.readOnceStopped(ctx, a)
+		}
 		e.gate(ctx)
 		if err := e.gov.wait(ctx); err != nil || ctx.Err() != nil {
 			e.stopOn(err)
-			return nil, "the run stopped first"
+			continue
 		}
 		cur, seq, err := e.get(a, e.opts.ReadBack)
 		if err == nil {
@@ -413,6 +416,29 @@ func (e *engine) readAgain(ctx context.Context, row *Row) (Values, string) {
 			}
 		}
 	}
+}
+
+// readOnceStopped is the read-back of a row updated before the run
+// stopped. A budget, a deadline or a window ends the run, not the rows
+// already updated: their read-back is part of them, one request each
+// (at most one a worker, not paced, not retried), or a --verify row would
+// stay "ok" unread and no --resume would come back to it. An abort or an
+// interrupt reads nothing more.
+func (e *engine) readOnceStopped(ctx context.Context, a *attempt) (Values, string) {
+	var se *StopError
+	if !errors.As(context.Cause(ctx), &se) || se.Kind != StopBudget {
+		return nil, "the run stopped first"
+	}
+	cur, _, err := e.get(a, e.opts.ReadBack)
+	if err != nil {
+		msg := err.Error()
+		var be *Error
+		if errors.As(err, &be) {
+			msg = be.Message
+		}
+		return nil, "mailboxes/get: " + msg
+	}
+	return cur, ""
 }
 
 func joinMessage(a, b string) string {

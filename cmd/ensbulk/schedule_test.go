@@ -283,3 +283,27 @@ func TestSummaryJSONCarriesTheEstimate(t *testing.T) {
 		t.Errorf("the estimate line does not say %d requests:\n%s", s.Estimate.Requests, res.stderr)
 	}
 }
+
+// A resume of a --verify run reads its rows back too, with or without
+// the flag: a server that keeps nothing is caught in the rows the first
+// invocation left as in those it did.
+func TestResumeOfAVerifiedRunVerifies(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, simulator.Config{Seed: 1, Faults: simulator.Faults{IgnoreRate: 1}})
+	in := writeFile(t, "nightly.csv", manyRows(30))
+	res := runCLI(t, context.Background(), simEnv(sim), "run", in, "--verify", "--max-rows", "5", "--rate", "0")
+	if res.code != exitStopped {
+		t.Fatalf("first invocation: exit %d, want %d\n%s", res.code, exitStopped, res.stderr)
+	}
+	res = runCLI(t, context.Background(), simEnv(sim), "run", in, "--resume", "--rate", "0")
+	if res.code != exitRows {
+		t.Fatalf("resume: exit %d, want %d (every row mismatch)\n%s", res.code, exitRows, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "was run with --verify") {
+		t.Errorf("the resume does not say it verifies:\n%s", res.stderr)
+	}
+	rep := strings.TrimSuffix(in, ".csv") + ".report.csv"
+	if got := statusCounts(t, rep); got["mismatch"] != 30 {
+		t.Errorf("statuses %v, want all 30 rows mismatch (the server kept nothing)", got)
+	}
+}

@@ -179,6 +179,12 @@ func (j *job) openReport() error {
 	for _, n := range j.plan.Notes {
 		fmt.Fprintf(j.errw, "ensbulk: %s\n", noteWords(n))
 	}
+	if j.plan.Resuming && j.plan.Meta.Verify && !j.o.Verify && !j.o.Validate && !j.o.Plan {
+		// A resume carries on the same run: its rows are checked as the
+		// first invocation's were, or "ok" would mean less for them.
+		j.o.Verify = true
+		fmt.Fprintf(j.errw, "ensbulk: %s was run with --verify: the rows left are read back after their update too\n", j.reportPath)
+	}
 	if !j.plan.Resuming {
 		// The sidecar goes first: a report without one cannot be resumed.
 		if err := report.WriteMeta(j.reportPath, j.plan.Meta); err != nil {
