@@ -30,6 +30,10 @@ func TestParseChangesRoundTrip(t *testing.T) {
 		one(batch.Change{Field: "description", New: a})
 	}
 	one(batch.Change{Field: "pin", Secret: true})
+	// FormatChanges writes a field name as it is: one with a quote reads
+	// back too (the HTML page shows such a column, escaped).
+	one(batch.Change{Field: `x"onerror="y`, Old: "a", New: "b", Known: true})
+	one(batch.Change{Field: `"`, New: "b"})
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []rune{'a', ' ', ';', '-', '>', '"', '?', ':', '\n', '\\', 'é', '\t', '\'', '='}
 	word := func() string {
