@@ -65,7 +65,10 @@ func TestParseChangesRoundTrip(t *testing.T) {
 
 func TestParseChangesRefuses(t *testing.T) {
 	for _, bad := range []string{"description", "description: a", `description: "a -> b`, "a b: x -> y", "description: a -> b; ",
-		"description: a -> b;x: c -> d", "description: a -> ?", `description: "a"x -> b`, "description: a;b -> c"} {
+		"description: a -> b;x: c -> d", "description: a -> ?", `description: "a"x -> b`, "description: a;b -> c",
+		// FormatChanges quotes an empty value, one with space at an end
+		// and one not UTF-8.
+		"description:  -> b", "description: x  -> y", "description: a -> b ", "description: \xff -> y"} {
 		if got, err := ParseChanges(bad); err == nil {
 			t.Errorf("ParseChanges(%q) = %+v, want an error", bad, got)
 		}

@@ -52,11 +52,7 @@ func TestParseChanges(t *testing.T) {
 			t.Errorf("got %+v, %v, want %+v", got, ok, want)
 		}
 	})
-	// The last ones are cells FormatChanges never writes: a bare "?" is
-	// no new value, and an empty value, one with space at an end or one
-	// not UTF-8 is always quoted.
-	for _, bad := range []string{"description", "description: a", `description: "a -> b`, "a b: x -> y", "description: a -> b; ", "description: a -> b;x: c -> d",
-		"description: a -> ?", "description:  -> b", "description: x  -> y", "description: \xff -> y"} {
+	for _, bad := range []string{"description", "description: a", `description: "a -> b`, "a b: x -> y", "description: a -> b; ", "description: a -> b;x: c -> d"} {
 		t.Run("bad "+bad, func(t *testing.T) {
 			if got, ok := parseChanges(bad); ok {
 				t.Errorf("parseChanges(%q) = %+v, ok; want not ok", bad, got)
