@@ -20,8 +20,11 @@ import (
 func ParseChanges(s string) ([]batch.Change, error) {
 	var cs []batch.Change
 	for rest := s; rest != ""; {
+		// A field name is written as it is: it may hold anything but the
+		// separators around it (ensbulk's own are schema names; the HTML
+		// page reads a report's other names too, quotes and all).
 		field, after, found := strings.Cut(rest, ": ")
-		if !found || field == "" || strings.ContainsAny(field, " ;\"") {
+		if !found || field == "" || strings.ContainsAny(field, " ;") {
 			return nil, fmt.Errorf("changes %q: no field name at %q", s, firstN(rest, 40))
 		}
 		rest = after

@@ -30,6 +30,10 @@ func TestParseChangesRoundTrip(t *testing.T) {
 		one(batch.Change{Field: "description", New: a})
 	}
 	one(batch.Change{Field: "pin", Secret: true})
+	// FormatChanges writes a field name as it is: one with a quote reads
+	// back too (the HTML page shows such a column, escaped).
+	one(batch.Change{Field: `x"onerror="y`, Old: "a", New: "b", Known: true})
+	one(batch.Change{Field: `"`, New: "b"})
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []rune{'a', ' ', ';', '-', '>', '"', '?', ':', '\n', '\\', 'é', '\t', '\'', '='}
 	word := func() string {
@@ -61,7 +65,10 @@ func TestParseChangesRoundTrip(t *testing.T) {
 
 func TestParseChangesRefuses(t *testing.T) {
 	for _, bad := range []string{"description", "description: a", `description: "a -> b`, "a b: x -> y", "description: a -> b; ",
-		"description: a -> b;x: c -> d", "description: a -> ?", `description: "a"x -> b`, "description: a;b -> c"} {
+		"description: a -> b;x: c -> d", "description: a -> ?", `description: "a"x -> b`, "description: a;b -> c",
+		// FormatChanges quotes an empty value, one with space at an end
+		// and one not UTF-8.
+		"description:  -> b", "description: x  -> y", "description: a -> b ", "description: \xff -> y"} {
 		if got, err := ParseChanges(bad); err == nil {
 			t.Errorf("ParseChanges(%q) = %+v, want an error", bad, got)
 		}

@@ -129,15 +129,7 @@ func (r *LatestReader) scan() error {
 	line, prev := 0, 0
 	var long []byte
 	for {
-		b, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			long = append(long[:0], b...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				b, err = br.ReadSlice('\n')
-				long = append(long, b...)
-			}
-			b = long
-		}
+		b, err := readLine(br, &long)
 		if err == io.EOF {
 			return nil // a torn last line (or none): the end
 		}
@@ -153,14 +145,10 @@ func (r *LatestReader) scan() error {
 			continue
 		}
 		if r.format == "" {
-			// The Decoder's own reading of a report's first lines: a
-			// spreadsheet's byte order mark, sep= line and semicolons.
-			r.dec.line, r.dec.crlf = line, crlf
-			rest, record, err := r.dec.start(b)
+			rest, record, err := r.readStart(b, line, crlf)
 			if err != nil {
 				return err
 			}
-			r.format = r.dec.f
 			if !record {
 				continue
 			}
@@ -170,27 +158,66 @@ func (r *LatestReader) scan() error {
 		if r.format == CSV && r.dec.cells.empty(b) {
 			continue // a spreadsheet's row of empty cells
 		}
-		n, ok := rowOf(b, r.format)
-		if !ok {
-			// Not a plain record: the decoder says what is wrong with
-			// it, or reads its row.
-			rec, err := r.decodeOne(b, line)
-			if err != nil {
-				return err
-			}
-			n = rec.Row
-		}
-		if start+1 > maxOffset {
-			return fmt.Errorf("%s: larger than %d bytes", r.name, int64(maxOffset))
+		n, err := r.indexLine(b, line, start)
+		if err != nil {
+			return err
 		}
 		if n <= prev {
 			r.sorted = false
 		}
 		prev = n
-		r.idx.set(n, start+1)
-		st := statusOf(b, r.format)
-		r.maxBy[st] = max(r.maxBy[st], n)
 	}
+}
+
+// readLine reads the next line, with its newline, whatever its length: a
+// line longer than br's buffer is gathered in *long. err is io.EOF for a
+// line without a newline at the end.
+func readLine(br *bufio.Reader, long *[]byte) ([]byte, error) {
+	b, err := br.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return b, err
+	}
+	*long = append((*long)[:0], b...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		b, err = br.ReadSlice('\n')
+		*long = append(*long, b...)
+	}
+	return *long, err
+}
+
+// readStart reads the report's first lines with the Decoder's own reading (a
+// spreadsheet's byte order mark, sep= line and semicolons), which sets
+// the format: rest is the record in b, when b holds one.
+func (r *LatestReader) readStart(b []byte, line int, crlf bool) (rest []byte, record bool, err error) {
+	r.dec.line, r.dec.crlf = line, crlf
+	rest, record, err = r.dec.start(b)
+	if err != nil {
+		return nil, false, err
+	}
+	r.format = r.dec.f
+	return rest, record, nil
+}
+
+// indexLine notes that row n's latest line so far (b, line number line) is
+// at offset start, and returns n.
+func (r *LatestReader) indexLine(b []byte, line int, start int64) (int, error) {
+	n, ok := rowOf(b, r.format)
+	if !ok {
+		// Not a plain record: the decoder says what is wrong with it, or
+		// reads its row.
+		rec, err := r.decodeOne(b, line)
+		if err != nil {
+			return 0, err
+		}
+		n = rec.Row
+	}
+	if start+1 > maxOffset {
+		return 0, fmt.Errorf("%s: larger than %d bytes", r.name, int64(maxOffset))
+	}
+	r.idx.set(n, start+1)
+	st := statusOf(b, r.format)
+	r.maxBy[st] = max(r.maxBy[st], n)
+	return n, nil
 }
 
 // rowOf reads the row number at the start of a record line: the first
@@ -396,6 +423,21 @@ const windowSize = 32 << 10
 // until the next call.
 func (ws *windows) line(off int64) ([]byte, error) {
 	ws.tick++
+	if b, ok := ws.cached(off); ok {
+		return b, nil
+	}
+	w := ws.leastUsed()
+	if err := ws.load(w, off); err != nil {
+		return nil, err
+	}
+	if j := bytes.IndexByte(w.buf, '\n'); j >= 0 {
+		return w.buf[:j+1], nil
+	}
+	return ws.longLine(off, w.buf)
+}
+
+// cached returns the line at off from a window that holds all of it.
+func (ws *windows) cached(off int64) ([]byte, bool) {
 	for i := range ws.w {
 		w := &ws.w[i]
 		if off < w.start || off >= w.start+int64(len(w.buf)) {
@@ -404,28 +446,40 @@ func (ws *windows) line(off int64) ([]byte, error) {
 		rest := w.buf[off-w.start:]
 		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
 			w.used = ws.tick
-			return rest[:j+1], nil
+			return rest[:j+1], true
 		}
 	}
+	return nil, false
+}
+
+// leastUsed is the window used longest ago (or never).
+func (ws *windows) leastUsed() *window {
 	lru := &ws.w[0]
 	for i := range ws.w {
 		if ws.w[i].used < lru.used {
 			lru = &ws.w[i]
 		}
 	}
-	if cap(lru.buf) < windowSize {
-		lru.buf = make([]byte, windowSize)
+	return lru
+}
+
+// load fills w with the file from off on (less at the end of the file).
+func (ws *windows) load(w *window, off int64) error {
+	if cap(w.buf) < windowSize {
+		w.buf = make([]byte, windowSize)
 	}
-	n, err := ws.f.ReadAt(lru.buf[:windowSize], off)
+	n, err := ws.f.ReadAt(w.buf[:windowSize], off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+		return err
 	}
-	lru.start, lru.buf, lru.used = off, lru.buf[:n], ws.tick
-	if j := bytes.IndexByte(lru.buf, '\n'); j >= 0 {
-		return lru.buf[:j+1], nil
-	}
-	// A line longer than a window: read it whole into its own buffer.
-	ws.long = append(ws.long[:0], lru.buf...)
+	w.start, w.buf, w.used = off, w.buf[:n], ws.tick
+	return nil
+}
+
+// longLine reads a line longer than a window whole into its own buffer:
+// first is the window's worth of it already read.
+func (ws *windows) longLine(off int64, first []byte) ([]byte, error) {
+	ws.long = append(ws.long[:0], first...)
 	for {
 		k := len(ws.long)
 		ws.long = append(ws.long, make([]byte, windowSize)...)

@@ -222,7 +222,7 @@ func (s *Stats) addFailure(r report.Record) {
 }
 
 // pairKey joins an old and a new value into one map key.
-func pairKey(c change) string {
+func pairKey(c batch.Change) string {
 	if c.Secret {
 		return "\x01" // one pair for every secret change: no values
 	}
@@ -233,9 +233,9 @@ func pairKey(c change) string {
 	return old + "\x00" + c.New
 }
 
-func (s *Stats) addChanges(cs []change) {
+func (s *Stats) addChanges(cs []batch.Change) {
 	for _, c := range cs {
-		c = c.cut(s.lim.ValueBytes)
+		c = cutChange(c, s.lim.ValueBytes)
 		t, ok := s.columns[c.Field]
 		if !ok {
 			if len(s.columns) >= s.lim.Columns {
@@ -253,17 +253,17 @@ func (s *Stats) addChanges(cs []change) {
 type planRow struct {
 	row               int
 	mailbox, customer string
-	changes           []change
+	changes           []batch.Change
 }
 
-func (s *Stats) addPlan(r report.Record, cs []change) {
+func (s *Stats) addPlan(r report.Record, cs []batch.Change) {
 	if len(s.plan) >= s.lim.PlanMailboxes {
 		s.planMore++
 		return
 	}
-	kept := make([]change, 0, min(len(cs), s.lim.Columns))
+	kept := make([]batch.Change, 0, min(len(cs), s.lim.Columns))
 	for _, c := range cs[:min(len(cs), s.lim.Columns)] {
-		kept = append(kept, c.cut(s.lim.ValueBytes))
+		kept = append(kept, cutChange(c, s.lim.ValueBytes))
 	}
 	s.plan = append(s.plan, planRow{row: r.Row, mailbox: cut(r.Mailbox, s.lim.ValueBytes), customer: cut(r.Customer, s.lim.ValueBytes), changes: kept})
 }

@@ -37,9 +37,9 @@ func TestParseChanges(t *testing.T) {
 			if !ok {
 				t.Fatalf("parseChanges(%q) not ok", cell)
 			}
-			var want []change
+			var want []batch.Change
 			for _, c := range tt.in {
-				want = append(want, change{Field: c.Field, Old: c.Old, New: c.New, Known: c.Known && !c.Secret, Secret: c.Secret})
+				want = append(want, batch.Change{Field: c.Field, Old: c.Old, New: c.New, Known: c.Known && !c.Secret, Secret: c.Secret})
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("parseChanges(%q) = %+v, want %+v", cell, got, want)
@@ -48,7 +48,7 @@ func TestParseChanges(t *testing.T) {
 	}
 	t.Run("a pin's values are never kept", func(t *testing.T) {
 		got, ok := parseChanges("pin: 1234 -> 5678")
-		if want := []change{{Field: "pin", Secret: true}}; !ok || !slices.Equal(got, want) {
+		if want := []batch.Change{{Field: "pin", Secret: true}}; !ok || !slices.Equal(got, want) {
 			t.Errorf("got %+v, %v, want %+v", got, ok, want)
 		}
 	})

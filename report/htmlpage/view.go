@@ -119,255 +119,161 @@ func (s *Stats) mode(info Info) (string, bool) {
 
 // build makes the view of the stats.
 func (s *Stats) build(info Info) view {
-	lim := s.lim
 	mode, known := s.mode(info)
 	v := view{Title: "ensbulk " + mode + " report " + info.Report}
-	m := info.Meta
-	if !info.HaveMeta {
-		m = report.Meta{}
-	}
-	or := func(label, val, id string) fact {
-		if val == "" {
-			return fact{Label: label, Value: notRecorded, ID: id, Missing: true}
-		}
-		return fact{Label: label, Value: val, ID: id}
-	}
-	when := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
-	}
-	modeText := mode
-	if !known {
-		modeText += " (from the statuses: the sidecar does not say)"
-	}
-	v.Identity = []fact{
-		or("report", info.Report, "report"),
-		or("input", m.Input, "input"),
-		or("switch", m.Switch, "switch"),
-		or("user", m.User, "user"),
-		or("user's customer", m.Customer, "customer"),
-		or("mode", modeText, "mode"),
-		or("started (sidecar)", when(m.Started), "started"),
-		or("first row done", when(s.First), "start"),
-		or("last row done", when(s.Last), "end"),
-	}
-	if s.Timed > 0 {
-		v.Identity = append(v.Identity, fact{Label: "rows done in", Value: showDuration(s.Last.Sub(s.First)), ID: "elapsed"})
-	}
-	if info.HaveMeta && !m.Finished.IsZero() {
-		v.Identity = append(v.Identity, fact{Label: "went through its whole input", Value: when(m.Finished), ID: "finished"})
-	}
-	v.Identity = append(v.Identity, staging(m)...)
-
-	skipped := s.Count(batch.StatusSkipped)
-	notOK := s.NotOK()
-	switch {
-	case s.Rows == 0:
-		v.Outcome, v.Exit = "the report holds no rows", notRecorded
-	case skipped > 0:
-		v.Outcome = fmt.Sprintf("stopped before the end: %s not attempted (aborted, interrupted, stopped by a budget or window, or all-or-nothing)", plural(skipped, "row", "rows"))
-		v.Exit = "1, 3 or 5 (the report does not record which)"
-	case notOK > 0:
-		v.Outcome = fmt.Sprintf("finished: %s not ok", plural(notOK, "row", "rows"))
-		v.Exit = "1"
-	default:
-		switch mode {
-		case "plan":
-			v.Outcome = "finished: every row planned (would change, or changes nothing)"
-		case "validate":
-			v.Outcome = "finished: every row valid"
-		default:
-			v.Outcome = "finished: every row ok or unchanged"
-		}
-		v.Exit = "0"
-	}
-	if skipped > 0 && info.Resume != "" {
-		v.Next = append(v.Next, next{Text: "to continue the run from where it stopped:", Command: info.Resume})
-	}
-	if notOK-skipped > 0 {
-		if mode == "plan" {
-			v.Next = append(v.Next, next{Text: "fix the rows under Failures, then plan again"})
-		} else if info.Retry != "" {
-			v.Next = append(v.Next, next{Text: fmt.Sprintf("to rerun the %s not ok, after fixing them:", plural(notOK, "row", "rows")), Command: info.Retry})
-		}
-	}
-
-	for i, st := range batch.Statuses {
-		n := s.ByStatus[i]
-		if n == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange || st == batch.StatusAppliedUnvalidated || st == batch.StatusMismatch) {
-			continue // only some modes have these
-		}
-		v.Statuses = append(v.Statuses, statusCount{Status: string(st), Count: fmtInt(n), N: n, Success: st.Success()})
-	}
-	v.Total = fmtInt(s.Rows)
-	if mode == "plan" {
-		ch, un, in := s.Count(batch.StatusChange), s.Count(batch.StatusUnchanged), s.Count(batch.StatusInvalid)
-		v.Plan = &planCounts{Change: fmtInt(ch), Unchanged: fmtInt(un), Invalid: fmtInt(in), Other: fmtInt(s.Rows - ch - un - in)}
-	}
+	v.Identity = s.identity(info, mode, known)
+	v.Outcome, v.Exit = s.outcome(mode)
+	v.Next = s.nextSteps(info, mode)
+	v.Statuses, v.Total, v.Plan = s.statusCounts(mode)
 
 	v.Timed = s.Timed > 0
-	if s.latency.n > 0 {
-		v.Latency = []fact{
-			{Label: "requests timed", Value: fmtInt(int(s.latency.n)), ID: "latency-n"},
-			{Label: "median", Value: showMS(s.latency.quantile(0.5)), ID: "latency-p50"},
-			{Label: "95th percentile", Value: showMS(s.latency.quantile(0.95)), ID: "latency-p95"},
-			{Label: "99th percentile", Value: showMS(s.latency.quantile(0.99)), ID: "latency-p99"},
-		}
-	}
+	v.Latency = s.latencyFacts()
 	if v.Timed {
 		v.Rate, v.LatLine = s.timelineCharts()
 		v.Width = showDuration(time.Duration(s.timeline.width) * time.Second)
 	}
 	v.LatHist = histChart(&s.latency)
 
-	for _, name := range sortedKeys(s.columns) {
-		t := s.columns[name]
-		cv := columnView{Name: name, Total: fmtInt(t.total), Approx: t.evicted}
-		shown := 0
-		for _, c := range t.top(lim.Top) {
-			// Space-Saving's count of a pair that took an evicted one's
-			// place is an upper bound; count-err is the rows it surely
-			// has.
-			pv := pairView{Count: fmtInt(c.count)}
-			if c.err > 0 {
-				pv.Count = fmtInt(c.count-c.err) + "–" + fmtInt(c.count)
-			}
-			switch {
-			case c.key == "\x01":
-				pv.Secret = true
-			default:
-				old, nw, _ := strings.Cut(c.key, "\x00")
-				pv.Old, pv.New, pv.Unknown = old, nw, old == "\x02"
-			}
-			cv.Pairs = append(cv.Pairs, pv)
-			shown += c.count - c.err
-		}
-		if more := t.total - shown; more > 0 {
-			cv.More = fmt.Sprintf("%s not shown", plural(more, "more change", "more changes"))
-		}
-		v.Columns = append(v.Columns, cv)
-	}
-	if s.otherColumns > 0 {
-		v.OtherCols = fmt.Sprintf("%s to columns beyond the first %d not shown", plural(s.otherColumns, "change", "changes"), lim.Columns)
-	}
-
+	v.Columns, v.OtherCols = s.columnTables()
 	v.Customers, v.Statuses2, v.CustMore = s.customerTable()
 	v.Failures, v.FailMore = s.failureTable()
-
-	for _, p := range s.plan {
-		pv := planView{Row: strconv.Itoa(p.row), Mailbox: p.mailbox, Customer: p.customer}
-		for _, c := range p.changes {
-			pv.Changes = append(pv.Changes, pairField{Field: c.Field, Old: c.Old, New: c.New, Unknown: !c.Known && !c.Secret, Secret: c.Secret})
-		}
-		v.PlanRows = append(v.PlanRows, pv)
-	}
-	if s.planMore > 0 {
-		v.PlanMore = fmt.Sprintf("%s that would change not shown (the first %d are)", plural(s.planMore, "more mailbox", "more mailboxes"), lim.PlanMailboxes)
-	}
-	if s.BadChanges > 0 {
-		v.Notes = append(v.Notes, fmt.Sprintf("%s had a changes cell that does not read as ensbulk writes it: left out of the tables of changes", plural(s.BadChanges, "row", "rows")))
-	}
-	if s.Rows > s.Timed {
-		v.Notes = append(v.Notes, fmt.Sprintf("%s had no time (reports of older versions, or rows never attempted): left out of the timeline", plural(s.Rows-s.Timed, "row", "rows")))
-	}
+	v.PlanRows, v.PlanMore = s.planTable()
+	v.Notes = s.notes()
 	return v
 }
 
-// customerTable is the customers with the most rows, by status.
-func (s *Stats) customerTable() ([]customerView, []string, string) {
-	var present []int
-	for i := range batch.Statuses {
-		if s.ByStatus[i] > 0 {
-			present = append(present, i)
-		}
+// when is a time as the page shows it, "" for none.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return ""
 	}
-	var heads []string
-	for _, i := range present {
-		heads = append(heads, string(batch.Statuses[i]))
-	}
-	type cust struct {
-		name  string
-		total int
-		by    []int
-	}
-	all := make([]cust, 0, len(s.customers))
-	for name, by := range s.customers {
-		all = append(all, cust{name, sum(by), by})
-	}
-	sortBy(all, func(c cust) int { return c.total }, func(c cust) string { return c.name })
-	row := func(c cust, other bool) customerView {
-		cv := customerView{Customer: c.name, Total: fmtInt(c.total), Other: other}
-		for _, i := range present {
-			cv.Counts = append(cv.Counts, fmtInt(c.by[i]))
-		}
-		return cv
-	}
-	var out []customerView
-	for _, c := range all[:min(len(all), s.lim.Top)] {
-		out = append(out, row(c, false))
-	}
-	var more string
-	if n := len(all) - len(out); n > 0 {
-		rest := make([]int, len(batch.Statuses))
-		for _, c := range all[len(out):] {
-			for i, k := range c.by {
-				rest[i] += k
-			}
-		}
-		out = append(out, row(cust{fmt.Sprintf("%s not shown", plural(n, "more customer", "more customers")), sum(rest), rest}, true))
-	}
-	if o := sum(s.otherCustomer); o > 0 {
-		out = append(out, row(cust{fmt.Sprintf("customers beyond the first %s seen (not told apart)", fmtInt(s.lim.Customers)), o, s.otherCustomer}, true))
-		more = "customers are told apart up to a bound, so that the page's memory does not grow with the report"
-	}
-	return out, heads, more
+	return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
 }
 
-// failureTable is the most frequent failure groups.
-func (s *Stats) failureTable() ([]failureView, string) {
-	type g struct {
-		k groupKey
-		*group
+// orMissing is a fact that says notRecorded when val is "".
+func orMissing(label, val, id string) fact {
+	if val == "" {
+		return fact{Label: label, Value: notRecorded, ID: id, Missing: true}
 	}
-	all := make([]g, 0, len(s.groups))
-	for k, gr := range s.groups {
-		all = append(all, g{k, gr})
+	return fact{Label: label, Value: val, ID: id}
+}
+
+// identity is what the report is: where it comes from, its mode, when
+// its rows were done and how it was staged.
+func (s *Stats) identity(info Info, mode string, known bool) []fact {
+	m := info.Meta
+	if !info.HaveMeta {
+		m = report.Meta{}
 	}
-	sortBy(all, func(x g) int { return x.count }, func(x g) string { return x.k.status + "\x00" + x.k.code + "\x00" + x.k.message })
-	row := func(k groupKey, gr *group) failureView {
-		rows := make([]string, len(gr.rows))
-		for i, r := range gr.rows {
-			rows[i] = strconv.Itoa(r)
+	modeText := mode
+	if !known {
+		modeText += " (from the statuses: the sidecar does not say)"
+	}
+	facts := []fact{
+		orMissing("report", info.Report, "report"),
+		orMissing("input", m.Input, "input"),
+		orMissing("switch", m.Switch, "switch"),
+		orMissing("user", m.User, "user"),
+		orMissing("user's customer", m.Customer, "customer"),
+		orMissing("mode", modeText, "mode"),
+		orMissing("started (sidecar)", when(m.Started), "started"),
+		orMissing("first row done", when(s.First), "start"),
+		orMissing("last row done", when(s.Last), "end"),
+	}
+	if s.Timed > 0 {
+		facts = append(facts, fact{Label: "rows done in", Value: showDuration(s.Last.Sub(s.First)), ID: "elapsed"})
+	}
+	if info.HaveMeta && !m.Finished.IsZero() {
+		facts = append(facts, fact{Label: "went through its whole input", Value: when(m.Finished), ID: "finished"})
+	}
+	return append(facts, staging(m)...)
+}
+
+// outcome is how the run, validation or plan ended, and the exit status
+// it had.
+func (s *Stats) outcome(mode string) (outcome, exit string) {
+	skipped := s.Count(batch.StatusSkipped)
+	switch notOK := s.NotOK(); {
+	case s.Rows == 0:
+		return "the report holds no rows", notRecorded
+	case skipped > 0:
+		return fmt.Sprintf("stopped before the end: %s not attempted (aborted, interrupted, stopped by a budget or window, or all-or-nothing)", plural(skipped, "row", "rows")),
+			"1, 3 or 5 (the report does not record which)"
+	case notOK > 0:
+		return fmt.Sprintf("finished: %s not ok", plural(notOK, "row", "rows")), "1"
+	}
+	switch mode {
+	case "plan":
+		return "finished: every row planned (would change, or changes nothing)", "0"
+	case "validate":
+		return "finished: every row valid", "0"
+	}
+	return "finished: every row ok or unchanged", "0"
+}
+
+// nextSteps is what to run next: a resume of the rows not attempted, a rerun
+// of those that failed (a plan is made again instead).
+func (s *Stats) nextSteps(info Info, mode string) []next {
+	var out []next
+	skipped, notOK := s.Count(batch.StatusSkipped), s.NotOK()
+	if skipped > 0 && info.Resume != "" {
+		out = append(out, next{Text: "to continue the run from where it stopped:", Command: info.Resume})
+	}
+	if notOK-skipped <= 0 {
+		return out
+	}
+	if mode == "plan" {
+		return append(out, next{Text: "fix the rows under Failures, then plan again"})
+	}
+	if info.Retry != "" {
+		out = append(out, next{Text: fmt.Sprintf("to rerun the %s not ok, after fixing them:", plural(notOK, "row", "rows")), Command: info.Retry})
+	}
+	return out
+}
+
+// statusCounts is the rows of each status (those only some modes have
+// when there are any), their total, and for a plan its own counts.
+func (s *Stats) statusCounts(mode string) ([]statusCount, string, *planCounts) {
+	var out []statusCount
+	for i, st := range batch.Statuses {
+		n := s.ByStatus[i]
+		if n == 0 && (st == batch.StatusUnchanged || st == batch.StatusChange || st == batch.StatusAppliedUnvalidated || st == batch.StatusMismatch) {
+			continue // only some modes have these
 		}
-		list := strings.Join(rows, ", ")
-		if gr.count > len(gr.rows) {
-			list += fmt.Sprintf(" and %s more", fmtInt(gr.count-len(gr.rows)))
-		}
-		code := k.code
-		if code == "" {
-			code = "-"
-		}
-		return failureView{Status: k.status, Code: code, Message: k.message, Count: fmtInt(gr.count), Rows: list}
+		out = append(out, statusCount{Status: string(st), Count: fmtInt(n), N: n, Success: st.Success()})
 	}
-	var out []failureView
-	for _, x := range all[:min(len(all), s.lim.Top)] {
-		out = append(out, row(x.k, x.group))
+	var plan *planCounts
+	if mode == "plan" {
+		ch, un, in := s.Count(batch.StatusChange), s.Count(batch.StatusUnchanged), s.Count(batch.StatusInvalid)
+		plan = &planCounts{Change: fmtInt(ch), Unchanged: fmtInt(un), Invalid: fmtInt(in), Other: fmtInt(s.Rows - ch - un - in)}
 	}
-	var more []string
-	if n := len(all) - len(out); n > 0 {
-		rows := 0
-		for _, x := range all[len(out):] {
-			rows += x.count
-		}
-		more = append(more, fmt.Sprintf("%s of %s not shown", plural(n, "more group", "more groups"), plural(rows, "row", "rows")))
+	return out, fmtInt(s.Rows), plan
+}
+
+// latencyFacts is the count and quantiles of the requests timed, none
+// when no request was.
+func (s *Stats) latencyFacts() []fact {
+	if s.latency.n == 0 {
+		return nil
 	}
-	if s.otherGroup.count > 0 {
-		more = append(more, fmt.Sprintf("%s in groups beyond the first %s seen, not told apart (first rows: %s)",
-			plural(s.otherGroup.count, "row", "rows"), fmtInt(s.lim.Groups), joinInts(s.otherGroup.rows)))
+	return []fact{
+		{Label: "requests timed", Value: fmtInt(int(s.latency.n)), ID: "latency-n"},
+		{Label: "median", Value: showMS(s.latency.quantile(0.5)), ID: "latency-p50"},
+		{Label: "95th percentile", Value: showMS(s.latency.quantile(0.95)), ID: "latency-p95"},
+		{Label: "99th percentile", Value: showMS(s.latency.quantile(0.99)), ID: "latency-p99"},
 	}
-	return out, strings.Join(more, "; ")
+}
+
+// notes are what the page left out, and why.
+func (s *Stats) notes() []string {
+	var out []string
+	if s.BadChanges > 0 {
+		out = append(out, fmt.Sprintf("%s had a changes cell that does not read as ensbulk writes it: left out of the tables of changes", plural(s.BadChanges, "row", "rows")))
+	}
+	if s.Rows > s.Timed {
+		out = append(out, fmt.Sprintf("%s had no time (reports of older versions, or rows never attempted): left out of the timeline", plural(s.Rows-s.Timed, "row", "rows")))
+	}
+	return out
 }
 
 func joinInts(ns []int) string {
