@@ -103,9 +103,19 @@ func (g *guard) scan(p []byte) (int, error) {
 		// vectorised, and step through the rest one at a time.
 		if !g.pendingCR && !g.quoteSeen && g.off >= 3 {
 			if k := g.plain(p[i:]); k > 0 {
-				if err := g.skip(p[i : i+k]); err != nil {
-					return i, err
+				g.recBytes += k
+				if g.recBytes > g.max {
+					return i, g.tooLong()
 				}
+				span := p[i : i+k]
+				if g.inQuotes {
+					g.line += bytes.Count(span, nl)
+				}
+				for _, b := range span[max(0, k-4):] {
+					g.tail = g.tail<<8 | uint32(b)
+				}
+				g.off += k
+				g.fieldStart = g.tail&g.delimMask == g.delimCode
 				i += k
 				continue
 			}
@@ -145,25 +155,6 @@ func (g *guard) scanLines(p []byte) (int, error) {
 		}
 		start = i + 1
 	}
-}
-
-// skip takes span, bytes that plain found need no step, at once: only
-// the counts and the tail change.
-func (g *guard) skip(span []byte) error {
-	k := len(span)
-	g.recBytes += k
-	if g.recBytes > g.max {
-		return g.tooLong()
-	}
-	if g.inQuotes {
-		g.line += bytes.Count(span, nl)
-	}
-	for _, b := range span[max(0, k-4):] {
-		g.tail = g.tail<<8 | uint32(b)
-	}
-	g.off += k
-	g.fieldStart = g.tail&g.delimMask == g.delimCode
-	return nil
 }
 
 // plain returns how many bytes at the start of p need no step: up to the
