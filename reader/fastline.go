@@ -159,18 +159,50 @@ func (r *Reader) splitLine(line []byte) ([]string, bool) {
 // splitQuoted is splitLine for a line holding a quote. The fields' bytes,
 // unquoted, are gathered in one buffer and cut into strings at the end.
 func (r *Reader) splitQuoted(line []byte) ([]string, bool) {
+	dl := utf8.RuneLen(r.delim)
 	buf, ends := r.fast.buf[:0], r.fast.ends[:0]
-	for more := true; more; {
-		var ok bool
-		if len(line) > 0 && line[0] == '"' {
-			buf, line, more, ok = r.quotedField(buf, line[1:])
-		} else {
-			buf, line, more, ok = r.plainField(buf, line)
+fields:
+	for {
+		if len(line) == 0 || line[0] != '"' {
+			i := bytes.IndexRune(line, r.delim)
+			field := line
+			if i >= 0 {
+				field = line[:i]
+			}
+			if bytes.IndexByte(field, '"') >= 0 {
+				return nil, false // a bare quote
+			}
+			buf = append(buf, field...)
+			ends = append(ends, len(buf))
+			if i < 0 {
+				break fields
+			}
+			line = line[i+dl:]
+			continue
 		}
-		if !ok {
-			return nil, false
+		line = line[1:]
+		for {
+			i := bytes.IndexByte(line, '"')
+			if i < 0 {
+				return nil, false // the value goes on to the next line
+			}
+			buf = append(buf, line[:i]...)
+			line = line[i+1:]
+			switch c, size := utf8.DecodeRune(line); {
+			case len(line) == 0:
+				ends = append(ends, len(buf))
+				break fields
+			case c == '"': // "" is a quote
+				buf = append(buf, '"')
+				line = line[1:]
+			case c == r.delim:
+				ends = append(ends, len(buf))
+				line = line[size:]
+				continue fields
+			default:
+				return nil, false // text after the closing quote
+			}
 		}
-		ends = append(ends, len(buf))
 	}
 	rec := r.fast.rec[:0]
 	s := string(buf)
@@ -181,52 +213,6 @@ func (r *Reader) splitQuoted(line []byte) ([]string, bool) {
 	}
 	r.fast.rec, r.fast.buf, r.fast.ends = rec, buf, ends
 	return rec, true
-}
-
-// plainField appends to buf the unquoted field line starts with, and
-// returns the rest of the line after the delimiter that ends it, and
-// whether one does (more); false (ok) for a bare quote, which
-// encoding/csv must read.
-func (r *Reader) plainField(buf, line []byte) (_, rest []byte, more, ok bool) {
-	i := bytes.IndexRune(line, r.delim)
-	field := line
-	if i >= 0 {
-		field = line[:i]
-	}
-	if bytes.IndexByte(field, '"') >= 0 {
-		return buf, nil, false, false // a bare quote
-	}
-	buf = append(buf, field...)
-	if i < 0 {
-		return buf, nil, false, true
-	}
-	return buf, line[i+utf8.RuneLen(r.delim):], true, true
-}
-
-// quotedField appends to buf the value of the quoted field line starts
-// in (its opening quote already removed), and returns the rest of the
-// line after the delimiter that ends it, and whether one does (more);
-// false (ok) when encoding/csv must read the line.
-func (r *Reader) quotedField(buf, line []byte) (_, rest []byte, more, ok bool) {
-	for {
-		i := bytes.IndexByte(line, '"')
-		if i < 0 {
-			return buf, nil, false, false // the value goes on to the next line
-		}
-		buf = append(buf, line[:i]...)
-		line = line[i+1:]
-		switch c, size := utf8.DecodeRune(line); {
-		case len(line) == 0:
-			return buf, nil, false, true
-		case c == '"': // "" is a quote
-			buf = append(buf, '"')
-			line = line[1:]
-		case c == r.delim:
-			return buf, line[size:], true, true
-		default:
-			return buf, nil, false, false // text after the closing quote
-		}
-	}
 }
 
 // bufferedLine returns the next line, \n included, when it is already

@@ -211,16 +211,17 @@ func (g *guard) step(b byte) error {
 // at the start of a field, and inside one is either its end or, doubled,
 // an escaped quote.
 func (g *guard) quote(b byte) {
-	switch {
-	case g.quoteSeen:
+	if g.quoteSeen {
 		g.quoteSeen = false
 		if b != '"' {
 			g.inQuotes = false // that quote closed the field
 		}
 		// else: "" is an escaped quote; still inside the field.
-	case g.inQuotes:
-		g.quoteSeen = b == '"'
-	case b == '"' && g.fieldStart:
+	} else if g.inQuotes {
+		if b == '"' {
+			g.quoteSeen = true
+		}
+	} else if b == '"' && g.fieldStart {
 		g.inQuotes = true
 	}
 }
