@@ -191,7 +191,10 @@ func inert(s string, limit, dropped int) string {
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); {
-		piece, n := inertRune(s[i:])
+		piece, n := s[i:i+1], 1 // printable ASCII, as it is
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			piece, n = inertRune(s[i:])
+		}
 		if limit > 0 && b.Len()+len(piece) > limit {
 			fmt.Fprintf(&b, "...(%d more bytes)", len(s)-i+dropped)
 			return b.String()
