@@ -142,25 +142,11 @@ func (c *Client) credentials(ctx context.Context, stale *token) (*token, error) 
 	}
 	for {
 		a.mu.Lock()
-		if a.fallback {
+		if t, ok, err := a.held(c.now, stale); ok {
 			a.mu.Unlock()
-			return nil, nil
-		}
-		if a.refused != nil {
-			a.mu.Unlock()
-			return nil, a.refused
-		}
-		now := c.now()
-		t := a.tok
-		if t != nil && t != stale && (t.renewAt.IsZero() || now.Before(t.renewAt)) {
-			a.mu.Unlock()
-			return t, nil
+			return t, err
 		}
 		if ch := a.inflight; ch != nil {
-			if t != nil && t != stale && (t.expires.IsZero() || now.Before(t.expires)) {
-				a.mu.Unlock()
-				return t, nil // still valid while another caller renews it
-			}
 			a.mu.Unlock()
 			select {
 			case <-ch:
@@ -175,43 +161,75 @@ func (c *Client) credentials(ctx context.Context, stale *token) (*token, error) 
 		a.mu.Unlock()
 
 		nt, own, err := c.login(ctx)
-
-		a.mu.Lock()
-		a.inflight = nil
-		close(ch)
-		switch {
-		case err == nil:
-			if a.tok != nil {
-				a.lastTokens = append(a.lastTokens[max(0, len(a.lastTokens)-3):], a.tok.re)
-			}
-			a.tok = nt
-			if own != "" {
-				a.own = own
-			}
-		case batch.KindOf(err) == batch.KindUnauthorized || batch.KindOf(err) == batch.KindFatal:
-			// Every later login would be refused the same way: the
-			// calls waiting, and those to come, fail without sending.
-			a.refused = err
-		case errors.Is(err, errNoTokens) && a.mode == AuthAuto:
-			a.fallback = true
-			a.mu.Unlock()
-			if c.notice != nil {
-				c.notice("the server does not issue tokens (user/login: " + err.Error() + "); the password is sent with every request")
-			}
-			return nil, nil
-		}
-		if errors.Is(err, errNoTokens) {
-			// AuthToken on a server without tokens: every later login
-			// would answer the same, each carrying the password.
-			err = &batch.Error{Kind: batch.KindFatal, Code: "", Message: "--auth token: " + err.Error() + ": use --auth password or auto", Err: err}
-			a.refused = err
-		}
-		a.mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		return nt, nil
+		return c.loggedIn(ch, nt, own, err)
 	}
+}
+
+// held returns what credentials answers without a login when it can (ok):
+// the password after a fallback, a refusal for good, a token that is
+// fresh, or, while another caller renews it, one not yet expired. a.mu
+// is held.
+func (a *auth) held(now func() time.Time, stale *token) (t *token, ok bool, err error) {
+	switch {
+	case a.fallback:
+		return nil, true, nil
+	case a.refused != nil:
+		return nil, true, a.refused
+	}
+	at := now()
+	t = a.tok
+	if t == nil || t == stale {
+		return nil, false, nil
+	}
+	if t.renewAt.IsZero() || at.Before(t.renewAt) {
+		return t, true, nil
+	}
+	if a.inflight != nil && (t.expires.IsZero() || at.Before(t.expires)) {
+		return t, true, nil // still valid while another caller renews it
+	}
+	return nil, false, nil
+}
+
+// loggedIn records the outcome of the login that ch stands for, wakes the
+// callers waiting for it, and returns what credentials answers: the new
+// token, nil for the password after a fallback, or the error.
+func (c *Client) loggedIn(ch chan struct{}, nt *token, own string, err error) (*token, error) {
+	a := &c.auth
+	a.mu.Lock()
+	a.inflight = nil
+	close(ch)
+	switch {
+	case err == nil:
+		if a.tok != nil {
+			a.lastTokens = append(a.lastTokens[max(0, len(a.lastTokens)-3):], a.tok.re)
+		}
+		a.tok = nt
+		if own != "" {
+			a.own = own
+		}
+	case batch.KindOf(err) == batch.KindUnauthorized || batch.KindOf(err) == batch.KindFatal:
+		// Every later login would be refused the same way: the
+		// calls waiting, and those to come, fail without sending.
+		a.refused = err
+	case errors.Is(err, errNoTokens) && a.mode == AuthAuto:
+		a.fallback = true
+		a.mu.Unlock()
+		if c.notice != nil {
+			c.notice("the server does not issue tokens (user/login: " + err.Error() + "); the password is sent with every request")
+		}
+		return nil, nil
+	}
+	if errors.Is(err, errNoTokens) {
+		// AuthToken on a server without tokens: every later login
+		// would answer the same, each carrying the password.
+		err = &batch.Error{Kind: batch.KindFatal, Code: "", Message: "--auth token: " + err.Error() + ": use --auth password or auto", Err: err}
+		a.refused = err
+	}
+	a.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return nt, nil
 }
 
 // login calls user/login with token=1.
@@ -225,43 +243,64 @@ func (c *Client) login(ctx context.Context) (*token, string, error) {
 	env, err := c.post(ctx, FnLogin, c.authForm, []batch.Param{{Name: "token", Value: "1"}}, "", c.secretsFor(nil, nil))
 	var be *batch.Error
 	if errors.As(err, &be) {
-		switch {
-		case be.Code == "404" || be.Code == CodeNotFound:
-			// An HTTP 404 that is no envelope may also be a wrong path:
-			// the cause is kept for SetupOf.
-			msg := strings.TrimSpace(be.Code + " " + be.Message)
-			if be.Err != nil {
-				return nil, "", fmt.Errorf("%w (%s)%w", errNoTokens, msg, be.Err)
-			}
-			return nil, "", fmt.Errorf("%w (%s)", errNoTokens, msg)
-		case be.Kind == batch.KindInvalid && be.Key == "token":
-			return nil, "", fmt.Errorf("%w (400 %s)", errNoTokens, be.Message)
-		case be.Kind == batch.KindUnauthorized:
-			be.Message = "user/login: " + be.Message
-		}
-		return nil, "", be
+		return nil, "", loginRefusal(be)
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	for _, r := range env.Responses {
+	if err := twoFactor(env.Responses); err != nil {
+		// Before the check for a token: a 202 carries none, and is
+		// not a server without tokens to fall back from.
+		return nil, "", err
+	}
+	return loginToken(env.Data, sent)
+}
+
+// loginRefusal says what a user/login answered with an error means: a
+// server without tokens (errNoTokens), or the error itself, a refusal
+// named as the login's.
+func loginRefusal(be *batch.Error) error {
+	switch {
+	case be.Code == "404" || be.Code == CodeNotFound:
+		// An HTTP 404 that is no envelope may also be a wrong path:
+		// the cause is kept for SetupOf.
+		msg := strings.TrimSpace(be.Code + " " + be.Message)
+		if be.Err != nil {
+			return fmt.Errorf("%w (%s)%w", errNoTokens, msg, be.Err)
+		}
+		return fmt.Errorf("%w (%s)", errNoTokens, msg)
+	case be.Kind == batch.KindInvalid && be.Key == "token":
+		return fmt.Errorf("%w (400 %s)", errNoTokens, be.Message)
+	case be.Kind == batch.KindUnauthorized:
+		be.Message = "user/login: " + be.Message
+	}
+	return be
+}
+
+// twoFactor returns the error of a login answered with CodeTwoFactor.
+func twoFactor(rs []Entry) error {
+	for _, r := range rs {
 		if r.Code == CodeTwoFactor {
-			// Before the check for a token: a 202 carries none, and is
-			// not a server without tokens to fall back from.
 			msg := "user/login answered " + r.Code
 			if r.Message != "" {
 				msg += " (" + r.Message + ")"
 			}
-			return nil, "", &batch.Error{Kind: batch.KindUnauthorized, Code: r.Code, Message: msg, Err: ErrTwoFactor}
+			return &batch.Error{Kind: batch.KindUnauthorized, Code: r.Code, Message: msg, Err: ErrTwoFactor}
 		}
 	}
+	return nil
+}
+
+// loginToken reads the token, its lifetime and the user's own customer
+// from user/login's data; sent is when the login was sent.
+func loginToken(data json.RawMessage, sent time.Time) (*token, string, error) {
 	var d struct {
 		Token   json.RawMessage `json:"auth_token"`
 		Expiry  json.RawMessage `json:"auth_token_expiry"`
 		Expires json.RawMessage `json:"auth_token_expires"`
 		Cust    json.RawMessage `json:"customer"`
 	}
-	if json.Unmarshal(env.Data, &d) != nil {
+	if json.Unmarshal(data, &d) != nil {
 		return nil, "", fmt.Errorf("%w (user/login data has no auth_token)", errNoTokens)
 	}
 	value := looseString(d.Token)
@@ -269,19 +308,24 @@ func (c *Client) login(ctx context.Context) (*token, string, error) {
 		return nil, "", fmt.Errorf("%w (user/login data has no auth_token)", errNoTokens)
 	}
 	t := &token{form: "auth_token=" + url.QueryEscape(value), re: secretRE(value)}
-	// The lifetime is counted from when the request was sent, on our
-	// clock: auth_token_expiry is relative, so a skewed server clock does
-	// not matter; auth_token_expires is the fallback.
-	var life time.Duration
-	if secs, err := strconv.ParseFloat(looseString(d.Expiry), 64); err == nil && secs > 0 {
-		life = time.Duration(secs * float64(time.Second))
-	} else if at, err := strconv.ParseInt(looseString(d.Expires), 10, 64); err == nil && at > 0 {
-		life = time.Unix(at, 0).Sub(sent)
-	}
-	if life > 0 {
+	if life := tokenLife(d.Expiry, d.Expires, sent); life > 0 {
 		t.expires = sent.Add(life)
 		t.renewAt = t.expires.Add(-min(tokenLeeway, life/4))
 	}
 	own := Inert(looseString(d.Cust), MaxKeyLen)
 	return t, own, nil
+}
+
+// tokenLife returns a token's lifetime, counted from when the request was
+// sent, on our clock: auth_token_expiry (expiry) is relative, so a skewed
+// server clock does not matter; auth_token_expires (expires) is the
+// fallback. 0: no expiry given.
+func tokenLife(expiry, expires json.RawMessage, sent time.Time) time.Duration {
+	if secs, err := strconv.ParseFloat(looseString(expiry), 64); err == nil && secs > 0 {
+		return time.Duration(secs * float64(time.Second))
+	}
+	if at, err := strconv.ParseInt(looseString(expires), 10, 64); err == nil && at > 0 {
+		return time.Unix(at, 0).Sub(sent)
+	}
+	return 0
 }

@@ -186,31 +186,14 @@ func Inert(s string, limit int) string { return inert(s, limit, 0) }
 
 // inert is Inert for s, the start of a text dropped bytes longer.
 func inert(s string, limit, dropped int) string {
-	clean := dropped == 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean && (limit <= 0 || len(s) <= limit) {
+	if dropped == 0 && printableASCII(s) && (limit <= 0 || len(s) <= limit) {
 		return s
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		var piece string
-		switch {
-		case r == utf8.RuneError && n == 1:
-			piece = fmt.Sprintf(`\x%02x`, s[i])
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
-			q := strconv.QuoteRune(r)
-			piece = q[1 : len(q)-1]
-			if piece == string(r) { // QuoteRune keeps printable format characters
-				piece = fmt.Sprintf(`\u%04x`, r)
-			}
-		default:
-			piece = s[i : i+n]
+		piece, n := s[i:i+1], 1 // printable ASCII, as it is
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			piece, n = inertRune(s[i:])
 		}
 		if limit > 0 && b.Len()+len(piece) > limit {
 			fmt.Fprintf(&b, "...(%d more bytes)", len(s)-i+dropped)
@@ -223,6 +206,35 @@ func inert(s string, limit, dropped int) string {
 		fmt.Fprintf(&b, "...(%d more bytes)", dropped)
 	}
 	return b.String()
+}
+
+// printableASCII reports whether s holds only printable ASCII: nothing
+// inert would change.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// inertRune returns the first rune of s as inert writes it, and its
+// length in s.
+func inertRune(s string) (string, int) {
+	r, n := utf8.DecodeRuneInString(s)
+	switch {
+	case r == utf8.RuneError && n == 1:
+		return fmt.Sprintf(`\x%02x`, s[0]), n
+	case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029':
+		q := strconv.QuoteRune(r)
+		piece := q[1 : len(q)-1]
+		if piece == string(r) { // QuoteRune keeps printable format characters
+			piece = fmt.Sprintf(`\u%04x`, r)
+		}
+		return piece, n
+	}
+	return s[:n], n
 }
 
 // RedactURL returns u fit to be shown: without its userinfo, query and

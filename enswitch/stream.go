@@ -148,28 +148,8 @@ func (c *Client) streamEnvelope(ctx context.Context, resp *http.Response, sec *s
 	budget := &budgetReader{r: br}
 	budget.reset()
 	dec := json.NewDecoder(budget)
-	fault := func(err error) error {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the body ended inside the envelope
-		}
-		if ctx.Err() != nil {
-			return c.transportError(ctx, err, sec)
-		}
-		var syn *json.SyntaxError
-		what := "truncated" // the body ended, or its reading failed
-		switch {
-		case errors.Is(err, errMemberTooLarge):
-			what = "refused"
-		case errors.Is(err, io.ErrUnexpectedEOF):
-		case errors.As(err, &syn) || errors.As(err, new(*json.UnmarshalTypeError)) || !isReadError(err):
-			what = "malformed"
-		}
-		return &streamFault{what, errors.New(sec.clean(err.Error(), MaxMessageLen))}
-	}
-	if tok, err := dec.Token(); err != nil {
-		return fault(err)
-	} else if tok != json.Delim('{') {
-		return fault(fmt.Errorf("the answer is not a JSON object (body: %s)", snippetOf(head, sec)))
+	if err := envelopeStart(dec, head, sec); err != nil {
+		return c.streamFault(ctx, err, sec)
 	}
 	var env *Envelope
 	seen := false
@@ -177,57 +157,117 @@ func (c *Client) streamEnvelope(ctx context.Context, resp *http.Response, sec *s
 		budget.reset()
 		tok, err := dec.Token()
 		if err != nil {
-			return fault(err)
+			return c.streamFault(ctx, err, sec)
 		}
 		switch key, _ := tok.(string); key {
 		case "responses":
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return fault(err)
-			}
-			rs, err := decodeResponses(raw)
-			if err != nil {
-				return fault(err)
-			}
-			env = &Envelope{Responses: rs}
-			if _, err := c.judgeEnvelope(resp, env, sec); err != nil {
-				if seen {
-					return &codeAfterData{err}
-				}
-				return err // the data, if any follows, is not read
+			if env, err = c.streamResponses(ctx, resp, dec, sec, seen); err != nil {
+				return err
 			}
 		case "data":
 			seen = true
 			if err := data(dec, budget, sec); err != nil {
-				var cf *callerFault
-				if errors.As(err, &cf) {
+				if errors.As(err, new(*callerFault)) {
 					return err
 				}
-				return fault(err)
+				return c.streamFault(ctx, err, sec)
 			}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return fault(err)
+				return c.streamFault(ctx, err, sec)
 			}
 		}
 	}
+	if err := envelopeEnd(dec, env != nil, seen); err != nil {
+		return c.streamFault(ctx, err, sec)
+	}
+	return nil
+}
+
+// envelopeStart reads the envelope's opening brace.
+func envelopeStart(dec *json.Decoder, head []byte, sec *secrets) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("the answer is not a JSON object (body: %s)", snippetOf(head, sec))
+	}
+	return nil
+}
+
+// streamResponses decodes the envelope's responses member and judges it.
+// A failing code is returned as judged, or as a codeAfterData when the
+// data came before it (afterData); an answer that does not decode is a
+// streamFault.
+func (c *Client) streamResponses(ctx context.Context, resp *http.Response, dec *json.Decoder, sec *secrets, afterData bool) (*Envelope, error) {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, c.streamFault(ctx, err, sec)
+	}
+	rs, err := decodeResponses(raw)
+	if err != nil {
+		return nil, c.streamFault(ctx, err, sec)
+	}
+	env := &Envelope{Responses: rs}
+	if _, err := c.judgeEnvelope(resp, env, sec); err != nil {
+		if afterData {
+			return nil, &codeAfterData{err}
+		}
+		return nil, err // the data, if any follows, is not read
+	}
+	return env, nil
+}
+
+// envelopeEnd reads the envelope's closing brace and the end of the body,
+// and checks that the envelope held responses and data.
+func envelopeEnd(dec *json.Decoder, responses, data bool) error {
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return fault(err)
+		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if err == nil {
 			err = errors.New("data after the end of the envelope")
 		}
-		return fault(err)
+		return err
 	}
 	switch {
-	case env == nil:
-		return fault(errors.New("decode envelope: no responses"))
-	case !seen:
-		return fault(errors.New("no data"))
+	case !responses:
+		return errors.New("decode envelope: no responses")
+	case !data:
+		return errors.New("no data")
 	}
 	return nil
+}
+
+// streamFault turns an error met decoding an envelope into a streamFault
+// saying how the answer failed, or into a transport error when ctx has
+// ended.
+func (c *Client) streamFault(ctx context.Context, err error, sec *secrets) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // the body ended inside the envelope
+	}
+	if ctx.Err() != nil {
+		return c.transportError(ctx, err, sec)
+	}
+	return &streamFault{faultWhat(err), errors.New(sec.clean(err.Error(), MaxMessageLen))}
+}
+
+// faultWhat says how an answer failed: "refused" (a member over the
+// bound), "truncated" (the body ended, or its reading failed) or
+// "malformed".
+func faultWhat(err error) string {
+	var syn *json.SyntaxError
+	switch {
+	case errors.Is(err, errMemberTooLarge):
+		return "refused"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated"
+	case errors.As(err, &syn) || errors.As(err, new(*json.UnmarshalTypeError)) || !isReadError(err):
+		return "malformed"
+	}
+	return "truncated"
 }
 
 // EachMailbox calls mailboxes/list for customer ("" for the auth user's)

@@ -177,33 +177,18 @@ func (r *Reader) nextCSV() (batch.Row, error) {
 			return batch.Row{}, io.EOF
 		}
 		if err != nil {
-			// Declared here: errors.As makes pe escape, and the happy
-			// path should not pay an allocation per row for it.
-			var pe *csv.ParseError
-			if !errors.As(err, &pe) {
-				return batch.Row{}, r.fileErr(err)
+			row, pass, err := r.recordError(rec, err)
+			if pass {
+				continue
 			}
-			r.num++
-			if pe.StartLine == pe.Line && r.pass(r.num) {
-				continue // a row refused locally, passed over (a file-level fault is not)
-			}
-			return r.quoteError(rec, pe)
+			return row, err
 		}
 		r.num++
 		if allEmpty(rec) || r.pass(r.num) {
 			continue
 		}
 		if len(rec) != len(r.header) {
-			r.begin()
-			row := batch.Row{Num: r.num, Line: line}
-			if r.mailboxCol < len(rec) {
-				row.Mailbox = rec[r.mailboxCol]
-			}
-			msg := fmt.Sprintf("the row has %d fields but the header has %d: a missing or extra %s, or a value holding %s that is not in quotes",
-				len(rec), len(r.header), delimName(r.delim), delimName(r.delim))
-			r.fail(&row, "", msg)
-			r.finish(&row)
-			return row, nil
+			return r.fieldCountRow(rec, line), nil
 		}
 		r.begin()
 		row := batch.Row{Num: r.num, Line: line}
@@ -221,6 +206,39 @@ func (r *Reader) nextCSV() (batch.Row, error) {
 		r.finish(&row)
 		return row, nil
 	}
+}
+
+// recordError is what nextCSV returns for an error of readRecord: a file
+// error, or a quoting fault as quoteError makes it; pass when the record
+// is a row passed over instead.
+func (r *Reader) recordError(rec []string, err error) (_ batch.Row, pass bool, _ error) {
+	// Declared here, off nextCSV's path: errors.As makes pe escape, and
+	// the happy path should not pay an allocation per row for it.
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return batch.Row{}, false, r.fileErr(err)
+	}
+	r.num++
+	if pe.StartLine == pe.Line && r.pass(r.num) {
+		return batch.Row{}, true, nil // a row refused locally, passed over (a file-level fault is not)
+	}
+	row, err := r.quoteError(rec, pe)
+	return row, false, err
+}
+
+// fieldCountRow is the row of a record whose number of fields is not the
+// header's.
+func (r *Reader) fieldCountRow(rec []string, line int) batch.Row {
+	r.begin()
+	row := batch.Row{Num: r.num, Line: line}
+	if r.mailboxCol < len(rec) {
+		row.Mailbox = rec[r.mailboxCol]
+	}
+	msg := fmt.Sprintf("the row has %d fields but the header has %d: a missing or extra %s, or a value holding %s that is not in quotes",
+		len(rec), len(r.header), delimName(r.delim), delimName(r.delim))
+	r.fail(&row, "", msg)
+	r.finish(&row)
+	return row
 }
 
 // quoteError turns a quoting fault into a row error when it stayed on one

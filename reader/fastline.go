@@ -137,22 +137,29 @@ func onlyDelims(line []byte, delim rune) bool {
 // does; false when encoding/csv must read it (a quoting error, or a quoted
 // value that goes on past the line).
 func (r *Reader) splitLine(line []byte) ([]string, bool) {
+	if bytes.IndexByte(line, '"') >= 0 {
+		return r.splitQuoted(line)
+	}
 	rec := r.fast.rec[:0]
 	dl := utf8.RuneLen(r.delim)
-	if bytes.IndexByte(line, '"') < 0 {
-		s := string(line) // one allocation per record, as encoding/csv
-		for {
-			i := strings.IndexRune(s, r.delim)
-			if i < 0 {
-				rec = append(rec, s)
-				break
-			}
-			rec = append(rec, s[:i])
-			s = s[i+dl:]
+	s := string(line) // one allocation per record, as encoding/csv
+	for {
+		i := strings.IndexRune(s, r.delim)
+		if i < 0 {
+			rec = append(rec, s)
+			break
 		}
-		r.fast.rec = rec
-		return rec, true
+		rec = append(rec, s[:i])
+		s = s[i+dl:]
 	}
+	r.fast.rec = rec
+	return rec, true
+}
+
+// splitQuoted is splitLine for a line holding a quote. The fields' bytes,
+// unquoted, are gathered in one buffer and cut into strings at the end.
+func (r *Reader) splitQuoted(line []byte) ([]string, bool) {
+	dl := utf8.RuneLen(r.delim)
 	buf, ends := r.fast.buf[:0], r.fast.ends[:0]
 fields:
 	for {
@@ -197,6 +204,7 @@ fields:
 			}
 		}
 	}
+	rec := r.fast.rec[:0]
 	s := string(buf)
 	start := 0
 	for _, end := range ends {

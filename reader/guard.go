@@ -95,39 +95,14 @@ func (g *guard) Read(p []byte) (int, error) {
 // passed on, and the error.
 func (g *guard) scan(p []byte) (int, error) {
 	if !g.csv {
-		// JSONL only needs the line end check; do it with fast searches.
-		start := 0
-		if g.pendingCR {
-			g.pendingCR = false
-			if p[0] != '\n' {
-				return 0, g.loneCR()
-			}
-		}
-		for {
-			i := bytes.IndexByte(p[start:], '\r')
-			if i < 0 {
-				g.line += bytes.Count(p[start:], nl)
-				return len(p), nil
-			}
-			i += start
-			g.line += bytes.Count(p[start:i], nl)
-			if i+1 == len(p) {
-				g.pendingCR = true
-				return len(p), nil
-			}
-			if p[i+1] != '\n' {
-				return i, g.loneCR()
-			}
-			start = i + 1
-		}
+		return g.scanLines(p)
 	}
 	for i := 0; i < len(p); {
 		// Bytes other than a quote, \r and (outside quotes) \n change
 		// nothing but the counts: skip them with IndexByte, which is
 		// vectorised, and step through the rest one at a time.
 		if !g.pendingCR && !g.quoteSeen && g.off >= 3 {
-			k := g.plain(p[i:])
-			if k > 0 {
+			if k := g.plain(p[i:]); k > 0 {
 				g.recBytes += k
 				if g.recBytes > g.max {
 					return i, g.tooLong()
@@ -151,6 +126,35 @@ func (g *guard) scan(p []byte) (int, error) {
 		i++
 	}
 	return len(p), nil
+}
+
+// scanLines is scan for JSONL, which only needs the line end check: it
+// does it with fast searches.
+func (g *guard) scanLines(p []byte) (int, error) {
+	start := 0
+	if g.pendingCR {
+		g.pendingCR = false
+		if p[0] != '\n' {
+			return 0, g.loneCR()
+		}
+	}
+	for {
+		i := bytes.IndexByte(p[start:], '\r')
+		if i < 0 {
+			g.line += bytes.Count(p[start:], nl)
+			return len(p), nil
+		}
+		i += start
+		g.line += bytes.Count(p[start:i], nl)
+		if i+1 == len(p) {
+			g.pendingCR = true
+			return len(p), nil
+		}
+		if p[i+1] != '\n' {
+			return i, g.loneCR()
+		}
+		start = i + 1
+	}
 }
 
 // plain returns how many bytes at the start of p need no step: up to the
@@ -184,19 +188,7 @@ func (g *guard) step(b byte) error {
 	if g.recBytes > g.max {
 		return g.tooLong()
 	}
-	if g.quoteSeen {
-		g.quoteSeen = false
-		if b != '"' {
-			g.inQuotes = false // that quote closed the field
-		}
-		// else: "" is an escaped quote; still inside the field.
-	} else if g.inQuotes {
-		if b == '"' {
-			g.quoteSeen = true
-		}
-	} else if b == '"' && g.fieldStart {
-		g.inQuotes = true
-	}
+	g.quote(b)
 	if !g.inQuotes && b == '\n' {
 		g.recBytes = 0
 		g.recLine = g.line + 1
@@ -213,6 +205,25 @@ func (g *guard) step(b byte) error {
 		g.pendingCR = true
 	}
 	return nil
+}
+
+// quote moves the quoting state past b: a quote opens a quoted field only
+// at the start of a field, and inside one is either its end or, doubled,
+// an escaped quote.
+func (g *guard) quote(b byte) {
+	if g.quoteSeen {
+		g.quoteSeen = false
+		if b != '"' {
+			g.inQuotes = false // that quote closed the field
+		}
+		// else: "" is an escaped quote; still inside the field.
+	} else if g.inQuotes {
+		if b == '"' {
+			g.quoteSeen = true
+		}
+	} else if b == '"' && g.fieldStart {
+		g.inQuotes = true
+	}
 }
 
 var nl = []byte{'\n'}

@@ -86,32 +86,9 @@ func (r *Reader) readLine() ([]byte, int, error) {
 // every key and value.
 func (r *Reader) parseObject(row *batch.Row, line []byte) {
 	r.begin()
-	if !utf8.Valid(line) {
-		i := firstInvalid(string(line))
-		r.fail(row, "", fmt.Sprintf("the line is not valid UTF-8 (bad byte 0x%02X at byte %d): save the file as UTF-8", line[i], i+1))
+	if !r.objectLine(row, line) {
 		return
 	}
-	if !json.Valid(line) {
-		var v any
-		err := json.Unmarshal(line, &v)
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			r.fail(row, "", fmt.Sprintf("invalid JSON at byte %d: %s; each line must be one JSON object such as %s", se.Offset, se.Error(), jsonExample))
-		} else {
-			r.fail(row, "", fmt.Sprintf("invalid JSON; each line must be one JSON object such as %s", jsonExample))
-		}
-		return
-	}
-	switch c := bytes.TrimLeft(line, " \t\r\n")[0]; c {
-	case '{':
-	case '[':
-		r.fail(row, "", "the line is a JSON array, not an object: each line must be one object such as "+jsonExample)
-		return
-	default:
-		r.fail(row, "", "the line is a single JSON value, not an object: each line must be one object such as "+jsonExample)
-		return
-	}
-
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	if _, err := dec.Token(); err != nil { // '{'
@@ -119,53 +96,100 @@ func (r *Reader) parseObject(row *batch.Row, line []byte) {
 		return
 	}
 	for dec.More() {
-		t, err := dec.Token()
+		key, v, composite, err := nextMember(dec)
 		if err != nil {
 			r.fail(row, "", "invalid JSON: "+err.Error())
 			return
 		}
-		key, _ := t.(string)
-		v, err := dec.Token()
-		if err != nil {
-			r.fail(row, "", "invalid JSON: "+err.Error())
-			return
-		}
-		composite := ""
-		if d, ok := v.(json.Delim); ok {
-			if err := skipComposite(dec); err != nil {
-				r.fail(row, "", "invalid JSON: "+err.Error())
-				return
-			}
-			composite = "an object"
-			if d == '[' {
-				composite = "an array"
-			}
-		}
-		fi := schema.Index(key)
-		switch {
-		case fi < 0 && schema.IsReserved(key):
-			r.fail(row, key, reservedMessage("key", key))
-			continue
-		case fi < 0:
-			r.fail(row, key, unknownMessage("key", key))
-			continue
-		case r.seen[fi]:
-			r.fail(row, key, fmt.Sprintf("key %q appears twice in the object: give it once", key))
-			continue
-		}
-		r.seen[fi] = true
-		if fi != r.mailboxIdx {
-			r.tally.declare(fi)
-		}
-		if composite != "" {
-			r.fail(row, key, fmt.Sprintf("%s must be a single value, not %s", key, composite))
-			continue
-		}
-		r.jsonValue(row, fi, v)
+		r.member(row, key, v, composite)
 	}
 	if !r.seen[r.mailboxIdx] {
 		r.keep(row, r.mailboxIdx, "the key is missing")
 	}
+}
+
+// objectLine reports whether line is valid UTF-8 and valid JSON, and an
+// object; when it is not, it fails row saying why.
+func (r *Reader) objectLine(row *batch.Row, line []byte) bool {
+	if !utf8.Valid(line) {
+		i := firstInvalid(string(line))
+		r.fail(row, "", fmt.Sprintf("the line is not valid UTF-8 (bad byte 0x%02X at byte %d): save the file as UTF-8", line[i], i+1))
+		return false
+	}
+	if !json.Valid(line) {
+		r.fail(row, "", invalidJSON(line))
+		return false
+	}
+	switch c := bytes.TrimLeft(line, " \t\r\n")[0]; c {
+	case '{':
+		return true
+	case '[':
+		r.fail(row, "", "the line is a JSON array, not an object: each line must be one object such as "+jsonExample)
+	default:
+		r.fail(row, "", "the line is a single JSON value, not an object: each line must be one object such as "+jsonExample)
+	}
+	return false
+}
+
+// invalidJSON says where line, which is not valid JSON, goes wrong.
+func invalidJSON(line []byte) string {
+	var v any
+	err := json.Unmarshal(line, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d: %s; each line must be one JSON object such as %s", se.Offset, se.Error(), jsonExample)
+	}
+	return fmt.Sprintf("invalid JSON; each line must be one JSON object such as %s", jsonExample)
+}
+
+// nextMember reads the next key and value of an object. A value that is
+// an object or an array is consumed, and named in composite ("an object",
+// "an array") instead of returned.
+func nextMember(dec *json.Decoder) (key string, v json.Token, composite string, err error) {
+	t, err := dec.Token()
+	if err != nil {
+		return "", nil, "", err
+	}
+	key, _ = t.(string)
+	if v, err = dec.Token(); err != nil {
+		return "", nil, "", err
+	}
+	if d, ok := v.(json.Delim); ok {
+		if err := skipComposite(dec); err != nil {
+			return "", nil, "", err
+		}
+		composite = "an object"
+		if d == '[' {
+			composite = "an array"
+		}
+	}
+	return key, v, composite, nil
+}
+
+// member checks one key of the object and its value (composite when the
+// value is an object or an array, see nextMember).
+func (r *Reader) member(row *batch.Row, key string, v json.Token, composite string) {
+	fi := schema.Index(key)
+	switch {
+	case fi < 0 && schema.IsReserved(key):
+		r.fail(row, key, reservedMessage("key", key))
+		return
+	case fi < 0:
+		r.fail(row, key, unknownMessage("key", key))
+		return
+	case r.seen[fi]:
+		r.fail(row, key, fmt.Sprintf("key %q appears twice in the object: give it once", key))
+		return
+	}
+	r.seen[fi] = true
+	if fi != r.mailboxIdx {
+		r.tally.declare(fi)
+	}
+	if composite != "" {
+		r.fail(row, key, fmt.Sprintf("%s must be a single value, not %s", key, composite))
+		return
+	}
+	r.jsonValue(row, fi, v)
 }
 
 // jsonValue turns a JSON scalar into the string to check, by the rules in
@@ -192,37 +216,45 @@ func (r *Reader) jsonValue(row *batch.Row, fi int, v any) {
 			r.value(row, fi, "0")
 		}
 	case json.Number:
-		s := string(v)
-		switch {
-		case fi == r.mailboxIdx:
-			if !schema.Digits(s) {
-				row.Mailbox = s
-				r.fail(row, f.Name, fmt.Sprintf("mailbox must be a string or a whole number (digits only), got %s", show(s)))
-				return
-			}
-		case f.Type == schema.Integer:
-			if !schema.PlainInteger(s) {
-				if fi == r.customerIdx {
-					row.Customer = s
-				}
-				r.fail(row, f.Name, fmt.Sprintf("%s must be %s: digits only, no sign, decimal point or exponent; got %s", f.Name, accepted(f), cut(s)))
-				return
-			}
-		case f.Type == schema.Bool01:
-			if s != "0" && s != "1" {
-				r.fail(row, f.Name, fmt.Sprintf("%s must be 0 or 1, got %s", f.Name, show(s)))
-				return
-			}
-		default:
-			what := fmt.Sprintf("got %s", show(s))
-			if f.Secret {
-				what = "got a number"
-			}
-			r.fail(row, f.Name, fmt.Sprintf("%s must be a JSON string (in quotes), not a number, so that leading zeros and formatting survive; %s", f.Name, what))
-			return
+		if s := string(v); r.numberFits(row, fi, s) {
+			r.value(row, fi, s)
 		}
-		r.value(row, fi, s)
 	}
+}
+
+// numberFits reports whether the JSON number s is a value field fi takes
+// as it is written; when it is not, it fails row saying why.
+func (r *Reader) numberFits(row *batch.Row, fi int, s string) bool {
+	f := &r.fields[fi]
+	switch {
+	case fi == r.mailboxIdx:
+		if !schema.Digits(s) {
+			row.Mailbox = s
+			r.fail(row, f.Name, fmt.Sprintf("mailbox must be a string or a whole number (digits only), got %s", show(s)))
+			return false
+		}
+	case f.Type == schema.Integer:
+		if !schema.PlainInteger(s) {
+			if fi == r.customerIdx {
+				row.Customer = s
+			}
+			r.fail(row, f.Name, fmt.Sprintf("%s must be %s: digits only, no sign, decimal point or exponent; got %s", f.Name, accepted(f), cut(s)))
+			return false
+		}
+	case f.Type == schema.Bool01:
+		if s != "0" && s != "1" {
+			r.fail(row, f.Name, fmt.Sprintf("%s must be 0 or 1, got %s", f.Name, show(s)))
+			return false
+		}
+	default:
+		what := fmt.Sprintf("got %s", show(s))
+		if f.Secret {
+			what = "got a number"
+		}
+		r.fail(row, f.Name, fmt.Sprintf("%s must be a JSON string (in quotes), not a number, so that leading zeros and formatting survive; %s", f.Name, what))
+		return false
+	}
+	return true
 }
 
 func jsonAccepted(f *schema.Field) string {
