@@ -109,6 +109,11 @@ func decodeMailbox(data json.RawMessage, sec *secrets) (Mailbox, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Mailbox{}, err
 	}
+	return mailboxOf(raw, sec)
+}
+
+// mailboxOf is the mailbox of decoded columns (nil: the data was null).
+func mailboxOf(raw map[string]json.RawMessage, sec *secrets) (Mailbox, error) {
 	if raw == nil {
 		return Mailbox{}, errors.New("no data")
 	}

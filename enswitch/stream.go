@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/ensbulk/ensbulk/batch"
 )
@@ -130,12 +131,21 @@ func (c *Client) sendStream(ctx context.Context, function string, tok *token, pa
 	return c.streamEnvelope(ctx, resp, sec, data)
 }
 
+// streamReaders are the buffers answers are read through: a read before
+// every update would otherwise allocate 32 KiB each.
+var streamReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
 // streamEnvelope decodes an HTTP 200 answer's envelope member by member,
 // in whatever order the server wrote them: responses are judged when
 // they come (a failing code before the data ends the call before any
 // data is read), data goes to data, anything else is skipped.
 func (c *Client) streamEnvelope(ctx context.Context, resp *http.Response, sec *secrets, data dataFunc) error {
-	br := bufio.NewReaderSize(markReads{resp.Body}, 32<<10)
+	br := streamReaders.Get().(*bufio.Reader)
+	br.Reset(markReads{resp.Body})
+	defer func() {
+		br.Reset(nil) // holds no body between calls
+		streamReaders.Put(br)
+	}()
 	// The start of the body, for messages: an HTML page or a login
 	// portal says what it is in its first bytes.
 	head, _ := br.Peek(512)
@@ -367,12 +377,17 @@ func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, er
 	var m Mailbox
 	got, n := false, 0
 	err := c.callStream(ctx, "mailboxes/get", ps, &n, func(dec *json.Decoder, _ *budgetReader, sec *secrets) error {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		// Decoded straight from the stream: one pass over the columns.
+		var cols map[string]json.RawMessage
+		if err := dec.Decode(&cols); err != nil {
+			var ute *json.UnmarshalTypeError
+			if errors.As(err, &ute) {
+				return fmt.Errorf("decode mailboxes/get data: %w", err)
+			}
 			return err
 		}
 		var err error
-		if m, err = decodeMailbox(raw, sec); err != nil {
+		if m, err = mailboxOf(cols, sec); err != nil {
 			return fmt.Errorf("decode mailboxes/get data: %w", err)
 		}
 		got = true
