@@ -222,7 +222,7 @@ func (c *Client) loggedIn(ch chan struct{}, nt *token, own string, err error) (*
 	if errors.Is(err, errNoTokens) {
 		// AuthToken on a server without tokens: every later login
 		// would answer the same, each carrying the password.
-		err = &batch.Error{Kind: batch.KindFatal, Code: "", Message: "--auth token: " + err.Error() + ": use --auth password or auto", Err: err}
+		err = &batch.Error{Kind: batch.KindFatal, Code: "", Message: c.settings.Auth + " token: " + err.Error() + ": use " + c.settings.Auth + " password or auto", Err: err}
 		a.refused = err
 	}
 	a.mu.Unlock()

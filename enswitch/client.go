@@ -49,6 +49,30 @@ type Config struct {
 	Notice func(string)
 	// Now is the clock for token expiry; nil means time.Now.
 	Now func() time.Time
+	// Settings name where the settings the client's advice mentions are
+	// set (a command's flags); the zero value says them plainly.
+	Settings Settings
+}
+
+// Settings name the settings an error advises: the base URL (after a
+// redirect), the CA file (a certificate not trusted) and the
+// authentication mode (a server without tokens).
+type Settings struct {
+	URL, CAFile, Auth string
+}
+
+// orPlain fills the settings a caller did not name with plain words.
+func (s Settings) orPlain() Settings {
+	if s.URL == "" {
+		s.URL = "the base URL"
+	}
+	if s.CAFile == "" {
+		s.CAFile = "a CA file"
+	}
+	if s.Auth == "" {
+		s.Auth = "the authentication mode"
+	}
+	return s
 }
 
 // Client calls Enswitch API functions. It is safe for concurrent use.
@@ -61,6 +85,7 @@ type Client struct {
 	pace     func(context.Context) error
 	notice   func(string)
 	now      func() time.Time
+	settings Settings // Config.Settings, plain words where unset
 
 	// What every call sends and needs, worked out once: the credentials
 	// form-encoded, and the URL of mailboxes/update (nearly every call).
@@ -111,7 +136,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{base: u, username: cfg.Username, password: secretRE(cfg.Password), hc: hc,
-		auth: auth{mode: mode}, pace: cfg.Pace, notice: cfg.Notice, now: cfg.Now}
+		auth: auth{mode: mode}, pace: cfg.Pace, notice: cfg.Notice, now: cfg.Now, settings: cfg.Settings.orPlain()}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -324,7 +349,7 @@ func (c *Client) answer(resp *http.Response, body []byte, readErr error, sec *se
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		loc := resp.Header.Get("Location")
 		return nil, &batch.Error{Kind: batch.KindFatal, Code: strconv.Itoa(resp.StatusCode),
-			Message: fmt.Sprintf("server redirected to %q; not followed (credentials are never re-sent): put the final URL in --url", sec.clean(RedactURL(loc), 256))}
+			Message: fmt.Sprintf("server redirected to %q; not followed (credentials are never re-sent): put the final URL in %s", sec.clean(RedactURL(loc), 256), c.settings.URL)}
 	}
 	var env *Envelope
 	if resp.StatusCode != http.StatusOK {

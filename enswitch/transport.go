@@ -26,7 +26,7 @@ func (c *Client) transportError(ctx context.Context, err error, sec *secrets) er
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	if errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) {
-		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use --ca-file with the server's CA): " + sec.clean(err.Error(), MaxMessageLen)}
+		return &batch.Error{Kind: batch.KindFatal, Message: "TLS certificate not trusted (use " + c.settings.CAFile + " with the server's CA): " + sec.clean(err.Error(), MaxMessageLen)}
 	}
 	msg := sec.clean(err.Error(), MaxMessageLen)
 	// The caller's deadline is a timeout too: the engine sets one per

@@ -3,6 +3,7 @@ package reader
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -74,7 +75,7 @@ func (e *catalogEntry) options(t testing.TB) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Name: filepath.Base(e.File), Format: f, EmptyToken: e.Options.EmptyToken}
+	o := Options{Name: filepath.Base(e.File), Format: f, EmptyToken: e.Options.EmptyToken, Hints: flagHints}
 	if e.Options.Delimiter != "" {
 		d, size := utf8.DecodeRuneInString(e.Options.Delimiter)
 		if size != len(e.Options.Delimiter) {
@@ -217,4 +218,17 @@ func checkRow(t *testing.T, file string, got batch.Row, want catalogRow) {
 	if !reflect.DeepEqual(gotParams, wantParams) {
 		t.Errorf("row %d: got params %v,\nwant %v", want.Row, gotParams, wantParams)
 	}
+}
+
+// flagHints word advice as ensbulk's flags do: the catalog holds what an
+// operator reads (cmd/ensbulk's catalog test checks the same cases through
+// the binary, with the command's own hints).
+var flagHints = Hints{
+	Delimiter: func(d rune) string {
+		if d == '\t' {
+			return `--delimiter '\t' (a tab)`
+		}
+		return fmt.Sprintf("--delimiter '%c'", d)
+	},
+	Format: func(f Format) string { return "--format " + string(f) },
 }

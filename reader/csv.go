@@ -71,7 +71,7 @@ func (r *Reader) sepLine() error {
 		return nil // not a sep= line: let the header check name it
 	}
 	if sep != r.delim {
-		return &FileError{File: r.name, Line: 1, Message: fmt.Sprintf("the first line %q says the file is delimited by %s: pass %s (the sep= line is then skipped)", "sep="+rest, delimName(sep), delimFlag(sep))}
+		return &FileError{File: r.name, Line: 1, Message: fmt.Sprintf("the first line %q says the file is delimited by %s: pass %s (the sep= line is then skipped)", "sep="+rest, delimName(sep), r.hints.delimiter(sep))}
 	}
 	r.br.Discard(end + 1)
 	r.lineOffset = 1
@@ -88,7 +88,7 @@ func (r *Reader) checkHeader(rec []string, line int) error {
 	if len(rec) == 1 {
 		if d, ok := otherDelimiter(rec[0], r.delim); ok {
 			return fail("", fmt.Sprintf("the header is the single column %q, which splits on %s into column names: the file is delimited by %s; pass %s",
-				rec[0], delimName(d), delimName(d), delimFlag(d)))
+				rec[0], delimName(d), delimName(d), r.hints.delimiter(d)))
 		}
 	}
 	r.header = make([]string, len(rec))
@@ -110,7 +110,7 @@ func (r *Reader) checkHeader(rec []string, line int) error {
 		if fi < 0 {
 			msg := unknownMessage("column", name)
 			if d, ok := otherDelimiter(name, r.delim); ok {
-				msg += fmt.Sprintf(" (the name holds %s: is the file delimited by it? pass %s)", delimName(d), delimFlag(d))
+				msg += fmt.Sprintf(" (the name holds %s: is the file delimited by it? pass %s)", delimName(d), r.hints.delimiter(d))
 			}
 			return fail(name, msg)
 		}
@@ -154,16 +154,6 @@ func delimName(d rune) string {
 		return "tabs"
 	}
 	return fmt.Sprintf("'%c'", d)
-}
-
-func delimFlag(d rune) string {
-	switch d {
-	case '\t':
-		return "--delimiter '\\t' (a tab)"
-	case '\'':
-		return `--delimiter "'"`
-	}
-	return fmt.Sprintf("--delimiter '%c'", d)
 }
 
 // nextCSV reads records until one is a row (all-empty records are skipped).

@@ -71,6 +71,11 @@ const MaxRecordBytes = 1 << 20
 // "ndjson", any case) or, when override is "", the one implied by the
 // extension of path. Standard input ("-") defaults to CSV.
 func DetectFormat(path, override string) (Format, error) {
+	return DetectFormatWith(path, override, Hints{})
+}
+
+// DetectFormatWith is DetectFormat with its advice worded by h.
+func DetectFormatWith(path, override string, h Hints) (Format, error) {
 	if override != "" {
 		switch strings.ToLower(override) {
 		case "csv":
@@ -94,9 +99,9 @@ func DetectFormat(path, override string) (Format, error) {
 	case ".xlsx", ".xlsm", ".xls", ".ods", ".numbers":
 		return "", fmt.Errorf("%s is a spreadsheet workbook, not text: export it as CSV UTF-8 (in Excel: Save As, \"CSV UTF-8 (Comma delimited)\") and run the .csv", path)
 	case ".tsv", ".tab":
-		return "", fmt.Errorf("%s is tab-separated: pass --format csv --delimiter '\\t'", path)
+		return "", fmt.Errorf("%s is tab-separated: pass %s %s", path, h.format(CSV), h.delimiter('\t'))
 	}
-	return "", fmt.Errorf("cannot tell the format of %s from its name (.csv, .jsonl or .ndjson): pass --format csv or --format jsonl", path)
+	return "", fmt.Errorf("cannot tell the format of %s from its name (.csv, .jsonl or .ndjson): pass %s or %s", path, h.format(CSV), h.format(JSONL))
 }
 
 // Options configure a Reader.
@@ -113,6 +118,36 @@ type Options struct {
 	// report (an offline check): the per-row digest is a third of the
 	// cost of reading.
 	NoHash bool
+	// Hints words the settings an error advises; the zero value says
+	// them plainly (a command names its own flags).
+	Hints Hints
+}
+
+// Hints word a setting an error advises: a delimiter, a format. A nil
+// function says it in plain words.
+type Hints struct {
+	Delimiter func(d rune) string
+	Format    func(f Format) string
+}
+
+func (h Hints) delimiter(d rune) string {
+	if h.Delimiter != nil {
+		return h.Delimiter(d)
+	}
+	switch d {
+	case '\t':
+		return "the delimiter '\\t' (a tab)"
+	case '\'':
+		return `the delimiter "'"`
+	}
+	return fmt.Sprintf("the delimiter '%c'", d)
+}
+
+func (h Hints) format(f Format) string {
+	if h.Format != nil {
+		return h.Format(f)
+	}
+	return "the format " + string(f)
 }
 
 // FileError is a problem with the file as a whole: nothing in it should be
@@ -153,6 +188,7 @@ type Reader struct {
 	format     Format
 	emptyToken string
 	delim      rune
+	hints      Hints
 	noHash     bool
 
 	// want, when set, says which rows Next returns (batch.Filter); the
@@ -201,7 +237,7 @@ type slot struct {
 // DetectFormat; an empty opts.Name from path. Errors are *FileError.
 func Open(path string, opts Options) (*Reader, io.Closer, error) {
 	if opts.Format == "" {
-		f, err := DetectFormat(path, "")
+		f, err := DetectFormatWith(path, "", opts.Hints)
 		if err != nil {
 			return nil, nil, &FileError{File: displayName(path), Message: err.Error()}
 		}
@@ -241,6 +277,7 @@ func New(r io.Reader, opts Options) (*Reader, error) {
 		emptyToken: opts.EmptyToken,
 		delim:      opts.Delimiter,
 		noHash:     opts.NoHash,
+		hints:      opts.Hints,
 		fields:     schema.Fields(),
 		tally:      NewTally(),
 	}

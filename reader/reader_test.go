@@ -100,9 +100,9 @@ func TestDetectFormat(t *testing.T) {
 		{"-", "jsonl", JSONL, ""},
 		{"changes.txt", "csv", CSV, ""},
 		{"changes.csv", "NDJSON", JSONL, ""},
-		{"changes.txt", "", "", "pass --format csv or --format jsonl"},
-		{"changes.csv.gz", "", "", "pass --format"},
-		{"changes", "", "", "pass --format"},
+		{"changes.txt", "", "", "pass the format csv or the format jsonl"},
+		{"changes.csv.gz", "", "", "pass the format"},
+		{"changes", "", "", "pass the format"},
 		{"changes.csv", "xlsx", "", `unknown format "xlsx"`},
 	}
 	for _, tt := range tests {
@@ -182,8 +182,8 @@ func TestOpen(t *testing.T) {
 	t.Run("unknown extension", func(t *testing.T) {
 		_, _, err := Open(filepath.Join(dir, "changes.txt"), Options{})
 		var fe *FileError
-		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "--format") {
-			t.Fatalf("got %v, want a *FileError with a hint to pass --format", err)
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "pass the format csv") {
+			t.Fatalf("got %v, want a *FileError with a hint to pass the format", err)
 		}
 	})
 	t.Run("stdin", func(t *testing.T) {

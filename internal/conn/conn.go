@@ -79,7 +79,7 @@ func Open(env *Env, s *Settings, log *zap.Logger) (*job.Conn, error) {
 	warnPlainHTTP(env.Stderr, u)
 	hc := enswitch.NewHTTPClient(enswitch.HTTPOptions{Workers: s.Workers, Timeout: s.Timeout, CAPool: pool, Insecure: s.Insecure})
 	hc.Transport = reqlog.Wrap(hc.Transport, log)
-	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notices.Say})
+	cl, err := enswitch.New(enswitch.Config{BaseURL: u, Username: user, Password: pw, HTTPClient: hc, Auth: mode, Notice: notices.Say, Settings: enswitch.Settings{URL: "--url", CAFile: "--ca-file", Auth: "--auth"}})
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}

@@ -52,12 +52,12 @@ func openInput(env *Env, o *Options, path, reportPath string) (*input, func(), e
 		dir = filepath.Dir(reportPath)
 	}
 	in := &input{path: path, name: path}
-	fmtName, err := reader.DetectFormat(path, o.Format)
+	fmtName, err := reader.DetectFormatWith(path, o.Format, readerHints)
 	if err != nil {
 		return nil, cleanup, Mark(Usage, err)
 	}
 	delim, _ := parseDelimiter(o.Delimiter)
-	in.opts = reader.Options{Name: in.name, Format: fmtName, EmptyToken: o.EmptyToken, Delimiter: delim}
+	in.opts = reader.Options{Name: in.name, Format: fmtName, EmptyToken: o.EmptyToken, Delimiter: delim, Hints: readerHints}
 	src := env.Stdin
 	if path == "-" {
 		in.name, in.opts.Name = "stdin", "stdin"

@@ -9,6 +9,7 @@ import (
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/internal/lock"
 	"github.com/ensbulk/ensbulk/internal/window"
+	"github.com/ensbulk/ensbulk/reader"
 )
 
 // The packages under internal/ return typed reasons; the functions here
@@ -81,4 +82,18 @@ func engineWords() batch.Words {
 		Forced:    "overwritten (--force)",
 		ForceHint: "a run with --force would overwrite them",
 	}
+}
+
+// readerHints word the reader's advice with the flags that set it.
+var readerHints = reader.Hints{
+	Delimiter: func(d rune) string {
+		switch d {
+		case '\t':
+			return "--delimiter '\\t' (a tab)"
+		case '\'':
+			return `--delimiter "'"`
+		}
+		return fmt.Sprintf("--delimiter '%c'", d)
+	},
+	Format: func(f reader.Format) string { return "--format " + string(f) },
 }
