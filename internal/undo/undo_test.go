@@ -2,6 +2,7 @@ package undo
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -313,4 +314,55 @@ func TestBuildRefusesALineThatIsNotAnEntry(t *testing.T) {
 			t.Errorf("journal line %q: an undo file was written", bad)
 		}
 	}
+}
+
+// Build counts without decoding most lines (count, lostOnly): its figures
+// must be those of decoding every entry.
+func TestBuildCountsAsDecodingEveryEntry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u"+Ext)
+	j, err := Create(path, lab, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := [][]string{nil, {"pin"}, {"pin", "description"}, {"description"}, {"pager", "timezone"}, {"pin", "pin"}}
+	var want Stats
+	for i := range 60 {
+		fields := []batch.FieldUndo{{Name: "description", Old: batch.Value{Text: fmt.Sprintf("d%d", i)}, Set: "x"}}
+		switch i % 4 {
+		case 1:
+			fields = append(fields, batch.FieldUndo{Name: "pager", Old: batch.Value{Null: true}, Set: "p"}) // takes ""
+		case 2:
+			fields = append(fields, batch.FieldUndo{Name: "envelope", Old: batch.Value{Null: true}, Set: "1"}) // cannot be restored
+		}
+		e := batch.UndoEntry{Row: &batch.Row{Num: i + 1}, Mailbox: fmt.Sprint(1000 + i), Fields: fields, Lost: lost[i%len(lost)]}
+		if err := j.Record(e); err != nil {
+			t.Fatal(err)
+		}
+		want.add(entryOf(e))
+	}
+	j.Close()
+	got, err := Build(path, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("Build counted %+v, decoding every entry counts %+v", got, want)
+	}
+	if want.LostPINs == 0 || want.LostOther == 0 || want.Nulls == 0 {
+		t.Fatalf("the journal does not exercise every figure: %+v", want)
+	}
+}
+
+// entryOf is e as the journal records it.
+func entryOf(e batch.UndoEntry) entry {
+	ent := entry{Row: e.Row.Num, Mailbox: e.Mailbox, Customer: e.Customer, Lost: e.Lost}
+	for _, f := range e.Fields {
+		fd := field{Name: f.Name, Set: f.Set}
+		if !f.Old.Null {
+			old := f.Old.Text
+			fd.Old = &old
+		}
+		ent.Fields = append(ent.Fields, fd)
+	}
+	return ent
 }
