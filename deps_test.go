@@ -8,67 +8,67 @@ import (
 )
 
 // TestDependencies keeps the architecture of STYLE.md: batch imports no
-// package of ours but enswitch/schema, the single source of field facts,
+// package of ours but batch/schema, the single source of field facts,
 // a leaf that imports only the standard library; the adapters (reader, report,
 // enswitch) import batch and never each other (the reader takes field names
-// from enswitch/schema, not from the HTTP client; the simulator keeps its
+// from batch/schema, not from the HTTP client; the simulator keeps its
 // own response codes and takes only the schema: a code wrong in the
 // client's table must not pass both sides); only cmd wires everything.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/ensbulk/ensbulk/"
 	allowed := map[string][]string{
-		"batch":             {"enswitch/schema"},
-		"enswitch/schema":   {},
-		"enswitch":          {"batch", "enswitch/schema"},
-		"reader":            {"batch", "enswitch/schema"},
-		"report":            {"batch", "enswitch/schema"},
-		"report/resume":     {"batch", "report", "enswitch/schema"},
+		"batch":             {"batch/schema"},
+		"batch/schema":      {},
+		"enswitch":          {"batch", "batch/schema"},
+		"reader":            {"batch", "batch/schema"},
+		"report":            {"batch", "batch/schema"},
+		"report/resume":     {"batch", "report", "batch/schema"},
 		"report/reporttest": {},
-		"report/htmlpage":   {"batch", "report", "enswitch/schema"},
-		"simulator":         {"enswitch/schema"},
+		"report/htmlpage":   {"batch", "report", "batch/schema"},
+		"simulator":         {"batch/schema"},
 		"samples":           {},
 		// internal: the rooms of the command's infrastructure, below cmd.
-		"internal/console":     {"batch", "enswitch/schema"}, // batch.Progress and batch.Result, shown
+		"internal/console":     {"batch", "batch/schema"}, // batch.Progress and batch.Result, shown
 		"internal/gcpace":      {},
 		"internal/lock":        {},
-		"internal/profile":     {"enswitch/schema"}, // schema.Nearest, for an unknown key
-		"internal/reqlog":      {"enswitch/schema"}, // schema.IsSecret: PINs are never logged
+		"internal/profile":     {"batch/schema"}, // schema.Nearest, for an unknown key
+		"internal/reqlog":      {"batch/schema"}, // schema.IsSecret: PINs are never logged
 		"internal/snapshot":    {},
-		"internal/summaryfile": {"batch", "enswitch/schema", "report"}, // the counts it holds; report.WriteFileAtomic
-		"internal/window":      {"batch", "enswitch/schema"},           // batch.Sleep, the engine's cancellable wait
-		"internal/undo":        {"batch", "enswitch/schema", "report"}, // report.WriteAtomic, report.CutTorn
+		"internal/summaryfile": {"batch", "batch/schema", "report"}, // the counts it holds; report.WriteFileAtomic
+		"internal/window":      {"batch", "batch/schema"},           // batch.Sleep, the engine's cancellable wait
+		"internal/undo":        {"batch", "batch/schema", "report"}, // report.WriteAtomic, report.CutTorn
 		// the run's job: everything below cmd but the simulator.
-		"internal/job": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+		"internal/job": {"batch", "enswitch", "batch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",
 			"internal/summaryfile", "internal/undo", "internal/window"},
 		// conn: the client it makes (enswitch, reqlog's logging
 		// transport) as a job.Conn, and through job all it reaches.
-		"internal/conn": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+		"internal/conn": {"batch", "enswitch", "batch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",
 			"internal/summaryfile", "internal/undo", "internal/window"},
 		// export: job's kinds and Conn (what the command maps to exit
 		// codes and connects with), and through job all it reaches.
-		"internal/export": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+		"internal/export": {"batch", "enswitch", "batch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/snapshot",
 			"internal/summaryfile", "internal/undo", "internal/window"},
 		// demo: the simulator it runs against, the sample it runs, and
 		// job's (and all it reaches) for the report and the undo file it
 		// checks; the commands themselves are passed in by cmd.
-		"internal/demo": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+		"internal/demo": {"batch", "enswitch", "batch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/snapshot",
 			"internal/summaryfile", "internal/undo", "internal/window", "samples", "simulator"},
 		// simserve: the simulator it serves, and job's kinds (and all job
 		// reaches) for the command to map to exit codes.
-		"internal/simserve": {"batch", "enswitch", "enswitch/schema", "reader", "report", "report/resume",
+		"internal/simserve": {"batch", "enswitch", "batch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/job", "internal/lock", "internal/profile", "internal/snapshot",
 			"internal/summaryfile", "internal/undo", "internal/window", "simulator"},
 	}
 	// Packages a package must not reach, even indirectly: the domain and
 	// the reader know nothing of HTTP or of the logger.
 	forbidden := map[string][]string{
-		"batch":           {"net/http", "go.uber.org/zap"},
-		"enswitch/schema": {"net/http"},
-		"reader":          {"net/http"},
+		"batch":        {"net/http", "go.uber.org/zap"},
+		"batch/schema": {"net/http"},
+		"reader":       {"net/http"},
 	}
 	for pkg, ok := range allowed {
 		t.Run(pkg, func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // The prefetch: cost in proportion to the change. Reading each mailbox

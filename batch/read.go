@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // Value is one field of a mailbox as a read found it, as the string an

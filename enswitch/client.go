@@ -1,6 +1,6 @@
 // Package enswitch is a client of the Enswitch JSON API: request encoding,
 // envelope decoding and the table from response codes to error kinds. The
-// mailbox fields are in the leaf package enswitch/schema.
+// mailbox fields are in the leaf package batch/schema.
 package enswitch
 
 import (
@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // maxBody bounds how much of a response is read.

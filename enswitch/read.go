@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // Read implements batch.Getter: mailboxes/get, as the strings an update

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // The local checks, shared by both formats. A row is built in r.slots (one

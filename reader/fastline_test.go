@@ -10,7 +10,7 @@ import (
 	"testing/iotest"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // TestFastPathAgrees reads files whose lines the fast path takes or must

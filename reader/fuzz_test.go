@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // The fuzz targets feed arbitrary bytes to the reader. They never check

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 const jsonExample = `{"mailbox":"1001","pin":"1234"}`

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // Tally counts what a file asks for, per column: how many valid rows set

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // apiCall is an authenticated call on its way through the checks.

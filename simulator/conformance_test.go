@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/batch/schema"
 	"github.com/ensbulk/ensbulk/enswitch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 

@@ -2,7 +2,7 @@ package simulator
 
 import (
 	"fmt"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 	"slices"
 	"strconv"
 	"strings"

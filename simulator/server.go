@@ -66,7 +66,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // API functions served.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 

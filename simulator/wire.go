@@ -2,7 +2,7 @@ package simulator
 
 import (
 	"encoding/json"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 	"strconv"
 	"time"
 )

@@ -4,7 +4,7 @@ import (
 	"io"
 	"slices"
 
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // Mailbox returns a copy of one mailbox's fields, the real PIN included

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 	"github.com/ensbulk/ensbulk/internal/job"
 	"github.com/ensbulk/ensbulk/internal/undo"
 	"github.com/ensbulk/ensbulk/report"

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ensbulk/ensbulk/batch/schema"
 	"github.com/ensbulk/ensbulk/enswitch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
 	"github.com/ensbulk/ensbulk/reader"
 )
 

@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 	"github.com/ensbulk/ensbulk/report"
 )
 

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/ensbulk/ensbulk/batch"
-	"github.com/ensbulk/ensbulk/enswitch/schema"
+	"github.com/ensbulk/ensbulk/batch/schema"
 )
 
 // Is reports whether the bytes that start a file are an undo file's

@@ -8,14 +8,14 @@ import (
 
 // TestDependencies keeps planning apart from how inputs are read and sent
 // and from the command line: of this module it reaches only batch and
-// report (and enswitch/schema, the field facts batch takes), and it
+// report (and batch/schema, the field facts batch takes), and it
 // imports neither cobra nor zap itself.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/ensbulk/ensbulk/"
-	allowed := map[string]bool{mod + "batch": true, mod + "report": true, mod + "report/resume": true, mod + "enswitch/schema": true}
+	allowed := map[string]bool{mod + "batch": true, mod + "report": true, mod + "report/resume": true, mod + "batch/schema": true}
 	for _, dep := range goList(t, "{{.ImportPath}}", "-deps") {
 		if strings.HasPrefix(dep, mod) && !allowed[dep] {
-			t.Errorf("report/resume depends on %s; want only batch, report and enswitch/schema of this module", dep)
+			t.Errorf("report/resume depends on %s; want only batch, report and batch/schema of this module", dep)
 		}
 	}
 	for _, imp := range goList(t, `{{join .Imports "\n"}}`) {
