@@ -90,8 +90,19 @@ func BenchmarkEncode(b *testing.B) {
 //
 //	go test -run '^$' -bench Decode ./report
 func BenchmarkDecode(b *testing.B) {
-	for _, f := range []Format{CSV, JSONL} {
-		b.Run(string(f), func(b *testing.B) {
+	for _, tc := range []struct {
+		f       Format
+		changes []batch.Change // a run with reads records them: quoted cells
+	}{
+		{CSV, nil}, {JSONL, nil},
+		{CSV, []batch.Change{{Field: "description", Known: true, Old: "Sales 100042", New: "Reception, front desk \"B\" 100042"}, {Field: "timezone", Known: true, Old: "Europe/London", New: "Europe/Paris"}}},
+	} {
+		f := tc.f
+		name := string(f)
+		if tc.changes != nil {
+			name += "-changes"
+		}
+		b.Run(name, func(b *testing.B) {
 			var buf bytes.Buffer
 			enc, err := NewEncoder(&buf, f, true)
 			if err != nil {
@@ -100,7 +111,7 @@ func BenchmarkDecode(b *testing.B) {
 			rec := FromResult(batch.Result{Row: 1, Mailbox: "1001", Customer: "100", Status: batch.StatusOK,
 				Phase: batch.PhaseApply, Code: "204", Message: "OK", Attempts: 1,
 				Duration: 12 * time.Millisecond, Fields: []string{"description", "timezone"},
-				Hash: "9f86d081884c7d659a2feaa0c55ad015"})
+				Hash: "9f86d081884c7d659a2feaa0c55ad015", Changes: tc.changes})
 			for i := range b.N {
 				rec.Row = i + 1
 				if err := enc.Encode(rec); err != nil {
