@@ -238,7 +238,7 @@ func TestSummaryJSONSchema(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"achieved_rate", "command", "counts", "duration_seconds", "exit_code", "finished", "input", "outcome", "report", "requests", "retries", "rows", "rows_this_run", "started", "target_rate", "throttles", "version"}
+	want := []string{"achieved_rate", "command", "counts", "duration_seconds", "estimate", "exit_code", "finished", "input", "outcome", "report", "requests", "retries", "rows", "rows_this_run", "started", "target_rate", "throttles", "version"}
 	if !reflect.DeepEqual(keys, want) {
 		t.Errorf("keys = %v\nwant %v", keys, want)
 	}
