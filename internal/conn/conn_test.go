@@ -146,8 +146,8 @@ func TestOpenRefusesSettings(t *testing.T) {
 }
 
 // TestOpenSettingsOverEnvironment: a setting wins over the environment's
-// variable, and the connection names the URL (without its query's
-// secrets) and the user it will act as.
+// variable, and the connection names the URL and the user it will
+// act as.
 func TestOpenSettingsOverEnvironment(t *testing.T) {
 	t.Parallel()
 	env, _ := testEnv(map[string]string{"ENSWITCH_URL": "http://127.0.0.1:1", "ENSWITCH_USER": "env-user", "ENSWITCH_PASSWORD": "pw"})
