@@ -174,36 +174,52 @@ func plainStringEnd(data []byte, i int) (int, bool) {
 // numberEnd reads a JSON number at data[i:] (-?(0|[1-9][0-9]*)(\.[0-9]+)?
 // ([eE][+-]?[0-9]+)?), and returns the index after it.
 func numberEnd(data []byte, i int) (int, bool) {
+	i, ok := integerEnd(data, i)
+	if ok {
+		i, ok = fractionEnd(data, i)
+	}
+	if ok {
+		i, ok = exponentEnd(data, i)
+	}
+	return i, ok
+}
+
+// integerEnd reads a number's sign and integer part: no leading zeros.
+func integerEnd(data []byte, i int) (int, bool) {
 	if i < len(data) && data[i] == '-' {
 		i++
 	}
 	switch {
 	case i < len(data) && data[i] == '0':
-		i++
+		return i + 1, true
 	case i < len(data) && data[i] >= '1' && data[i] <= '9':
-		i = digitsEnd(data, i)
-	default:
-		return 0, false
+		return digitsEnd(data, i), true
 	}
-	if i < len(data) && data[i] == '.' {
-		j := digitsEnd(data, i+1)
-		if j == i+1 {
-			return 0, false
-		}
-		i = j
+	return 0, false
+}
+
+// fractionEnd reads a number's fraction, if it has one: a '.' and at
+// least one digit.
+func fractionEnd(data []byte, i int) (int, bool) {
+	if i >= len(data) || data[i] != '.' {
+		return i, true
 	}
-	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+	j := digitsEnd(data, i+1)
+	return j, j > i+1
+}
+
+// exponentEnd reads a number's exponent, if it has one: 'e' or 'E', a
+// sign or not, and at least one digit.
+func exponentEnd(data []byte, i int) (int, bool) {
+	if i >= len(data) || data[i] != 'e' && data[i] != 'E' {
+		return i, true
+	}
+	i++
+	if i < len(data) && (data[i] == '+' || data[i] == '-') {
 		i++
-		if i < len(data) && (data[i] == '+' || data[i] == '-') {
-			i++
-		}
-		j := digitsEnd(data, i)
-		if j == i {
-			return 0, false
-		}
-		i = j
 	}
-	return i, true
+	j := digitsEnd(data, i)
+	return j, j > i
 }
 
 func digitsEnd(data []byte, i int) int {
