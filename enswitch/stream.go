@@ -377,9 +377,13 @@ func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, er
 	var m Mailbox
 	got, n := false, 0
 	err := c.callStream(ctx, "mailboxes/get", ps, &n, func(dec *json.Decoder, _ *budgetReader, sec *secrets) error {
+		// The data's text (bounded by the budget, as the envelope's
+		// other members) goes to decodeMailbox, as each of a list's
+		// mailboxes does: a flat mailbox takes its fast path. A syntax
+		// error is the stream's, returned as it is.
 		buf := getBufs.Get().(*[]byte)
 		raw := json.RawMessage((*buf)[:0])
-		err := dec.Decode(&raw) // a syntax error is the stream's, as it is
+		err := dec.Decode(&raw)
 		if err == nil {
 			if m, err = decodeMailbox(raw, sec); err != nil {
 				err = fmt.Errorf("decode mailboxes/get data: %w", err)
