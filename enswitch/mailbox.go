@@ -105,6 +105,15 @@ func DecodeMailbox(data json.RawMessage) (Mailbox, error) {
 // server that echoes the password into a description must not have it
 // land in a report, an undo file or a terminal.
 func decodeMailbox(data json.RawMessage, sec *secrets) (Mailbox, error) {
+	if m, ok := fastMailbox(data, sec); ok {
+		return m, nil
+	}
+	return decodeMailboxExact(data, sec)
+}
+
+// decodeMailboxExact is decodeMailbox for any data: the path whose results
+// fastMailbox reproduces for the data it takes.
+func decodeMailboxExact(data json.RawMessage, sec *secrets) (Mailbox, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Mailbox{}, err
@@ -124,12 +133,18 @@ func mailboxOf(raw map[string]json.RawMessage, sec *secrets) (Mailbox, error) {
 		if err != nil {
 			return Mailbox{}, fmt.Errorf("column %s: %w", k, err)
 		}
-		if t := sec.clean(val.Text, MaxValueLen); t != val.Text {
-			val.Text, val.Altered = t, true
-		}
-		m.cols[k] = val
+		m.cols[k] = kept(val, sec)
 	}
 	return m, nil
+}
+
+// kept is val as it may be kept: its text redacted of sec, inert and
+// bounded, and marked Altered when that changed it.
+func kept(val Value, sec *secrets) Value {
+	if t := sec.clean(val.Text, MaxValueLen); t != val.Text {
+		val.Text, val.Altered = t, true
+	}
+	return val
 }
 
 // DecodeMailboxes decodes the data of mailboxes/list: an array of

@@ -377,21 +377,24 @@ func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, er
 	var m Mailbox
 	got, n := false, 0
 	err := c.callStream(ctx, "mailboxes/get", ps, &n, func(dec *json.Decoder, _ *budgetReader, sec *secrets) error {
-		// Decoded straight from the stream: one pass over the columns.
-		var cols map[string]json.RawMessage
-		if err := dec.Decode(&cols); err != nil {
-			var ute *json.UnmarshalTypeError
-			if errors.As(err, &ute) {
-				return fmt.Errorf("decode mailboxes/get data: %w", err)
+		// The data's text (bounded by the budget, as the envelope's
+		// other members) goes to decodeMailbox, as each of a list's
+		// mailboxes does: a flat mailbox takes its fast path. A syntax
+		// error is the stream's, returned as it is.
+		buf := getBufs.Get().(*[]byte)
+		raw := json.RawMessage((*buf)[:0])
+		err := dec.Decode(&raw)
+		if err == nil {
+			if m, err = decodeMailbox(raw, sec); err != nil {
+				err = fmt.Errorf("decode mailboxes/get data: %w", err)
 			}
-			return err
 		}
-		var err error
-		if m, err = mailboxOf(cols, sec); err != nil {
-			return fmt.Errorf("decode mailboxes/get data: %w", err)
+		if cap(raw) <= maxPooledGet {
+			*buf = raw[:0]
+			getBufs.Put(buf)
 		}
-		got = true
-		return nil
+		got = err == nil
+		return err
 	})
 	var sf *streamFault
 	var late *codeAfterData
@@ -407,6 +410,13 @@ func (c *Client) Get(ctx context.Context, mailbox, customer string) (Mailbox, er
 	}
 	return m, nil
 }
+
+// getBufs hold the JSON text of get data while it is decoded (the
+// mailbox keeps none of it); a buffer grown past maxPooledGet by a large
+// answer is let go.
+var getBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledGet = 64 << 10
 
 // readErrorMark wraps what the body's reader returned, so that a failed
 // read (a reset, a timeout) is told from the decoder's own complaints.
