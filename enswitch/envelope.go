@@ -8,7 +8,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ensbulk/ensbulk/batch"
 )
@@ -173,27 +172,11 @@ func decodeCommon(b []byte) (env *Envelope, ok bool) {
 // plainString reads a JSON string at the start of b that needs no
 // decoding: no escapes, no control characters, valid UTF-8.
 func plainString(b []byte) (string, []byte, bool) {
-	if len(b) == 0 || b[0] != '"' {
+	end, ok := plainStringEnd(b, 0)
+	if !ok {
 		return "", nil, false
 	}
-	end := bytes.IndexByte(b[1:], '"')
-	if end < 0 {
-		return "", nil, false
-	}
-	v := b[1 : 1+end]
-	ascii := true
-	for _, c := range v {
-		if c < 0x20 || c == '\\' {
-			return "", nil, false
-		}
-		if c >= 0x80 {
-			ascii = false
-		}
-	}
-	if !ascii && !utf8.Valid(v) {
-		return "", nil, false // the general decoder replaces bad bytes
-	}
-	return string(v), b[2+end:], true
+	return string(b[1 : end-1]), b[end:], true
 }
 
 // looseString reads a JSON string, or the text of any other value (servers
