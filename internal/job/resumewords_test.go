@@ -2,6 +2,7 @@ package job
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -214,5 +215,18 @@ func TestSayResume(t *testing.T) {
 				t.Errorf("sayResume: %v does not wrap the cause", err)
 			}
 		})
+	}
+}
+
+// Every reason resume can give has words here: a new one must not reach
+// an operator as the library's bare name.
+func TestEveryRefusalHasWords(t *testing.T) {
+	for r := resume.ReportExists; r <= resume.ReplaceFailed; r++ {
+		if _, ok := refusals[r]; !ok {
+			t.Errorf("reason %d (%s) has no words in refusals", int(r), r)
+		}
+	}
+	if s := resume.ReplaceFailed + 1; s.String() != fmt.Sprintf("reason %d", int(s)) {
+		t.Errorf("a reason after ReplaceFailed exists (%s): extend this test's range", s)
 	}
 }
