@@ -137,6 +137,9 @@ func columns(o *Options) ([]string, error) {
 				}
 				return nil, usageErr("--columns: unknown field %q%s", c, hint)
 			}
+			if schema.IsSecret(c) && !o.WithPIN {
+				return nil, usageErr("--columns: %s is exported only with --with-pin (the file is then mode 0600)", c)
+			}
 			want[c] = true
 		}
 	}

@@ -262,6 +262,13 @@ func TestRunColumns(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "did you mean timezone?") {
 		t.Errorf("err = %v, want the field it may mean", err)
 	}
+	// A PIN asked for by name without --with-pin is refused, not left out
+	// in silence.
+	s = newSession(url, simPassword)
+	err = export.Run(context.Background(), s.env, &export.Options{Customers: []string{"101"}, Format: "csv", Columns: "description,pin"})
+	if job.KindOf(err) != job.Usage || !strings.Contains(err.Error(), "only with --with-pin") || s.connects != 0 {
+		t.Errorf("--columns description,pin without --with-pin: err = %v, %d connects; want a usage error naming --with-pin, nothing sent", err, s.connects)
+	}
 }
 
 // TestRunRefusesCustomers: no customer, or one that is not a number, is
