@@ -293,8 +293,9 @@ func (r *Reader) rowHash(row *batch.Row) string {
 // that value. A file written for reading back (an export) writes a value
 // only when it does, and leaves the others to keep the current value:
 // the empty token itself as text, and what the local checks refuse
-// (spaces around a value, line breaks, control characters, a value of
-// the wrong type), which a hand-written file has by mistake.
+// (spaces around a value of a field that does not keep them, as all but
+// the description, line breaks, control characters, a value of the wrong
+// type), which a hand-written file has by mistake.
 func Exact(f Format, field, value, emptyToken string) bool {
 	fd, ok := schema.Lookup(field)
 	if !ok {
