@@ -33,7 +33,13 @@ func decideRun(in *input, o *Options, reportPath string, rf report.Format, id un
 	if o.Plan {
 		mode = "plan"
 	}
-	read, undoPath, err := undoSettings(o, in, reportPath)
+	// The retried report's sidecar is read once: for the undo file the
+	// retry adds to, and for Decide.
+	var retried *resume.Sidecar
+	if o.RetryFailed != "" {
+		retried = resume.ReadSidecar(o.RetryFailed)
+	}
+	read, undoPath, err := undoSettings(o, in, reportPath, retried)
 	if err != nil {
 		return nil, want, err
 	}
@@ -47,7 +53,7 @@ func decideRun(in *input, o *Options, reportPath string, rf report.Format, id un
 	p, err = resume.Decide(resume.Config{
 		Report: reportPath,
 		Meta:   want,
-		Resume: o.Resume, Force: o.Force, Rotate: o.Rotate, Keep: o.Keep, RetryFailed: o.RetryFailed,
+		Resume: o.Resume, Force: o.Force, Rotate: o.Rotate, Keep: o.Keep, RetryFailed: o.RetryFailed, Retried: retried,
 		Companions: undoCompanions(undoPath),
 		Open: func() (batch.Source, io.Closer, error) {
 			src, c, err := open()

@@ -19,7 +19,7 @@ import (
 
 // undoSettings are the sidecar's Read and Undo of a new report: how the
 // run reads before it writes and the undo file it records into.
-func undoSettings(o *Options, in *input, reportPath string) (read, path string, err error) {
+func undoSettings(o *Options, in *input, reportPath string, retried *resume.Sidecar) (read, path string, err error) {
 	if o.Validate {
 		return "", "", nil
 	}
@@ -43,20 +43,20 @@ func undoSettings(o *Options, in *input, reportPath string) (read, path string, 
 		}
 		return readNone, "", nil
 	}
-	path, err = undoPath(o, in, reportPath)
+	path, err = undoPath(o, in, reportPath, retried)
 	return mode, path, err
 }
 
 // undoPath is the undo file a run that reads records into: --undo, the
 // undo file of the run a retry retries, or the report's own; absolute,
 // JSON lines, and none of the run's other files.
-func undoPath(o *Options, in *input, reportPath string) (string, error) {
+func undoPath(o *Options, in *input, reportPath string, retried *resume.Sidecar) (string, error) {
 	path := o.UndoPath
-	if path == "" && o.RetryFailed != "" {
+	if path == "" && retried != nil {
 		// A retry adds to the undo file of the run it retries, so that
 		// one undo takes back the run and all its retries, in order.
-		if m, err := report.ReadMeta(o.RetryFailed); err == nil && m.Undo != "" {
-			path = m.Undo
+		if retried.Err == nil && retried.Meta.Undo != "" {
+			path = retried.Meta.Undo
 		}
 	}
 	if path == "" {

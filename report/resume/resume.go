@@ -49,6 +49,9 @@ type Config struct {
 	// RetryFailed is the earlier report whose rows that are not ok this
 	// run reruns; "" for none.
 	RetryFailed string
+	// Retried is RetryFailed's sidecar as the caller already read it
+	// (its error too); nil: Decide reads it. The sidecar is read once.
+	Retried *Sidecar
 	// Open reads the input from its start. Its errors are returned as
 	// they are; an error of a row is a Refusal.
 	Open batch.Opener
@@ -280,13 +283,29 @@ func look(cfg Config) situation {
 		}
 	}
 	if cfg.RetryFailed != "" {
-		m, err := report.ReadMeta(cfg.RetryFailed)
-		if err == nil {
+		sc := cfg.Retried
+		if sc == nil {
+			sc = ReadSidecar(cfg.RetryFailed)
+		}
+		if sc.Err == nil {
+			m := sc.Meta
 			s.retried = &m
 		}
-		s.retriedErr = err
+		s.retriedErr = sc.Err
 	}
 	return s
+}
+
+// Sidecar is a report's sidecar as read, or why it could not be.
+type Sidecar struct {
+	Meta report.Meta
+	Err  error
+}
+
+// ReadSidecar reads the sidecar of the report at path.
+func ReadSidecar(path string) *Sidecar {
+	m, err := report.ReadMeta(path)
+	return &Sidecar{Meta: m, Err: err}
 }
 
 // action is what decide says to do next.

@@ -203,3 +203,25 @@ func TestSpoolWriteErrorSurfaces(t *testing.T) {
 		t.Fatal("a second end forgot the error")
 	}
 }
+
+// A sidecar the caller already read is the one Decide judges by: it does
+// not read the retried report's sidecar again.
+func TestDecideRetryTakesTheSidecarItIsGiven(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "in.report.csv")
+	m := sidecar()
+	writeReport(t, old, &m, finished()...)
+	path := filepath.Join(dir, "in.retry1.report.csv")
+	given := &Sidecar{Err: errors.New("read by the caller: unreadable")}
+	now := sidecar()
+	now.Switch, now.User = "https://sw.example.com", "admin" // a run that knows its switch judges the retried one's
+	_, err := Decide(Config{Report: path, Meta: now, RetryFailed: old, Retried: given, Open: opener(input(), nil), Dialect: testDialect})
+	var re *Refusal
+	if !errors.As(err, &re) || re.Reason != SidecarUnreadable || !errors.Is(re.Err, given.Err) {
+		t.Fatalf("Decide with a given unreadable sidecar: %v; want the SidecarUnreadable refusal of that error (the file's own sidecar is fine)", err)
+	}
+	p, err := Decide(Config{Report: path, Meta: sidecar(), RetryFailed: old, Retried: ReadSidecar(old), Open: opener(input(), nil), Dialect: testDialect})
+	if err != nil || p.Retried == nil || p.Retried.Input != m.Input {
+		t.Fatalf("Decide with the sidecar as read: %v, retried %+v", err, p)
+	}
+}
