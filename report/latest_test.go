@@ -47,8 +47,10 @@ func hostileRecord(n int, rnd *rand.Rand) Record {
 // journal spans several index pages and read windows, and holds lines
 // longer than a window.
 func TestLatestReaderMatchesFullDecode(t *testing.T) {
+	t.Parallel() // the longest test of the package (a page of the index is 65,536 rows)
 	for _, f := range []Format{CSV, JSONL} {
 		t.Run(string(f), func(t *testing.T) {
+			t.Parallel()
 			rnd := rand.New(rand.NewPCG(1, uint64(len(f))))
 			// Rows finish near file order, as a pool of 64 workers
 			// finishes them, but for a stretch in any order.
