@@ -177,14 +177,21 @@ func OpenJournal(path string, f Format, policy SyncPolicy) (*Journal, error) {
 	return j, nil
 }
 
-// removeStaleTemps removes the temporary files of writeAtomic for the
+// removeStaleTemps removes the temporary files of WriteAtomic for the
 // report and its sidecar, left behind when a run was killed mid-rewrite.
 func removeStaleTemps(path string) {
-	for _, name := range []string{path, MetaPath(path)} {
-		matches, _ := filepath.Glob(filepath.Join(filepath.Dir(name), "."+globEscape(filepath.Base(name))+".tmp*"))
-		for _, m := range matches {
-			os.Remove(m)
-		}
+	RemoveTemps(path)
+	RemoveTemps(MetaPath(path))
+}
+
+// RemoveTemps removes the temporary files named as WriteAtomic names
+// those of path (".NAME.tmp*" beside it), which a process killed while
+// writing path leaves behind. The caller holds path's lock: no other
+// process is writing them.
+func RemoveTemps(path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".tmp*"))
+	for _, m := range matches {
+		os.Remove(m)
 	}
 }
 

@@ -31,7 +31,7 @@ type Stats struct {
 // are removed.
 func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 	jp := JournalPath(undoPath)
-	removeStaleTemps(undoPath)
+	report.RemoveTemps(undoPath)
 	f, err := os.OpenFile(jp, os.O_RDONLY|noFollow, 0)
 	if err != nil {
 		return Stats{}, err

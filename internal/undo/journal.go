@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/report"
@@ -38,9 +37,9 @@ type journalReq struct {
 // written and synced under a temporary name, then linked into place, so
 // a run killed while creating it leaves no headerless journal for its
 // --resume to refuse.
-func Create(undoPath string, id Identity, report string) (*Journal, error) {
+func Create(undoPath string, id Identity, reportPath string) (*Journal, error) {
 	jp := JournalPath(undoPath)
-	removeStaleTemps(jp)
+	report.RemoveTemps(jp)
 	for _, p := range []string{undoPath, jp} {
 		if _, err := os.Lstat(p); err == nil {
 			return nil, &ExistsError{Path: p}
@@ -48,7 +47,7 @@ func Create(undoPath string, id Identity, report string) (*Journal, error) {
 			return nil, err
 		}
 	}
-	if err := placeNew(jp, headerLine(id, report)); err != nil {
+	if err := placeNew(jp, headerLine(id, reportPath)); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(jp, os.O_RDWR|os.O_APPEND|noFollow, 0o600)
@@ -71,8 +70,9 @@ func writeHeader(f *os.File, id Identity, report string) error {
 }
 
 // placeNew writes content to a new file at path, 0600, atomically: under
-// a temporary name first (synced), then linked to path, which fails
-// rather than replace anything there.
+// a temporary name first (synced, named as report.WriteAtomic names its
+// own, so that report.RemoveTemps finds it after a kill), then linked to
+// path, which fails rather than replace anything there.
 func placeNew(path string, content []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -96,28 +96,6 @@ func placeNew(path string, content []byte) error {
 		return err
 	}
 	return nil
-}
-
-// removeStaleTemps removes the temporary files placeNew leaves when a run
-// is killed between writing and linking (the caller holds the report's
-// lock: no other run is creating them).
-func removeStaleTemps(path string) {
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".tmp*"))
-	for _, m := range matches {
-		os.Remove(m)
-	}
-}
-
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '*', '?', '[', '\\':
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // Continue reopens the journal of a run being resumed or retried. It
