@@ -37,6 +37,7 @@ func TestDependencies(t *testing.T) {
 		"internal/summaryfile": {"batch", "batch/schema", "report"}, // the counts it holds; report.WriteFileAtomic
 		"internal/window":      {"batch", "batch/schema"},           // batch.Sleep, the engine's cancellable wait
 		"internal/undo":        {"batch", "batch/schema", "report"}, // report.WriteAtomic, report.CutTorn
+		"internal/testkit":     {"batch/schema", "simulator"},       // for tests only: the simulator it serves
 		// the run's job: everything below cmd but the simulator.
 		"internal/job": {"batch", "enswitch", "batch/schema", "reader", "report", "report/resume",
 			"internal/console", "internal/lock", "internal/profile", "internal/reqlog", "internal/snapshot",

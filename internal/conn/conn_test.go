@@ -3,12 +3,10 @@ package conn
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/zap"
@@ -16,6 +14,7 @@ import (
 	"github.com/ensbulk/ensbulk/batch"
 	"github.com/ensbulk/ensbulk/enswitch"
 	"github.com/ensbulk/ensbulk/internal/job"
+	"github.com/ensbulk/ensbulk/internal/testkit"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 
@@ -32,36 +31,12 @@ func startSim(t *testing.T) (*simulator.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(sim)
-	t.Cleanup(func() {
-		ts.CloseClientConnections()
-		ts.Close()
-		sim.Close()
-	})
-	return sim, ts.URL
-}
-
-// lockedBuffer is a stderr the client's goroutines may write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return sim, testkit.Serve(t, sim)
 }
 
 // testEnv is an Env of the variables in vars, not on a terminal.
-func testEnv(vars map[string]string) (*Env, *lockedBuffer) {
-	stderr := &lockedBuffer{}
+func testEnv(vars map[string]string) (*Env, *testkit.Buffer) {
+	stderr := &testkit.Buffer{}
 	return &Env{
 		Stderr:        stderr,
 		Getenv:        func(k string) string { return vars[k] },

@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -20,26 +19,10 @@ import (
 	"github.com/ensbulk/ensbulk/internal/conn"
 	"github.com/ensbulk/ensbulk/internal/demo"
 	"github.com/ensbulk/ensbulk/internal/job"
+	"github.com/ensbulk/ensbulk/internal/testkit"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/report"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // call is one command the demo ran.
 type call struct {
@@ -106,7 +89,7 @@ func TestRunDemo(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			var out lockedBuffer
+			var out testkit.Buffer
 			c := &commands{stderr: io.Discard}
 			o := &demo.Options{JSONL: jsonl, Dir: dir, Args: []string{"--rate", "0"}}
 			if err := demo.Run(context.Background(), c.env(&out), o); err != nil {
@@ -158,7 +141,7 @@ func TestRunDemoAgain(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for i := range 2 {
-		var out lockedBuffer
+		var out testkit.Buffer
 		c := &commands{stderr: io.Discard}
 		if err := demo.Run(context.Background(), c.env(&out), &demo.Options{Dir: dir, Args: []string{"--rate", "0"}}); err != nil {
 			t.Fatalf("demo %d = %v\n%s", i+1, err, out.String())
@@ -174,7 +157,7 @@ func TestRunDemoAgain(t *testing.T) {
 // before the undo.
 func TestRunDemoMismatch(t *testing.T) {
 	t.Parallel()
-	var out lockedBuffer
+	var out testkit.Buffer
 	c := &commands{stderr: io.Discard}
 	c.after = func(ctx context.Context, getenv func(string) string) error {
 		cn, err := conn.Open(&conn.Env{Stderr: io.Discard, Getenv: getenv}, &conn.Settings{Workers: 1, Timeout: 5 * time.Second}, zap.NewNop())
@@ -204,7 +187,7 @@ func TestRunDemoCommandErrors(t *testing.T) {
 	t.Parallel()
 	boom := job.Mark(job.Aborted, errors.New("server gone"))
 	fail := func(context.Context, func(string) string, []string) error { return boom }
-	var out lockedBuffer
+	var out testkit.Buffer
 	c := &commands{stderr: io.Discard}
 	env := c.env(&out)
 	env.Plan = fail

@@ -3,14 +3,12 @@ package export_test
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/ensbulk/ensbulk/internal/console"
 	"github.com/ensbulk/ensbulk/internal/export"
 	"github.com/ensbulk/ensbulk/internal/job"
+	"github.com/ensbulk/ensbulk/internal/testkit"
 	"github.com/ensbulk/ensbulk/reader"
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -77,42 +76,19 @@ func startSim(t *testing.T, pinDisplay simulator.PINDisplay) (*simulator.Server,
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(sim)
-	t.Cleanup(func() {
-		ts.CloseClientConnections()
-		ts.Close()
-		sim.Close()
-	})
-	return sim, ts.URL
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return sim, testkit.Serve(t, sim)
 }
 
 // session is an export's Env against url as the demo admin with
 // password, and what it wrote.
 type session struct {
 	env            *export.Env
-	stdout, stderr *lockedBuffer
+	stdout, stderr *testkit.Buffer
 	connects       int
 }
 
 func newSession(url, password string) *session {
-	s := &session{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	s := &session{stdout: &testkit.Buffer{}, stderr: &testkit.Buffer{}}
 	vars := map[string]string{"ENSWITCH_URL": url, "ENSWITCH_USER": simUser, "ENSWITCH_PASSWORD": password}
 	s.env = &export.Env{Stdout: s.stdout, Stderr: s.stderr, Style: console.Style{},
 		Connect: func(log *zap.Logger, timeout time.Duration) (*job.Conn, error) {
