@@ -39,19 +39,13 @@ func TestSetupOf(t *testing.T) {
 			_, _ = io.WriteString(w, body)
 		})
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
 
-	tests := []struct {
+	type setupCase struct {
 		name string
 		url  string
 		want enswitch.Setup
-	}{
-		{"closed port", closed, enswitch.SetupRefused},
+	}
+	tests := []setupCase{
 		{"unknown host", "http://nonexistent.invalid", enswitch.SetupUnknownHost},
 		{"https to plain", strings.Replace(serve(sim, false), "http:", "https:", 1), enswitch.SetupHTTPSOnHTTP},
 		{"http to TLS", strings.Replace(serve(sim, true), "https:", "http:", 1), enswitch.SetupHTTPOnHTTPS},
@@ -63,6 +57,16 @@ func TestSetupOf(t *testing.T) {
 		{"5xx page", serve(page(502, "<html>Bad Gateway</html>"), false), enswitch.SetupNone},
 		{"400 page on plain http", serve(page(400, "<html>Bad Request</html>"), false), enswitch.SetupNone},
 	}
+	// The closed port is found after every server above is listening: a
+	// port freed first was once taken by one of them ("closed port" then
+	// reached a server).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	tests = append([]setupCase{{"closed port", closed, enswitch.SetupRefused}}, tests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cl, err := enswitch.New(enswitch.Config{BaseURL: tc.url, Username: "admin", Password: adminPass,
