@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,6 +18,9 @@ import (
 // so the report and the undo journal belong to its switch. Each round
 // starts from a copy of the stopped run's files (a resume rewrites them).
 func (b *bench) realResume(ctx context.Context, n int, limit time.Duration) ([]tableRow, error) {
+	if b.opts.tailFrom != "" {
+		return b.keptResume(ctx, n, limit)
+	}
 	stub, err := startStub()
 	if err != nil {
 		return nil, err
@@ -26,7 +30,45 @@ func (b *bench) realResume(ctx context.Context, n int, limit time.Duration) ([]t
 	if err != nil {
 		return nil, err
 	}
-	defer s.remove()
+	if b.opts.keep {
+		// -tail-from serves it again from the same address: the files
+		// belong to that switch.
+		if err := os.WriteFile(filepath.Join(s.pristine, "stub-url"), []byte(stub.url), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return b.resumeRounds(ctx, stub, s, n, limit)
+}
+
+// keptResume measures the resume of the stopped run of an earlier -keep
+// (-tail-from DIR), served by a stub on its address again.
+func (b *bench) keptResume(ctx context.Context, n int, limit time.Duration) ([]tableRow, error) {
+	dir := b.opts.tailFrom
+	url, err := os.ReadFile(filepath.Join(dir, "pristine", "stub-url"))
+	if err != nil {
+		return nil, fmt.Errorf("-tail-from: %w (made by `-only tail -keep` of this version?)", err)
+	}
+	stub, err := startStubAt(strings.TrimPrefix(string(url), "http://"))
+	if err != nil {
+		return nil, err
+	}
+	defer stub.close()
+	b.dir = dir
+	s, err := b.stoppedFiles(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.measure(); err != nil {
+		return nil, fmt.Errorf("-tail-from: %w", err)
+	}
+	return b.resumeRounds(ctx, stub, s, n, limit)
+}
+
+// resumeRounds resumes s b.sz.resumeReps times and makes row 8f.
+func (b *bench) resumeRounds(ctx context.Context, stub *stubServer, s *stopped, n int, limit time.Duration) ([]tableRow, error) {
+	if !b.opts.keep && b.opts.tailFrom == "" {
+		defer s.remove()
+	}
 	var total, firstReq, rss series
 	for round := range b.sz.resumeReps {
 		r, err := s.resume(ctx, b, stub, round, limit)
@@ -61,15 +103,11 @@ type stopped struct {
 // stoppedRun makes the run to resume against stub: n rows, stopped by
 // --max-rows with b.sz.notOK left, exit 5.
 func (b *bench) stoppedRun(ctx context.Context, stub *stubServer, n int, limit time.Duration) (*stopped, error) {
-	path, err := writeSynthetic(b.dir, n)
+	s, err := b.stoppedFiles(n)
 	if err != nil {
 		return nil, err
 	}
-	rep := filepath.Join(b.dir, fmt.Sprintf("real-%d.report.csv", n))
-	undo := rep[:len(rep)-len(".csv")] + ".undo.jsonl"
-	s := &stopped{input: path, pristine: filepath.Join(b.dir, "pristine"), left: b.sz.notOK,
-		files:  []string{rep, rep + ".meta.json", undo, undo + ".journal"},
-		common: []string{"--read", "get", "--rate", "0", "--workers", strconv.Itoa(b.sz.workers), "--progress", "none", "--report", rep}}
+	path := s.input
 	b.logf("ensbulk run --read get --max-rows %d: %d rows against the stub (the run to resume), bound %s", n-s.left, n, limit)
 	args := append([]string{"run", path, "--max-rows", strconv.Itoa(n - s.left)}, s.common...)
 	res, err := runProc(ctx, procSpec{bin: b.bin, args: args, url: stub.url, limit: limit, maxRSS: b.sz.rssCap})
@@ -87,20 +125,42 @@ func (b *bench) stoppedRun(ctx context.Context, stub *stubServer, n int, limit t
 	if err := os.MkdirAll(s.pristine, 0o700); err != nil {
 		return nil, err
 	}
-	for i, f := range s.files {
-		st, err := os.Stat(f)
-		if err != nil {
+	for _, f := range s.files {
+		if err := copyFile(f, s.copyOf(f)); err != nil {
 			return nil, err
+		}
+	}
+	return s, s.measure()
+}
+
+// measure says the sizes of the stopped run's files, for the table.
+func (s *stopped) measure() error {
+	s.sizes = ""
+	for i, f := range s.files {
+		st, err := os.Stat(s.copyOf(f))
+		if err != nil {
+			return err
 		}
 		if i > 0 {
 			s.sizes += ", "
 		}
 		s.sizes += fmt.Sprintf("%s %.0f MB", filepath.Base(f), float64(st.Size())/1e6)
-		if err := copyFile(f, s.copyOf(f)); err != nil {
-			return nil, err
-		}
 	}
-	return s, nil
+	return nil
+}
+
+// stoppedFiles names the files of the stopped run of n rows in b.dir
+// (and writes its input when it is not there).
+func (b *bench) stoppedFiles(n int) (*stopped, error) {
+	path, err := writeSynthetic(b.dir, n)
+	if err != nil {
+		return nil, err
+	}
+	rep := filepath.Join(b.dir, fmt.Sprintf("real-%d.report.csv", n))
+	undo := rep[:len(rep)-len(".csv")] + ".undo.jsonl"
+	return &stopped{input: path, pristine: filepath.Join(b.dir, "pristine"), left: b.sz.notOK,
+		files:  []string{rep, rep + ".meta.json", undo, undo + ".journal"},
+		common: []string{"--read", "get", "--rate", "0", "--workers", strconv.Itoa(b.sz.workers), "--progress", "none", "--report", rep}}, nil
 }
 
 func (s *stopped) copyOf(f string) string { return filepath.Join(s.pristine, filepath.Base(f)) }

@@ -113,6 +113,13 @@ func copyFile(src, dst string) error {
 		out.Close()
 		return err
 	}
+	// On disk before the measured process starts: a resume comes long
+	// after its stop, not while the kernel still writes the files back
+	// (their write-back would compete with the resume's own).
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
 	return out.Close()
 }
 

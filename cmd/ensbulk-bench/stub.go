@@ -30,8 +30,11 @@ type stubServer struct {
 	validBody, doneBody []byte
 }
 
-func startStub() (*stubServer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func startStub() (*stubServer, error) { return startStubAt("127.0.0.1:0") }
+
+// startStubAt starts the stub on addr (host:port).
+func startStubAt(addr string) (*stubServer, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

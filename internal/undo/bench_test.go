@@ -32,7 +32,8 @@ func BenchmarkBuild(b *testing.B) {
 			{Name: "notify_email", Old: str("owner"), Set: "owner_wav"},
 			{Name: "timezone", Old: str("Europe/London"), Set: "Europe/Paris"},
 		}}
-		if i%50 == 0 {
+		if i%8 != 0 {
+			// Most, as on a server that masks PINs (the bench's row 8f).
 			e.Lost = []string{"pin"}
 		}
 		line, _ := json.Marshal(e)

@@ -119,6 +119,7 @@ var (
 	entryEnd     = []byte(`}]}`) // the last field, the fields, the entry
 	withdrawnKey = []byte(`"withdrawn":true`)
 	lostKey      = []byte(`"lost":[`)
+	lostEnd      = []byte(`"]}`) // the last lost name, the list, the entry
 	nullRestore  = []byte(`"restore":null`)
 )
 
@@ -134,8 +135,11 @@ func needsDecoding(line []byte) bool {
 // withdrawal, and names without escapes (schema names are plain). ok is
 // false when the line must be decoded instead. Many entries of a run that
 // sets PINs on a server that masks them have one.
+//
+// The journal writes lost last (entry's field order): a whole entry with
+// one ends `"lost":["pin"]}`, not as entryEnd.
 func lostOnly(line []byte) (pin, other, ok bool) {
-	if !bytes.HasPrefix(line, entryStart) || !bytes.HasSuffix(line, entryEnd) ||
+	if !bytes.HasPrefix(line, entryStart) || !bytes.HasSuffix(line, lostEnd) ||
 		bytes.Contains(line, withdrawnKey) || bytes.Contains(line, nullRestore) {
 		return false, false, false
 	}
@@ -145,7 +149,7 @@ func lostOnly(line []byte) (pin, other, ok bool) {
 	}
 	list := line[i+len(lostKey):]
 	end := bytes.IndexByte(list, ']')
-	if end <= 0 || bytes.IndexByte(list[:end], '\\') >= 0 {
+	if end <= 0 || end != len(list)-len(lostEnd)+1 || bytes.IndexByte(list[:end], '\\') >= 0 {
 		return false, false, false
 	}
 	for _, name := range bytes.Split(list[:end], []byte{','}) {
