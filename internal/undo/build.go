@@ -2,6 +2,8 @@ package undo
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +31,12 @@ type Stats struct {
 // that is not an undo file of this identity, or is a link, is refused.
 // The caller holds the report's lock: temporary files a killed Build left
 // are removed.
+//
+// When an earlier invocation built the undo file from the start of the
+// journal as it is now (a resume, a retry), only the entries recorded
+// since are read: they go first, then the earlier file's entries, as
+// they are (extend). The file is the one a build from the whole journal
+// writes, at the cost of what the invocation recorded.
 func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 	jp := JournalPath(undoPath)
 	report.RemoveTemps(undoPath)
@@ -48,11 +56,16 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	cancelled, err := withdrawn(f)
+	hdr := Header{Format: formatVersion, Identity: h.Identity, Report: reportPath, Created: created.UTC()}
+	if st, done, err := extend(undoPath, f, info.Size(), hdr); done || err != nil {
+		return st, err
+	}
+	part := section{f: f, end: info.Size()}
+	cancelled, _, err := part.withdrawn()
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", jp, err)
 	}
-	st, lines, err := count(f, cancelled)
+	st, lines, err := part.count(cancelled)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", jp, err)
 	}
@@ -62,33 +75,149 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 		}
 		return st, nil
 	}
-	hdr := Header{Format: formatVersion, Identity: h.Identity, Report: reportPath, Created: created.UTC(),
-		Rows: st.Rows, LostPINs: st.LostPINs, LostOther: st.LostOther, Nulls: st.Nulls}
+	if err := hdr.builtFrom(f, info.Size(), lines); err != nil {
+		return st, err
+	}
+	hdr.setStats(st)
 	return st, report.WriteAtomic(undoPath, 0o600, func(w io.Writer) error {
-		b, _ := json.Marshal(hdr)
-		if _, err := w.Write(append(b, '\n')); err != nil {
+		if err := writeHeaderLine(w, hdr); err != nil {
 			return err
 		}
-		return backwardLines(f, info.Size(), lines, func(n int, line []byte) error {
+		return backwardLines(f, 0, info.Size(), lines, func(n int, line []byte) error {
 			return copyEntry(w, n, line, cancelled)
 		})
 	})
 }
 
-// count is what the header says of the entries that count, and the
-// journal's number of lines: the second pass over the journal (the first
-// found the withdrawals). An entry is decoded only when the header's
+// extend writes the undo file from the one at undoPath when that one was
+// built from the first bytes of the journal f as it is now (its header
+// says how many, and a checksum of their end) and no entry recorded
+// since withdraws one of those. done is false, with nothing written,
+// when it cannot: Build then reads the whole journal.
+func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done bool, err error) {
+	old, err := os.OpenFile(undoPath, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return st, false, nil
+	}
+	defer old.Close()
+	first, err := firstLine(old)
+	if err != nil {
+		return st, false, nil
+	}
+	var oh Header
+	if json.Unmarshal(first, &oh) != nil || oh.JournalBytes <= 0 || oh.JournalBytes > size || oh.JournalLines < 1 || oh.Rows <= 0 {
+		return st, false, nil
+	}
+	if sum, err := endSum(f, oh.JournalBytes); err != nil || sum != oh.JournalEnd {
+		return st, false, nil
+	}
+	if oh.JournalBytes == size {
+		// Nothing recorded since: the file is what a build writes.
+		return Stats{Rows: oh.Rows, LostPINs: oh.LostPINs, LostOther: oh.LostOther, Nulls: oh.Nulls}, true, nil
+	}
+	part := section{f: f, start: oh.JournalBytes, end: size, base: oh.JournalLines}
+	cancelled, orphans, err := part.withdrawn()
+	if err != nil || orphans {
+		// An entry of the earlier file withdrawn since (or a line that
+		// does not read): the whole journal decides.
+		return st, false, nil
+	}
+	st, lines, err := part.count(cancelled)
+	if err != nil {
+		return st, false, nil
+	}
+	st.Rows += oh.Rows
+	st.LostPINs += oh.LostPINs
+	st.LostOther += oh.LostOther
+	st.Nulls += oh.Nulls
+	if err := hdr.builtFrom(f, size, lines); err != nil {
+		return st, true, err
+	}
+	hdr.setStats(st)
+	oldInfo, err := old.Stat()
+	if err != nil {
+		return st, true, err
+	}
+	body := io.NewSectionReader(old, int64(len(first))+1, oldInfo.Size()-int64(len(first))-1)
+	return st, true, report.WriteAtomic(undoPath, 0o600, func(w io.Writer) error {
+		if err := writeHeaderLine(w, hdr); err != nil {
+			return err
+		}
+		err := backwardLines(f, part.start, size, lines, func(n int, line []byte) error {
+			return copyEntry(w, n, line, cancelled)
+		})
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, body)
+		return err
+	})
+}
+
+func writeHeaderLine(w io.Writer, h Header) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// setStats puts st's figures in the header.
+func (h *Header) setStats(st Stats) {
+	h.Rows, h.LostPINs, h.LostOther, h.Nulls = st.Rows, st.LostPINs, st.LostOther, st.Nulls
+}
+
+// builtFrom records in the header which journal the file was built
+// from: its first size bytes, lines lines, and a checksum of their end.
+func (h *Header) builtFrom(f *os.File, size int64, lines int) error {
+	sum, err := endSum(f, size)
+	if err != nil {
+		return err
+	}
+	h.JournalBytes, h.JournalLines, h.JournalEnd = size, lines, sum
+	return nil
+}
+
+// endSum is the checksum of the last bytes (at most 4 KiB) of f's first
+// size bytes: the journal an undo file was built from is still the start
+// of the journal beside it (a journal only grows while its undo file is
+// there: a new run refuses to start beside either).
+func endSum(f *os.File, size int64) (string, error) {
+	from := max(size-4096, 0)
+	buf := make([]byte, size-from)
+	if _, err := f.ReadAt(buf, from); err != nil {
+		return "", err
+	}
+	if len(buf) == 0 || buf[len(buf)-1] != '\n' {
+		return "", errors.New("the journal does not end a line there")
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// section is the part of a journal from byte start to end, whose first
+// line is line base+1 of the journal (line 1 is its header).
+type section struct {
+	f          *os.File
+	start, end int64
+	base       int
+}
+
+func (s section) reader() io.Reader { return io.NewSectionReader(s.f, s.start, s.end-s.start) }
+
+// count is what the header says of the entries of s that count, and the
+// journal's number of lines to s's end: the second pass over s (the
+// first found the withdrawals). An entry is decoded only when the header's
 // figures need more than its existence (a lost field, a null) or it does
 // not look like a whole entry (a line cut short is decoded, and refused):
 // JSON escapes every quote inside a string, so these keys cannot be
 // matched inside a value. At a million entries,
 // decoding each was most of a resume's tail.
-func count(f *os.File, cancelled map[int]bool) (Stats, int, error) {
+func (s section) count(cancelled map[int]bool) (Stats, int, error) {
 	var st Stats
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return st, 0, err
-	}
-	lines, err := scanCount(f, func(n int, line []byte) error {
+	lines, err := scanCount(s.reader(), func(n int, line []byte) error {
+		n += s.base
 		if n == 1 || cancelled[n] {
 			return nil
 		}
@@ -111,7 +240,7 @@ func count(f *os.File, cancelled map[int]bool) (Stats, int, error) {
 		}
 		return nil
 	})
-	return st, lines, err
+	return st, s.base + lines, err
 }
 
 var (
@@ -215,21 +344,20 @@ func copyEntry(w io.Writer, n int, line []byte, cancelled map[int]bool) error {
 
 var newline = []byte{'\n'}
 
-// withdrawn returns the line numbers of the entries a withdrawal cancels:
-// for each withdrawal, the latest entry of its row before it. Withdrawals
+// withdrawn returns the line numbers of the entries a withdrawal of s
+// cancels: for each withdrawal, the latest entry of its row before it.
+// orphans says that a withdrawal found none in s (at the journal's
+// start: nothing to cancel; further on: an entry before s). Withdrawals
 // are rare, so the rows are collected first and only their entries kept.
-func withdrawn(f *os.File) (map[int]bool, error) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
+func (s section) withdrawn() (cancelled map[int]bool, orphans bool, err error) {
 	rows := map[int]bool{}
-	err := scanLines(f, func(n int, line []byte) error {
-		if n == 1 || !bytes.Contains(line, []byte(`"withdrawn":true`)) {
+	err = scanLines(s.reader(), func(n int, line []byte) error {
+		if n+s.base == 1 || !bytes.Contains(line, withdrawnKey) {
 			return nil
 		}
 		var e entry
 		if err := json.Unmarshal(line, &e); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+			return fmt.Errorf("line %d: %w", n+s.base, err)
 		}
 		if e.Withdrawn {
 			rows[e.Row] = true
@@ -237,14 +365,12 @@ func withdrawn(f *os.File) (map[int]bool, error) {
 		return nil
 	})
 	if err != nil || len(rows) == 0 {
-		return nil, err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	last := map[int]int{} // row -> line of its latest entry not cancelled
-	cancelled := map[int]bool{}
-	err = scanLines(f, func(n int, line []byte) error {
+	cancelled = map[int]bool{}
+	err = scanLines(s.reader(), func(n int, line []byte) error {
+		n += s.base
 		if n == 1 {
 			return nil
 		}
@@ -262,10 +388,12 @@ func withdrawn(f *os.File) (map[int]bool, error) {
 		if l, ok := last[e.Row]; ok {
 			cancelled[l] = true
 			delete(last, e.Row)
+		} else {
+			orphans = true
 		}
 		return nil
 	})
-	return cancelled, err
+	return cancelled, orphans, err
 }
 
 // checkOurs refuses to replace path unless it is absent, or a regular
@@ -291,16 +419,17 @@ func checkOurs(path string, id Identity) error {
 	return nil
 }
 
-// backwardLines calls fn with every line of f's first size bytes, last
-// line first, with its 1-based number, holding one chunk and one line in
+// backwardLines calls fn with every line of f from byte from (the
+// start of a line) to size, last line first, with its 1-based number in
+// the file (total is the last's), holding one chunk and one line in
 // memory.
-func backwardLines(f *os.File, size int64, total int, fn func(n int, line []byte) error) error {
+func backwardLines(f *os.File, from, size int64, total int, fn func(n int, line []byte) error) error {
 	const chunk = 64 << 10
 	var carry []byte // the end of a line whose start is further back
 	n := total
 	pos := size
-	for pos > 0 {
-		k := min(int64(chunk), pos)
+	for pos > from {
+		k := min(int64(chunk), pos-from)
 		pos -= k
 		buf := make([]byte, k, int(k)+len(carry))
 		if _, err := f.ReadAt(buf, pos); err != nil {

@@ -10,7 +10,9 @@
 //     by a later line;
 //   - the undo file (UNDO, REPORT.undo.jsonl): a header, then the
 //     journal's entries that count, last first, rewritten atomically at
-//     the end of every invocation. `ensbulk run UNDO` applies it.
+//     the end of every invocation (from what the invocation added to the
+//     journal and the earlier file, see Build). `ensbulk run UNDO`
+//     applies it.
 //
 // An undo is a conditional write: each entry holds, per changed field,
 // the value found before the update and the value the update set. It
@@ -88,6 +90,13 @@ type Header struct {
 	LostPINs  int `json:"lost_pins,omitempty"`
 	LostOther int `json:"lost_other,omitempty"`
 	Nulls     int `json:"null_fields,omitempty"`
+	// JournalBytes and JournalLines are how much of the journal the file
+	// was built from, JournalEnd a checksum of those bytes' end: the
+	// next build (a resume's, a retry's) reads only what was recorded
+	// since. Absent in files of earlier versions.
+	JournalBytes int64  `json:"journal_bytes,omitempty"`
+	JournalLines int    `json:"journal_lines,omitempty"`
+	JournalEnd   string `json:"journal_end,omitempty"`
 }
 
 // journalHeader is the first line of a journal.

@@ -400,3 +400,98 @@ func TestBuildCountsLostEntriesWithoutDecoding(t *testing.T) {
 		}
 	}
 }
+
+// A build after a resume reads only the entries recorded since the last
+// (extend): the file it writes must be the one a build of the whole
+// journal writes, and where it cannot be (an earlier entry withdrawn
+// since, a journal that is not the one the file was built from), the
+// whole journal is read.
+func TestExtendedBuildIsTheWholeBuild(t *testing.T) {
+	at := time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC)
+	desc := func(i int) []batch.FieldUndo {
+		return []batch.FieldUndo{{Name: "description", Old: batch.Value{Text: fmt.Sprintf("d%d", i)}, Set: "x"},
+			{Name: "envelope", Old: batch.Value{Null: true}, Set: "1"}}
+	}
+	for _, tc := range []struct {
+		name     string
+		second   func(t *testing.T, j *Journal, path string) // what the resume records
+		extended bool                           // built from the earlier file
+	}{
+		{"entries and their own withdrawal", func(t *testing.T, j *Journal, _ string) {
+			for i := 11; i <= 20; i++ {
+				record(t, j, i, fmt.Sprint(1000+i), "2", desc(i)...)
+			}
+			if err := j.Withdraw(&batch.Row{Num: 15}); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"nothing", func(t *testing.T, j *Journal, _ string) {}, true},
+		{"a journal that is not the one the file was built from", func(t *testing.T, j *Journal, path string) {
+			record(t, j, 11, "1011", "2", desc(11)...)
+			j.Close()
+			b, _ := os.ReadFile(JournalPath(path))
+			other := strings.Replace(string(b), `"restore":"d10"`, `"restore":"e10"`, 1)
+			if other == string(b) {
+				t.Fatalf("no entry of row 10 in %s", b)
+			}
+			if err := os.WriteFile(JournalPath(path), []byte(other), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"a withdrawal of an entry of the first invocation", func(t *testing.T, j *Journal, _ string) {
+			record(t, j, 12, "1012", "2", desc(12)...)
+			if err := j.Withdraw(&batch.Row{Num: 3}); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "c.report"+Ext)
+			j, err := Create(path, lab, "c.report.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= 10; i++ {
+				record(t, j, i, fmt.Sprint(1000+i), "2", desc(i)...)
+			}
+			j.Close()
+			if _, err := Build(path, "c.report.csv", at); err != nil {
+				t.Fatal(err)
+			}
+			// A mark in the earlier file's body, which only a build
+			// that extends it carries over.
+			first, _ := os.ReadFile(path)
+			marked := strings.Replace(string(first), `"restore":"d1"`, `"restore":"D1"`, 1)
+			if marked == string(first) {
+				t.Fatalf("no entry of row 1 in %s", first)
+			}
+			if err := os.WriteFile(path, []byte(marked), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if j, err = Continue(path, lab); err != nil {
+				t.Fatal(err)
+			}
+			tc.second(t, j, path)
+			j.Close()
+			got, err := Build(path, "c.report.csv", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotFile, _ := os.ReadFile(path)
+			if ext := strings.Contains(string(gotFile), `"D1"`); ext != tc.extended {
+				t.Errorf("built from the earlier file: %v, want %v", ext, tc.extended)
+			}
+			gotFile = []byte(strings.Replace(string(gotFile), `"D1"`, `"d1"`, 1))
+			os.Remove(path)
+			want, err := Build(path, "c.report.csv", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantFile, _ := os.ReadFile(path)
+			if got != want || string(gotFile) != string(wantFile) {
+				t.Errorf("extended build: %+v\n%s\nwhole build: %+v\n%s", got, gotFile, want, wantFile)
+			}
+		})
+	}
+}
