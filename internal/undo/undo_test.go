@@ -415,7 +415,7 @@ func TestExtendedBuildIsTheWholeBuild(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		second   func(t *testing.T, j *Journal, path string) // what the resume records
-		extended bool                           // built from the earlier file
+		extended bool                                        // built from the earlier file
 	}{
 		{"entries and their own withdrawal", func(t *testing.T, j *Journal, _ string) {
 			for i := 11; i <= 20; i++ {
