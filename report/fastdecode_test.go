@@ -100,3 +100,27 @@ func FuzzFastDecode(f *testing.F) {
 		fastAgrees(t, line)
 	})
 }
+
+// The fast path sets fields by position (setCell): each position must be
+// the field Header names there, as gocsv places it.
+func TestSetCellFollowsTheHeader(t *testing.T) {
+	cols := columns()
+	if len(cols) != recordCells {
+		t.Fatalf("Record has %d cells, setCell knows %d", len(cols), recordCells)
+	}
+	for i, col := range cols {
+		var rec Record
+		cell := "7"
+		if !rec.setCell(i, cell) {
+			t.Fatalf("setCell(%d, %q) refused", i, cell)
+		}
+		v := reflect.ValueOf(rec)
+		for j := range v.NumField() {
+			f := v.Field(j)
+			set := !f.IsZero()
+			if set != (j == col.index) {
+				t.Errorf("setCell(%d) (column %s) set field %s: %v", i, col.name, v.Type().Field(j).Name, set)
+			}
+		}
+	}
+}
