@@ -4,13 +4,13 @@ import (
 	"context"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/ensbulk/ensbulk/enswitch"
+	"github.com/ensbulk/ensbulk/internal/testkit"
 	"github.com/ensbulk/ensbulk/simulator"
 )
 
@@ -57,15 +57,10 @@ func TestSetupOf(t *testing.T) {
 		{"5xx page", serve(page(502, "<html>Bad Gateway</html>"), false), enswitch.SetupNone},
 		{"400 page on plain http", serve(page(400, "<html>Bad Request</html>"), false), enswitch.SetupNone},
 	}
-	// The closed port is found after every server above is listening: a
-	// port freed first was once taken by one of them ("closed port" then
-	// reached a server).
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
+	// The closed port stays bound, never listening, to the test's end: a
+	// port freed at once was once taken by one of the servers above
+	// ("closed port" then reached a server).
+	closed := "http://" + testkit.ClosedPort(t)
 	tests = append([]setupCase{{"closed port", closed, enswitch.SetupRefused}}, tests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ensbulk/ensbulk/batch"
+	"github.com/ensbulk/ensbulk/internal/testkit"
 	"github.com/ensbulk/ensbulk/report"
 	"github.com/ensbulk/ensbulk/simulator"
 )
@@ -59,18 +60,6 @@ func (p *passwordCounter) serve(t *testing.T, tls bool) string {
 	return ts.URL
 }
 
-// closedPort is a port of 127.0.0.1 on which nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // Each setup mistake stops the run before any row is sent, after at most
 // two requests carrying the password, with one line that names the cause
 // and the fix and the exit code of its kind (preflight.go); it leaves no
@@ -102,7 +91,7 @@ func TestPreflightSetupMistakes(t *testing.T) {
 		want    []string
 	}{
 		{"closed port", func(t *testing.T) (string, *passwordCounter) {
-			return "http://" + closedPort(t), nil
+			return "http://" + testkit.ClosedPort(t), nil
 		}, false, exitAborted, []string{"connection refused", "check the port of the server URL"}},
 		{"unknown host", func(t *testing.T) (string, *passwordCounter) {
 			return "http://nonexistent.invalid:8080", nil
