@@ -353,3 +353,51 @@ func TestServerTextBoundedAndInert(t *testing.T) {
 		t.Errorf("message %q, want %q", be.Message, want)
 	}
 }
+
+// A token refused again after a renewal (the newer token one another
+// worker got a while ago, expired since) is renewed once more, then the
+// call goes through; a server that refuses every token costs a bounded
+// number of logins, then the 401.
+func TestTokenRefusedAfterRenewal(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		refuse     int64 // token requests refused first
+		wantErr    bool
+		wantLogins int64
+	}{
+		{"refused once", 1, false, 2},
+		{"refused again after the renewal", 2, false, 3},
+		{"refused every time", 1 << 30, true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, err := simulator.New(simulator.Config{Mailboxes: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { sim.Close() })
+			var refused atomic.Int64
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				if form, _ := url.ParseQuery(string(body)); form.Get("auth_token") != "" && refused.Add(1) <= tc.refuse {
+					io.WriteString(w, `{"responses":[{"code":"401","key":"","message":"Authentication failed"}]}`)
+					return
+				}
+				sim.ServeHTTP(w, r)
+			}))
+			t.Cleanup(ts.Close)
+			c := tokenClient(t, ts.URL, "acme-demo-pass", enswitch.Config{Auth: enswitch.AuthToken})
+			resp, err := c.Update(context.Background(), row1001, false)
+			if tc.wantErr {
+				if batch.KindOf(err) != batch.KindUnauthorized {
+					t.Fatalf("Update = %+v, %v; want a 401", resp, err)
+				}
+			} else if err != nil || resp.Code != enswitch.CodeUpdated {
+				t.Fatalf("Update = %+v, %v; want 204", resp, err)
+			}
+			if got := sim.AuthStats().Logins; got != tc.wantLogins {
+				t.Errorf("logins %d, want %d", got, tc.wantLogins)
+			}
+		})
+	}
+}

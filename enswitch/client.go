@@ -233,19 +233,29 @@ func (c *Client) call(ctx context.Context, function string, params []batch.Param
 		return nil, err
 	}
 	env, err := c.send(ctx, function, tok, params, tail)
-	if tok == nil || batch.KindOf(err) != batch.KindUnauthorized {
-		return env, err
-	}
-	if tok, err = c.credentials(ctx, tok); err != nil {
-		return nil, err
-	}
-	if c.pace != nil {
-		if err := c.pace(ctx); err != nil {
-			return nil, c.transportError(ctx, err, c.secretsFor(tok, params))
+	for range tokenRetries {
+		if tok == nil || batch.KindOf(err) != batch.KindUnauthorized {
+			break
 		}
+		if tok, err = c.credentials(ctx, tok); err != nil {
+			return nil, err
+		}
+		if c.pace != nil {
+			if err := c.pace(ctx); err != nil {
+				return nil, c.transportError(ctx, err, c.secretsFor(tok, params))
+			}
+		}
+		env, err = c.send(ctx, function, tok, params, tail)
 	}
-	return c.send(ctx, function, tok, params, tail)
+	return env, err
 }
+
+// tokenRetries is how often a call refused with 401 with a token is
+// repeated with a newer one. More than once: the newer token may be one
+// another worker got a while ago, which expired since; each repeat
+// either logs in or takes a token newer than the one refused, and a
+// login refused ends the run.
+const tokenRetries = 2
 
 // send posts one request with the token, or the password when tok is nil.
 func (c *Client) send(ctx context.Context, function string, tok *token, params []batch.Param, tail string) (*Envelope, error) {

@@ -84,8 +84,8 @@ func (f *codeAfterData) Unwrap() error { return f.err }
 type dataFunc func(dec *json.Decoder, budget *budgetReader, sec *secrets) error
 
 // callStream is call for get and list: the answer's data goes to data as
-// it is decoded. A call refused with 401 with a token is repeated once
-// with a new one, as call does, unless data had been given anything
+// it is decoded. A call refused with 401 with a token is repeated with a
+// newer one, as call does (tokenRetries), unless data had been given anything
 // (*delivered > 0).
 func (c *Client) callStream(ctx context.Context, function string, params []batch.Param, delivered *int, data dataFunc) error {
 	tok, err := c.credentials(ctx, nil)
@@ -93,18 +93,21 @@ func (c *Client) callStream(ctx context.Context, function string, params []batch
 		return err
 	}
 	err = c.sendStream(ctx, function, tok, params, data)
-	if tok == nil || *delivered > 0 || batch.KindOf(err) != batch.KindUnauthorized || errors.As(err, new(*callerFault)) {
-		return err
-	}
-	if tok, err = c.credentials(ctx, tok); err != nil {
-		return err
-	}
-	if c.pace != nil {
-		if err := c.pace(ctx); err != nil {
-			return c.transportError(ctx, err, c.secretsFor(tok, params))
+	for range tokenRetries {
+		if tok == nil || *delivered > 0 || batch.KindOf(err) != batch.KindUnauthorized || errors.As(err, new(*callerFault)) {
+			break
 		}
+		if tok, err = c.credentials(ctx, tok); err != nil {
+			return err
+		}
+		if c.pace != nil {
+			if err := c.pace(ctx); err != nil {
+				return c.transportError(ctx, err, c.secretsFor(tok, params))
+			}
+		}
+		err = c.sendStream(ctx, function, tok, params, data)
 	}
-	return c.sendStream(ctx, function, tok, params, data)
+	return err
 }
 
 // sendStream sends one request and decodes its answer as a stream. An
