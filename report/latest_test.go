@@ -209,3 +209,54 @@ func BenchmarkFinalize(b *testing.B) {
 	}
 	b.ReportMetric(float64(peak)/rows, "peak-heap-B/row")
 }
+
+// NextBrief reads the leading fields of each row's latest record as
+// Next does, whatever the cells hold (quotes, commas, the spreadsheet
+// guard), and says what is wrong with a line as Next does.
+func TestNextBriefReadsWhatNextReads(t *testing.T) {
+	odd := []string{"", "1000", "a,b", `say "hi"`, "=1+1", "-5", "'x", "Zoë", " ", "1e5"}
+	statuses := []batch.Status{batch.StatusOK, batch.StatusFailed, batch.StatusSkipped, batch.StatusValid}
+	rng := rand.New(rand.NewPCG(8, 22))
+	path := filepath.Join(t.TempDir(), "r.report.csv")
+	j, err := OpenJournal(path, CSV, SyncNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		rec := Record{Row: 1 + rng.IntN(1000), Mailbox: odd[rng.IntN(len(odd))], Customer: odd[rng.IntN(len(odd))],
+			Status: string(statuses[rng.IntN(len(statuses))]), Phase: "apply", Code: odd[rng.IntN(len(odd))],
+			Key: odd[rng.IntN(len(odd))], Message: odd[rng.IntN(len(odd))], Attempts: i % 3, Changes: odd[rng.IntN(len(odd))]}
+		if err := j.WriteRecord(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	full, err := OpenLatest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	short, err := OpenLatest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer short.Close()
+	for {
+		want, werr := full.Next()
+		got, gerr := short.NextBrief()
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("Next: %v; NextBrief: %v", werr, gerr)
+		}
+		if werr != nil {
+			break
+		}
+		lead := func(r Record) [6]string {
+			return [6]string{fmt.Sprint(r.Row), r.Mailbox, r.Customer, r.Status, r.Phase, r.Code}
+		}
+		if lead(got) != lead(want) {
+			t.Fatalf("NextBrief: %+v\nNext:      %+v", got, want)
+		}
+	}
+}

@@ -28,6 +28,27 @@ func (p *Plan) compare(cfg Config, s *situation) error {
 	if meta.Mode == "run" {
 		kept = old.MaxRowUnless(batch.StatusError, batch.StatusSkipped, batch.StatusValid)
 	}
+	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
+	if len(diffs) == 0 && meta.InputSHA256 != "" {
+		done, err := p.sameInput(old, kept, meta.Mode)
+		if re := (*readError)(nil); errors.As(err, &re) {
+			return &Refusal{Reason: ReportUnreadable, Op: OpResume, Path: cfg.Report, Err: re.err}
+		}
+		if err != nil {
+			return err
+		}
+		if done {
+			s.compared, s.diffs, s.gone = true, nil, &rowSet{}
+			return nil
+		}
+		// The report lacks a row the chain must know the mailbox of:
+		// the input is read after all, with the report from its start.
+		old.Close()
+		if old, err = report.OpenLatest(cfg.Report); err != nil {
+			return &Refusal{Reason: ReportUnreadable, Op: OpResume, Path: cfg.Report, Err: err}
+		}
+		defer old.Close()
+	}
 	gone, err := p.diff(cfg.Open, old, kept, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if rec.Hash != r.Hash || !sameBox(r, rec) {
 			changed.add(r.Num)
@@ -44,7 +65,6 @@ func (p *Plan) compare(cfg Config, s *situation) error {
 	if err != nil {
 		return err
 	}
-	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
 	if changed.n > 0 {
 		diffs = append(diffs, Change{Kind: RowsChanged, Rows: changed.rows()})
 	}
@@ -167,7 +187,7 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 	}
 	defer c.Close()
 	p.todo = batch.RowSet{}
-	next, stop := ahead(old)
+	next, stop := ahead(old.Next)
 	defer stop()
 	recs := &cursor{next: next, gone: &rowSet{}}
 	if err := recs.advance(); err != nil {
@@ -205,6 +225,51 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 		}
 	}
 	return recs.gone, recs.drain()
+}
+
+// sameInput is diff for an input whose bytes and reading settings are
+// those the report's sidecar recorded: every row is the row the report
+// was written for, so the report alone says which rows are redone, and
+// the input (as large as the report, the most of a resume's start) is
+// not read. A row the report holds has its record's mailbox; a row it
+// does not hold is redone, and so is every row after the report's last
+// (Todo). done is false, with the plan's rows reset, when a row missing
+// below kept leaves a mailbox the chain must know unknown (a run killed
+// while rows were in flight): diff then reads the input.
+func (p *Plan) sameInput(old *report.LatestReader, kept int, mode string) (done bool, err error) {
+	p.todo, p.todoFrom, p.Done = batch.RowSet{}, 0, 0
+	next, stop := ahead(old.NextBrief)
+	defer stop()
+	mailboxes := chainer{on: true, kept: kept, dirty: map[string]bool{}}
+	last := 0
+	for {
+		rec, more, err := next()
+		if err != nil {
+			return false, &readError{err}
+		}
+		if !more {
+			break
+		}
+		if rec.Row > last+1 && last+1 < kept {
+			p.todo, p.valid, p.nval, p.Done = nil, nil, 0, 0
+			return false, nil
+		}
+		for missing := last + 1; missing < rec.Row; missing++ {
+			p.todo.Set(missing)
+		}
+		last = rec.Row
+		if mode == "run" && passedValidation(rec) {
+			p.validated(rec.Row)
+		}
+		r := batch.Row{Num: rec.Row, Mailbox: rec.Mailbox, Customer: rec.Customer}
+		if mailboxes.redo(&r, redo(rec, mode)) {
+			p.todo.Set(rec.Row)
+			continue
+		}
+		p.Done++
+	}
+	p.todoFrom = last + 1
+	return true, nil
 }
 
 // cursor walks the report's latest records (from ahead) beside the
@@ -276,10 +341,11 @@ func (c *chainer) redo(r *batch.Row, do bool) bool {
 	return true
 }
 
-// ahead reads the report's records on a goroutine of its own, a batch
-// ahead of next: the report is decoded while the input is read. next
-// returns false at the end; stop must be called before old is closed.
-func ahead(old *report.LatestReader) (next func() (report.Record, bool, error), stop func()) {
+// ahead reads the report's records through read (a LatestReader's Next
+// or NextBrief) on a goroutine of its own, a batch ahead of next: the
+// report is decoded while the input is read. next returns false at the
+// end; stop must be called before the reader is closed.
+func ahead(read func() (report.Record, error)) (next func() (report.Record, bool, error), stop func()) {
 	type chunk struct {
 		recs []report.Record
 		err  error // io.EOF at the end
@@ -303,7 +369,7 @@ func ahead(old *report.LatestReader) (next func() (report.Record, bool, error), 
 			}
 			c := chunk{recs: buf[:0]}
 			for len(c.recs) < size {
-				rec, err := old.Next()
+				rec, err := read()
 				if err != nil {
 					c.err = err
 					break

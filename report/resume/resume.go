@@ -2,8 +2,9 @@
 // start afresh, continue the report of an interrupted run (Resume), or
 // rerun the rows an earlier report holds as not ok (RetryFailed). It
 // compares the report and its sidecar with the input as it is now, row by
-// row, and refuses, before anything is sent, a report that no longer
-// describes the input.
+// row (or, for a resume of an input whose bytes the sidecar recorded, the
+// report alone: sameInput), and refuses, before anything is sent, a
+// report that no longer describes the input.
 //
 // It says why it refuses (a Refusal) and what a plan does that a plain
 // run would not (its Notes) as typed values; the command turns them into
@@ -106,10 +107,14 @@ type Plan struct {
 	// applied again, a report set aside).
 	Notes []Note
 
-	todo  batch.RowSet // nil: every row
-	valid batch.RowSet // rows validated before that this run does not validate again
-	nval  int
-	seeds *spool // records carried over, nil when none
+	todo batch.RowSet // nil: every row
+	// todoFrom, when not 0, is the row after the report's last: it and
+	// every row after it are handled too (sameInput, which does not read
+	// the input).
+	todoFrom int
+	valid    batch.RowSet // rows validated before that this run does not validate again
+	nval     int
+	seeds    *spool // records carried over, nil when none
 }
 
 // Validated tells the engine whether a row was validated by an earlier
@@ -126,7 +131,7 @@ func (p *Plan) validated(row int) {
 
 // Todo tells the engine whether this run handles the row numbered num.
 func (p *Plan) Todo(num int) bool {
-	if p.todo == nil {
+	if p.todo == nil || p.todoFrom > 0 && num >= p.todoFrom {
 		return true
 	}
 	return p.todo.Has(num)
@@ -169,7 +174,8 @@ func (p *Plan) seed(rec report.Record, format report.Format) error {
 // Decide plans a run. A report that exists is continued with Resume and
 // refused otherwise; with RetryFailed the run writes a new report seeded
 // from the earlier one. It reads the input through Open once when there
-// is a report to compare it with.
+// is a report to compare it with and the input's bytes are not those the
+// report's sidecar recorded (or the report lacks a row it must know).
 //
 // It looks first (look reads the report's sidecar and the retried
 // report's once each), then asks decide, a pure function of what it

@@ -220,7 +220,11 @@ func TestDecideInputErrors(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "in.report.csv")
 			then := sidecar()
 			writeReport(t, path, &then, interrupted()...)
-			_, err := Decide(Config{Report: path, Meta: sidecar(), Resume: true, Open: tt.open, Dialect: testDialect})
+			// An input whose bytes changed since: one that did not is
+			// not read to decide (sameInput), the run reads it.
+			now := sidecar()
+			now.InputSHA256 = strings.Repeat("b", 64)
+			_, err := Decide(Config{Report: path, Meta: now, Resume: true, Open: tt.open, Dialect: testDialect})
 			var re *Refusal
 			if got := errors.As(err, &re); got != tt.wantRefused || !errors.Is(err, tt.wantIs) {
 				t.Errorf("Decide: got %v (refused %v), want %v (refused %v)", err, got, tt.wantIs, tt.wantRefused)
