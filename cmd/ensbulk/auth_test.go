@@ -28,7 +28,7 @@ const jwtHeader = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 // fast or slow the machine is.
 func TestTokenRunExpiringTokens(t *testing.T) {
 	t.Parallel()
-	const rows = 2000
+	const rows = 1000
 	const ttl = 200 * time.Millisecond // 200 reads of the clock
 	var ticks atomic.Int64
 	clock := func() time.Time { return time.Unix(1_000_000, 0).Add(time.Duration(ticks.Add(1)) * time.Millisecond) }

@@ -112,7 +112,7 @@ func TestNextHintAfterCtrlCSameInSummary(t *testing.T) {
 	sim := startWatchedSim(t, simulator.Config{Seed: 1})
 	dir := t.TempDir()
 	in := filepath.Join(dir, "night.csv")
-	if err := os.WriteFile(in, []byte(manyRows(60)), 0o644); err != nil {
+	if err := os.WriteFile(in, []byte(manyRows(20)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := simEnv(sim.testSim)
