@@ -150,6 +150,21 @@ func (in *input) changedSince() bool {
 	return err != nil || sum != in.sha256
 }
 
+// changedLater runs changedSince on a goroutine, beside the end of the
+// run's other work (the input is hashed again, as large as the report);
+// the function it returns waits for the answer, and must be called.
+func (in *input) changedLater() func() bool {
+	ch := make(chan bool, 1)
+	go func() { ch <- in.changedSince() }()
+	var changed, waited bool
+	return func() bool {
+		if !waited {
+			changed, waited = <-ch, true
+		}
+		return changed
+	}
+}
+
 // opener is open for the engine, which reads the input once per pass.
 func (in *input) opener() batch.Opener {
 	return in.open

@@ -251,7 +251,10 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 		return j.abandon(runErr)
 	}
 	// The report's rewrite and the undo file's build each copy a file
-	// the size of the run: on two cores and one disk they overlap.
+	// the size of the run, and the input is hashed again: on two cores
+	// and one disk they overlap.
+	changed := j.in.changedLater()
+	defer changed()
 	built := j.buildUndo()
 	counts, err := j.closeReport()
 	ub := <-built
@@ -265,7 +268,7 @@ func (j *job) finish(sum *batch.Summary, runErr error) error {
 	j.wordStop(sum)
 	result := outcome(counts, runErr)
 	code := j.env.ExitCode(result)
-	if j.in.changedSince() {
+	if changed() {
 		fmt.Fprintf(j.errw, "ensbulk: warning: input %s changed during the run: this run validated and applied it as it was when the run started (sha256 %.12s…), and the report describes that content; the new content was not sent (run it with a new --report PATH)\n", j.in.name, j.in.sha256)
 	}
 	j.printStage(j.errw, sum)
