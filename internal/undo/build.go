@@ -65,7 +65,7 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", jp, err)
 	}
-	st, lines, err := part.count(cancelled)
+	st, lines, size, err := part.count(cancelled)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", jp, err)
 	}
@@ -78,7 +78,7 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 	if err := hdr.builtFrom(f, info.Size(), lines); err != nil {
 		return st, err
 	}
-	hdr.setStats(st)
+	hdr.setStats(st, size)
 	return st, report.WriteAtomic(undoPath, 0o600, func(w io.Writer) error {
 		if err := writeHeaderLine(w, hdr); err != nil {
 			return err
@@ -91,8 +91,8 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 
 // extend writes the undo file from the one at undoPath when that one was
 // built from the first bytes of the journal f as it is now (its header
-// says how many, and a checksum of their end) and no entry recorded
-// since withdraws one of those. done is false, with nothing written,
+// says how many, and a checksum of their end), is as long as it was
+// written, and no entry recorded since withdraws one of those. done is false, with nothing written,
 // when it cannot: Build then reads the whole journal.
 func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done bool, err error) {
 	old, err := os.OpenFile(undoPath, os.O_RDONLY|noFollow, 0)
@@ -111,6 +111,12 @@ func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done
 	if sum, err := endSum(f, oh.JournalBytes); err != nil || sum != oh.JournalEnd {
 		return st, false, nil
 	}
+	oldInfo, err := old.Stat()
+	if err != nil || oh.Bytes <= 0 || oldInfo.Size() != int64(len(first))+1+oh.Bytes {
+		// Entries added or taken out of the file since it was built:
+		// the journal says what it holds.
+		return st, false, nil
+	}
 	if oh.JournalBytes == size {
 		// Nothing recorded since: the file is what a build writes.
 		return Stats{Rows: oh.Rows, LostPINs: oh.LostPINs, LostOther: oh.LostOther, Nulls: oh.Nulls}, true, nil
@@ -122,7 +128,7 @@ func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done
 		// does not read): the whole journal decides.
 		return st, false, nil
 	}
-	st, lines, err := part.count(cancelled)
+	st, lines, added, err := part.count(cancelled)
 	if err != nil {
 		return st, false, nil
 	}
@@ -133,12 +139,8 @@ func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done
 	if err := hdr.builtFrom(f, size, lines); err != nil {
 		return st, true, err
 	}
-	hdr.setStats(st)
-	oldInfo, err := old.Stat()
-	if err != nil {
-		return st, true, err
-	}
-	body := io.NewSectionReader(old, int64(len(first))+1, oldInfo.Size()-int64(len(first))-1)
+	hdr.setStats(st, oh.Bytes+added)
+	body := io.NewSectionReader(old, int64(len(first))+1, oh.Bytes)
 	return st, true, report.WriteAtomic(undoPath, 0o600, func(w io.Writer) error {
 		if err := writeHeaderLine(w, hdr); err != nil {
 			return err
@@ -163,9 +165,9 @@ func writeHeaderLine(w io.Writer, h Header) error {
 	return err
 }
 
-// setStats puts st's figures in the header.
-func (h *Header) setStats(st Stats) {
-	h.Rows, h.LostPINs, h.LostOther, h.Nulls = st.Rows, st.LostPINs, st.LostOther, st.Nulls
+// setStats puts st's figures, and the entries' size, in the header.
+func (h *Header) setStats(st Stats, size int64) {
+	h.Rows, h.LostPINs, h.LostOther, h.Nulls, h.Bytes = st.Rows, st.LostPINs, st.LostOther, st.Nulls, size
 }
 
 // builtFrom records in the header which journal the file was built
@@ -206,29 +208,31 @@ type section struct {
 
 func (s section) reader() io.Reader { return io.NewSectionReader(s.f, s.start, s.end-s.start) }
 
-// count is what the header says of the entries of s that count, and the
-// journal's number of lines to s's end: the second pass over s (the
-// first found the withdrawals). An entry is decoded only when the header's
+// count is what the header says of the entries of s that count, the
+// journal's number of lines to s's end, and the bytes those entries take
+// in the undo file: the second pass over s (the first found the
+// withdrawals). An entry is decoded only when the header's
 // figures need more than its existence (a lost field, a null) or it does
 // not look like a whole entry (a line cut short is decoded, and refused):
 // JSON escapes every quote inside a string, so these keys cannot be
 // matched inside a value. At a million entries,
 // decoding each was most of a resume's tail.
-func (s section) count(cancelled map[int]bool) (Stats, int, error) {
-	var st Stats
-	lines, err := scanCount(s.reader(), func(n int, line []byte) error {
+func (s section) count(cancelled map[int]bool) (st Stats, lines int, size int64, err error) {
+	lines, err = scanCount(s.reader(), func(n int, line []byte) error {
 		n += s.base
 		if n == 1 || cancelled[n] {
 			return nil
 		}
 		if !needsDecoding(line) {
 			st.Rows++
+			size += int64(len(line)) + 1
 			return nil
 		}
 		if pin, other, ok := lostOnly(line); ok {
 			st.Rows++
 			st.LostPINs += b2i(pin)
 			st.LostOther += b2i(other)
+			size += int64(len(line)) + 1
 			return nil
 		}
 		var e entry
@@ -237,10 +241,11 @@ func (s section) count(cancelled map[int]bool) (Stats, int, error) {
 		}
 		if !e.Withdrawn {
 			st.add(e)
+			size += int64(len(line)) + 1
 		}
 		return nil
 	})
-	return st, s.base + lines, err
+	return st, s.base + lines, size, err
 }
 
 var (

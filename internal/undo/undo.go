@@ -90,10 +90,13 @@ type Header struct {
 	LostPINs  int `json:"lost_pins,omitempty"`
 	LostOther int `json:"lost_other,omitempty"`
 	Nulls     int `json:"null_fields,omitempty"`
-	// JournalBytes and JournalLines are how much of the journal the file
-	// was built from, JournalEnd a checksum of those bytes' end: the
-	// next build (a resume's, a retry's) reads only what was recorded
-	// since. Absent in files of earlier versions.
+	// Bytes is the size of the entries after this line. JournalBytes
+	// and JournalLines are how much of the journal the file was built
+	// from, JournalEnd a checksum of those bytes' end: the next build (a
+	// resume's, a retry's) reads only what was recorded since, and
+	// copies the entries of a file still that long. Absent in files of
+	// earlier versions.
+	Bytes        int64  `json:"bytes,omitempty"`
 	JournalBytes int64  `json:"journal_bytes,omitempty"`
 	JournalLines int    `json:"journal_lines,omitempty"`
 	JournalEnd   string `json:"journal_end,omitempty"`

@@ -438,6 +438,14 @@ func TestExtendedBuildIsTheWholeBuild(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, false},
+		{"an undo file an entry was taken out of", func(t *testing.T, j *Journal, path string) {
+			record(t, j, 11, "1011", "2", desc(11)...)
+			b, _ := os.ReadFile(path)
+			lines := strings.SplitAfter(string(b), "\n")
+			if err := os.WriteFile(path, []byte(lines[0]+strings.Join(lines[2:], "")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
 		{"a withdrawal of an entry of the first invocation", func(t *testing.T, j *Journal, _ string) {
 			record(t, j, 12, "1012", "2", desc(12)...)
 			if err := j.Withdraw(&batch.Row{Num: 3}); err != nil {
