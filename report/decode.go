@@ -319,24 +319,14 @@ const recordCells = 15
 // path's cost a record was half reflect.Value's (BenchmarkDecode).
 // TestSetCellFollowsTheHeader keeps the two orders one.
 func (rec *Record) setCell(i int, cell string) bool {
+	if p := rec.textCell(i); p != nil {
+		*p = unsafe(cell)
+		return true
+	}
 	var err error
 	switch i {
 	case 0:
 		rec.Row, err = strconv.Atoi(cell)
-	case 1:
-		rec.Mailbox = unsafe(cell)
-	case 2:
-		rec.Customer = unsafe(cell)
-	case 3:
-		rec.Status = unsafe(cell)
-	case 4:
-		rec.Phase = unsafe(cell)
-	case 5:
-		rec.Code = unsafe(cell)
-	case 6:
-		rec.Key = unsafe(cell)
-	case 7:
-		rec.Message = unsafe(cell)
 	case 8:
 		rec.Attempts, err = strconv.Atoi(cell)
 	case 9:
@@ -345,16 +335,37 @@ func (rec *Record) setCell(i int, cell string) bool {
 		err = rec.Fields.UnmarshalCSV(cell)
 	case 11:
 		rec.Line, err = strconv.Atoi(cell)
-	case 12:
-		rec.Hash = unsafe(cell)
-	case 13:
-		rec.Changes = unsafe(cell)
-	case 14:
-		rec.Time = unsafe(cell)
 	default:
 		return false
 	}
 	return err == nil
+}
+
+// textCell is the string field of cell i, nil when it is not one.
+func (rec *Record) textCell(i int) *string {
+	switch i {
+	case 1:
+		return &rec.Mailbox
+	case 2:
+		return &rec.Customer
+	case 3:
+		return &rec.Status
+	case 4:
+		return &rec.Phase
+	case 5:
+		return &rec.Code
+	case 6:
+		return &rec.Key
+	case 7:
+		return &rec.Message
+	case 12:
+		return &rec.Hash
+	case 13:
+		return &rec.Changes
+	case 14:
+		return &rec.Time
+	}
+	return nil
 }
 
 // nextCell splits the first comma-separated cell off s as encoding/csv

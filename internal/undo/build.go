@@ -95,31 +95,14 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 // written, and no entry recorded since withdraws one of those. done is false, with nothing written,
 // when it cannot: Build then reads the whole journal.
 func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done bool, err error) {
-	old, err := os.OpenFile(undoPath, os.O_RDONLY|noFollow, 0)
-	if err != nil {
+	old, first, oh, ok := earlierFile(undoPath, f, size)
+	if !ok {
 		return st, false, nil
 	}
 	defer old.Close()
-	first, err := firstLine(old)
-	if err != nil {
-		return st, false, nil
-	}
-	var oh Header
-	if json.Unmarshal(first, &oh) != nil || oh.JournalBytes <= 0 || oh.JournalBytes > size || oh.JournalLines < 1 || oh.Rows <= 0 {
-		return st, false, nil
-	}
-	if sum, err := endSum(f, oh.JournalBytes); err != nil || sum != oh.JournalEnd {
-		return st, false, nil
-	}
-	oldInfo, err := old.Stat()
-	if err != nil || oh.Bytes <= 0 || oldInfo.Size() != int64(len(first))+1+oh.Bytes {
-		// Entries added or taken out of the file since it was built:
-		// the journal says what it holds.
-		return st, false, nil
-	}
 	if oh.JournalBytes == size {
 		// Nothing recorded since: the file is what a build writes.
-		return Stats{Rows: oh.Rows, LostPINs: oh.LostPINs, LostOther: oh.LostOther, Nulls: oh.Nulls}, true, nil
+		return oh.stats(), true, nil
 	}
 	part := section{f: f, start: oh.JournalBytes, end: size, base: oh.JournalLines}
 	cancelled, orphans, err := part.withdrawn()
@@ -132,10 +115,7 @@ func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done
 	if err != nil {
 		return st, false, nil
 	}
-	st.Rows += oh.Rows
-	st.LostPINs += oh.LostPINs
-	st.LostOther += oh.LostOther
-	st.Nulls += oh.Nulls
+	st = st.plus(oh.stats())
 	if err := hdr.builtFrom(f, size, lines); err != nil {
 		return st, true, err
 	}
@@ -154,6 +134,47 @@ func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done
 		_, err = io.Copy(w, body)
 		return err
 	})
+}
+
+// earlierFile opens the undo file at undoPath when a build may extend
+// it: it was built from the first bytes of the journal f (of size bytes
+// now) that its header names, the checksum of their end still matches,
+// and it is as long as it was written (entries added or taken out since:
+// the journal says what it holds). ok is false otherwise, with nothing
+// left open; first is the file's header line.
+func earlierFile(undoPath string, f *os.File, size int64) (old *os.File, first []byte, oh Header, ok bool) {
+	old, err := os.OpenFile(undoPath, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, nil, oh, false
+	}
+	first, err = firstLine(old)
+	ok = err == nil && json.Unmarshal(first, &oh) == nil && oh.extendable(size)
+	if ok {
+		sum, err := endSum(f, oh.JournalBytes)
+		info, serr := old.Stat()
+		ok = err == nil && sum == oh.JournalEnd && serr == nil && info.Size() == int64(len(first))+1+oh.Bytes
+	}
+	if !ok {
+		old.Close()
+		return nil, nil, oh, false
+	}
+	return old, first, oh, true
+}
+
+// extendable says whether the header records what a build needs to extend
+// its file, for a journal of size bytes now.
+func (h Header) extendable(size int64) bool {
+	return h.JournalBytes > 0 && h.JournalBytes <= size && h.JournalLines >= 1 && h.Rows > 0 && h.Bytes > 0
+}
+
+// stats are the header's figures.
+func (h Header) stats() Stats {
+	return Stats{Rows: h.Rows, LostPINs: h.LostPINs, LostOther: h.LostOther, Nulls: h.Nulls}
+}
+
+// plus adds o's figures to st's.
+func (st Stats) plus(o Stats) Stats {
+	return Stats{Rows: st.Rows + o.Rows, LostPINs: st.LostPINs + o.LostPINs, LostOther: st.LostOther + o.LostOther, Nulls: st.Nulls + o.Nulls}
 }
 
 func writeHeaderLine(w io.Writer, h Header) error {
@@ -286,7 +307,13 @@ func lostOnly(line []byte) (pin, other, ok bool) {
 	if end <= 0 || end != len(list)-len(lostEnd)+1 || bytes.IndexByte(list[:end], '\\') >= 0 {
 		return false, false, false
 	}
-	for _, name := range bytes.Split(list[:end], []byte{','}) {
+	return lostNames(list[:end])
+}
+
+// lostNames reads a lost list's names, each a plain JSON string: whether
+// one is a secret (the PIN) and whether one is another field.
+func lostNames(list []byte) (pin, other, ok bool) {
+	for _, name := range bytes.Split(list, []byte{','}) {
 		if len(name) < 2 || name[0] != '"' || name[len(name)-1] != '"' || bytes.IndexByte(name[1:len(name)-1], '"') >= 0 {
 			return false, false, false
 		}

@@ -22,24 +22,13 @@ func (p *Plan) compare(cfg Config, s *situation) error {
 	}
 	defer old.Close()
 	var changed rowSet // finished rows whose content or mailbox differs now
-	// Rows a resume always redoes never keep a later row of their mailbox
-	// from being redone.
-	kept := old.MaxRowUnless(batch.StatusError, batch.StatusSkipped)
-	if meta.Mode == "run" {
-		kept = old.MaxRowUnless(batch.StatusError, batch.StatusSkipped, batch.StatusValid)
-	}
+	kept := keptRow(old, meta.Mode)
 	diffs := metaDiffs(meta, cfg.Meta, cfg.Dialect)
 	if len(diffs) == 0 && meta.InputSHA256 != "" {
-		done, err := p.sameInput(old, kept, meta.Mode)
-		if re := (*readError)(nil); errors.As(err, &re) {
-			return &Refusal{Reason: ReportUnreadable, Op: OpResume, Path: cfg.Report, Err: re.err}
-		}
-		if err != nil {
-			return err
-		}
-		if done {
+		done, err := p.fromReport(cfg, old, kept, meta.Mode)
+		if err != nil || done {
 			s.compared, s.diffs, s.gone = true, nil, &rowSet{}
-			return nil
+			return err
 		}
 		// The report lacks a row the chain must know the mailbox of:
 		// the input is read after all, with the report from its start.
@@ -73,6 +62,16 @@ func (p *Plan) compare(cfg Config, s *situation) error {
 	}
 	s.compared, s.diffs, s.gone = true, diffs, gone
 	return nil
+}
+
+// keptRow is the highest row of the report a resume may keep: rows a
+// resume always redoes never keep a later row of their mailbox from
+// being redone.
+func keptRow(old *report.LatestReader, mode string) int {
+	if mode == "run" {
+		return old.MaxRowUnless(batch.StatusError, batch.StatusSkipped, batch.StatusValid)
+	}
+	return old.MaxRowUnless(batch.StatusError, batch.StatusSkipped)
 }
 
 // continueReport plans the run that appends to cfg.Report, as compare
@@ -225,51 +224,6 @@ func (p *Plan) diff(open batch.Opener, old *report.LatestReader, kept int, chain
 		}
 	}
 	return recs.gone, recs.drain()
-}
-
-// sameInput is diff for an input whose bytes and reading settings are
-// those the report's sidecar recorded: every row is the row the report
-// was written for, so the report alone says which rows are redone, and
-// the input (as large as the report, the most of a resume's start) is
-// not read. A row the report holds has its record's mailbox; a row it
-// does not hold is redone, and so is every row after the report's last
-// (Todo). done is false, with the plan's rows reset, when a row missing
-// below kept leaves a mailbox the chain must know unknown (a run killed
-// while rows were in flight): diff then reads the input.
-func (p *Plan) sameInput(old *report.LatestReader, kept int, mode string) (done bool, err error) {
-	p.todo, p.todoFrom, p.Done = batch.RowSet{}, 0, 0
-	next, stop := ahead(old.NextBrief)
-	defer stop()
-	mailboxes := chainer{on: true, kept: kept, dirty: map[string]bool{}}
-	last := 0
-	for {
-		rec, more, err := next()
-		if err != nil {
-			return false, &readError{err}
-		}
-		if !more {
-			break
-		}
-		if rec.Row > last+1 && last+1 < kept {
-			p.todo, p.valid, p.nval, p.Done = nil, nil, 0, 0
-			return false, nil
-		}
-		for missing := last + 1; missing < rec.Row; missing++ {
-			p.todo.Set(missing)
-		}
-		last = rec.Row
-		if mode == "run" && passedValidation(rec) {
-			p.validated(rec.Row)
-		}
-		r := batch.Row{Num: rec.Row, Mailbox: rec.Mailbox, Customer: rec.Customer}
-		if mailboxes.redo(&r, redo(rec, mode)) {
-			p.todo.Set(rec.Row)
-			continue
-		}
-		p.Done++
-	}
-	p.todoFrom = last + 1
-	return true, nil
 }
 
 // cursor walks the report's latest records (from ahead) beside the

@@ -70,10 +70,7 @@ func TestSameInputDecidesAsReadingTheInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kept := read.MaxRowUnless(batch.StatusError, batch.StatusSkipped)
-		if mode == "run" {
-			kept = read.MaxRowUnless(batch.StatusError, batch.StatusSkipped, batch.StatusValid)
-		}
+		kept := keptRow(read, mode)
 		want := &Plan{}
 		_, err = want.diff(opener(rows, nil), read, kept, true, func(r *batch.Row, rec report.Record) (bool, error) {
 			if mode == "run" && passedValidation(rec) {
