@@ -65,7 +65,13 @@ func rewrite(path string, f Format, keep func(Record) bool, c *counter) error {
 				return err
 			}
 		}
-		return enc.Flush()
+		if err := enc.Flush(); err != nil {
+			return err
+		}
+		// Closed before WriteAtomic renames over it: Windows refuses to
+		// replace a file that is open (Go opens files without
+		// FILE_SHARE_DELETE).
+		return lr.Close()
 	})
 }
 

@@ -75,9 +75,9 @@ func Build(undoPath, reportPath string, created time.Time) (Stats, error) {
 		}
 		return st, nil
 	}
-	if err := hdr.builtFrom(f, info.Size(), lines); err != nil {
-		return st, err
-	}
+	// Left unrecorded when the journal's end cannot be read: the next
+	// build then reads the whole journal.
+	_ = hdr.builtFrom(f, info.Size(), lines)
 	hdr.setStats(st, size)
 	return st, report.WriteAtomic(undoPath, 0o600, func(w io.Writer) error {
 		if err := writeHeaderLine(w, hdr); err != nil {
@@ -131,8 +131,13 @@ func extend(undoPath string, f *os.File, size int64, hdr Header) (st Stats, done
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(w, body)
-		return err
+		if _, err = io.Copy(w, body); err != nil {
+			return err
+		}
+		// Closed before WriteAtomic renames over it: Windows refuses to
+		// replace a file that is open (Go opens files without
+		// FILE_SHARE_DELETE).
+		return old.Close()
 	})
 }
 
