@@ -93,9 +93,32 @@ func placeNew(path string, content []byte) error {
 		if errors.Is(err, fs.ErrExist) {
 			return &ExistsError{Path: path}
 		}
-		return err
+		// A file system without hard links (FAT, some network shares)
+		// refuses the link: the file is made in place instead.
+		return createNew(path, content)
 	}
 	return nil
+}
+
+// createNew writes content to a new file at path, 0600, exclusively and
+// never through a link, in place: a kill before content is whole leaves
+// the file empty, which Continue mends (the header is one small write).
+func createNew(path string, content []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return &ExistsError{Path: path}
+		}
+		return err
+	}
+	_, err = f.Write(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Continue reopens the journal of a run being resumed or retried. It

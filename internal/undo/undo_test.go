@@ -503,3 +503,37 @@ func TestExtendedBuildIsTheWholeBuild(t *testing.T) {
 		})
 	}
 }
+
+// Where hard links are not to be had, the journal is made in place: a
+// new file, 0600, never over an existing file or through a link.
+func TestCreateNewInPlace(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "j")
+	if err := createNew(p, []byte("header\n")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("created %v, %v; want a file of mode 0600", st, err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "header\n" {
+		t.Errorf("content %q", b)
+	}
+	var ee *ExistsError
+	if err := createNew(p, []byte("again\n")); !errors.As(err, &ee) {
+		t.Errorf("over an existing file: %v, want an ExistsError", err)
+	}
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := createNew(link, []byte("x\n")); err == nil {
+		t.Error("written through a link")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+}
