@@ -36,8 +36,8 @@ func brief(line []byte) (rec Record, ok bool) {
 		}
 		end += i + 1
 	}
-	if bytes.IndexByte(line[:end], '"') >= 0 {
-		return Record{}, false // a quoted cell: read whole
+	if bytes.IndexByte(line[:end], '"') >= 0 || !restReads(line[end:]) {
+		return Record{}, false // a quoted cell, or a line to read whole
 	}
 	s := string(line[:end])
 	for i := range briefCells {
@@ -50,4 +50,85 @@ func brief(line []byte) (rec Record, ok bool) {
 		return Record{}, false
 	}
 	return rec, true
+}
+
+// restReads says whether the cells after the brief ones are what the
+// fast decoder reads without fault: the record's other cells, each
+// plain or quoted as encoding/csv quotes, and its integers plain. A line
+// it does not vouch for is decoded whole, so that a report a resume
+// decides from is refused for a bad line before anything is sent, as
+// Next refuses it, not when its end rewrites the report.
+func restReads(rest []byte) bool {
+	for i := briefCells; i < recordCells; i++ {
+		last := i == recordCells-1
+		var cell []byte
+		var ok bool
+		if len(rest) > 0 && rest[0] == '"' {
+			if intColumn(i) {
+				return false
+			}
+			if rest, ok = skipQuoted(rest); !ok {
+				return false
+			}
+		} else {
+			j := bytes.IndexByte(rest, ',')
+			switch {
+			case last && j >= 0, !last && j < 0:
+				return false
+			case last:
+				cell, rest = rest, nil
+			default:
+				cell, rest = rest[:j], rest[j:]
+			}
+			if bytes.IndexByte(cell, '"') >= 0 || intColumn(i) && !plainInt(cell) {
+				return false
+			}
+		}
+		if !last {
+			if len(rest) == 0 || rest[0] != ',' {
+				return false
+			}
+			rest = rest[1:]
+		}
+	}
+	return len(rest) == 0
+}
+
+// skipQuoted returns what follows the quoted cell s starts with ("" read
+// as one quote); ok is false when it is not closed on the line.
+func skipQuoted(s []byte) (rest []byte, ok bool) {
+	j := 1
+	for {
+		q := bytes.IndexByte(s[j:], '"')
+		if q < 0 {
+			return nil, false
+		}
+		j += q + 1
+		if j < len(s) && s[j] == '"' {
+			j++
+			continue
+		}
+		return s[j:], true
+	}
+}
+
+// intColumn says whether cell i of a record is an integer (attempts,
+// duration_ms, line).
+func intColumn(i int) bool { return i == 8 || i == 9 || i == 11 }
+
+// plainInt says whether b is an integer strconv reads for certain: a
+// sign at most, then 1 to 18 digits.
+func plainInt(b []byte) bool {
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

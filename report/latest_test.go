@@ -260,3 +260,49 @@ func TestNextBriefReadsWhatNextReads(t *testing.T) {
 		}
 	}
 }
+
+// A line NextBrief does not vouch for is read whole: a report with a bad
+// line is refused by NextBrief as by Next (before a resume sends
+// anything), and an odd but good one reads the same.
+func TestNextBriefRefusesWhatNextRefuses(t *testing.T) {
+	hdr := strings.Join(Header(), ",") + "\n"
+	for _, tc := range []struct {
+		name, line string
+		bad        bool
+	}{
+		{"whole", "1,1000,,ok,apply,204,,OK,1,2,pin,2,h,,t", false},
+		{"quoted changes with a comma", `1,1000,,ok,apply,204,,OK,1,2,pin,2,h,"a: """" -> b, c",t`, false},
+		{"quoted integer", `1,1000,,ok,apply,204,,OK,"1",2,pin,2,h,,t`, false},
+		{"too few cells", "1,1000,,ok,apply,204,,OK,1,2", true},
+		{"too many cells", "1,1000,,ok,apply,204,,OK,1,2,pin,2,h,,t,extra", true},
+		{"attempts not a number", "1,1000,,ok,apply,204,,OK,x,2,pin,2,h,,t", true},
+		{"line not a number", "1,1000,,ok,apply,204,,OK,1,2,pin,2.5,h,,t", true},
+		{"quote not closed", `1,1000,,ok,apply,204,,OK,1,2,pin,2,h,"a -> b,t`, true},
+		{"text after a closing quote", `1,1000,,ok,apply,204,,OK,1,2,pin,2,h,"a"b,t`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.report.csv")
+			if err := os.WriteFile(path, []byte(hdr+tc.line+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			full, err := OpenLatest(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer full.Close()
+			short, err := OpenLatest(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer short.Close()
+			want, werr := full.Next()
+			got, gerr := short.NextBrief()
+			if (werr != nil) != tc.bad || (gerr != nil) != tc.bad {
+				t.Fatalf("Next: %v; NextBrief: %v; want an error: %v", werr, gerr, tc.bad)
+			}
+			if !tc.bad && (got.Row != want.Row || got.Status != want.Status || got.Code != want.Code) {
+				t.Errorf("NextBrief %+v, Next %+v", got, want)
+			}
+		})
+	}
+}
