@@ -29,7 +29,7 @@
 //
 // Usage:
 //
-//	ensbulk-bench [-quick] [-only throughput,reads,rate,latency,input,durability,scale,tail,cost] [-vegeta=false] [-no-big] [-big-limit D] [-scale-rows N] [-cpuprofile FILE] [-bin ENSBULK] [-keep]
+//	ensbulk-bench [-quick] [-only throughput,reads,rate,latency,input,durability,scale,tail,cost] [-vegeta=false] [-no-big] [-big-limit D] [-scale-rows N] [-cpuprofile FILE] [-bin ENSBULK] [-keep] [-tail-from DIR]
 package main
 
 import (
@@ -146,13 +146,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (simulator, raw client, encoding/csv) to FILE, and of each ensbulk process to FILE.ensbulk-NAME")
 	fs.StringVar(&o.bin, "bin", "", "ensbulk binary to measure (default: go build one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (inputs, reports, profiles)")
-	fs.StringVar(&o.tailFrom, "tail-from", "", "row 8f: resume the stopped run an earlier `-only tail -keep` left in DIR instead of making one (minutes at 1M rows)")
+	fs.StringVar(&o.tailFrom, "tail-from", "", "row 8f: resume the stopped run an earlier `-only tail -keep` (same -scale-rows) left in DIR instead of making one (minutes at 1M rows)")
 	fs.BoolVar(&o.vegeta, "vegeta", true, "build vegeta from the Go module proxy ("+vegetaModule+") as a second baseline (never in -quick)")
 	fs.BoolVar(&o.noBig, "no-big", false, "leave out the 10M-row scale rows (7d-7f)")
 	fs.IntVar(&o.scaleRows, "scale-rows", 0, "rows of the scale measurements (default 1,000,000; 20,000 in -quick)")
 	fs.DurationVar(&o.bigLimit, "big-limit", 20*time.Minute, "time bound of each 10M-row process (full run); a process stopped there is reported as not finished")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-vegeta=false] [-no-big] [-big-limit D] [-scale-rows N] [-cpuprofile FILE] [-bin ENSBULK] [-keep]")
+		fmt.Fprintln(stderr, "usage: ensbulk-bench [-quick] [-only NAMES] [-vegeta=false] [-no-big] [-big-limit D] [-scale-rows N] [-cpuprofile FILE] [-bin ENSBULK] [-keep] [-tail-from DIR]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
