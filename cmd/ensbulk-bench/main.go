@@ -146,7 +146,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (simulator, raw client, encoding/csv) to FILE, and of each ensbulk process to FILE.ensbulk-NAME")
 	fs.StringVar(&o.bin, "bin", "", "ensbulk binary to measure (default: go build one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (inputs, reports, profiles)")
-	fs.StringVar(&o.tailFrom, "tail-from", "", "row 8f: resume the stopped run an earlier `-only tail -keep` (same -scale-rows) left in DIR instead of making one (minutes at 1M rows)")
+	fs.StringVar(&o.tailFrom, "tail-from", "", "row 8f: resume the stopped run that an earlier -only tail -keep (same -scale-rows) left in `DIR` instead of making one (minutes at 1M rows)")
 	fs.BoolVar(&o.vegeta, "vegeta", true, "build vegeta from the Go module proxy ("+vegetaModule+") as a second baseline (never in -quick)")
 	fs.BoolVar(&o.noBig, "no-big", false, "leave out the 10M-row scale rows (7d-7f)")
 	fs.IntVar(&o.scaleRows, "scale-rows", 0, "rows of the scale measurements (default 1,000,000; 20,000 in -quick)")
