@@ -465,6 +465,10 @@ func backwardLines(f *os.File, from, size int64, total int, fn func(n int, line 
 	var carry []byte // the end of a line whose start is further back
 	n := total
 	pos := size
+	// After the range's last newline there is a line only when something
+	// follows it; anywhere else an empty segment is an empty line, which
+	// scanCount numbers too.
+	end := true
 	for pos > from {
 		k := min(int64(chunk), pos-from)
 		pos -= k
@@ -478,7 +482,7 @@ func backwardLines(f *os.File, from, size int64, total int, fn func(n int, line 
 			if i < 0 {
 				break
 			}
-			if line := buf[i+1:]; len(line) > 0 {
+			if line := buf[i+1:]; !end || len(line) > 0 {
 				if len(bytes.TrimSpace(line)) > 0 {
 					if err := fn(n, line); err != nil {
 						return err
@@ -486,6 +490,7 @@ func backwardLines(f *os.File, from, size int64, total int, fn func(n int, line 
 				}
 				n--
 			}
+			end = false
 			buf = buf[:i]
 		}
 		carry = append([]byte(nil), buf...)

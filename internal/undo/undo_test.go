@@ -1,6 +1,7 @@
 package undo
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -535,5 +536,76 @@ func TestCreateNewInPlace(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
 		t.Errorf("the link's target was written: %q", b)
+	}
+}
+
+// An empty line in a journal is a line: the entries before it keep their
+// numbers, so a withdrawal after it cancels its own row's entry, not the
+// one before (backwardLines counts as scanCount counts).
+func TestEmptyJournalLineKeepsEntriesInPlace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u"+Ext)
+	j, err := Create(path, lab, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(t, j, 1, "1001", "2", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "one"}, Set: "x"})
+	record(t, j, 2, "1002", "2", batch.FieldUndo{Name: "description", Old: batch.Value{Text: "two"}, Set: "x"})
+	j.Close()
+	f, err := os.OpenFile(JournalPath(path), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n")
+	f.Close()
+	if j, err = Continue(path, lab); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Withdraw(&batch.Row{Num: 2}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if _, err := Build(path, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, got := rows(t, path)
+	if len(got) != 1 || got[0].Mailbox != "1001" {
+		t.Errorf("undo rows %+v, want row 1's entry alone (row 2's was withdrawn)", got)
+	}
+}
+
+// The same with the empty line where backwardLines' chunks meet: the
+// chunk read first starts with the empty line's newline, and the one
+// before it ends with the newline of the line before.
+func TestEmptyJournalLineAtAChunkBoundary(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "u"+Ext)
+	line := func(e entry) string {
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b) + "\n"
+	}
+	field := func(old string) []field { return []field{{Name: "description", Old: &old, Set: "x"}} }
+	head := string(headerLine(lab, "")) + line(entry{Row: 1, Mailbox: "1001", Fields: field("one")}) +
+		line(entry{Row: 2, Mailbox: "1002", Fields: field("two")}) + "\n"
+	w := line(entry{Row: 2, Withdrawn: true})
+	c := line(entry{Row: 3, Mailbox: "1003", Fields: field("")})
+	const chunk = 64 << 10
+	// The bytes after the empty line's newline: chunk-1, so that the
+	// chunk read first starts at that newline.
+	pad := chunk - 1 - len(w) - len(c)
+	c = line(entry{Row: 3, Mailbox: "1003", Fields: field(strings.Repeat("p", pad))})
+	if err := os.WriteFile(JournalPath(path), []byte(head+c+w), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c) + len(w); got != chunk-1 {
+		t.Fatalf("%d bytes after the empty line, want %d", got, chunk-1)
+	}
+	if _, err := Build(path, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, got := rows(t, path)
+	if len(got) != 2 || got[0].Mailbox != "1003" || got[1].Mailbox != "1001" {
+		t.Errorf("undo rows %+v, want rows 3 and 1 (row 2's entry was withdrawn)", got)
 	}
 }
