@@ -61,28 +61,17 @@ func brief(line []byte) (rec Record, ok bool) {
 func restReads(rest []byte) bool {
 	for i := briefCells; i < recordCells; i++ {
 		last := i == recordCells-1
-		var cell []byte
 		var ok bool
 		if len(rest) > 0 && rest[0] == '"' {
 			if intColumn(i) {
 				return false
 			}
-			if rest, ok = skipQuoted(rest); !ok {
-				return false
-			}
+			rest, ok = skipQuoted(rest)
 		} else {
-			j := bytes.IndexByte(rest, ',')
-			switch {
-			case last && j >= 0, !last && j < 0:
-				return false
-			case last:
-				cell, rest = rest, nil
-			default:
-				cell, rest = rest[:j], rest[j:]
-			}
-			if bytes.IndexByte(cell, '"') >= 0 || intColumn(i) && !plainInt(cell) {
-				return false
-			}
+			rest, ok = skipPlain(rest, i, last)
+		}
+		if !ok {
+			return false
 		}
 		if !last {
 			if len(rest) == 0 || rest[0] != ',' {
@@ -92,6 +81,27 @@ func restReads(rest []byte) bool {
 		}
 	}
 	return len(rest) == 0
+}
+
+// skipPlain returns what follows the unquoted cell i that s starts with
+// (its comma included); ok is false when the cell is not where a record
+// of recordCells cells has it, holds a quote, or is not the integer its
+// column wants.
+func skipPlain(s []byte, i int, last bool) (rest []byte, ok bool) {
+	j := bytes.IndexByte(s, ',')
+	var cell []byte
+	switch {
+	case last && j >= 0, !last && j < 0:
+		return nil, false
+	case last:
+		cell, rest = s, nil
+	default:
+		cell, rest = s[:j], s[j:]
+	}
+	if bytes.IndexByte(cell, '"') >= 0 || intColumn(i) && !plainInt(cell) {
+		return nil, false
+	}
+	return rest, true
 }
 
 // skipQuoted returns what follows the quoted cell s starts with ("" read
