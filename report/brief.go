@@ -21,6 +21,11 @@ func (r *LatestReader) NextBrief() (Record, error) {
 	return r.decodeAt(b, off)
 }
 
+// Rewind makes Next and NextBrief start again at the report's first
+// row, without reading the report again to find each row's latest
+// record (a resume that read it briefly, then must read it whole).
+func (r *LatestReader) Rewind() { r.row = 0 }
+
 // briefCells is how many leading cells brief reads: row to code.
 const briefCells = 6
 

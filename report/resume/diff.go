@@ -32,21 +32,14 @@ func (p *Plan) compare(cfg Config, s *situation) error {
 		}
 		// The report lacks a row the chain must know the mailbox of:
 		// the input is read after all, with the report from its start.
-		old.Close()
-		if old, err = report.OpenLatest(cfg.Report); err != nil {
-			return &Refusal{Reason: ReportUnreadable, Op: OpResume, Path: cfg.Report, Err: err}
-		}
-		defer old.Close()
+		old.Rewind()
 	}
 	gone, err := p.diff(cfg.Open, old, kept, true, func(r *batch.Row, rec report.Record) (bool, error) {
 		if rec.Hash != r.Hash || !sameBox(r, rec) {
 			changed.add(r.Num)
 			return true, nil
 		}
-		if meta.Mode == "run" && passedValidation(rec) {
-			p.validated(r.Num)
-		}
-		return redo(rec, meta.Mode), nil
+		return p.judge(rec, meta.Mode), nil
 	}, nil)
 	if re := (*readError)(nil); errors.As(err, &re) {
 		return &Refusal{Reason: ReportUnreadable, Op: OpResume, Path: cfg.Report, Err: re.err}
@@ -386,6 +379,15 @@ func redo(rec report.Record, mode string) bool {
 	default:
 		return !st.Done()
 	}
+}
+
+// judge records the validation rec shows (in a run's report) and says
+// whether a resume redoes its row for the record's own sake.
+func (p *Plan) judge(rec report.Record, mode string) bool {
+	if mode == "run" && passedValidation(rec) {
+		p.validated(rec.Row)
+	}
+	return redo(rec, mode)
 }
 
 // passedValidation reports whether the record of a run's row shows that

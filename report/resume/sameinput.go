@@ -38,11 +38,8 @@ func (p *Plan) sameInput(old *report.LatestReader, kept int, mode string) (done 
 			p.todo.Set(missing)
 		}
 		last = rec.Row
-		if mode == "run" && passedValidation(rec) {
-			p.validated(rec.Row)
-		}
 		r := batch.Row{Num: rec.Row, Mailbox: rec.Mailbox, Customer: rec.Customer}
-		if mailboxes.redo(&r, redo(rec, mode)) {
+		if mailboxes.redo(&r, p.judge(rec, mode)) {
 			p.todo.Set(rec.Row)
 			continue
 		}
