@@ -79,14 +79,7 @@ func placeNew(path string, content []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(content)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeClose(tmp, content); err != nil {
 		return err
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
@@ -111,7 +104,12 @@ func createNew(path string, content []byte) error {
 		}
 		return err
 	}
-	_, err = f.Write(content)
+	return writeClose(f, content)
+}
+
+// writeClose writes content to f, syncs and closes it: the first error.
+func writeClose(f *os.File, content []byte) error {
+	_, err := f.Write(content)
 	if err == nil {
 		err = f.Sync()
 	}
