@@ -233,16 +233,7 @@ func TestNextBriefReadsWhatNextReads(t *testing.T) {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	full, err := OpenLatest(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer full.Close()
-	short, err := OpenLatest(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer short.Close()
+	full, short := openTwice(t, path)
 	for {
 		want, werr := full.Next()
 		got, gerr := short.NextBrief()
@@ -285,16 +276,7 @@ func TestNextBriefRefusesWhatNextRefuses(t *testing.T) {
 			if err := os.WriteFile(path, []byte(hdr+tc.line+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			full, err := OpenLatest(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer full.Close()
-			short, err := OpenLatest(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer short.Close()
+			full, short := openTwice(t, path)
 			want, werr := full.Next()
 			got, gerr := short.NextBrief()
 			if (werr != nil) != tc.bad || (gerr != nil) != tc.bad {
@@ -305,4 +287,19 @@ func TestNextBriefRefusesWhatNextRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openTwice opens the report at path with two readers, one to read whole
+// (Next) and one to read briefly (NextBrief), closed when the test ends.
+func openTwice(t *testing.T, path string) (full, short *LatestReader) {
+	t.Helper()
+	for _, r := range []**LatestReader{&full, &short} {
+		lr, err := OpenLatest(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lr.Close() })
+		*r = lr
+	}
+	return full, short
 }
